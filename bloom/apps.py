@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BloomConfig(AppConfig):
+    name = "bloom"
+    verbose_name = "Bloom platform"

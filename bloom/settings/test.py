@@ -1,0 +1,22 @@
+"""The test suite: real PostgreSQL and Redis, fast hashing, locmem mail by default."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-key-not-secret-8d1f0b"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CACHES["default"]["KEY_PREFIX"] = env("BLOOM_CACHE_PREFIX", default="bloom-test")  # noqa: F405
+BLOOM_STAFF_MFA_REQUIRED = True
+STRIPE_SECRET_KEY = "sk_test_bloom_tests"
+STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
+STRIPE_WEBHOOK_SECRET = "whsec_bloom_tests"
+DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
+STRIPE_API_BASE = "http://stripe.invalid"
+BLOOM_FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWtleS1uZXZlci11c2UtaW4tcHJvZCE="]
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

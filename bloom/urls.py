@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from accounts.views import home
+from bloom.health import healthz
+
+# The admin signs in through allauth, so its rate limits and MFA apply.
+admin.site.login = login_not_required(RedirectView.as_view(pattern_name="account_login", query_string=True))
+admin.site.site_header = "Bloom back office"
+admin.site.site_title = "Bloom back office"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("", include("notifications.urls")),
+    path("", include("billing.urls")),
+    path("", include("content.urls")),
+    path("", include("courses.urls")),
+    path("", include("workshops.urls")),
+    path("", include("appointments.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

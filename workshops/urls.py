@@ -1,0 +1,3 @@
+app_name = "workshops"
+
+urlpatterns: list = []
