@@ -1,28 +1,40 @@
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.conf import settings
 from django.db import transaction
 
 from notifications.services import EmailCategory, EmailPriority, queue_email
 
-from .services import member_records_ensure
+from .services import member_signup_complete
+
+
+def bloom_site() -> SimpleNamespace:
+    """What allauth's mail templates call the site (django.contrib.sites is not installed)."""
+    return SimpleNamespace(name="Bloom Psychology", domain=urlsplit(settings.SITE_URL).netloc)
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
-        # The user, profile and preferences are written in one transaction.
+        # The user, profile, preferences and consent record are written in one transaction.
         with transaction.atomic():
             user = super().save_user(request, user, form, commit=commit)
             if commit:
                 data = getattr(form, "cleaned_data", {})
-                member_records_ensure(
+                member_signup_complete(
                     user=user,
                     referral_source=data.get("referral_source") or None,
                     marketing_consent=bool(data.get("marketing_consent")),
+                    request=request,
                 )
         return user
 
     def send_mail(self, template_prefix, email, context):
         """All allauth mail (verification, reset ...) goes through the outbox at high priority."""
-        message = self.render_mail(template_prefix, email, context)
+        ctx = {"request": allauth_context.request, "email": email, "current_site": bloom_site(), **context}
+        message = self.render_mail(template_prefix, email, ctx)
         html = next((body for body, mime in getattr(message, "alternatives", []) if mime == "text/html"), "")
         user = context.get("user")
         queue_email(

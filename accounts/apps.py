@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and members"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (allauth signals)
+        from . import panels, receivers  # noqa: F401  (allauth signals)
+
+        panels.register()

@@ -3,8 +3,9 @@
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from .models import AdminUser, User
-from .services import member_records_ensure
+from .models import AdminRole, AdminUser, User
+from .roles import roles_sync_defaults
+from .services import WELCOME_ACHIEVEMENT, achievement_award, admin_user_role_set, member_records_ensure
 
 DEMO_LOGINS = [
     ("member", "member@bloom.test", "bloom-member-2026"),
@@ -34,4 +35,11 @@ def seed(*, stdout) -> None:
         DEMO_LOGINS[1][1], DEMO_LOGINS[1][2], first_name="Olivia", last_name="Owner", is_staff=True, is_superuser=True
     )
     member_records_ensure(user=owner)
-    AdminUser.objects.get_or_create(user=owner, defaults={"display_name": "Olivia Owner"})
+    key, title, description = WELCOME_ACHIEVEMENT
+    achievement_award(user=member, key=key, title=title, description=description)
+    admin_user, _ = AdminUser.objects.get_or_create(user=owner, defaults={"display_name": "Olivia Owner"})
+    roles_sync_defaults()
+    admin_user_role_set(admin_user=admin_user, role=AdminRole.objects.get(slug="owner"))
+    stdout.write(
+        "  staff roles: owner, clinician, content_editor, support (the owner sets up TOTP at first /admin/ visit)"
+    )

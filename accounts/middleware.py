@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django.conf import settings
+from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -26,15 +27,23 @@ class MemberTimezoneMiddleware:
 
 
 class StaffMFARequiredMiddleware:
-    """Staff must have an authenticator before they may use the admin."""
+    """Staff must have an authenticator before they may use the admin (docs/adr/0010).
+
+    A signed-in member who follows a link to the admin is sent to their dashboard
+    instead of the login page (which would send a signed-in person straight back).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if settings.BLOOM_STAFF_MFA_REQUIRED and request.path.startswith("/admin/"):
+        if request.path.startswith("/admin/") and request.user.is_authenticated:
             user = request.user
-            if user.is_authenticated and user.is_staff and not _has_mfa(user):
+            if not user.is_staff and request.path.startswith("/admin/login/"):
+                messages.info(request, "The back office is for Bloom staff.")
+                return redirect("accounts:dashboard")
+            if settings.BLOOM_STAFF_MFA_REQUIRED and user.is_staff and not _has_mfa(user):
+                messages.warning(request, "Set up an authenticator app before you use the back office.")
                 return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
         return self.get_response(request)
 
@@ -43,3 +52,30 @@ def _has_mfa(user) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class AdminAuditMiddleware:
+    """Keep staff sessions' last_seen_at fresh and mirror admin changes into admin_activity_log.
+
+    Django's admin writes a LogEntry for every add, change and delete (bulk deletions with
+    bulk_create, which sends no signal), so after each state-changing admin request the
+    entries written during it are copied, with the request's IP address.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/admin/") or not getattr(request, "user", None):
+            return self.get_response(request)
+        user = request.user
+        if not (user.is_authenticated and user.is_staff):
+            return self.get_response(request)
+        from .services import admin_activity_mirror, admin_session_touch
+
+        started = timezone.now()
+        response = self.get_response(request)
+        admin_session_touch(request=request)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            admin_activity_mirror(user=user, since=started, request=request)
+        return response

@@ -1,12 +1,12 @@
 """Members, their profile and preferences, staff accounts and security records."""
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, Permission, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models.functions import Now
 from django.utils import timezone
 
-from bloom.models import TimeStampedModel, UUIDModel, created_at_field, uuid_pk
+from bloom.crypto import EncryptedTextField
+from bloom.models import DbNow, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
 
 
 class UserManager(BaseUserManager):
@@ -81,13 +81,14 @@ class UserProfile(TimeStampedModel):
     topics = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     timezone = models.CharField(max_length=64, default="America/Los_Angeles")
     onboarding_step = models.PositiveSmallIntegerField(default=0, db_default=0)
-    # Seed section 3 columns.
-    email_verified = models.BooleanField(default=False, db_default=False)
+    # Seed section 3 columns, with the seed's nullability and database defaults. Python
+    # code always writes a value; the sign-up form asks for marketing consent explicitly.
+    email_verified = models.BooleanField(null=True, default=False, db_default=False)
     email_verified_at = models.DateTimeField(null=True, blank=True)
-    onboarding_completed = models.BooleanField(default=False, db_default=False)
+    onboarding_completed = models.BooleanField(null=True, default=False, db_default=False)
     onboarding_completed_at = models.DateTimeField(null=True, blank=True)
     referral_source = models.TextField(null=True, blank=True)
-    marketing_consent = models.BooleanField(default=False, db_default=True)
+    marketing_consent = models.BooleanField(null=True, default=False, db_default=True)
 
     class Meta:
         db_table = "user_profiles"
@@ -186,7 +187,7 @@ class SecurityEvent(UUIDModel):
     user_agent = models.TextField(blank=True, default="")
     path = models.TextField(blank=True, default="")
     details = models.JSONField(default=dict, db_default={}, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_default=DbNow(), db_index=True)
 
     class Meta:
         db_table = "security_events"
@@ -194,3 +195,228 @@ class SecurityEvent(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+TOPICS = [
+    ("anxiety", "Anxiety and worry"),
+    ("mood", "Low mood and depression"),
+    ("sleep", "Sleep"),
+    ("feeding", "Feeding and nourishment"),
+    ("birth_recovery", "Birth experience and recovery"),
+    ("relationships", "Relationships and support"),
+    ("return_to_work", "Returning to work"),
+    ("loss", "Pregnancy or infant loss"),
+    ("identity", "Identity and becoming a parent"),
+]
+
+
+class UserAchievement(UUIDModel):
+    """One award a member earned (e.g. "welcome" for finishing onboarding); each key once per member."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="achievements")
+    key = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    awarded_at = created_at_field()
+
+    class Meta:
+        db_table = "user_achievements"
+        ordering = ["-awarded_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="user_achievements_user_key_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.user_id})"
+
+
+class WellnessEntry(TimeStampedModel):
+    """A member's wellness check-in for one day (mood, sleep, anxiety, energy, encrypted notes)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="wellness_entries")
+    entry_date = models.DateField()
+    mood = models.PositiveSmallIntegerField(help_text="1 (very low) to 5 (very good)")
+    sleep_hours = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    anxiety = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (calm) to 5 (very anxious)")
+    energy = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (exhausted) to 5 (energetic)")
+    # Health information: Fernet-encrypted at rest (docs/adr/0011); staff reads are audited.
+    notes = EncryptedTextField(blank=True, default="")
+
+    class Meta:
+        db_table = "wellness_entries"
+        ordering = ["-entry_date"]
+        verbose_name_plural = "wellness entries"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "entry_date"], name="wellness_entries_user_date_uniq"),
+            models.CheckConstraint(condition=models.Q(mood__range=(1, 5)), name="wellness_entries_mood_range"),
+            models.CheckConstraint(
+                condition=models.Q(anxiety__isnull=True) | models.Q(anxiety__range=(1, 5)),
+                name="wellness_entries_anxiety_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(energy__isnull=True) | models.Q(energy__range=(1, 5)),
+                name="wellness_entries_energy_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sleep_hours__isnull=True) | models.Q(sleep_hours__range=(0, 24)),
+                name="wellness_entries_sleep_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Wellness {self.entry_date} ({self.user_id})"
+
+
+class AdminSession(UUIDModel):
+    """One staff sign-in session, from login to logout (or until it goes quiet)."""
+
+    admin_user = models.ForeignKey(AdminUser, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True, default="")
+    created_at = created_at_field()
+    last_seen_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "admin_sessions"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.admin_user} from {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AdminAction(models.TextChoices):
+    ADD = "add", "Added"
+    CHANGE = "change", "Changed"
+    DELETE = "delete", "Deleted"
+    VIEW_HEALTH = "view_health", "Read health information"
+
+
+class AdminActivityLog(UUIDModel):
+    """One staff action in the back office: an add, change or delete, or a read of health information."""
+
+    admin_user = models.ForeignKey(AdminUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="activity")
+    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=20, choices=AdminAction.choices)
+    object_type = models.CharField(max_length=100, blank=True, default="")
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    object_repr = models.CharField(max_length=200, blank=True, default="")
+    changes = models.JSONField(default=dict, db_default={}, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Django admin's own LogEntry this row mirrors; unique so a mirror runs at most once.
+    log_entry = models.OneToOneField(
+        "admin.LogEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = created_at_field(db_index=True)
+
+    class Meta:
+        db_table = "admin_activity_log"
+        ordering = ["-created_at"]
+        verbose_name_plural = "admin activity log"
+        indexes = [models.Index(fields=["object_type", "object_id"], name="admin_activity_object_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=[a.value for a in AdminAction]), name="admin_activity_log_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_type} {self.object_repr}"
+
+
+class AdminRolePermission(UUIDModel):
+    """One Django permission granted to a staff role (mirrored onto the role's group)."""
+
+    role = models.ForeignKey(AdminRole, on_delete=models.CASCADE, related_name="role_permissions")
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE, related_name="+")
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "admin_role_permissions"
+        ordering = ["role", "permission"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "permission"], name="admin_role_permissions_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.permission.codename}"
+
+
+class ConsentKind(models.TextChoices):
+    MARKETING = "marketing", "Marketing email"
+    TERMS = "terms", "Terms of use"
+    PRIVACY = "privacy", "Privacy notice"
+    HEALTH_DATA = "health_data", "Processing of health information"
+
+
+class ConsentRecord(UUIDModel):
+    """One consent a member gave or withdrew, with where and when (append-only evidence)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consent_records")
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    granted = models.BooleanField()
+    source = models.CharField(max_length=40, help_text="Where it was given: signup, onboarding, preferences, admin ...")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "consent_records"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "kind", "-created_at"], name="consent_records_user_kind_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in ConsentKind]), name="consent_records_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {'granted' if self.granted else 'withdrawn'}"
+
+
+class DataRequestKind(models.TextChoices):
+    EXPORT = "export", "Export my data"
+    DELETE = "delete", "Delete my account"
+
+
+class DataRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+    CANCELED = "canceled", "Canceled"
+
+
+class DataRequest(UUIDModel):
+    """A member's request for an export of their data or for deletion of their account."""
+
+    Kind = DataRequestKind
+    Status = DataRequestStatus
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_requests")
+    kind = models.CharField(max_length=10, choices=DataRequestKind.choices)
+    status = models.CharField(max_length=12, choices=DataRequestStatus.choices, default=DataRequestStatus.PENDING)
+    requested_at = created_at_field()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    processed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    staff_note = models.TextField(blank=True, default="")
+    # The JSON the member downloads once an export is completed.
+    export_data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "data_requests"
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in DataRequestKind]), name="data_requests_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in DataRequestStatus]), name="data_requests_status_valid"
+            ),
+            # At most one open request of each kind per member.
+            models.UniqueConstraint(
+                fields=["user", "kind"],
+                condition=models.Q(status="pending"),
+                name="data_requests_one_open_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()})"

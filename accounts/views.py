@@ -1,7 +1,39 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+import json
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from bloom.exceptions import ApplicationError
+
+from . import selectors, services
 from .dashboard import panels
+from .forms import (
+    ONBOARDING_FORMS,
+    ONBOARDING_TITLES,
+    DataRequestForm,
+    PreferencesForm,
+    ProfileForm,
+    WellnessEntryForm,
+    timezone_names,
+)
+from .models import DataRequestKind
+from .services import ONBOARDING_STEPS
+
+
+def _member_profile(member):
+    """The member's profile; a user created outside sign-up (shell, fixtures) gets its rows now."""
+    return selectors.profile_get_for_member(member=member) or services.member_records_ensure(user=member)
+
+
+def _member_preferences(member):
+    return selectors.preferences_get_for_member(member=member) or (
+        services.member_records_ensure(user=member) and selectors.preferences_get_for_member(member=member)
+    )
 
 
 def home(request):
@@ -13,5 +45,161 @@ def home(request):
 @login_required
 def dashboard(request):
     member = request.user
+    profile = _member_profile(member)
+    if not profile.onboarding_completed:
+        return redirect("accounts:onboarding")
     sections = [(panel, panel.context(member)) for panel in panels()]
-    return render(request, "accounts/dashboard.html", {"sections": sections})
+    return render(request, "accounts/dashboard.html", {"sections": sections, "profile": profile})
+
+
+def _profile_initial(profile) -> dict:
+    return {
+        "first_name": profile.first_name or profile.user.first_name,
+        "last_name": profile.last_name or profile.user.last_name,
+        "preferred_name": profile.preferred_name,
+        "phone": profile.phone,
+        "stage": profile.stage,
+        "due_date": profile.due_date,
+        "baby_birth_date": profile.baby_birth_date,
+        "topics": profile.topics,
+        "timezone": profile.timezone,
+    }
+
+
+@login_required
+def onboarding(request):
+    member = request.user
+    profile = _member_profile(member)
+    if profile.onboarding_completed:
+        return redirect("accounts:dashboard")
+    resume_at = min(profile.onboarding_step + 1, ONBOARDING_STEPS)
+    try:
+        step = int(request.POST.get("step") or request.GET.get("step") or resume_at)
+    except ValueError:
+        step = resume_at
+    step = max(1, min(step, resume_at))  # a member may go back, never skip ahead
+    form_class = ONBOARDING_FORMS[step]
+    preferences = _member_preferences(member) if step == ONBOARDING_STEPS else None
+    if request.method == "POST":
+        form = form_class(request.POST, instance=preferences) if preferences else form_class(request.POST)
+        if form.is_valid():
+            services.onboarding_step_save(member=member, step=step, data=form.cleaned_data, request=request)
+            if step == ONBOARDING_STEPS:
+                messages.success(request, "You're all set. Welcome to Bloom!")
+                return redirect("accounts:dashboard")
+            return redirect(f"{reverse('accounts:onboarding')}?step={step + 1}")
+        messages.error(request, "Please check the highlighted fields.")
+    elif preferences is not None:
+        form = form_class(instance=preferences)
+    else:
+        form = form_class(initial=_profile_initial(profile))
+    return render(
+        request,
+        "accounts/onboarding.html",
+        {
+            "form": form,
+            "step": step,
+            "steps": range(1, ONBOARDING_STEPS + 1),
+            "step_total": ONBOARDING_STEPS,
+            "step_title": ONBOARDING_TITLES[step],
+            "timezone_names": timezone_names() if step == 3 else (),
+        },
+    )
+
+
+@login_required
+def profile(request):
+    member = request.user
+    profile_row = _member_profile(member)
+    preferences = _member_preferences(member)
+    profile_form = ProfileForm(initial=_profile_initial(profile_row), prefix="profile")
+    preferences_form = PreferencesForm(instance=preferences, prefix="prefs")
+    if request.method == "POST":
+        if request.POST.get("form") == "preferences":
+            preferences_form = PreferencesForm(request.POST, instance=preferences, prefix="prefs")
+            if preferences_form.is_valid():
+                services.preferences_update(member=member, data=preferences_form.cleaned_data, request=request)
+                messages.success(request, "Your notification preferences are saved.")
+                return redirect("accounts:profile")
+        else:
+            profile_form = ProfileForm(request.POST, prefix="profile")
+            if profile_form.is_valid():
+                services.profile_update(member=member, data=profile_form.cleaned_data)
+                messages.success(request, "Your profile is saved.")
+                return redirect("accounts:profile")
+        messages.error(request, "Please check the highlighted fields.")
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "profile_form": profile_form,
+            "preferences_form": preferences_form,
+            "achievements": selectors.achievement_list_for_member(member=member),
+            "timezone_names": timezone_names(),
+        },
+    )
+
+
+@login_required
+def security(request):
+    return render(
+        request,
+        "accounts/security.html",
+        {"data_requests": selectors.data_request_list_for_member(member=request.user), "kinds": DataRequestKind},
+    )
+
+
+@login_required
+@require_POST
+def data_request_create(request):
+    form = DataRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.data_request_create(member=request.user, kind=form.cleaned_data["kind"])
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Thank you. Our team will process your request within 30 days.")
+    elif "kind" in form.errors:
+        messages.error(request, "That request type is not available.")
+    else:
+        messages.error(request, " ".join(form.non_field_errors()))
+    return redirect("accounts:security")
+
+
+@login_required
+def data_request_download(request, request_id):
+    data_request = selectors.data_request_export_get_for_member(member=request.user, request_id=request_id)
+    response = HttpResponse(
+        json.dumps(data_request.export_data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="bloom-data-{data_request.requested_at:%Y%m%d}.json"'
+    return response
+
+
+@login_required
+def wellness(request):
+    member = request.user
+    today_entry = selectors.wellness_entry_today_for_member(member=member)
+    initial = {}
+    if today_entry is not None:
+        initial = {
+            "mood": today_entry.mood,
+            "sleep_hours": today_entry.sleep_hours,
+            "anxiety": today_entry.anxiety,
+            "energy": today_entry.energy,
+            "notes": today_entry.notes,
+        }
+    form = WellnessEntryForm(initial=initial)
+    if request.method == "POST":
+        form = WellnessEntryForm(request.POST)
+        if form.is_valid():
+            services.wellness_entry_record(member=member, entry_date=timezone.localdate(), **form.cleaned_data)
+            messages.success(request, "Today's check-in is saved.")
+            return redirect("accounts:wellness")
+        messages.error(request, "Please check the highlighted fields.")
+    return render(
+        request,
+        "accounts/wellness.html",
+        {"form": form, "entries": selectors.wellness_entry_list_for_member(member=member), "today": today_entry},
+    )

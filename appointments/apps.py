@@ -3,3 +3,29 @@ from django.apps import AppConfig
 
 class AppointmentsConfig(AppConfig):
     name = "appointments"
+    verbose_name = "Appointments and therapists"
+
+    def ready(self) -> None:
+        from accounts.dashboard import DashboardPanel, register_panel
+        from billing.registry import register_purchase_kind
+
+        from . import services
+        from .selectors import appointment_next_for_member
+
+        for kind in services.PURCHASE_KINDS:
+            register_purchase_kind(
+                kind,
+                on_paid=services.appointment_payment_paid,
+                on_failed=services.appointment_payment_failed,
+                on_refunded=services.appointment_payment_refunded,
+            )
+
+        register_panel(
+            DashboardPanel(
+                key="appointments",
+                title="Your sessions",
+                order=40,
+                template="appointments/_dashboard_panel.html",
+                context=lambda member: {"appointments": appointment_next_for_member(member=member)},
+            )
+        )

@@ -1,0 +1,315 @@
+"""Therapists, their availability, booked sessions, their payments, reminders and notes.
+
+Bookings arrive from Calendly webhooks (`calendly_webhook_events`), become rows of
+`appointment_data`, get reminders (`appointment_reminder_logs`) and, after the session,
+an encrypted `session_notes` row written by the therapist.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from bloom.crypto import EncryptedTextField
+from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
+from bloom.webhooks import WebhookEventBase
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+DEFAULT_TIMEZONE = "America/Los_Angeles"
+
+
+class PostgresIndex(models.Index):
+    """An index whose name may use PostgreSQL's 63 characters (Django checks for 30):
+    the seed's `idx_appointment_payments_created_at` is 35 characters long."""
+
+    max_name_length = 63
+
+
+class TherapistProfile(SoftDeleteModel):
+    """One therapist members can book: who they are, their Calendly user and page, their rate."""
+
+    # Seed section 3 columns, exactly as written there (nullability and defaults included).
+    id = uuid_pk()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="therapist_profiles",
+        help_text="The therapist's own login, when they have one.",
+    )
+    calendly_user_uri = models.TextField(
+        null=True, blank=True, help_text="Calendly API URI of the host, e.g. https://api.calendly.com/users/XXXX."
+    )
+    specialties = ArrayField(models.TextField(), null=True, blank=True, default=list)
+    bio = models.TextField(null=True, blank=True)
+    hourly_rate = models.DecimalField(**MONEY, null=True, blank=True)
+    is_accepting_clients = models.BooleanField(null=True, default=True, db_default=True)
+    created_at = created_at_field(null=True)
+    # What a clinic needs besides.
+    display_name = models.CharField(max_length=150)
+    credentials = models.CharField(max_length=100, blank=True, default="", help_text="e.g. PhD, LMFT, PMH-C")
+    photo_url = models.URLField(blank=True, default="")
+    scheduling_url = models.URLField(blank=True, default="", help_text="Public Calendly page members book on.")
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE)
+    updated_at = models.DateTimeField(auto_now=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "therapist_profiles"
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendly_user_uri"],
+                condition=Q(calendly_user_uri__isnull=False),
+                name="therapist_profiles_calendly_user_uri_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_rate__isnull=True) | Q(hourly_rate__gte=0),
+                name="therapist_profiles_rate_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name}, {self.credentials}" if self.credentials else self.display_name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class TherapistAvailability(TimeStampedModel):
+    """One weekly block a therapist sees clients (weekday, local start and end time)."""
+
+    therapist = models.ForeignKey(TherapistProfile, on_delete=models.CASCADE, related_name="availability")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        db_table = "therapist_availability"
+        verbose_name_plural = "therapist availability"
+        ordering = ["therapist", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="therapist_availability_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="therapist_availability_weekday_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
+                name="therapist_availability_valid_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M} ({self.timezone})"
+
+
+class AppointmentStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+
+
+# A booking in one of these states is final: a late Calendly event never brings it back.
+CLOSED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED)
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def upcoming(self, *, now=None):
+        return self.filter(status=AppointmentStatus.SCHEDULED, ends_at__gt=now or timezone.now())
+
+    def past(self, *, now=None):
+        return self.exclude(status=AppointmentStatus.SCHEDULED, ends_at__gt=now or timezone.now())
+
+
+class AppointmentData(TimeStampedModel):
+    """One booked session between a member and a therapist (usually booked through Calendly)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointments",
+        help_text="The member; empty while the invitee's email matches no member.",
+    )
+    therapist = models.ForeignKey(
+        TherapistProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    invitee_email = models.EmailField(blank=True, default="")
+    invitee_name = models.CharField(max_length=200, blank=True, default="")
+    calendly_event_uri = models.TextField(null=True, blank=True, db_index=True)
+    calendly_invitee_uri = models.TextField(null=True, blank=True, unique=True)
+    calendly_synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="Calendly time of the last webhook event applied (older events are ignored)."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE, help_text="The invitee's time zone.")
+    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED)
+    cancel_reason = models.TextField(blank=True, default="")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    location = models.TextField(null=True, blank=True)
+    zoom_meeting_url = models.TextField(null=True, blank=True)
+    session_notes = models.OneToOneField(
+        "SessionNote", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        db_table = "appointment_data"
+        verbose_name = "appointment"
+        ordering = ["-starts_at"]
+        indexes = [
+            models.Index(fields=["user", "starts_at"], name="appointment_data_user_starts"),
+            models.Index(fields=["status", "starts_at"], name="appointment_data_status_starts"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=AppointmentStatus.values), name="appointment_data_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_data_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.starts_at:%Y-%m-%d %H:%M} UTC ({self.get_status_display()})"
+
+
+class PaymentKind(models.TextChoices):
+    SESSION_FEE = "session_fee", "Session fee"
+    NO_SHOW_FEE = "no_show_fee", "No-show fee"
+    LATE_CANCEL_FEE = "late_cancel_fee", "Late cancellation fee"
+
+
+class PaymentStatus(models.TextChoices):
+    AUTHORIZED = "authorized", "Authorized"
+    CAPTURED = "captured", "Captured"
+    RELEASED = "released", "Released"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class AppointmentPayment(UUIDModel):
+    """One amount authorised, captured or refunded for an appointment (session fee or a fee)."""
+
+    appointment = models.ForeignKey(AppointmentData, on_delete=models.PROTECT, related_name="payments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointment_payments")
+    payment = models.ForeignKey(
+        "billing.PaymentIntent", on_delete=models.PROTECT, null=True, blank=True, related_name="appointment_payments"
+    )
+    kind = models.CharField(max_length=20, choices=PaymentKind.choices, default=PaymentKind.SESSION_FEE)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.AUTHORIZED)
+    authorized_at = models.DateTimeField(null=True, blank=True)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "appointment_payments"
+        ordering = ["-created_at"]
+        indexes = [PostgresIndex(fields=["-created_at"], name="idx_appointment_payments_created_at")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=PaymentKind.values), name="appointment_payments_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values), name="appointment_payments_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="appointment_payments_amount_not_negative"),
+            # At most one live charge of each kind per appointment.
+            models.UniqueConstraint(
+                fields=["appointment", "kind"],
+                condition=Q(status__in=["authorized", "captured"]),
+                name="appointment_payments_one_live_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency.upper()} ({self.status})"
+
+
+class ReminderKind(models.TextChoices):
+    DAY_BEFORE = "24h", "24 hours before"
+    HOUR_BEFORE = "1h", "1 hour before"
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PORTAL = "portal", "Portal notice"
+
+
+class AppointmentReminderLog(UUIDModel):
+    """One reminder sent for an appointment on one channel (never twice: unique per kind and channel)."""
+
+    appointment = models.ForeignKey(AppointmentData, on_delete=models.CASCADE, related_name="reminder_logs")
+    kind = models.CharField(max_length=8, choices=ReminderKind.choices)
+    channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
+    sent_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
+    email_queue_id = models.UUIDField(null=True, blank=True, help_text="The email_queue row, for the email channel.")
+    notification_id = models.UUIDField(null=True, blank=True, help_text="The user_notifications row, for the portal.")
+
+    class Meta:
+        db_table = "appointment_reminder_logs"
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "kind", "channel"], name="appointment_reminder_logs_once"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ReminderKind.values), name="appointment_reminder_logs_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=ReminderChannel.values), name="appointment_reminder_logs_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder by {self.channel}"
+
+
+class SessionNote(TimeStampedModel):
+    """One therapist's clinical note on a session; the body is encrypted at rest."""
+
+    appointment = models.OneToOneField(AppointmentData, on_delete=models.PROTECT, related_name="session_note")
+    therapist = models.ForeignKey(TherapistProfile, on_delete=models.PROTECT, related_name="session_notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="authored_session_notes"
+    )
+    body = EncryptedTextField()
+
+    class Meta:
+        db_table = "session_notes"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        # Never the body: this string appears in admin lists and audit rows.
+        return f"Session note {str(self.pk)[:8]}"
+
+
+class CalendlyWebhookEvent(WebhookEventBase):
+    """One Calendly webhook delivery, stored before processing (key: see docs/adr/0061)."""
+
+    event_uuid = models.TextField(unique=True)
+
+    class Meta(WebhookEventBase.Meta):
+        db_table = "calendly_webhook_events"
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(processed=False), name="calendly_events_pending_idx"),
+        ]

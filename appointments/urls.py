@@ -1,3 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "appointments"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("appointments/", views.appointment_list, name="appointment_list"),
+    path("appointments/therapists/", views.therapist_list, name="therapist_list"),
+    path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment_detail"),
+    path("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
+]

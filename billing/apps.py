@@ -3,3 +3,26 @@ from django.apps import AppConfig
 
 class BillingConfig(AppConfig):
     name = "billing"
+    verbose_name = "Billing and payments"
+
+    def ready(self) -> None:
+        from accounts.dashboard import DashboardPanel, register_panel
+
+        register_panel(
+            DashboardPanel(
+                key="billing",
+                title="Billing",
+                template="billing/_dashboard_panel.html",
+                context=_dashboard_context,
+                order=80,
+            )
+        )
+
+
+def _dashboard_context(member) -> dict:
+    from . import selectors
+
+    return {
+        "summary": selectors.payment_summary_for_member(member=member),
+        "needs_action": selectors.payment_needing_action_list_for_member(member=member).count(),
+    }

@@ -1,0 +1,302 @@
+"""Bloom's meaning of payments: every payment of any kind, refunds, saved cards, Stripe events.
+
+dj-stripe's tables mirror Stripe's objects as Stripe sees them; these tables say what a
+payment is for (`kind` + `object_id`), where it stands for Bloom and who asked for what.
+Money is DECIMAL(10,2) here and integer cents only at the Stripe boundary.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from bloom.models import TimeStampedModel, UUIDModel, created_at_field
+from bloom.webhooks import WebhookEventBase
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+
+
+class PostgresIndex(models.Index):
+    """An index whose name may use PostgreSQL's 63 characters (Django checks for 30).
+
+    The seed names `idx_stripe_webhook_events_processed`, which is 35 characters long.
+    """
+
+    max_name_length = 63
+
+
+class PaymentStatus(models.TextChoices):
+    REQUIRES_PAYMENT = "requires_payment", "Awaiting payment"
+    PROCESSING = "processing", "Processing"
+    REQUIRES_CAPTURE = "requires_capture", "Authorised"
+    SUCCEEDED = "succeeded", "Paid"
+    CANCELED = "canceled", "Canceled"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
+
+
+# Statuses in which the member's money reached Bloom (on_paid has run).
+PAID_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
+class CaptureMethod(models.TextChoices):
+    AUTOMATIC = "automatic", "Charged at once"
+    MANUAL = "manual", "Authorised, captured later"
+
+
+class PaymentIntent(TimeStampedModel):
+    """One payment of any kind (course, workshop, appointment, fee) as Bloom understands it.
+
+    `kind` + `object_id` name what was bought; the app that registered the kind in
+    billing/registry.py is told when it is paid, fails or is refunded. Status changes
+    arrive from Stripe webhooks (or at once for a zero amount) and only move forward:
+    `status_changed_at` is the Stripe time of the change last applied, so a late event
+    cannot overwrite a newer state.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
+    kind = models.TextField()
+    object_id = models.TextField()
+    description = models.TextField(blank=True, default="")
+    amount = models.DecimalField(**MONEY)
+    discount_amount = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
+    amount_refunded = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    status = models.TextField(
+        choices=PaymentStatus.choices, default=PaymentStatus.REQUIRES_PAYMENT, db_default=PaymentStatus.REQUIRES_PAYMENT
+    )
+    capture_method = models.TextField(
+        choices=CaptureMethod.choices, default=CaptureMethod.AUTOMATIC, db_default=CaptureMethod.AUTOMATIC
+    )
+    disputed = models.BooleanField(default=False, db_default=False)
+    stripe_payment_intent_id = models.TextField(null=True, blank=True, unique=True)
+    stripe_checkout_session_id = models.TextField(null=True, blank=True, unique=True)
+    stripe_charge_id = models.TextField(null=True, blank=True, db_index=True)
+    checkout_url = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+    failure_message = models.TextField(blank=True, default="")
+    needs_action = models.BooleanField(
+        default=False, db_default=False, help_text="The card asked the member to authenticate; they must complete it."
+    )
+    charge_date = models.DateTimeField(null=True, blank=True, help_text="When an authorised amount is due.")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "payment_intents"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="idx_payment_intents_user"),
+            models.Index(fields=["kind", "object_id"], name="idx_payment_intents_object"),
+            models.Index(fields=["status"], name="idx_payment_intents_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_intents_status_valid"),
+            models.CheckConstraint(
+                condition=Q(capture_method__in=CaptureMethod.values), name="payment_intents_capture_method_valid"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_intents_amount_not_negative"),
+            models.CheckConstraint(condition=Q(discount_amount__gte=0), name="payment_intents_discount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("amount")),
+                name="payment_intents_refund_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency.upper()} ({self.status})"
+
+    @property
+    def amount_cents(self) -> int:
+        return to_cents(self.amount)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATUSES
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        return self.amount - self.amount_refunded
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    PROCESSING = "processing", "Processing"
+    REFUNDED = "refunded", "Refunded"
+    FAILED = "failed", "Failed"
+
+
+OPEN_REFUND_STATUSES = (RefundStatus.REQUESTED, RefundStatus.APPROVED, RefundStatus.PROCESSING)
+
+
+class RefundSource(models.TextChoices):
+    MEMBER = "member", "Asked by the member"
+    STAFF = "staff", "Started by staff"
+    STRIPE = "stripe", "Made in the Stripe dashboard"
+
+
+class RefundRequest(TimeStampedModel):
+    """One refund of a payment: asked by a member (or made by staff / in Stripe) and its outcome.
+
+    A member's request waits for a staff decision; approval refunds through Stripe and the
+    refund webhook marks it refunded. A refund made in the Stripe dashboard appears here
+    with source "stripe" when its webhook lands.
+    """
+
+    payment = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="refund_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_requests")
+    amount_requested = models.DecimalField(**MONEY)
+    amount_approved = models.DecimalField(**MONEY, null=True, blank=True)
+    amount_refunded = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    reason = models.TextField(blank=True, default="")
+    status = models.TextField(
+        choices=RefundStatus.choices, default=RefundStatus.REQUESTED, db_default=RefundStatus.REQUESTED
+    )
+    source = models.TextField(choices=RefundSource.choices, default=RefundSource.MEMBER, db_default=RefundSource.MEMBER)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+    stripe_refund_id = models.TextField(null=True, blank=True, unique=True)
+    failure_message = models.TextField(blank=True, default="")
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "refund_requests"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="idx_refund_requests_user"),
+            models.Index(fields=["status"], name="idx_refund_requests_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refund_requests_status_valid"),
+            models.CheckConstraint(condition=Q(source__in=RefundSource.values), name="refund_requests_source_valid"),
+            models.CheckConstraint(condition=Q(amount_requested__gt=0), name="refund_requests_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_approved__isnull=True) | Q(amount_approved__gt=0),
+                name="refund_requests_approved_positive",
+            ),
+            models.CheckConstraint(condition=Q(amount_refunded__gte=0), name="refund_requests_refunded_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount_requested} {self.currency.upper()} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REFUND_STATUSES
+
+
+class ActivePaymentMethodManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(detached_at__isnull=True)
+
+
+class UserPaymentMethod(TimeStampedModel):
+    """One card a member saved with Stripe for later charges (mirrors a Stripe PaymentMethod).
+
+    Kept in sync by the setup_intent.succeeded, payment_method.attached and
+    payment_method.detached webhooks; at most one per member is the default.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_methods")
+    stripe_payment_method_id = models.TextField(unique=True)
+    brand = models.TextField(blank=True, default="")
+    last4 = models.CharField(max_length=4, blank=True, default="")
+    exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    is_default = models.BooleanField(default=False, db_default=False)
+    detached_at = models.DateTimeField(
+        null=True, blank=True, help_text="Removed from the member's Stripe customer; a detached card never returns."
+    )
+
+    objects = models.Manager()
+    active = ActivePaymentMethodManager()
+
+    class Meta:
+        db_table = "user_payment_methods"
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(is_default=True, detached_at__isnull=True),
+                name="user_payment_methods_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand or 'card'} •••• {self.last4}"
+
+
+class BillingCustomer(UUIDModel):
+    """The Stripe Customer that holds one member's saved cards and payments."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="billing_customer")
+    stripe_customer_id = models.TextField(unique=True)
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "billing_customers"
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id
+
+
+class StripeWebhookEvent(WebhookEventBase):
+    """One event Stripe delivered (or reconcile fetched), stored before it is applied.
+
+    Keyed by Stripe's event id, so a repeated delivery stores nothing new. `attempts`
+    counts processing runs; `outcome` says what processing did ("applied", "ignored" ...).
+    """
+
+    stripe_event_id = models.TextField(unique=True)
+    processed = models.BooleanField(null=True, default=False, db_default=False)
+
+    class Meta(WebhookEventBase.Meta):
+        db_table = "stripe_webhook_events"
+        indexes = [
+            models.Index(fields=["event_type"], name="idx_stripe_webhook_events_type"),
+            PostgresIndex(fields=["processed"], name="idx_stripe_webhook_events_processed"),
+        ]
+
+
+class UserPaymentSummary(models.Model):
+    """One member's payment totals (read-only view user_payment_summary; see docs/billing.md)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, primary_key=True, related_name="+", db_column="user_id"
+    )
+    total_paid = models.DecimalField(**MONEY)
+    total_refunded = models.DecimalField(**MONEY)
+    net_paid = models.DecimalField(**MONEY)
+    payment_count = models.IntegerField()
+    refund_count = models.IntegerField()
+    open_refund_requests = models.IntegerField()
+    disputed_count = models.IntegerField()
+    first_payment_at = models.DateTimeField(null=True)
+    last_payment_at = models.DateTimeField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "user_payment_summary"
+        verbose_name_plural = "user payment summaries"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: net {self.net_paid}"
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal("1")))
+
+
+def from_cents(cents: int | None) -> Decimal:
+    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))

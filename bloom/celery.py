@@ -6,7 +6,6 @@ Tasks carry ids only and are idempotent; every durable piece of work is a Postgr
 by its DatabaseScheduler when beat starts.
 """
 
-import importlib
 import os
 
 from celery import Celery
@@ -20,17 +19,11 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _collect_beat_schedules(sender: Celery, **_kwargs) -> None:
-    from django.conf import settings
+    from bloom.discovery import local_app_modules
 
     schedule = {}
-    for label in settings.LOCAL_APPS:
-        try:
-            module = importlib.import_module(f"{label}.schedule")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{label}.schedule":
-                raise
-            continue
-        schedule.update(getattr(module, "BEAT_SCHEDULE", {}))
+    for _label, module in local_app_modules("schedule"):
+        schedule.update(module.BEAT_SCHEDULE)
     sender.conf.beat_schedule = {**schedule, **(sender.conf.beat_schedule or {})}
 
 

@@ -8,7 +8,6 @@ without a round trip) and the database default the seed writes (`gen_random_uuid
 import uuid
 
 from django.db import models
-from django.db.models.functions import Now
 from django.utils import timezone
 
 
@@ -18,12 +17,23 @@ class GenRandomUUID(models.Func):
     output_field = models.UUIDField()
 
 
+class DbNow(models.Func):
+    """`now()` as the seed writes it: the transaction's start time.
+
+    Django's own `Now()` compiles to `STATEMENT_TIMESTAMP()` on PostgreSQL, which would make
+    the column default differ from the seed's `DEFAULT now()`.
+    """
+
+    template = "now()"
+    output_field = models.DateTimeField()
+
+
 def uuid_pk() -> models.UUIDField:
     return models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=GenRandomUUID(), editable=False)
 
 
 def created_at_field(**kwargs) -> models.DateTimeField:
-    return models.DateTimeField(default=timezone.now, db_default=Now(), editable=False, **kwargs)
+    return models.DateTimeField(default=timezone.now, db_default=DbNow(), editable=False, **kwargs)
 
 
 class UUIDModel(models.Model):
@@ -35,7 +45,7 @@ class UUIDModel(models.Model):
 
 class TimeStampedModel(UUIDModel):
     created_at = created_at_field()
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=DbNow())
 
     class Meta:
         abstract = True

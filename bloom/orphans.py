@@ -16,12 +16,12 @@ An app lists its checks in `<app>/orphans.py`:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import QuerySet
+
+from bloom.discovery import local_app_modules
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,4 @@ class OrphanCheck:
 
 
 def orphan_checks() -> list[tuple[str, OrphanCheck]]:
-    found = []
-    for label in settings.LOCAL_APPS:
-        try:
-            module = importlib.import_module(f"{label}.orphans")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{label}.orphans":
-                raise
-            continue
-        found.extend((label, check) for check in getattr(module, "CHECKS", []))
-    return found
+    return [(label, check) for label, module in local_app_modules("orphans") for check in getattr(module, "CHECKS", [])]

@@ -40,7 +40,8 @@ class WebhookEventBase(models.Model):
     id = uuid_pk()
     event_type = models.TextField()
     event_data = models.JSONField()
-    processed = models.BooleanField(default=False, db_default=False)
+    # Nullable with a default, exactly as the seed writes `processed BOOLEAN DEFAULT false`.
+    processed = models.BooleanField(null=True, default=False, db_default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0, db_default=0)

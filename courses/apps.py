@@ -3,3 +3,32 @@ from django.apps import AppConfig
 
 class CoursesConfig(AppConfig):
     name = "courses"
+    verbose_name = "Courses"
+
+    def ready(self) -> None:
+        from accounts.dashboard import DashboardPanel, register_panel
+        from billing.registry import register_purchase_kind
+        from notifications.registry import register_sequence_stop_check
+
+        from . import (
+            receivers,  # noqa: F401  (allauth's email_confirmed)
+            selectors,
+            services,
+        )
+
+        register_purchase_kind(
+            services.PURCHASE_KIND,
+            on_paid=services.enrollment_payment_succeeded,
+            on_failed=services.enrollment_payment_failed,
+            on_refunded=services.enrollment_payment_refunded,
+        )
+        register_sequence_stop_check("purchased", selectors.member_has_purchased_course)
+        register_panel(
+            DashboardPanel(
+                key="courses",
+                title="Your courses",
+                order=10,
+                template="courses/_dashboard_panel.html",
+                context=lambda member: {"stats": list(selectors.enrollment_list_for_member(member=member))},
+            )
+        )

@@ -22,19 +22,47 @@ def database_url_for_subprocess() -> str:
     db = settings.DATABASES["default"]
     user = quote(db.get("USER") or "postgres")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or ""
+    # An embedded server is reached by its socket directory, which django-environ leaves in OPTIONS.
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or ""
     port = db.get("PORT") or ""
     if host.startswith("/"):
         return f"postgres://{user}{password}@/{db['NAME']}?host={host}"
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+def _cache_clear() -> None:
+    """Delete this suite's cache keys only.
+
+    `cache.clear()` would FLUSHDB, and the cache shares its Redis database with the Celery
+    broker, so it would also drop a running worker's queued tasks.
+    """
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Rate-limit counters and other cache entries never leak between tests."""
-    cache.clear()
+    _cache_clear()
     yield
-    cache.clear()
+    _cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_unconsumed_test_tasks():
+    """Tasks sent to the default test queue with no worker listening are dropped after the run,
+    so they never pile up in Redis for the next run or for `make run` to find."""
+    yield
+    from bloom.celery import app
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        keys = [queue, *client.scan_iter(match=f"{queue}\x06\x16*")]
+        client.delete(*keys)
 
 
 class WorkerProcess:

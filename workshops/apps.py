@@ -3,3 +3,28 @@ from django.apps import AppConfig
 
 class WorkshopsConfig(AppConfig):
     name = "workshops"
+    verbose_name = "Workshops"
+
+    def ready(self) -> None:
+        from accounts.dashboard import DashboardPanel, register_panel
+        from billing.registry import register_purchase_kind
+
+        from . import selectors, services
+
+        register_panel(
+            DashboardPanel(
+                key="workshops",
+                title="Your workshops",
+                order=20,
+                template="workshops/_dashboard_panel.html",
+                context=lambda member: {
+                    "registrations": selectors.registration_list_upcoming_for_member(member=member)
+                },
+            )
+        )
+        register_purchase_kind(
+            services.PURCHASE_KIND,
+            on_paid=services.registration_payment_paid,
+            on_failed=services.registration_payment_failed,
+            on_refunded=services.registration_payment_refunded,
+        )

@@ -1,0 +1,346 @@
+"""Live workshops: the catalog, seats and the waitlist, attendance from Zoom, feedback and series."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
+from bloom.webhooks import WebhookEventBase
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/Los_Angeles).") from exc
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class WorkshopSeries(TimeStampedModel, SoftDeleteModel):
+    """A multi-session programme that groups several workshops (e.g. a six-week postpartum circle)."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    required_sessions = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Sessions a member must attend to complete the series; empty means every session.",
+    )
+
+    class Meta(SoftDeleteModel.Meta):
+        db_table = "workshop_series"
+        ordering = ["title"]
+        verbose_name_plural = "workshop series"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class WorkshopStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Workshop(TimeStampedModel, SoftDeleteModel):
+    """One live online workshop in the catalog, held on Zoom at a set time with a seat limit."""
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    timezone = models.CharField(
+        max_length=64,
+        default="America/Los_Angeles",
+        validators=[validate_timezone],
+        help_text="Time zone the facilitator announces times in.",
+    )
+    capacity = models.PositiveIntegerField(help_text="Seats; members beyond this join the waitlist.")
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=0, db_default=0)
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    zoom_meeting_id = models.CharField(max_length=32, blank=True, db_index=True)
+    zoom_join_url = models.URLField(max_length=500, blank=True)
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="facilitated_workshops",
+        limit_choices_to={"is_staff": True},
+    )
+    series = models.ForeignKey(
+        WorkshopSeries, on_delete=models.PROTECT, null=True, blank=True, related_name="workshops"
+    )
+    status = models.CharField(
+        max_length=10, choices=WorkshopStatus.choices, default=WorkshopStatus.DRAFT, db_default=WorkshopStatus.DRAFT
+    )
+
+    class Meta(SoftDeleteModel.Meta):
+        db_table = "workshops"
+        ordering = ["starts_at"]
+        constraints = [
+            _choices_check("status", WorkshopStatus, "workshops_status_valid"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="workshops_ends_after_start"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="workshops_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["status", "starts_at"], name="idx_workshops_status_starts")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.starts_at:%Y-%m-%d})"
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == 0
+
+    @property
+    def is_bookable(self) -> bool:
+        return self.status == WorkshopStatus.PUBLISHED and not self.is_archived and self.starts_at > timezone.now()
+
+
+class RegistrationStatus(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    WAITLISTED = "waitlisted", "Waitlisted"
+    CANCELLED = "cancelled", "Cancelled"
+    ATTENDED = "attended", "Attended"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Registrations in these states occupy a seat (an offered waitlist entry holds one too).
+SEAT_STATUSES = [RegistrationStatus.REGISTERED, RegistrationStatus.ATTENDED, RegistrationStatus.NO_SHOW]
+
+
+class PaymentStatus(models.TextChoices):
+    NOT_REQUIRED = "not_required", "Free"
+    PENDING = "pending", "Awaiting payment"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Payment failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class WorkshopRegistration(TimeStampedModel):
+    """A member's sign-up for one workshop: a seat, a waitlist place, or a cancelled claim."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_registrations")
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="registrations")
+    status = models.CharField(max_length=12, choices=RegistrationStatus.choices, default=RegistrationStatus.REGISTERED)
+    payment_status = models.CharField(max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.NOT_REQUIRED)
+    payment = models.ForeignKey(
+        "billing.PaymentIntent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="workshop_registrations",
+    )
+    amount = models.DecimalField(max_digits=10, decimal_places=2, default=0, db_default=0)
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    registered_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "workshop_registrations"
+        ordering = ["-registered_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "workshop"],
+                condition=~Q(status=RegistrationStatus.CANCELLED),
+                name="workshop_registrations_one_active",
+            ),
+            _choices_check("status", RegistrationStatus, "workshop_registrations_status_valid"),
+            _choices_check("payment_status", PaymentStatus, "workshop_registrations_payment_status_valid"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="workshop_registrations_amount_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["workshop", "status"], name="idx_workshop_reg_workshop_st"),
+            models.Index(fields=["user", "status"], name="idx_workshop_reg_user_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.workshop_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != RegistrationStatus.CANCELLED
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    OFFERED = "offered", "Seat offered"
+    ACCEPTED = "accepted", "Accepted"
+    EXPIRED = "expired", "Offer expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_WAITLIST_STATUSES = [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+
+
+class WorkshopWaitlistEntry(UUIDModel):
+    """A member's place in the queue for a full workshop, and any seat offered to them."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="waitlist_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_waitlist")
+    registration = models.OneToOneField(WorkshopRegistration, on_delete=models.CASCADE, related_name="waitlist_entry")
+    position = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    joined_at = created_at_field()
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "workshop_waitlist"
+        ordering = ["workshop", "position"]
+        verbose_name = "waitlist entry"
+        verbose_name_plural = "waitlist"
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "position"], name="workshop_waitlist_position_unique"),
+            models.UniqueConstraint(
+                fields=["workshop", "user"],
+                condition=Q(status__in=ACTIVE_WAITLIST_STATUSES),
+                name="workshop_waitlist_one_active",
+            ),
+            _choices_check("status", WaitlistStatus, "workshop_waitlist_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=WaitlistStatus.OFFERED) | Q(offer_expires_at__isnull=False),
+                name="workshop_waitlist_offer_has_expiry",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "offer_expires_at"], name="idx_workshop_waitlist_offers")]
+
+    def __str__(self) -> str:
+        return f"#{self.position} for {self.workshop_id} ({self.status})"
+
+
+class AttendanceSource(models.TextChoices):
+    ZOOM = "zoom", "Zoom"
+    MANUAL = "manual", "Recorded by staff"
+
+
+class WorkshopAttendance(UUIDModel):
+    """One stretch of time a participant spent in a workshop's meeting (from Zoom or recorded by staff)."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="attendance")
+    registration = models.ForeignKey(
+        WorkshopRegistration, on_delete=models.SET_NULL, null=True, blank=True, related_name="attendance"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="workshop_attendance"
+    )
+    participant_email = models.EmailField(blank=True)
+    participant_name = models.CharField(max_length=200, blank=True)
+    zoom_participant_id = models.CharField(max_length=200, blank=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=AttendanceSource.choices, default=AttendanceSource.ZOOM)
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "workshop_attendance"
+        ordering = ["workshop", "joined_at"]
+        verbose_name_plural = "workshop attendance"
+        constraints = [
+            _choices_check("source", AttendanceSource, "workshop_attendance_source_valid"),
+            models.CheckConstraint(
+                condition=Q(joined_at__isnull=False) | Q(left_at__isnull=False),
+                name="workshop_attendance_has_a_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(joined_at__isnull=True) | Q(left_at__isnull=True) | Q(left_at__gte=models.F("joined_at")),
+                name="workshop_attendance_left_after_join",
+            ),
+        ]
+        indexes = [models.Index(fields=["workshop", "zoom_participant_id"], name="idx_workshop_att_participant")]
+
+    def __str__(self) -> str:
+        return f"{self.participant_email or self.user_id} in {self.workshop_id}"
+
+
+class WorkshopFeedback(UUIDModel):
+    """A member's rating and comments about a workshop they attended."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_feedback")
+    rating = models.PositiveSmallIntegerField()
+    comments = models.TextField(blank=True)
+    would_recommend = models.BooleanField(null=True, blank=True)
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "workshop_feedback"
+        ordering = ["-created_at"]
+        verbose_name_plural = "workshop feedback"
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "user"], name="workshop_feedback_one_per_member"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="workshop_feedback_rating_1_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.workshop_id}"
+
+
+class WorkshopResource(TimeStampedModel):
+    """A handout, worksheet or link for a workshop, shown to its registered members from `visible_after`."""
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.CASCADE, related_name="resources")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    file = models.FileField(upload_to="workshops/resources/", blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    visible_after = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: visible to registered members at once."
+    )
+    sort_order = models.PositiveSmallIntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = "workshop_resources"
+        ordering = ["workshop", "sort_order", "title"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(file="") | ~Q(url=""), name="workshop_resources_file_or_url"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class UserWorkshopSeriesProgress(TimeStampedModel):
+    """How many sessions of a series one member has attended, and when they completed it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_series_progress"
+    )
+    series = models.ForeignKey(WorkshopSeries, on_delete=models.PROTECT, related_name="progress")
+    sessions_attended = models.PositiveIntegerField(default=0, db_default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "user_workshop_series_progress"
+        verbose_name_plural = "workshop series progress"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "series"], name="user_workshop_series_progress_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.series_id}: {self.sessions_attended}"
+
+
+class ZoomWebhookEvent(WebhookEventBase):
+    """One delivery from Zoom's webhook, stored once and processed by a worker."""
+
+    zoom_event_id = models.TextField(unique=True)
+
+    class Meta(WebhookEventBase.Meta):
+        db_table = "zoom_webhook_events"
+        indexes = [
+            models.Index(fields=["event_type"], name="idx_zoom_webhook_events_type"),
+            models.Index(fields=["processed"], name="idx_zoom_webhook_events_proc"),
+        ]

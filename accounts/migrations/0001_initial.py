@@ -331,12 +331,12 @@ class Migration(migrations.Migration):
                 ),
                 ("timezone", models.CharField(default="America/Los_Angeles", max_length=64)),
                 ("onboarding_step", models.PositiveSmallIntegerField(db_default=0, default=0)),
-                ("email_verified", models.BooleanField(db_default=False, default=False)),
+                ("email_verified", models.BooleanField(db_default=False, default=False, null=True)),
                 ("email_verified_at", models.DateTimeField(blank=True, null=True)),
-                ("onboarding_completed", models.BooleanField(db_default=False, default=False)),
+                ("onboarding_completed", models.BooleanField(db_default=False, default=False, null=True)),
                 ("onboarding_completed_at", models.DateTimeField(blank=True, null=True)),
                 ("referral_source", models.TextField(blank=True, null=True)),
-                ("marketing_consent", models.BooleanField(db_default=True, default=False)),
+                ("marketing_consent", models.BooleanField(db_default=True, default=False, null=True)),
                 (
                     "user",
                     models.OneToOneField(

@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "bloom.context_processors.site",
+                "notifications.context_processors.unread_count",
             ],
         },
     },
@@ -133,13 +134,16 @@ ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "5/5m/ip,5/5m/key",
-    "signup": "20/m/ip",
+    # Sign-up says when an address already has an account (ADR 0013), so it is limited tighter.
+    "signup": "10/m/ip,60/h/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Bloom] "
+# Tell the old address when the email or password of an account changes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Bloom Psychology"
 # Staff must have MFA before they can use the admin (accounts.middleware).
@@ -175,6 +179,13 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bloom Psychology <hello@bloompsychology.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 BLOOM_STAFF_ALERT_EMAIL = env("BLOOM_STAFF_ALERT_EMAIL", default="care-team@bloompsychology.example")
+# Data retention (docs/adr/0081): days before `manage.py apply_retention` (nightly in beat)
+# deletes processed webhook deliveries and analytics events, and empties finished emails' bodies.
+BLOOM_RETENTION_DAYS = {
+    "webhook_events": env.int("BLOOM_RETENTION_WEBHOOK_EVENTS_DAYS", default=90),
+    "email_bodies": env.int("BLOOM_RETENTION_EMAIL_BODIES_DAYS", default=365),
+    "analytics_events": env.int("BLOOM_RETENTION_ANALYTICS_EVENTS_DAYS", default=730),
+}
 ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="bloom:dev-webhook-secret")}
 
 # --- Celery -------------------------------------------------------------------------------
@@ -228,4 +239,29 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-FORMS_URLFIELD_ASSUME_HTTPS = True
+
+# --- workshops ---
+# How long a seat offered to the next member on the waitlist is held for them.
+WORKSHOPS_WAITLIST_OFFER_HOURS = env.int("WORKSHOPS_WAITLIST_OFFER_HOURS", default=24)
+# How long a paid workshop's seat is held while the member pays at checkout.
+WORKSHOPS_PAYMENT_HOLD_MINUTES = env.int("WORKSHOPS_PAYMENT_HOLD_MINUTES", default=30)
+
+# --- billing ---
+# Copy webhook objects into dj-stripe's tables in a separate best-effort task (docs/billing.md).
+BILLING_DJSTRIPE_MIRROR = env.bool("BILLING_DJSTRIPE_MIRROR", default=True)
+
+# --- content ---
+# Alerts about new job applications go here (the care-team inbox unless set).
+BLOOM_CAREERS_ALERT_EMAIL = env("BLOOM_CAREERS_ALERT_EMAIL", default=BLOOM_STAFF_ALERT_EMAIL)
+
+# --- accounts ---
+# Staff sessions and the admin audit trail (admin_sessions, admin_activity_log).
+MIDDLEWARE += ["accounts.middleware.AdminAuditMiddleware"]
+
+# --- notifications ---
+BLOOM_EMAIL_DOMAIN = env("BLOOM_EMAIL_DOMAIN", default="")  # Message-ID domain; default: DEFAULT_FROM_EMAIL's
+BLOOM_EMAIL_BATCH_SIZE = env.int("BLOOM_EMAIL_BATCH_SIZE", default=100)
+BLOOM_EMAIL_LEASE_SECONDS = env.int("BLOOM_EMAIL_LEASE_SECONDS", default=300)
+BLOOM_EMAIL_MAX_RETRIES = env.int("BLOOM_EMAIL_MAX_RETRIES", default=5)
+BLOOM_EMAIL_RETRY_BASE_SECONDS = env.int("BLOOM_EMAIL_RETRY_BASE_SECONDS", default=60)
+BLOOM_EMAIL_DRAIN_SECONDS = env.int("BLOOM_EMAIL_DRAIN_SECONDS", default=50)

@@ -6,7 +6,7 @@ from .base import env
 DEBUG = False
 SECRET_KEY = "test-only-key-not-secret-8d1f0b"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -19,4 +19,10 @@ STRIPE_WEBHOOK_SECRET = "whsec_bloom_tests"
 DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
 STRIPE_API_BASE = "http://stripe.invalid"
 BLOOM_FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWtleS1uZXZlci11c2UtaW4tcHJvZCE="]
+# Tasks sent without a worker (most tests) go to a queue of their own, never to `make run`'s.
+CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom-test")
+# The suite's databases are thrown away: commits need not wait for the disk (10+ ms each on a
+# busy machine). Durability behaviour under test (leases, SKIP LOCKED, crash recovery) is
+# about process crashes, which this does not change; only a PostgreSQL crash could lose data.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

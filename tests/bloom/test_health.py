@@ -36,3 +36,33 @@ def test_health_reports_broker_down_without_failing(client, settings):
     assert response.status_code == 200
     assert response.json()["checks"]["broker"]["status"] == "down"
     assert response.json()["checks"]["worker"]["status"] == "down"
+
+
+def test_health_answers_503_json_when_the_real_database_is_unreachable():
+    """No mock: a fresh process whose DATABASE_URL points at a port nothing listens on."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    script = (
+        "import django, json; django.setup();"
+        "from django.test import Client;"
+        "r = Client(HTTP_HOST='localhost').get('/healthz');"
+        "print(r.status_code); print(r.content.decode())"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bloom.settings.test",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port}/nowhere",
+    }
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.strip().split("\n", 1)
+    assert status == "503"
+    payload = json.loads(body)
+    assert payload["status"] == "unavailable"
+    assert payload["checks"]["database"]["status"] == "down"

@@ -4,26 +4,18 @@ Every local app may provide `<app>/demo.py` with `seed(*, stdout) -> None`; it m
 idempotent (get_or_create on natural keys) so `make run` can call this on every start.
 """
 
-import importlib
-
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.demo import DEMO_LOGINS
+from bloom.discovery import local_app_modules
 
 
 class Command(BaseCommand):
     help = "Create or refresh the demo data (safe to run repeatedly)."
 
     def handle(self, *args, **options):
-        for label in settings.LOCAL_APPS:
-            try:
-                module = importlib.import_module(f"{label}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{label}.demo":
-                    raise
-                continue
+        for label, module in local_app_modules("demo"):
             with transaction.atomic():
                 module.seed(stdout=self.stdout)
             self.stdout.write(f"  demo data: {label} ready")

@@ -1,0 +1,50 @@
+"""The dashboard panels accounts itself contributes."""
+
+from notifications.selectors import notification_list_for_member
+
+from .dashboard import DashboardPanel, register_panel
+from .selectors import wellness_entry_list_for_member
+
+
+def _wellness_context(member) -> dict:
+    entries = wellness_entry_list_for_member(member=member, limit=3)
+    return {"entries": entries}
+
+
+def _notifications_context(member) -> dict:
+    # notifications sits below accounts, so accounts shows its notices on the dashboard.
+    return {"notifications": notification_list_for_member(member=member, limit=3)}
+
+
+def _account_context(member) -> dict:
+    return {"achievements": list(member.achievements.order_by("-awarded_at")[:3])}
+
+
+def register() -> None:
+    register_panel(
+        DashboardPanel(
+            key="wellness",
+            title="Wellness",
+            order=50,
+            template="accounts/_wellness_panel.html",
+            context=_wellness_context,
+        )
+    )
+    register_panel(
+        DashboardPanel(
+            key="notifications",
+            title="Notifications",
+            order=60,
+            template="accounts/_notifications_panel.html",
+            context=_notifications_context,
+        )
+    )
+    register_panel(
+        DashboardPanel(
+            key="account",
+            title="Your account",
+            order=90,
+            template="accounts/_account_panel.html",
+            context=_account_context,
+        )
+    )

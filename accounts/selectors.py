@@ -1,0 +1,115 @@
+"""Reads for accounts. Member reads take the member and filter by it."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from .models import (
+    ConsentRecord,
+    DataRequest,
+    DataRequestKind,
+    DataRequestStatus,
+    User,
+    UserAchievement,
+    UserPreferences,
+    UserProfile,
+    WellnessEntry,
+)
+
+
+def profile_get_for_member(*, member: User) -> UserProfile | None:
+    return UserProfile.objects.filter(user=member).first()
+
+
+def preferences_get_for_member(*, member: User) -> UserPreferences | None:
+    return UserPreferences.objects.filter(user=member).first()
+
+
+def wellness_entry_list_for_member(*, member: User, limit: int = 14) -> list[WellnessEntry]:
+    return list(WellnessEntry.objects.filter(user=member).order_by("-entry_date")[:limit])
+
+
+def wellness_entry_today_for_member(*, member: User) -> WellnessEntry | None:
+    return WellnessEntry.objects.filter(user=member, entry_date=timezone.localdate()).first()
+
+
+def achievement_list_for_member(*, member: User) -> list[UserAchievement]:
+    return list(UserAchievement.objects.filter(user=member).order_by("-awarded_at"))
+
+
+def data_request_list_for_member(*, member: User) -> list[DataRequest]:
+    return list(DataRequest.objects.filter(user=member).defer("export_data").order_by("-requested_at")[:20])
+
+
+def data_request_export_get_for_member(*, member: User, request_id) -> DataRequest:
+    """A completed export of this member; anything else (another member's, pending) is a 404."""
+    return get_object_or_404(
+        DataRequest, pk=request_id, user=member, kind=DataRequestKind.EXPORT, status=DataRequestStatus.COMPLETED
+    )
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def member_data_export(*, member: User) -> dict:
+    """Everything accounts holds about the member, as JSON-ready data (wellness notes decrypted)."""
+    profile = UserProfile.objects.filter(user=member).first()
+    preferences = UserPreferences.objects.filter(user=member).first()
+    data = {
+        "exported_at": timezone.now().isoformat(),
+        "account": {
+            "email": member.email,
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "date_joined": _iso(member.date_joined),
+        },
+        "profile": None,
+        "preferences": None,
+        "achievements": [
+            {"key": a.key, "title": a.title, "description": a.description, "awarded_at": _iso(a.awarded_at)}
+            for a in UserAchievement.objects.filter(user=member).order_by("awarded_at")
+        ],
+        "wellness_entries": [
+            {
+                "entry_date": _iso(e.entry_date),
+                "mood": e.mood,
+                "sleep_hours": str(e.sleep_hours) if e.sleep_hours is not None else None,
+                "anxiety": e.anxiety,
+                "energy": e.energy,
+                "notes": e.notes,
+            }
+            for e in WellnessEntry.objects.filter(user=member).order_by("entry_date")
+        ],
+        "consent_records": [
+            {"kind": c.kind, "granted": c.granted, "source": c.source, "created_at": _iso(c.created_at)}
+            for c in ConsentRecord.objects.filter(user=member).order_by("created_at")
+        ],
+    }
+    if profile is not None:
+        data["profile"] = {
+            "first_name": profile.first_name,
+            "last_name": profile.last_name,
+            "preferred_name": profile.preferred_name,
+            "phone": profile.phone,
+            "stage": profile.stage,
+            "due_date": _iso(profile.due_date),
+            "baby_birth_date": _iso(profile.baby_birth_date),
+            "topics": list(profile.topics),
+            "timezone": profile.timezone,
+            "email_verified": profile.email_verified,
+            "onboarding_completed": profile.onboarding_completed,
+            "referral_source": profile.referral_source,
+            "marketing_consent": profile.marketing_consent,
+        }
+    if preferences is not None:
+        data["preferences"] = {
+            "notification_channel": preferences.notification_channel,
+            "appointment_reminders": preferences.appointment_reminders,
+            "workshop_reminders": preferences.workshop_reminders,
+            "course_updates": preferences.course_updates,
+            "wellness_reminders": preferences.wellness_reminders,
+            "newsletter": preferences.newsletter,
+        }
+    return data

@@ -1,0 +1,198 @@
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from bloom.admin import ReadOnlyAdmin
+
+from . import services
+from .models import (
+    AppointmentData,
+    AppointmentPayment,
+    AppointmentReminderLog,
+    CalendlyWebhookEvent,
+    SessionNote,
+    TherapistAvailability,
+    TherapistProfile,
+)
+
+
+class AvailabilityInline(admin.TabularInline):
+    model = TherapistAvailability
+    extra = 0
+
+
+@admin.register(TherapistProfile)
+class TherapistProfileAdmin(admin.ModelAdmin):
+    list_display = [
+        "display_name",
+        "credentials",
+        "is_accepting_clients",
+        "hourly_rate",
+        "calendly_user_uri",
+        "archived_at",
+    ]
+    list_filter = ["is_accepting_clients", ("archived_at", admin.EmptyFieldListFilter)]
+    search_fields = ["display_name", "credentials", "calendly_user_uri", "user__email"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["archived_at", "created_at", "updated_at"]
+    inlines = [AvailabilityInline]
+    actions = ["archive", "restore"]
+
+    def get_queryset(self, request):
+        return TherapistProfile.all_objects.all()
+
+    @admin.action(description="Archive selected therapists (hide from the directory)")
+    def archive(self, request, queryset):
+        count = queryset.archive()
+        self.message_user(request, f"Archived {count} therapist(s).", messages.SUCCESS)
+
+    @admin.action(description="Restore selected therapists")
+    def restore(self, request, queryset):
+        count = queryset.filter(archived_at__isnull=False).update(archived_at=None)
+        self.message_user(request, f"Restored {count} therapist(s).", messages.SUCCESS)
+
+    def get_actions(self, request):
+        # Bulk delete would skip the check below; archive is the way to retire therapists.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        therapist = self.get_object(request, object_id)
+        if therapist is not None:
+            refusal = services.therapist_delete_refusal(therapist=therapist)
+            if refusal:
+                self.message_user(request, refusal, messages.ERROR)
+                return redirect("admin:appointments_therapistprofile_change", therapist.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+
+@admin.register(TherapistAvailability)
+class TherapistAvailabilityAdmin(admin.ModelAdmin):
+    list_display = ["therapist", "weekday", "start_time", "end_time", "timezone", "valid_from", "valid_until"]
+    list_filter = ["weekday", "timezone"]
+    search_fields = ["therapist__display_name"]
+    list_select_related = ["therapist"]
+
+
+class PaymentInline(admin.TabularInline):
+    model = AppointmentPayment
+    extra = 0
+    can_delete = False
+    fields = ["kind", "amount", "currency", "status", "authorized_at", "captured_at", "payment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AppointmentData)
+class AppointmentDataAdmin(admin.ModelAdmin):
+    list_display = ["starts_at", "user", "invitee_email", "therapist", "status", "created_at"]
+    list_filter = ["status", "therapist", ("user", admin.EmptyFieldListFilter)]
+    search_fields = ["invitee_email", "invitee_name", "user__email", "therapist__display_name", "calendly_invitee_uri"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["user", "therapist"]
+    raw_id_fields = ["user", "therapist"]
+    readonly_fields = [
+        "calendly_event_uri",
+        "calendly_invitee_uri",
+        "calendly_synced_at",
+        "session_notes",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [PaymentInline]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        appointment = self.get_object(request, object_id)
+        if appointment is not None and (appointment.payments.exists() or appointment.session_notes_id):
+            self.message_user(
+                request,
+                "Not deleted: this appointment has payments or a session note. Cancel it instead.",
+                messages.ERROR,
+            )
+            return redirect("admin:appointments_appointmentdata_change", appointment.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+
+@admin.register(AppointmentPayment)
+class AppointmentPaymentAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "appointment", "user", "kind", "amount", "currency", "status"]
+    list_filter = ["kind", "status", "currency"]
+    search_fields = ["user__email", "payment__stripe_payment_intent_id"]
+    list_select_related = ["appointment", "user"]
+
+
+@admin.register(AppointmentReminderLog)
+class AppointmentReminderLogAdmin(ReadOnlyAdmin):
+    list_display = ["sent_at", "appointment", "kind", "channel", "email_queue_id"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["appointment__user__email", "appointment__invitee_email"]
+    list_select_related = ["appointment"]
+
+
+@admin.register(SessionNote)
+class SessionNoteAdmin(admin.ModelAdmin):
+    """Lists never show note text; the change page shows it and writes an audit row per view."""
+
+    list_display = ["__str__", "appointment", "therapist", "author", "created_at", "updated_at"]
+    list_filter = ["therapist"]
+    search_fields = ["appointment__user__email", "therapist__display_name", "author__email"]
+    list_select_related = ["appointment", "therapist", "author"]
+    raw_id_fields = ["appointment"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["appointment", "body"]
+        return ["appointment", "therapist", "author", "body", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["appointment", "therapist", "author", "created_at", "updated_at"] if obj else []
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            note = self.get_object(request, object_id)
+            if note is not None and self.has_view_or_change_permission(request, note):
+                services.session_note_reveal(note=note, staff_user=request.user, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        services.session_note_write(appointment=obj.appointment, author=request.user, body=obj.body)
+
+
+@admin.register(CalendlyWebhookEvent)
+class CalendlyWebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "event_type", "processed", "outcome", "attempts", "error_message"]
+    list_filter = ["event_type", "processed", "outcome"]
+    search_fields = ["event_uuid"]
+    readonly_fields = [
+        "event_uuid",
+        "event_type",
+        "event_data",
+        "processed",
+        "processed_at",
+        "outcome",
+        "attempts",
+        "error_message",
+        "created_at",
+    ]
+    actions = ["reprocess"]
+
+    def has_change_permission(self, request, obj=None):
+        # Read-only fields, but the list must allow the reprocess action for staff who may edit.
+        return request.user.has_perm("appointments.change_calendlywebhookevent") and obj is None
+
+    @admin.action(description="Reprocess selected events")
+    def reprocess(self, request, queryset):
+        results = services.calendly_events_reprocess(event_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            f"Queued {len(results)} event(s) for processing at {timezone.now():%H:%M:%S} UTC.",
+            messages.SUCCESS,
+        )

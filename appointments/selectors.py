@@ -1,0 +1,65 @@
+"""Reads for appointments. Member reads take the member and see only their own rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+
+from .models import AppointmentData, TherapistProfile
+
+
+@dataclass(frozen=True)
+class MemberAppointments:
+    upcoming: list[AppointmentData]
+    past: list[AppointmentData]
+    upcoming_more: bool = False  # more upcoming sessions exist than `upcoming` holds
+
+
+def _for_member(member: User) -> QuerySet[AppointmentData]:
+    return AppointmentData.objects.filter(user=member).select_related("therapist")
+
+
+def appointment_list_for_member(
+    *, member: User, now: datetime | None = None, past_limit: int = 50, upcoming_limit: int = 50
+) -> MemberAppointments:
+    """The member's next sessions (soonest first, at most `upcoming_limit`) and past or closed
+    ones (newest first, at most `past_limit`)."""
+    now = now or timezone.now()
+    upcoming = list(_for_member(member).upcoming(now=now).order_by("starts_at")[: upcoming_limit + 1])
+    past = list(_for_member(member).past(now=now).order_by("-starts_at")[:past_limit])
+    return MemberAppointments(
+        upcoming=upcoming[:upcoming_limit], past=past, upcoming_more=len(upcoming) > upcoming_limit
+    )
+
+
+def appointment_get_for_member(*, member: User, appointment_id) -> AppointmentData:
+    """One of the member's appointments; another member's raises AppointmentData.DoesNotExist."""
+    return _for_member(member).get(pk=appointment_id)
+
+
+def appointment_next_for_member(*, member: User, limit: int = 3, now: datetime | None = None) -> list[AppointmentData]:
+    """The member's next few sessions, for the dashboard panel (one query)."""
+    return list(_for_member(member).upcoming(now=now).order_by("starts_at")[:limit])
+
+
+def therapist_list_accepting() -> QuerySet[TherapistProfile]:
+    """Therapists shown in the directory: not archived and accepting new clients."""
+    return TherapistProfile.objects.filter(is_accepting_clients=True).order_by("display_name")
+
+
+def booking_url(*, therapist: TherapistProfile, member: User | None) -> str:
+    """The therapist's Calendly page, pre-filled with the member's name and email so the
+    booking webhook can match the member (Calendly's `name`/`email` query parameters)."""
+    if not therapist.scheduling_url:
+        return ""
+    if member is None or not member.is_authenticated:
+        return therapist.scheduling_url
+    params = urlencode({"name": member.get_full_name(), "email": member.email})
+    separator = "&" if "?" in therapist.scheduling_url else "?"
+    return f"{therapist.scheduling_url}{separator}{params}"

@@ -1,0 +1,492 @@
+"""Writes for appointments: Calendly ingestion, reminders, session notes, therapists, key rotation."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.apps import apps
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import Value
+from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User
+from accounts.services import health_read_record
+from bloom import webhooks
+from bloom.crypto import EncryptedTextField, rotate_token
+from bloom.exceptions import ApplicationError
+from notifications.models import EmailQueue
+from notifications.services import EmailCategory, notify
+
+from .models import (
+    CLOSED_STATUSES,
+    AppointmentData,
+    AppointmentPayment,
+    AppointmentReminderLog,
+    AppointmentStatus,
+    CalendlyWebhookEvent,
+    PaymentKind,
+    PaymentStatus,
+    ReminderChannel,
+    ReminderKind,
+    SessionNote,
+    TherapistProfile,
+)
+
+logger = logging.getLogger(__name__)
+
+# --- Calendly webhooks ----------------------------------------------------------------------
+
+STALE_EVENT_AGE = timedelta(minutes=5)
+
+
+class CalendlyPayloadError(ApplicationError):
+    """A signed Calendly body that is not shaped like a webhook event."""
+
+
+def calendly_event_uuid(*, body: dict) -> str:
+    """The stable unique key of one Calendly delivery (docs/adr/0061).
+
+    Calendly sends no event id; a retry re-sends the same body, so the event name, the
+    invitee URI and the envelope's `created_at` identify it. A reschedule or a second
+    booking creates a new invitee URI, so real new events never collide.
+    """
+    try:
+        event = body["event"]
+        invitee_uri = body["payload"]["uri"]
+        created_at = body["created_at"]
+    except (KeyError, TypeError) as exc:
+        raise CalendlyPayloadError("Calendly payload lacks event, payload.uri or created_at.") from exc
+    if not all(isinstance(value, str) and value for value in (event, invitee_uri, created_at)):
+        raise CalendlyPayloadError("Calendly payload has empty event, payload.uri or created_at.")
+    return f"{event}:{invitee_uri}:{created_at}"
+
+
+def calendly_event_receive(*, body: dict) -> tuple[CalendlyWebhookEvent | None, bool]:
+    """Store one verified Calendly delivery and enqueue its processing after commit.
+
+    Idempotent: a duplicate delivery stores nothing, enqueues nothing and returns
+    (None, False). Raises CalendlyPayloadError for a body without the keying fields.
+    """
+    from .tasks import calendly_event_process_task
+
+    return webhooks.event_store(
+        model=CalendlyWebhookEvent,
+        id_field="event_uuid",
+        external_id=calendly_event_uuid(body=body),
+        event_type=str(body["event"]),
+        payload=body,
+        enqueue=lambda event_id: calendly_event_process_task.delay(event_id),
+    )
+
+
+def calendly_event_process(*, event_id: str) -> str:
+    """Apply one stored Calendly event exactly once (row lock, outcome recorded; see bloom.webhooks)."""
+    return webhooks.event_process(
+        model=CalendlyWebhookEvent,
+        event_id=event_id,
+        handlers={"invitee.created": _invitee_created, "invitee.canceled": _invitee_canceled},
+    )
+
+
+def _event_time(body: dict) -> datetime:
+    value = parse_datetime(str(body.get("created_at") or ""))
+    if value is None:
+        raise CalendlyPayloadError("Calendly event has no valid created_at.")
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def _booking_fields(invitee: dict) -> dict:
+    """Columns of appointment_data taken from an invitee payload (with its scheduled_event)."""
+    scheduled = invitee.get("scheduled_event") or {}
+    starts_at = parse_datetime(str(scheduled.get("start_time") or ""))
+    ends_at = parse_datetime(str(scheduled.get("end_time") or ""))
+    if starts_at is None or ends_at is None:
+        raise CalendlyPayloadError("Calendly event has no start_time/end_time.")
+    location = scheduled.get("location") or {}
+    hosts = [m.get("user") for m in scheduled.get("event_memberships") or [] if m.get("user")]
+    therapist = TherapistProfile.all_objects.filter(calendly_user_uri__in=hosts).first() if hosts else None
+    email = str(invitee.get("email") or "").strip().lower()
+    return {
+        "user": User.objects.filter(email__iexact=email).first() if email else None,
+        "therapist": therapist,
+        "invitee_email": email,
+        "invitee_name": str(invitee.get("name") or "")[:200],
+        "calendly_event_uri": scheduled.get("uri") or invitee.get("event"),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "timezone": str(invitee.get("timezone") or "")[:64] or settings.BLOOM_DEFAULT_MEMBER_TIMEZONE,
+        "location": location.get("location") or location.get("type"),
+        "zoom_meeting_url": location.get("join_url"),
+    }
+
+
+def _invitee_created(event: CalendlyWebhookEvent) -> str:
+    """Create or update the booking; a booking already cancelled never comes back."""
+    body = event.event_data
+    invitee = body["payload"]
+    event_at = _event_time(body)
+    fields = _booking_fields(invitee)
+    appointment = AppointmentData.objects.select_for_update().filter(calendly_invitee_uri=invitee["uri"]).first()
+    if appointment is None:
+        AppointmentData.objects.create(
+            calendly_invitee_uri=invitee["uri"],
+            calendly_synced_at=event_at,
+            status=AppointmentStatus.SCHEDULED,
+            **fields,
+        )
+        return "created" if fields["user"] else "created_unmatched_member"
+    if appointment.status in CLOSED_STATUSES:
+        return "ignored_already_cancelled"
+    if appointment.calendly_synced_at and event_at < appointment.calendly_synced_at:
+        return "ignored_stale"
+    for name, value in fields.items():
+        if name in {"user", "therapist"} and value is None:
+            continue  # never unlink a member or therapist staff linked by hand
+        setattr(appointment, name, value)
+    appointment.calendly_synced_at = event_at
+    appointment.save()
+    return "updated"
+
+
+def _invitee_canceled(event: CalendlyWebhookEvent) -> str:
+    """Cancel the booking (or mark it rescheduled). Cancellation is final for an invitee URI.
+
+    A cancellation arriving before its invitee.created stores the booking already
+    cancelled, so the late creation finds it closed and is ignored.
+    """
+    body = event.event_data
+    invitee = body["payload"]
+    event_at = _event_time(body)
+    cancellation = invitee.get("cancellation") or {}
+    status = AppointmentStatus.RESCHEDULED if invitee.get("rescheduled") else AppointmentStatus.CANCELLED
+    closing = {
+        "status": status,
+        "cancel_reason": str(cancellation.get("reason") or ""),
+        "cancelled_at": event_at,
+        "calendly_synced_at": event_at,
+    }
+    appointment = AppointmentData.objects.select_for_update().filter(calendly_invitee_uri=invitee["uri"]).first()
+    if appointment is None:
+        AppointmentData.objects.create(calendly_invitee_uri=invitee["uri"], **_booking_fields(invitee), **closing)
+        return f"{status}_before_created"
+    if appointment.status != AppointmentStatus.SCHEDULED:
+        return f"ignored_already_{appointment.status}"
+    for name, value in closing.items():
+        setattr(appointment, name, value)
+    appointment.save()
+    return status
+
+
+def calendly_events_sweep(*, older_than: timedelta = STALE_EVENT_AGE) -> int:
+    """Re-enqueue unprocessed events older than `older_than` that still have attempts left."""
+    from .tasks import calendly_event_process_task
+
+    event_ids = webhooks.stale_event_ids(model=CalendlyWebhookEvent, older_than=older_than)
+    for event_id in event_ids:
+        calendly_event_process_task.delay(event_id)
+    return len(event_ids)
+
+
+def calendly_events_reprocess(*, event_ids: list[str], inline: bool = False) -> list[tuple[str, str]]:
+    """Mark the given events pending again and process them (inline, or by task after commit).
+
+    Safe for processed events too: the handlers are idempotent. Returns (event id, outcome)
+    pairs; the outcome is "queued" when not inline, or the error when processing failed.
+    """
+    from .tasks import calendly_event_process_task
+
+    ids = [str(pk) for pk in CalendlyWebhookEvent.objects.filter(pk__in=event_ids).values_list("pk", flat=True)]
+    CalendlyWebhookEvent.objects.filter(pk__in=ids).update(processed=False, processed_at=None)
+    results = []
+    for event_id in ids:
+        if not inline:
+            transaction.on_commit(lambda event_id=event_id: calendly_event_process_task.delay(event_id))
+            results.append((event_id, "queued"))
+            continue
+        try:
+            results.append((event_id, calendly_event_process(event_id=event_id)))
+        except Exception as exc:  # noqa: BLE001 - reported per event; the error is stored on the row
+            results.append((event_id, f"error: {type(exc).__name__}: {exc}"))
+    return results
+
+
+# --- Reminders -----------------------------------------------------------------------------------
+
+# kind -> (starts more than, starts at most) this far ahead. A booking made less than a day
+# ahead gets only the reminders whose window it is still in.
+REMINDER_WINDOWS = {
+    ReminderKind.DAY_BEFORE: (timedelta(hours=1), timedelta(hours=24)),
+    ReminderKind.HOUR_BEFORE: (timedelta(0), timedelta(hours=1)),
+}
+
+
+def _member_tz(member: User) -> zoneinfo.ZoneInfo:
+    name = getattr(getattr(member, "profile", None), "timezone", None) or settings.BLOOM_DEFAULT_MEMBER_TIMEZONE
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.BLOOM_DEFAULT_MEMBER_TIMEZONE)
+
+
+def appointment_reminders_due(*, kind: str, now: datetime):
+    """Scheduled, member-linked appointments in `kind`'s window without that reminder yet,
+    whose member has not turned appointment reminders off."""
+    low, high = REMINDER_WINDOWS[kind]
+    return (
+        AppointmentData.objects.filter(
+            status=AppointmentStatus.SCHEDULED,
+            user__isnull=False,
+            user__is_active=True,
+            starts_at__gt=now + low,
+            starts_at__lte=now + high,
+        )
+        .exclude(user__preferences__appointment_reminders=False)
+        .exclude(reminder_logs__kind=kind, reminder_logs__channel=ReminderChannel.PORTAL)
+        .select_related("user__profile", "therapist")
+        .order_by("starts_at")
+    )
+
+
+def appointment_reminder_send(*, appointment: AppointmentData, kind: str) -> bool:
+    """Send one reminder (portal notice, and email when the member's preferences say so).
+
+    Guarantees: at most once per (appointment, kind, channel) — the reminder log row is
+    inserted first under a unique constraint, in the same transaction as the notice and
+    the outbox row, so a second run or a concurrent worker sends nothing. Clinical
+    category mail. Returns True when this call sent it.
+    """
+    member = appointment.user
+    when = timezone.localtime(appointment.starts_at, _member_tz(member))
+    therapist = str(appointment.therapist) if appointment.therapist else "your Bloom therapist"
+    label = "tomorrow" if kind == ReminderKind.DAY_BEFORE else "in about an hour"
+    title = f"Your session {label}"
+    message = f"Your session with {therapist} starts {when:%A %-d %B at %-I:%M %p} ({when.tzname()})."
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                portal_log = AppointmentReminderLog.objects.create(
+                    appointment=appointment, kind=kind, channel=ReminderChannel.PORTAL
+                )
+        except IntegrityError:
+            return False
+        notification = notify(
+            member=member,
+            type="appointment_reminder",
+            title=title,
+            message=message,
+            data={"appointment_id": str(appointment.pk), "kind": kind},
+            email_template="appointments/reminder",
+            email_context={
+                "therapist_name": therapist,
+                "starts_at_local": f"{when:%A %-d %B %Y at %-I:%M %p} ({when.tzname()})",
+                "zoom_meeting_url": appointment.zoom_meeting_url or "",
+                "location": appointment.location or "",
+                "appointments_url": settings.SITE_URL.rstrip("/") + reverse("appointments:appointment_list"),
+                "kind": kind,
+            },
+            category=EmailCategory.CLINICAL,
+        )
+        portal_log.notification_id = notification.pk
+        portal_log.save(update_fields=["notification_id"])
+        # notify() keys its email on the notice (documented in notifications.services).
+        email = EmailQueue.objects.filter(idempotency_key=f"notify:{notification.pk}").only("pk").first()
+        if email is not None:
+            AppointmentReminderLog.objects.create(
+                appointment=appointment, kind=kind, channel=ReminderChannel.EMAIL, email_queue_id=email.pk
+            )
+    return True
+
+
+def appointment_reminders_send(*, now: datetime | None = None) -> int:
+    """Send every due reminder (beat task). Idempotent; returns how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    for kind in (ReminderKind.HOUR_BEFORE, ReminderKind.DAY_BEFORE):
+        for appointment in appointment_reminders_due(kind=kind, now=now)[:500]:
+            sent += appointment_reminder_send(appointment=appointment, kind=kind)
+    return sent
+
+
+# --- Payments (billing reports outcomes through billing/registry.py) ---------------------------
+
+PURCHASE_KINDS = {
+    "appointment_session_fee": PaymentKind.SESSION_FEE,
+    "appointment_no_show_fee": PaymentKind.NO_SHOW_FEE,
+    "appointment_late_cancel_fee": PaymentKind.LATE_CANCEL_FEE,
+}
+
+
+def _appointment_for(payment) -> AppointmentData | None:
+    try:
+        return AppointmentData.objects.filter(pk=uuid.UUID(str(payment.object_id))).first()
+    except ValueError:
+        return None
+
+
+def appointment_payment_paid(*, payment) -> None:
+    """billing on_paid: record the captured amount against the appointment in `payment.object_id`.
+
+    Idempotent (one appointment_payments row per billing payment). A second live fee of the
+    same kind for one appointment is not recorded (the unique constraint refuses it) and is
+    logged for staff to refund; billing's own state is never rolled back by this handler.
+    """
+    appointment = _appointment_for(payment)
+    if appointment is None:
+        logger.error("paid %s names no appointment (object_id %r)", payment.kind, payment.object_id)
+        return
+    try:
+        with transaction.atomic():
+            AppointmentPayment.objects.update_or_create(
+                payment=payment,
+                defaults={
+                    "appointment": appointment,
+                    "user": payment.user,
+                    "kind": PURCHASE_KINDS[payment.kind],
+                    "amount": payment.amount,
+                    "currency": payment.currency,
+                    "status": PaymentStatus.CAPTURED,
+                    "captured_at": payment.paid_at or timezone.now(),
+                },
+            )
+    except IntegrityError:
+        logger.error(
+            "appointment %s already has a live %s; payment %s needs a refund", appointment.pk, payment.kind, payment.pk
+        )
+
+
+def appointment_payment_failed(*, payment) -> None:
+    """billing on_failed: mark the matching appointment payment failed (idempotent)."""
+    AppointmentPayment.objects.filter(payment=payment).exclude(status=PaymentStatus.FAILED).update(
+        status=PaymentStatus.FAILED
+    )
+
+
+def appointment_payment_refunded(*, payment, refund_amount, fully_refunded: bool) -> None:
+    """billing on_refunded: a fully refunded fee is marked refunded (partial refunds stay captured)."""
+    if fully_refunded:
+        AppointmentPayment.objects.filter(payment=payment).update(status=PaymentStatus.REFUNDED)
+
+
+# --- Session notes ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def session_note_write(*, appointment: AppointmentData, author: User | None, body: str) -> SessionNote:
+    """Create or replace the note of an appointment and link it from `appointment_data.session_notes_id`.
+
+    Locks the appointment row; the note's therapist is the appointment's. The body is
+    encrypted by the field before it reaches the database.
+    """
+    appointment = AppointmentData.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.therapist_id is None:
+        raise ApplicationError("Assign a therapist to the appointment before writing a session note.")
+    if not body.strip():
+        raise ApplicationError("A session note cannot be empty.")
+    note, _ = SessionNote.objects.update_or_create(
+        appointment=appointment, defaults={"therapist_id": appointment.therapist_id, "author": author, "body": body}
+    )
+    if appointment.session_notes_id != note.pk:
+        AppointmentData.objects.filter(pk=appointment.pk).update(session_notes=note)
+    return note
+
+
+def session_note_reveal(*, note: SessionNote, staff_user: User, request=None) -> str:
+    """The decrypted body for a staff member; every call writes one audit row first."""
+    health_read_record(staff_user=staff_user, obj=note, request=request)
+    return note.body
+
+
+# --- Therapists -----------------------------------------------------------------------------------
+
+
+def therapist_delete_refusal(*, therapist: TherapistProfile) -> str | None:
+    """Why this therapist may not be deleted (they have appointments or notes), or None."""
+    if AppointmentData.objects.filter(therapist=therapist).exists() or therapist.session_notes.exists():
+        return (
+            f"{therapist} has appointments, so the profile cannot be deleted. Archive it instead: "
+            "it disappears from the directory and bookings keep their history."
+        )
+    return None
+
+
+@transaction.atomic
+def therapist_delete(*, therapist: TherapistProfile) -> None:
+    """Delete a therapist who never had appointments or notes; otherwise raise ApplicationError."""
+    refusal = therapist_delete_refusal(therapist=therapist)
+    if refusal:
+        raise ApplicationError(refusal)
+    therapist.delete()
+
+
+# --- Key rotation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RotationResult:
+    rotated: int = 0
+    current: int = 0
+    per_field: dict[str, int] = field(default_factory=dict)
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], models.Field]]:
+    """Every EncryptedTextField of every installed model (found through the app registry)."""
+    return [
+        (model, model_field)
+        for model in apps.get_models()
+        for model_field in model._meta.concrete_fields
+        if isinstance(model_field, EncryptedTextField)
+    ]
+
+
+def encryption_keys_rotate(*, batch_size: int = 500, progress=None) -> RotationResult:
+    """Re-encrypt every encrypted column under the newest key of BLOOM_FIELD_ENCRYPTION_KEYS.
+
+    Idempotent: values already readable with the newest key are left alone. Each batch
+    locks its rows while it rewrites them, so a concurrent edit is never overwritten. `progress(label, rotated)` is called per field.
+    """
+    newest = Fernet(settings.BLOOM_FIELD_ENCRYPTION_KEYS[0].encode())
+    result = RotationResult()
+    for model, model_field in encrypted_fields():
+        label = f"{model._meta.label}.{model_field.name}"
+        rotated = 0
+        manager = model._base_manager
+        last_pk = None
+        while True:
+            with transaction.atomic():
+                batch = manager.select_for_update().exclude(**{f"{model_field.name}__isnull": True})
+                if last_pk is not None:
+                    batch = batch.filter(pk__gt=last_pk)
+                rows = list(
+                    batch.annotate(_raw=Cast(model_field.name, models.TextField()))
+                    .order_by("pk")
+                    .values_list("pk", "_raw")[:batch_size]
+                )
+                for pk, token in rows:
+                    if not token:
+                        continue
+                    try:
+                        newest.decrypt(token.encode())
+                    except InvalidToken:
+                        manager.filter(pk=pk).update(
+                            **{model_field.name: Value(rotate_token(token), output_field=models.TextField())}
+                        )
+                        rotated += 1
+                    else:
+                        result.current += 1
+            if len(rows) < batch_size:
+                break
+            last_pk = rows[-1][0]
+        result.rotated += rotated
+        result.per_field[label] = rotated
+        if progress is not None:
+            progress(label, rotated)
+    return result

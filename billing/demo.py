@@ -1,0 +1,71 @@
+"""Demo billing data for `make run`: a paid payment with a partial refund and a saved card for the demo member."""
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from accounts.models import User
+
+from .models import (
+    BillingCustomer,
+    PaymentIntent,
+    PaymentStatus,
+    RefundRequest,
+    RefundSource,
+    RefundStatus,
+    UserPaymentMethod,
+)
+
+DEMO_MEMBER_EMAIL = "member@bloom.test"
+
+
+def seed(*, stdout) -> None:
+    member = User.objects.filter(email=DEMO_MEMBER_EMAIL).first()
+    if member is None:
+        stdout.write("billing: demo member missing, skipped")
+        return
+    now = timezone.now()
+    payment, created = PaymentIntent.objects.get_or_create(
+        stripe_payment_intent_id="pi_demo_bloom_0001",
+        defaults={
+            "user": member,
+            "kind": "course_enrollment",
+            "object_id": "demo-1",
+            "description": "Demo: Calm Beginnings course",
+            "amount": Decimal("149.00"),
+            "amount_refunded": Decimal("49.00"),
+            "status": PaymentStatus.PARTIALLY_REFUNDED,
+            "stripe_checkout_session_id": "cs_demo_bloom_0001",
+            "stripe_charge_id": "ch_demo_bloom_0001",
+            "paid_at": now - timezone.timedelta(days=12),
+            "status_changed_at": now - timezone.timedelta(days=12),
+            "refunded_at": now - timezone.timedelta(days=3),
+        },
+    )
+    if created:
+        RefundRequest.objects.create(
+            payment=payment,
+            user=member,
+            amount_requested=Decimal("49.00"),
+            amount_approved=Decimal("49.00"),
+            amount_refunded=Decimal("49.00"),
+            reason="Missed the last two modules after the baby arrived early.",
+            status=RefundStatus.REFUNDED,
+            source=RefundSource.MEMBER,
+            stripe_refund_id="re_demo_bloom_0001",
+            decided_at=now - timezone.timedelta(days=4),
+            refunded_at=now - timezone.timedelta(days=3),
+        )
+    BillingCustomer.objects.get_or_create(user=member, defaults={"stripe_customer_id": "cus_demo_bloom"})
+    UserPaymentMethod.objects.get_or_create(
+        stripe_payment_method_id="pm_demo_bloom_visa",
+        defaults={
+            "user": member,
+            "brand": "visa",
+            "last4": "4242",
+            "exp_month": 12,
+            "exp_year": 2030,
+            "is_default": True,
+        },
+    )
+    stdout.write(f"billing: demo payment and saved card for {member.email}")

@@ -1,0 +1,131 @@
+"""What billing tells members and staff (through notifications.services, in the caller's transaction).
+
+Email context is stored as JSON by the outbox, so it holds plain values, not model rows.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+
+from notifications import services as messaging
+
+from .models import PaymentIntent, RefundRequest
+
+
+def _url(name: str, *args) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def _money(amount, currency: str) -> str:
+    return f"{amount} {currency.upper()}"
+
+
+def _payment_context(payment: PaymentIntent) -> dict:
+    return {
+        "member_name": payment.user.get_short_name(),
+        "member_email": payment.user.email,
+        "amount": _money(payment.amount, payment.currency),
+        "description": payment.description or payment.kind,
+        "billing_url": _url("billing:billing_home"),
+    }
+
+
+def _refund_context(refund: RefundRequest) -> dict:
+    return {
+        **_payment_context(refund.payment),
+        "refund_requested": _money(refund.amount_requested, refund.currency),
+        "refund_approved": _money(refund.amount_approved or refund.amount_requested, refund.currency),
+        "refund_amount": _money(refund.amount_refunded, refund.currency),
+        "reason": refund.reason,
+        "decision_note": refund.decision_note,
+        "source": refund.get_source_display(),
+        "admin_url": _url("admin:billing_refundrequest_change", refund.pk),
+    }
+
+
+def payment_needs_action(*, payment: PaymentIntent) -> None:
+    url = _url("billing:payment_complete", payment.pk)
+    context = _payment_context(payment)
+    messaging.notify(
+        member=payment.user,
+        type="payment_action_required",
+        title="Please confirm your payment",
+        message=f"Your bank asked you to confirm {context['amount']} for {context['description']}.",
+        data={"payment_id": str(payment.pk), "url": url},
+        email_template="billing/payment_action_required",
+        email_context={**context, "complete_url": url},
+    )
+
+
+def payment_failed(*, payment: PaymentIntent) -> None:
+    messaging.notify(
+        member=payment.user,
+        type="payment_failed",
+        title="Payment did not go through",
+        message=payment.failure_message or "Your card was not charged.",
+        data={"payment_id": str(payment.pk), "url": _url("billing:billing_home")},
+        email_template="billing/payment_failed",
+        email_context={**_payment_context(payment), "failure_message": payment.failure_message},
+    )
+
+
+def refund_requested(*, refund: RefundRequest) -> None:
+    messaging.queue_email(
+        to=settings.BLOOM_STAFF_ALERT_EMAIL,
+        template="billing/staff_refund_requested",
+        context=_refund_context(refund),
+        idempotency_key=f"billing:refund-requested:{refund.pk}",
+    )
+
+
+def refund_decided(*, refund: RefundRequest) -> None:
+    approved = refund.status != "denied"
+    context = _refund_context(refund)
+    messaging.notify(
+        member=refund.user,
+        type="refund_approved" if approved else "refund_denied",
+        title="Refund approved" if approved else "Refund request declined",
+        message=(
+            f"We are refunding {context['refund_approved']}."
+            if approved
+            else (refund.decision_note or "Your refund request was declined.")
+        ),
+        data={"refund_id": str(refund.pk), "url": _url("billing:billing_home")},
+        email_template="billing/refund_decided",
+        email_context={**context, "approved": approved},
+    )
+
+
+def refund_completed(*, refund: RefundRequest) -> None:
+    context = _refund_context(refund)
+    messaging.notify(
+        member=refund.user,
+        type="refund_completed",
+        title="Refund sent",
+        message=f"{context['refund_amount']} is on its way back to your card.",
+        data={"refund_id": str(refund.pk), "url": _url("billing:billing_home")},
+        email_template="billing/refund_completed",
+        email_context=context,
+    )
+    messaging.queue_email(
+        to=settings.BLOOM_STAFF_ALERT_EMAIL,
+        template="billing/staff_refund_completed",
+        context=context,
+        idempotency_key=f"billing:refund-completed:{refund.pk}",
+    )
+
+
+def dispute_opened(*, payment: PaymentIntent, dispute: dict) -> None:
+    messaging.queue_email(
+        to=settings.BLOOM_STAFF_ALERT_EMAIL,
+        template="billing/staff_dispute_opened",
+        context={
+            **_payment_context(payment),
+            "dispute_id": dispute.get("id", ""),
+            "reason": dispute.get("reason", ""),
+            "admin_url": _url("admin:billing_paymentintent_change", payment.pk),
+        },
+        priority=messaging.EmailPriority.HIGH,
+        idempotency_key=f"billing:dispute:{dispute.get('id') or payment.pk}",
+    )

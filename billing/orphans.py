@@ -1,0 +1,68 @@
+"""Orphaned billing data (see bloom/orphans.py)."""
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bloom.orphans import OrphanCheck
+
+from .models import PaymentIntent, PaymentStatus, RefundRequest, RefundStatus, StripeWebhookEvent
+from .registry import purchase_kinds
+
+
+def _payments_of_unknown_kinds():
+    return PaymentIntent.objects.exclude(kind__in=list(purchase_kinds()))
+
+
+def _abandoned_checkouts():
+    cutoff = timezone.now() - timezone.timedelta(days=2)
+    return PaymentIntent.objects.filter(status=PaymentStatus.REQUIRES_PAYMENT, created_at__lt=cutoff)
+
+
+def _refunds_of_unpaid_payments():
+    return RefundRequest.objects.exclude(
+        payment__status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED]
+    ).filter(status__in=[RefundStatus.REQUESTED, RefundStatus.APPROVED])
+
+
+def _refunds_of_another_member():
+    return RefundRequest.objects.exclude(user=F("payment__user"))
+
+
+def _events_out_of_attempts():
+    from bloom.webhooks import MAX_ATTEMPTS
+
+    return StripeWebhookEvent.objects.filter(Q(processed=False) | Q(processed__isnull=True), attempts__gte=MAX_ATTEMPTS)
+
+
+CHECKS = [
+    OrphanCheck(
+        name="payment_intents whose kind has no registered handler",
+        find=_payments_of_unknown_kinds,
+        fix=lambda qs: 0,
+        fix_description="none: register the kind or investigate by hand (payments are never deleted)",
+    ),
+    OrphanCheck(
+        name="payment_intents awaiting payment for more than 2 days (abandoned checkouts)",
+        find=_abandoned_checkouts,
+        fix=lambda qs: qs.update(status=PaymentStatus.CANCELED, status_changed_at=timezone.now()),
+        fix_description="mark them canceled (Stripe expires Checkout Sessions after 24 hours)",
+    ),
+    OrphanCheck(
+        name="open refund_requests on a payment that is not paid",
+        find=_refunds_of_unpaid_payments,
+        fix=lambda qs: qs.update(status=RefundStatus.DENIED, decision_note="The payment was not completed."),
+        fix_description="deny them with a note",
+    ),
+    OrphanCheck(
+        name="refund_requests whose member is not the payment's member",
+        find=_refunds_of_another_member,
+        fix=lambda qs: 0,
+        fix_description="none: investigate by hand",
+    ),
+    OrphanCheck(
+        name="stripe_webhook_events that failed every attempt",
+        find=_events_out_of_attempts,
+        fix=lambda qs: qs.update(attempts=0),
+        fix_description="reset their attempt count so the sweeper retries them",
+    ),
+]

@@ -1,0 +1,566 @@
+"""Stripe webhooks: verify and store (in the request), then apply from the payload (in a task).
+
+Bloom's processing works from the event payload and never calls Stripe's API, so a slow
+or unreachable Stripe cannot fail an event (docs/adr/0030). Mirroring the object into
+dj-stripe's tables is a separate best-effort task (`djstripe_mirror_task`).
+
+Each handler gets the stored event, applies it through billing.services (which lock the
+payment row and only move states forward), and returns an outcome word for the row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bloom.webhooks import IGNORED, SignatureError, event_process, verify_timestamped_hmac
+
+from . import selectors, services, stripe_client
+from .models import (
+    BillingCustomer,
+    PaymentIntent,
+    PaymentStatus,
+    StripeWebhookEvent,
+    from_cents,
+)
+
+UNMATCHED = "unmatched"
+RETRY_FIRST_SECONDS = 5
+NO_CHANGE = "no_change"
+
+# Object types dj-stripe mirrors; events about other objects are not mirrored.
+MIRRORED_OBJECTS = {"payment_intent", "charge", "refund", "payment_method", "customer", "setup_intent", "dispute"}
+
+
+class PayloadError(Exception):
+    """A correctly signed body that is not a Stripe event; answer 400."""
+
+
+def signature_verify(*, payload: bytes, header: str, secret: str | None = None, now: float | None = None) -> None:
+    """Check a `Stripe-Signature` header (t=...,v1=...) over the raw body; raise SignatureError.
+
+    Stripe signs "{t}.{body}" with HMAC-SHA256 under the endpoint's secret; several v1
+    entries may be present while a secret is being rolled. Timestamps more than
+    WEBHOOK_TOLERANCE_SECONDS old or in the future are refused.
+    """
+    timestamp = None
+    signatures: list[str] = []
+    for part in (header or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            timestamp = value
+        elif key == "v1" and value:
+            signatures.append(value)
+    if timestamp is None or not signatures:
+        raise SignatureError("Stripe-Signature header missing or malformed")
+    verify_timestamped_hmac(
+        secret=secret or settings.STRIPE_WEBHOOK_SECRET,
+        timestamp=timestamp,
+        signed_payload=timestamp.encode() + b"." + payload,
+        signatures=signatures,
+        tolerance=settings.WEBHOOK_TOLERANCE_SECONDS,
+        now=now,
+    )
+
+
+def _enqueue(event_id: str) -> None:
+    from .tasks import stripe_event_process_task
+
+    stripe_event_process_task.delay(event_id)
+
+
+# A drain task is queued only when none is pending, so a burst of deliveries costs one
+# Celery message instead of one per event (docs/adr/0034). The flag expires on its own in
+# case a drain message is lost; the beat sweeper catches anything left behind.
+DRAIN_FLAG = "billing:stripe-events-drain-pending"
+DRAIN_FLAG_SECONDS = 30
+DRAIN_BATCH = 50
+DRAIN_LIMIT = 2000
+DRAIN_POLL_SECONDS = 0.05
+# A drain keeps polling for new events until at least this long after it cleared the flag
+# (setting BILLING_DRAIN_LINGER_SECONDS; 0 turns the linger and the wake skipping off).
+DRAIN_LINGER_SECONDS = 0.5
+
+# When this process saw the flag set (monotonic time taken before asking Redis), or None.
+_flag_seen_at: float | None = None
+
+
+def _linger() -> float:
+    return float(getattr(settings, "BILLING_DRAIN_LINGER_SECONDS", DRAIN_LINGER_SECONDS))
+
+
+def drain_wake(*, force: bool = False) -> None:
+    """Make sure a drain task is on its way, asking Redis at most every linger/2 per process.
+
+    Within linger/2 of this process seeing the flag set, a stored event needs no wake-up: a
+    drain that had not cleared the flag then is bound to poll at least `linger` after it
+    clears it, so it sees every event committed in that window (docs/adr/0035). Otherwise
+    one Redis round trip (`cache.add`) sets the flag, and only the caller that set it queues
+    `stripe_events_drain_task`. `force` always asks Redis (the drain waking a successor).
+    """
+    global _flag_seen_at
+    from .tasks import stripe_events_drain_task
+
+    now = time.monotonic()
+    window = _linger() / 2
+    if not force and window > 0 and _flag_seen_at is not None and now - _flag_seen_at < window:
+        return
+    if cache.add(DRAIN_FLAG, 1, timeout=DRAIN_FLAG_SECONDS):
+        stripe_events_drain_task.delay()
+    _flag_seen_at = now
+
+
+def event_parse(payload: bytes) -> dict:
+    try:
+        event = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("body is not JSON") from exc
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise PayloadError("body is not a Stripe event")
+    return event
+
+
+_INSERT = (
+    "INSERT INTO stripe_webhook_events"
+    " (id, stripe_event_id, event_type, event_data, processed, attempts, outcome, created_at)"
+    " VALUES (gen_random_uuid(), %s, %s, %s::jsonb, false, 0, '', now())"
+    " ON CONFLICT (stripe_event_id) DO NOTHING RETURNING id"
+)
+
+
+def event_ingest(*, event: dict, raw: bytes | None = None) -> bool:
+    """Store one Stripe event unless already stored; wake the drain after commit.
+
+    The same contract as `bloom.webhooks.event_store` in one statement: INSERT ... ON
+    CONFLICT DO NOTHING, so a repeated delivery inserts nothing and wakes nothing. `raw`
+    (the verified request body) is stored as is, saving a JSON re-encode. Returns whether
+    a new row was inserted.
+    """
+    payload = raw.decode() if raw is not None else json.dumps(event)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [event["id"], event["type"], payload])
+        created = cursor.fetchone() is not None
+    if created:
+        transaction.on_commit(drain_wake)
+    return created
+
+
+def stripe_events_drain(*, limit: int = DRAIN_LIMIT) -> int:
+    """Apply stored events that were never attempted, oldest first, until none are left.
+
+    Each event is applied by `stripe_event_process` (its own transaction and row lock), so
+    two drains running at once just skip each other's rows. An event whose handler fails
+    is handed to `stripe_event_process_task`, which retries it with backoff; the drain
+    moves on. Returns how many events it handled; past `limit` it wakes a successor.
+    """
+    from .tasks import stripe_event_process_task
+
+    cache.delete(DRAIN_FLAG)
+    cleared_at = time.monotonic()
+    linger = _linger()
+    seen: set = set()
+    while len(seen) < limit:
+        batch = list(
+            StripeWebhookEvent.objects.filter(processed=False, attempts=0)
+            .exclude(pk__in=seen)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:DRAIN_BATCH]
+        )
+        if not batch:
+            if time.monotonic() - cleared_at >= linger:
+                return len(seen)
+            time.sleep(DRAIN_POLL_SECONDS)
+            continue
+        applied = []
+        for event_id in batch:
+            seen.add(event_id)
+            try:
+                outcome = stripe_event_process(event_id=str(event_id))
+            except Exception:  # noqa: BLE001 - recorded on the row; the retry task takes over
+                stripe_event_process_task.apply_async((str(event_id),), countdown=RETRY_FIRST_SECONDS)
+                continue
+            if outcome not in ("skipped", UNMATCHED, IGNORED):
+                applied.append(str(event_id))
+        mirror_enqueue(event_ids=applied)
+    drain_wake(force=True)
+    return len(seen)
+
+
+def mirror_enqueue(*, event_ids: list[str]) -> None:
+    """Queue the best-effort dj-stripe copy of applied events (one message per batch)."""
+    if event_ids and settings.BILLING_DJSTRIPE_MIRROR:
+        from .tasks import djstripe_mirror_task
+
+        djstripe_mirror_task.delay(event_ids)
+
+
+def stripe_event_process(*, event_id: str) -> str:
+    """Apply one stored event exactly once (row lock, outcome recorded); see bloom.webhooks."""
+    return event_process(model=StripeWebhookEvent, event_id=event_id, handlers=HANDLERS)
+
+
+def stripe_events_reprocess(*, event_ids: list[str] | None = None) -> int:
+    """Queue unprocessed events again (all of them, or the given ones); processed ones are left alone.
+
+    Their attempt count starts again from zero (the last error message stays until an
+    attempt succeeds), so events that used up their retries get a full set again.
+    """
+    events = StripeWebhookEvent.objects.filter(processed=False)
+    if event_ids is not None:
+        events = events.filter(pk__in=event_ids)
+    ids = [str(pk) for pk in events.order_by("created_at").values_list("pk", flat=True)]
+    StripeWebhookEvent.objects.filter(pk__in=ids).update(attempts=0)
+    for event_id in ids:
+        transaction.on_commit(lambda event_id=event_id: _enqueue(event_id))
+    return len(ids)
+
+
+def stripe_events_reconcile(*, since: datetime, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    """Fetch events Stripe created since `since` and store the ones never delivered.
+
+    Missing events go through the same path as a delivery (`event_ingest`), so they are
+    processed by the same task; events already stored are left alone. `progress` is called
+    with (fetched, inserted) after every 100 events. Returns (events fetched, events inserted).
+    """
+    fetched = inserted = 0
+    for event in stripe_client.event_list(created_gte=int(since.timestamp())):
+        fetched += 1
+        if event_ingest(event=event):
+            inserted += 1
+        if progress is not None and fetched % 100 == 0:
+            progress(fetched, inserted)
+    return fetched, inserted
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _object(event: StripeWebhookEvent) -> dict:
+    return (event.event_data.get("data") or {}).get("object") or {}
+
+
+def _created(event: StripeWebhookEvent) -> datetime:
+    created = event.event_data.get("created")
+    if isinstance(created, int | float):
+        return datetime.fromtimestamp(created, tz=UTC)
+    return event.created_at or timezone.now()
+
+
+def _payment_for_session(session: dict) -> PaymentIntent | None:
+    payment_id = (session.get("metadata") or {}).get("bloom_payment_id") or session.get("client_reference_id")
+    if payment_id:
+        try:
+            found = PaymentIntent.objects.filter(pk=payment_id).first()
+        except (ValueError, TypeError):
+            found = None
+        if found is not None:
+            return found
+    return PaymentIntent.objects.filter(stripe_checkout_session_id=session.get("id")).first()
+
+
+def _link_session(payment: PaymentIntent, session: dict) -> None:
+    intent = session.get("payment_intent")
+    updates = {}
+    if session.get("id") and not payment.stripe_checkout_session_id:
+        updates["stripe_checkout_session_id"] = session["id"]
+    if isinstance(intent, str) and not payment.stripe_payment_intent_id:
+        updates["stripe_payment_intent_id"] = intent
+    if updates:
+        PaymentIntent.objects.filter(pk=payment.pk).update(**updates)
+
+
+def _card_details(pm: dict) -> dict:
+    card = pm.get("card") or {}
+    return {
+        "brand": card.get("brand") or "",
+        "last4": card.get("last4") or "",
+        "exp_month": card.get("exp_month"),
+        "exp_year": card.get("exp_year"),
+    }
+
+
+def _member_for_customer(customer_id) -> object | None:
+    if isinstance(customer_id, dict):
+        customer_id = customer_id.get("id")
+    if not customer_id:
+        return None
+    customer = BillingCustomer.objects.select_related("user").filter(stripe_customer_id=customer_id).first()
+    return customer.user if customer else None
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+
+def checkout_session_completed(event: StripeWebhookEvent) -> str:
+    session = _object(event)
+    payment = _payment_for_session(session)
+    if payment is None:
+        return UNMATCHED
+    _link_session(payment, session)
+    if session.get("payment_status") in ("paid", "no_payment_required"):
+        intent = session.get("payment_intent")
+        services.payment_mark_succeeded(
+            payment=payment, stripe_payment_intent_id=intent if isinstance(intent, str) else None
+        )
+        return "paid"
+    moved = services.payment_status_apply(payment=payment, status=PaymentStatus.PROCESSING, at=_created(event))
+    return "processing" if moved else NO_CHANGE
+
+
+def checkout_session_async_payment_succeeded(event: StripeWebhookEvent) -> str:
+    session = _object(event)
+    payment = _payment_for_session(session)
+    if payment is None:
+        return UNMATCHED
+    _link_session(payment, session)
+    intent = session.get("payment_intent")
+    services.payment_mark_succeeded(
+        payment=payment, stripe_payment_intent_id=intent if isinstance(intent, str) else None
+    )
+    return "paid"
+
+
+def checkout_session_async_payment_failed(event: StripeWebhookEvent) -> str:
+    session = _object(event)
+    payment = _payment_for_session(session)
+    if payment is None:
+        return UNMATCHED
+    _link_session(payment, session)
+    moved = services.payment_status_apply(
+        payment=payment,
+        status=PaymentStatus.FAILED,
+        at=_created(event),
+        failure_message="Your bank did not complete the payment.",
+    )
+    return "failed" if moved else NO_CHANGE
+
+
+def checkout_session_expired(event: StripeWebhookEvent) -> str:
+    session = _object(event)
+    payment = _payment_for_session(session)
+    if payment is None:
+        return UNMATCHED
+    moved = services.payment_status_apply(payment=payment, status=PaymentStatus.CANCELED, at=_created(event))
+    return "canceled" if moved else NO_CHANGE
+
+
+def _payment_for_intent(intent: dict) -> PaymentIntent | None:
+    payment = selectors.payment_find_for_stripe_object({**intent, "payment_intent": intent.get("id")})
+    if payment is not None and not payment.stripe_payment_intent_id and intent.get("id"):
+        PaymentIntent.objects.filter(pk=payment.pk, stripe_payment_intent_id__isnull=True).update(
+            stripe_payment_intent_id=intent["id"]
+        )
+    return payment
+
+
+def payment_intent_succeeded(event: StripeWebhookEvent) -> str:
+    intent = _object(event)
+    payment = _payment_for_intent(intent)
+    if payment is None:
+        return UNMATCHED
+    if payment.is_paid:
+        return NO_CHANGE
+    received = intent.get("amount_received")
+    services.payment_mark_succeeded(
+        payment=payment,
+        stripe_payment_intent_id=intent.get("id"),
+        stripe_charge_id=intent.get("latest_charge") if isinstance(intent.get("latest_charge"), str) else None,
+        amount=from_cents(received) if received else None,
+    )
+    return "paid"
+
+
+def payment_intent_payment_failed(event: StripeWebhookEvent) -> str:
+    intent = _object(event)
+    payment = _payment_for_intent(intent)
+    if payment is None:
+        return UNMATCHED
+    error = intent.get("last_payment_error") or {}
+    message = error.get("message") or "The card was declined."
+    if error.get("code") == "authentication_required" or intent.get("status") == "requires_action":
+        return "needs_action" if services.payment_needs_action_flag(payment=payment, message=message) else NO_CHANGE
+    if payment.stripe_checkout_session_id:
+        # The member is still on Stripe's page and may try another card; the session's
+        # completion or expiry decides. Only the message is kept.
+        PaymentIntent.objects.filter(pk=payment.pk, paid_at__isnull=True).update(failure_message=message[:2000])
+        return "attempt_failed"
+    moved = services.payment_status_apply(
+        payment=payment, status=PaymentStatus.FAILED, at=_created(event), failure_message=message
+    )
+    return "failed" if moved else NO_CHANGE
+
+
+def payment_intent_canceled(event: StripeWebhookEvent) -> str:
+    payment = _payment_for_intent(_object(event))
+    if payment is None:
+        return UNMATCHED
+    moved = services.payment_status_apply(payment=payment, status=PaymentStatus.CANCELED, at=_created(event))
+    return "canceled" if moved else NO_CHANGE
+
+
+def payment_intent_amount_capturable_updated(event: StripeWebhookEvent) -> str:
+    payment = _payment_for_intent(_object(event))
+    if payment is None:
+        return UNMATCHED
+    moved = services.payment_status_apply(
+        payment=payment, status=PaymentStatus.REQUIRES_CAPTURE, at=_created(event), needs_action=False
+    )
+    return "authorized" if moved else NO_CHANGE
+
+
+def payment_intent_progress(event: StripeWebhookEvent) -> str:
+    """payment_intent.created / processing / requires_action: early states that never overwrite later ones."""
+    intent = _object(event)
+    payment = _payment_for_intent(intent)
+    if payment is None:
+        return UNMATCHED
+    if intent.get("status") == "requires_action" or event.event_type == "payment_intent.requires_action":
+        if payment.stripe_checkout_session_id:
+            return NO_CHANGE
+        return (
+            "needs_action"
+            if services.payment_needs_action_flag(
+                payment=payment, message="Your bank asked you to confirm this payment."
+            )
+            else NO_CHANGE
+        )
+    status = PaymentStatus.PROCESSING if intent.get("status") == "processing" else PaymentStatus.REQUIRES_PAYMENT
+    moved = services.payment_status_apply(payment=payment, status=status, at=_created(event))
+    return status if moved else NO_CHANGE
+
+
+def charge_refunded(event: StripeWebhookEvent) -> str:
+    """A charge's refunded total changed (refunds from Bloom or from the Stripe dashboard).
+
+    Refund objects in the payload are applied one by one, then the cumulative total
+    (`services.refund_charge_total_apply`).
+    """
+    charge = _object(event)
+    payment = selectors.payment_find_for_stripe_object({**charge, "charge": charge.get("id")})
+    if payment is None:
+        return UNMATCHED
+    if charge.get("id") and not payment.stripe_charge_id:
+        PaymentIntent.objects.filter(pk=payment.pk).update(stripe_charge_id=charge["id"])
+    for refund in (charge.get("refunds") or {}).get("data") or []:
+        services.refund_sync(
+            refund={**refund, "payment_intent": payment.stripe_payment_intent_id or refund.get("payment_intent")}
+        )
+    increase = services.refund_charge_total_apply(
+        payment=payment, total_refunded=from_cents(charge.get("amount_refunded"))
+    )
+    return "refunded" if increase else NO_CHANGE
+
+
+def refund_updated(event: StripeWebhookEvent) -> str:
+    request = services.refund_sync(refund=_object(event))
+    return UNMATCHED if request is None else request.status
+
+
+def charge_dispute_created(event: StripeWebhookEvent) -> str:
+    dispute = _object(event)
+    payment = selectors.payment_find_for_stripe_object(dispute)
+    if payment is None:
+        return UNMATCHED
+    return "disputed" if services.payment_flag_disputed(payment=payment, dispute=dispute) else NO_CHANGE
+
+
+def payment_method_attached(event: StripeWebhookEvent) -> str:
+    pm = _object(event)
+    member = _member_for_customer(pm.get("customer"))
+    if member is None:
+        return UNMATCHED
+    saved = services.card_save(member=member, stripe_payment_method_id=pm["id"], **_card_details(pm))
+    return "saved" if saved else NO_CHANGE
+
+
+def payment_method_detached(event: StripeWebhookEvent) -> str:
+    pm = _object(event)
+    previous = (event.event_data.get("data") or {}).get("previous_attributes") or {}
+    member = _member_for_customer(previous.get("customer") or pm.get("customer"))
+    removed = services.card_detached(stripe_payment_method_id=pm["id"], member=member)
+    return "removed" if removed else NO_CHANGE
+
+
+def setup_intent_succeeded(event: StripeWebhookEvent) -> str:
+    setup = _object(event)
+    member = _member_for_customer(setup.get("customer"))
+    pm = setup.get("payment_method")
+    if member is None or not pm:
+        return UNMATCHED
+    if isinstance(pm, dict):
+        saved = services.card_save(member=member, stripe_payment_method_id=pm["id"], **_card_details(pm))
+    else:
+        saved = services.card_save(member=member, stripe_payment_method_id=pm)
+    return "saved" if saved else NO_CHANGE
+
+
+HANDLERS: dict[str, Callable[[StripeWebhookEvent], str | None]] = {
+    "checkout.session.completed": checkout_session_completed,
+    "checkout.session.async_payment_succeeded": checkout_session_async_payment_succeeded,
+    "checkout.session.async_payment_failed": checkout_session_async_payment_failed,
+    "checkout.session.expired": checkout_session_expired,
+    "payment_intent.created": payment_intent_progress,
+    "payment_intent.processing": payment_intent_progress,
+    "payment_intent.requires_action": payment_intent_progress,
+    "payment_intent.succeeded": payment_intent_succeeded,
+    "payment_intent.payment_failed": payment_intent_payment_failed,
+    "payment_intent.canceled": payment_intent_canceled,
+    "payment_intent.amount_capturable_updated": payment_intent_amount_capturable_updated,
+    "charge.refunded": charge_refunded,
+    "refund.created": refund_updated,
+    "refund.updated": refund_updated,
+    "charge.refund.updated": refund_updated,
+    "charge.dispute.created": charge_dispute_created,
+    "payment_method.attached": payment_method_attached,
+    "payment_method.detached": payment_method_detached,
+    "setup_intent.succeeded": setup_intent_succeeded,
+}
+
+
+def djstripe_mirror(*, event_id: str) -> str:
+    """Copy one event's object into dj-stripe's tables (best effort, never raises).
+
+    dj-stripe may call Stripe for related objects; when Stripe is slow or unreachable the
+    mirror is skipped and logged, and Bloom's own rows (already applied) are unaffected.
+    """
+    import logging
+
+    logger = logging.getLogger(__name__)
+    event = StripeWebhookEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        return "missing"
+    obj = _object(event)
+    models = _djstripe_models()
+    model = models.get(obj.get("object"))
+    if model is None:
+        return "not_mirrored"
+    try:
+        with transaction.atomic():
+            model.sync_from_stripe_data(obj, api_key=settings.STRIPE_SECRET_KEY)
+    except Exception:  # noqa: BLE001 - a mirror failure must never surface
+        logger.warning(
+            "dj-stripe mirror of event %s (%s) skipped", event.stripe_event_id, event.event_type, exc_info=True
+        )
+        return "skipped"
+    return "mirrored"
+
+
+def _djstripe_models() -> dict:
+    from djstripe import models as djstripe_models
+
+    return {
+        "payment_intent": djstripe_models.PaymentIntent,
+        "charge": djstripe_models.Charge,
+        "refund": djstripe_models.Refund,
+        "payment_method": djstripe_models.PaymentMethod,
+        "customer": djstripe_models.Customer,
+        "setup_intent": djstripe_models.SetupIntent,
+        "dispute": djstripe_models.Dispute,
+    }

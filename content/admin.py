@@ -1,0 +1,777 @@
+"""Back office for the public site. Actions and buttons call services; nothing writes here directly."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from bloom.admin import ArchivedFilter, ReadOnlyAdmin
+from bloom.exceptions import ApplicationError
+from notifications.selectors import campaign_metrics_summary
+
+from . import services
+from .forms import SegmentAdminForm, SegmentChoiceForm
+from .models import (
+    AnalyticsEvent,
+    BlogPost,
+    BlogPostVersion,
+    CampaignStatus,
+    CareerApplication,
+    ChatConversation,
+    ChatMessage,
+    ChatSender,
+    ContactStatus,
+    ContactSubmission,
+    ContentApproval,
+    JobPosting,
+    NewsletterCampaign,
+    PostStatus,
+    Subscriber,
+    SubscriberSegment,
+    SubscriberSegmentMember,
+)
+from .seo import seo_evaluate
+
+
+def _run_each(modeladmin, request, queryset, verb: str, call) -> None:
+    """Apply a service to every selected row; report successes and refusals separately."""
+    done, refused = 0, []
+    for obj in queryset:
+        try:
+            call(obj)
+            done += 1
+        except ApplicationError as exc:
+            refused.append(f"{obj}: {exc.message}")
+    if done:
+        modeladmin.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
+    for line in refused:
+        modeladmin.message_user(request, line, messages.ERROR)
+
+
+# --- Blog ---------------------------------------------------------------------------------
+
+
+class BlogPostVersionInline(admin.TabularInline):
+    model = BlogPostVersion
+    fields = ["version_number", "created_at", "editor", "note", "restore_link"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-version_number"]
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Restore")
+    def restore_link(self, version):
+        url = reverse("admin:content_blogpost_restore_version", args=[version.post_id, version.pk])
+        return format_html('<a href="{}">Restore this version</a>', url)
+
+
+class ContentApprovalInline(admin.TabularInline):
+    model = ContentApproval
+    fields = ["created_at", "requested_by", "reviewer", "decision", "comment", "version_number", "decided_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+WORKFLOW_ACTIONS = {
+    "submit": (
+        "Submit for review",
+        lambda post, user, comment: services.blog_post_submit_for_review(post=post, user=user, comment=comment),
+    ),
+    "approve": (
+        "Approve",
+        lambda post, user, comment: services.blog_post_approve(post=post, reviewer=user, comment=comment),
+    ),
+    "request_changes": (
+        "Request changes",
+        lambda post, user, comment: services.blog_post_request_changes(post=post, reviewer=user, comment=comment),
+    ),
+    "publish": ("Publish", lambda post, user, comment: services.blog_post_publish(post=post, user=user)),
+    "archive": ("Archive", lambda post, user, comment: services.blog_post_archive(post=post, user=user)),
+    "restore": ("Restore as draft", lambda post, user, comment: services.blog_post_restore(post=post, user=user)),
+}
+STATUS_ACTIONS = {
+    PostStatus.DRAFT: ["submit", "archive"],
+    PostStatus.IN_REVIEW: ["approve", "request_changes", "archive"],
+    PostStatus.APPROVED: ["publish", "archive"],
+    PostStatus.PUBLISHED: ["archive"],
+    PostStatus.ARCHIVED: ["restore"],
+}
+
+
+@admin.register(BlogPost)
+class BlogPostAdmin(admin.ModelAdmin):
+    list_display = ["title", "status", "author", "published_at", "seo_score", "view_count", "updated_at"]
+    list_filter = ["status", ArchivedFilter, "author"]
+    search_fields = ["title", "slug", "excerpt"]
+    list_select_related = ["author"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = [
+        "status",
+        "published_at",
+        "archived_at",
+        "seo_score",
+        "seo_advice",
+        "view_count",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "excerpt", "body", "cover_image_url", "tags", "author"]}),
+        ("SEO", {"fields": ["seo_title", "meta_description", "canonical_url", "seo_score", "seo_advice"]}),
+        ("Workflow", {"fields": ["status", "published_at", "archived_at", "view_count", "created_at", "updated_at"]}),
+    ]
+    inlines = [ContentApprovalInline, BlogPostVersionInline]
+    change_form_template = "content/admin/blogpost_change_form.html"
+    actions = ["submit_for_review", "approve_posts", "publish_posts", "archive_posts", "restore_posts"]
+
+    def get_queryset(self, request):
+        return BlogPost.all_objects.select_related("author")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Bulk delete would hit analytics' PROTECT on the generic page; archive instead.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status == PostStatus.PUBLISHED and not services.can_publish(request.user):
+            fields += [
+                "title",
+                "slug",
+                "excerpt",
+                "body",
+                "cover_image_url",
+                "tags",
+                "author",
+                "seo_title",
+                "meta_description",
+                "canonical_url",
+            ]
+        return fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if "slug" in self.get_readonly_fields(request, obj) else self.prepopulated_fields
+
+    @admin.display(description="SEO advice")
+    def seo_advice(self, post):
+        report = seo_evaluate(
+            title=post.title, seo_title=post.seo_title, meta_description=post.meta_description, body=post.body
+        )
+        return " ".join(report.advice) or "Nothing to improve."
+
+    def save_model(self, request, obj, form, change):
+        services.blog_post_save(post=obj, editor=request.user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["workflow_actions"] = [
+                (key, WORKFLOW_ACTIONS[key][0]) for key in STATUS_ACTIONS.get(obj.status, [])
+            ]
+            context["workflow_url"] = reverse("admin:content_blogpost_workflow", args=[obj.pk])
+            context["preview_url"] = reverse("content:blog_detail", args=[obj.slug])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:object_id>/workflow/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="content_blogpost_workflow",
+            ),
+            path(
+                "<uuid:object_id>/versions/<uuid:version_id>/restore/",
+                self.admin_site.admin_view(self.restore_version_view),
+                name="content_blogpost_restore_version",
+            ),
+            *super().get_urls(),
+        ]
+
+    def workflow_view(self, request, object_id):
+        post = get_object_or_404(BlogPost.all_objects, pk=object_id)
+        if request.method != "POST" or not self.has_change_permission(request, post):
+            raise PermissionDenied
+        action = request.POST.get("action")
+        if action not in WORKFLOW_ACTIONS:
+            raise Http404("Unknown workflow action.")
+        label, call = WORKFLOW_ACTIONS[action]
+        try:
+            call(post, request.user, request.POST.get("comment", ""))
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, f"{label}: done for “{post.title}”.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:content_blogpost_change", args=[post.pk]))
+
+    def restore_version_view(self, request, object_id, version_id):
+        version = get_object_or_404(BlogPostVersion.objects.select_related("post"), pk=version_id, post_id=object_id)
+        if not self.has_change_permission(request, version.post):
+            raise PermissionDenied
+        change_url = reverse("admin:content_blogpost_change", args=[object_id])
+        if request.method == "POST":
+            try:
+                services.blog_post_version_restore(version=version, editor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Version {version.version_number} restored as a new version.", messages.SUCCESS
+                )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Restore version {version.version_number}?",
+            "version": version,
+            "change_url": change_url,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "content/admin/blogpost_restore_version.html", context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        post = BlogPost.all_objects.filter(pk=object_id).first()
+        if post is not None:
+            referenced = AnalyticsEvent.objects.filter(blog_post=post).count()
+            if referenced:
+                self.message_user(
+                    request,
+                    f"“{post.title}” is referenced by {referenced} analytics events and cannot be deleted; archive it instead.",
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(reverse("admin:content_blogpost_change", args=[post.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.blog_post_delete(post=obj)
+
+    @admin.action(description="Submit selected drafts for review")
+    def submit_for_review(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            "Submitted",
+            lambda p: services.blog_post_submit_for_review(post=p, user=request.user),
+        )
+
+    @admin.action(description="Approve selected posts in review")
+    def approve_posts(self, request, queryset):
+        _run_each(
+            self, request, queryset, "Approved", lambda p: services.blog_post_approve(post=p, reviewer=request.user)
+        )
+
+    @admin.action(description="Publish selected approved posts")
+    def publish_posts(self, request, queryset):
+        _run_each(self, request, queryset, "Published", lambda p: services.blog_post_publish(post=p, user=request.user))
+
+    @admin.action(description="Archive selected posts (take them off the site)")
+    def archive_posts(self, request, queryset):
+        _run_each(self, request, queryset, "Archived", lambda p: services.blog_post_archive(post=p, user=request.user))
+
+    @admin.action(description="Restore selected archived posts as drafts")
+    def restore_posts(self, request, queryset):
+        _run_each(self, request, queryset, "Restored", lambda p: services.blog_post_restore(post=p, user=request.user))
+
+
+@admin.register(BlogPostVersion)
+class BlogPostVersionAdmin(ReadOnlyAdmin):
+    list_display = ["post", "version_number", "editor", "note", "created_at"]
+    list_filter = ["created_at"]
+    search_fields = ["post__title", "note"]
+    list_select_related = ["post", "editor"]
+    actions = ["restore_versions"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("post")
+
+    @admin.action(description="Restore the selected versions (one per post)", permissions=["view"])
+    def restore_versions(self, request, queryset):
+        if not request.user.has_perm("content.change_blogpost"):
+            raise PermissionDenied
+        _run_each(
+            self,
+            request,
+            queryset,
+            "Restored",
+            lambda v: services.blog_post_version_restore(version=v, editor=request.user),
+        )
+
+
+@admin.register(ContentApproval)
+class ContentApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["post", "decision", "requested_by", "reviewer", "created_at", "decided_at"]
+    list_filter = ["decision", "created_at"]
+    search_fields = ["post__title", "comment"]
+    list_select_related = ["post", "requested_by", "reviewer"]
+
+
+# --- Newsletter -----------------------------------------------------------------------------
+
+
+class SegmentMemberInline(admin.TabularInline):
+    model = SubscriberSegmentMember
+    fk_name = "segment"
+    fields = ["subscriber", "added_by", "created_at"]
+    readonly_fields = ["added_by", "created_at"]
+    raw_id_fields = ["subscriber"]
+    extra = 0
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "first_name", "status", "source", "engagement_score", "confirmed_at", "created_at"]
+    list_filter = ["status", "source", "segments"]
+    search_fields = ["email", "first_name"]
+    readonly_fields = [
+        "status",
+        "confirmation_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "engagement_score",
+        "engagement_computed_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["email", "first_name", "source", *readonly_fields]
+    actions = [
+        "add_to_segment",
+        "remove_from_segment",
+        "mark_unsubscribed",
+        "resend_confirmation",
+        "recompute_engagement",
+    ]
+
+    def save_model(self, request, obj, form, change):
+        obj.email = services.normalize_email(obj.email)
+        super().save_model(request, obj, form, change)
+
+    def _segment_action(self, request, queryset, *, add: bool):
+        form = SegmentChoiceForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            segment = form.cleaned_data["segment"]
+            try:
+                if add:
+                    count = services.segment_members_add(segment=segment, subscribers=queryset, added_by=request.user)
+                    self.message_user(request, f"{count} subscribers added to “{segment}”.", messages.SUCCESS)
+                else:
+                    count = services.segment_members_remove(segment=segment, subscribers=queryset)
+                    self.message_user(request, f"{count} subscribers removed from “{segment}”.", messages.SUCCESS)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add to segment" if add else "Remove from segment",
+            "form": form,
+            "queryset": queryset,
+            "action": "add_to_segment" if add else "remove_from_segment",
+            "opts": self.opts,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "content/admin/subscriber_segment_action.html", context)
+
+    @admin.action(description="Add selected subscribers to a segment")
+    def add_to_segment(self, request, queryset):
+        return self._segment_action(request, queryset, add=True)
+
+    @admin.action(description="Remove selected subscribers from a segment")
+    def remove_from_segment(self, request, queryset):
+        return self._segment_action(request, queryset, add=False)
+
+    @admin.action(description="Mark selected subscribers unsubscribed")
+    def mark_unsubscribed(self, request, queryset):
+        count = sum(services.subscriber_unsubscribe(email=s.email, reason="staff") for s in queryset)
+        self.message_user(request, f"{count} subscribers unsubscribed.", messages.SUCCESS)
+
+    @admin.action(description="Resend the confirmation email to selected pending subscribers")
+    def resend_confirmation(self, request, queryset):
+        pending = queryset.filter(status="pending")
+        for subscriber in pending:
+            services.subscriber_subscribe(email=subscriber.email)
+        self.message_user(request, f"Confirmation resent where due ({pending.count()} pending).", messages.SUCCESS)
+
+    @admin.action(description="Recompute engagement scores (all subscribers)")
+    def recompute_engagement(self, request, queryset):
+        changed = services.subscriber_engagement_recompute()
+        self.message_user(request, f"Engagement recomputed; {changed} scores changed.", messages.SUCCESS)
+
+
+@admin.register(SubscriberSegment)
+class SubscriberSegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "member_count", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [SegmentMemberInline]
+    form = SegmentAdminForm
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(members=Count("memberships"))
+
+    @admin.display(description="manual members", ordering="members")
+    def member_count(self, segment):
+        return segment.members
+
+    def save_formset(self, request, form, formset, change):
+        for member in formset.save(commit=False):
+            member.added_by = member.added_by or request.user
+            member.save()
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+
+
+@admin.register(SubscriberSegmentMember)
+class SubscriberSegmentMemberAdmin(admin.ModelAdmin):
+    list_display = ["subscriber", "segment", "added_by", "created_at"]
+    list_filter = ["segment"]
+    search_fields = ["subscriber__email", "segment__name"]
+    raw_id_fields = ["subscriber"]
+    readonly_fields = ["added_by", "created_at"]
+    list_select_related = ["subscriber", "segment", "added_by"]
+
+    def save_model(self, request, obj, form, change):
+        obj.added_by = obj.added_by or request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(NewsletterCampaign)
+class NewsletterCampaignAdmin(admin.ModelAdmin):
+    list_display = ["subject", "status", "segment", "scheduled_at", "sent_at", "recipients_count"]
+    list_filter = ["status", "segment"]
+    search_fields = ["subject", "preheader"]
+    list_select_related = ["segment"]
+    readonly_fields = [
+        "status",
+        "send_started_at",
+        "sent_at",
+        "recipients_count",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["subject", "preheader", "body_html", "segment", "scheduled_at", *readonly_fields]
+    change_form_template = "content/admin/campaign_change_form.html"
+    actions = ["send_campaigns", "test_send", "cancel_campaigns"]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        services.campaign_save(campaign=obj, user=request.user)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(_campaign_report_context(obj))
+            context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
+            context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
+            context["recipient_count_now"] = services.segment_recipients(segment=obj.segment).count()
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:object_id>/send/",
+                self.admin_site.admin_view(self.send_view),
+                name="content_newslettercampaign_send",
+            ),
+            path(
+                "<uuid:object_id>/test-send/",
+                self.admin_site.admin_view(self.test_send_view),
+                name="content_newslettercampaign_test_send",
+            ),
+            *super().get_urls(),
+        ]
+
+    def send_view(self, request, object_id):
+        """Confirmation page; the POST starts the send in the background and returns at once."""
+        campaign = get_object_or_404(NewsletterCampaign.objects.select_related("segment"), pk=object_id)
+        if not request.user.has_perm("content.change_newslettercampaign"):
+            raise PermissionDenied
+        change_url = reverse("admin:content_newslettercampaign_change", args=[campaign.pk])
+        if request.method == "POST":
+            try:
+                services.campaign_send_start(campaign=campaign)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"“{campaign}” is being sent in the background.", messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Send “{campaign.subject}”?",
+            "campaign": campaign,
+            "recipients": services.segment_recipients(segment=campaign.segment).count(),
+            "change_url": change_url,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "content/admin/campaign_send_confirm.html", context)
+
+    def test_send_view(self, request, object_id):
+        campaign = get_object_or_404(NewsletterCampaign, pk=object_id)
+        if request.method != "POST" or not request.user.has_perm("content.view_newslettercampaign"):
+            raise PermissionDenied
+        row = services.campaign_test_send(campaign=campaign, user=request.user)
+        if row is None:
+            self.message_user(
+                request, f"The test email to {request.user.email} was refused (suppressed address?).", messages.WARNING
+            )
+        else:
+            self.message_user(request, f"Test email queued to {request.user.email}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
+
+    @admin.action(description="Send selected campaigns (asks to confirm)")
+    def send_campaigns(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one campaign at a time to send.", messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("admin:content_newslettercampaign_send", args=[queryset.get().pk]))
+
+    @admin.action(description="Send a test of the selected campaigns to me")
+    def test_send(self, request, queryset):
+        for campaign in queryset:
+            services.campaign_test_send(campaign=campaign, user=request.user)
+        self.message_user(request, f"Test emails queued to {request.user.email}.", messages.SUCCESS)
+
+    @admin.action(description="Cancel selected campaigns")
+    def cancel_campaigns(self, request, queryset):
+        _run_each(self, request, queryset, "Cancelled", lambda c: services.campaign_cancel(campaign=c))
+
+
+def _campaign_report_context(campaign: NewsletterCampaign) -> dict:
+    """Context for notifications' `_campaign_report.html` partial."""
+    return {"campaign_report": campaign_metrics_summary(campaign_id=campaign.pk)}
+
+
+# --- Analytics ------------------------------------------------------------------------------
+
+
+@admin.register(AnalyticsEvent)
+class AnalyticsEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "event_name", "category", "path", "session_id", "user", "blog_post"]
+    list_filter = ["category", "created_at"]
+    search_fields = ["event_name", "path", "session_id"]
+    list_select_related = ["user", "blog_post"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+# --- Contact form ---------------------------------------------------------------------------
+
+
+@admin.register(ContactSubmission)
+class ContactSubmissionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "name", "email", "subject", "status", "handled_by"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["name", "email", "subject"]
+    list_select_related = ["handled_by"]
+    readonly_fields = [
+        "name",
+        "email",
+        "phone",
+        "subject",
+        "message",
+        "ip_address",
+        "handled_by",
+        "closed_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["status", *readonly_fields]
+    actions = ["mark_in_progress", "mark_closed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.contact_submission_status_set(submission=obj, status=obj.status, user=request.user)
+
+    @admin.action(description="Mark selected messages in progress")
+    def mark_in_progress(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            "In progress",
+            lambda s: services.contact_submission_status_set(
+                submission=s, status=ContactStatus.IN_PROGRESS, user=request.user
+            ),
+        )
+
+    @admin.action(description="Close selected messages")
+    def mark_closed(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            "Closed",
+            lambda s: services.contact_submission_status_set(
+                submission=s, status=ContactStatus.CLOSED, user=request.user
+            ),
+        )
+
+
+# --- Careers --------------------------------------------------------------------------------
+
+
+@admin.register(JobPosting)
+class JobPostingAdmin(admin.ModelAdmin):
+    list_display = ["title", "employment_type", "location", "is_open", "closes_at", "application_count", "archived_at"]
+    list_filter = ["is_open", "employment_type", ArchivedFilter]
+    search_fields = ["title", "slug", "location"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["archived_at"]
+    actions = ["archive_postings", "restore_postings"]
+
+    def get_queryset(self, request):
+        return JobPosting.all_objects.annotate(applications_total=Count("applications"))
+
+    @admin.display(description="applications", ordering="applications_total")
+    def application_count(self, posting):
+        return posting.applications_total
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        from .sanitize import sanitize_html
+
+        obj.description = sanitize_html(obj.description)
+        super().save_model(request, obj, form, change)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        posting = JobPosting.all_objects.filter(pk=object_id).first()
+        if posting is not None and posting.applications.exists():
+            self.message_user(
+                request, f"“{posting}” has applications and cannot be deleted; archive it instead.", messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:content_jobposting_change", args=[posting.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.action(description="Archive selected postings")
+    def archive_postings(self, request, queryset):
+        count = queryset.filter(archived_at__isnull=True).update(archived_at=timezone.now(), is_open=False)
+        self.message_user(request, f"{count} postings archived.", messages.SUCCESS)
+
+    @admin.action(description="Restore selected postings (closed until you reopen them)")
+    def restore_postings(self, request, queryset):
+        count = queryset.filter(archived_at__isnull=False).update(archived_at=None)
+        self.message_user(request, f"{count} postings restored.", messages.SUCCESS)
+
+
+@admin.register(CareerApplication)
+class CareerApplicationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "full_name", "email", "job_posting", "status"]
+    list_filter = ["status", "job_posting"]
+    search_fields = ["full_name", "email"]
+    list_select_related = ["job_posting"]
+    readonly_fields = [
+        "job_posting",
+        "full_name",
+        "email",
+        "phone",
+        "cover_letter",
+        "cv_download",
+        "ip_address",
+        "created_at",
+    ]
+    fields = ["status", "staff_notes", *readonly_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="CV")
+    def cv_download(self, application):
+        if not application.cv:
+            return "-"
+        url = reverse("admin:content_careerapplication_cv", args=[application.pk])
+        return format_html('<a href="{}">Download {}</a>', url, application.cv_original_name or "CV")
+
+    def get_urls(self):
+        return [
+            path("<uuid:object_id>/cv/", self.admin_site.admin_view(self.cv_view), name="content_careerapplication_cv"),
+            *super().get_urls(),
+        ]
+
+    def cv_view(self, request, object_id):
+        """CVs are only ever served here, to staff allowed to see applications."""
+        application = get_object_or_404(CareerApplication, pk=object_id)
+        if not self.has_view_permission(request, application) or not application.cv:
+            raise PermissionDenied
+        try:
+            handle = application.cv.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("The CV file is missing.") from exc
+        response = FileResponse(
+            handle, as_attachment=True, filename=application.cv_original_name or application.cv.name.rsplit("/", 1)[-1]
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+# --- Support chat ---------------------------------------------------------------------------
+
+
+class ChatMessageInline(admin.TabularInline):
+    model = ChatMessage
+    fields = ["created_at", "sender", "staff_user", "body"]
+    readonly_fields = ["created_at", "sender", "staff_user"]
+    extra = 1
+    can_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChatConversation)
+class ChatConversationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "status", "assigned_to", "last_message_at", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["visitor_name", "visitor_email", "subject", "user__email"]
+    list_select_related = ["assigned_to", "user"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["last_message_at", "closed_at", "created_at"]
+    inlines = [ChatMessageInline]
+    actions = ["close_conversations"]
+
+    def save_formset(self, request, form, formset, change):
+        # New rows typed by staff become staff replies through the service.
+        for message in formset.save(commit=False):
+            services.chat_message_post(
+                conversation=form.instance, sender=ChatSender.STAFF, body=message.body, staff_user=request.user
+            )
+
+    @admin.action(description="Close selected conversations")
+    def close_conversations(self, request, queryset):
+        count = sum(services.chat_conversation_close(conversation=c) for c in queryset)
+        self.message_user(request, f"{count} conversations closed.", messages.SUCCESS)
+
+
+@admin.register(ChatMessage)
+class ChatMessageAdmin(ReadOnlyAdmin):
+    list_display = ["conversation", "sender", "staff_user", "created_at"]
+    list_filter = ["sender", "created_at"]
+    search_fields = ["conversation__visitor_email", "conversation__visitor_name"]
+    list_select_related = ["conversation", "staff_user"]

@@ -1,0 +1,11 @@
+"""Per-IP limits on the public forms and the analytics endpoint (django-ratelimit, docs/adr/0073).
+
+Counters live in the shared Redis cache, so every web process sees the same count.
+"""
+
+from django_ratelimit.core import is_ratelimited
+
+
+def rate_limit_exceeded(request, *, scope: str, rate: str) -> bool:
+    """Count this request against `scope` for its client IP; True once `rate` (e.g. "10/h") is spent."""
+    return is_ratelimited(request, group=f"content.{scope}", key="ip", rate=rate, increment=True)

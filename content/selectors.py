@@ -1,0 +1,107 @@
+"""Reads for the public site and for notifications' consent checks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+from django.http import Http404
+from django.utils import timezone
+
+from .models import BlogPost, JobPosting, SegmentKind, Subscriber, SubscriberSegment, SubscriberStatus
+
+BLOG_PAGE_SIZE = 9
+
+
+def blog_post_list_published() -> QuerySet[BlogPost]:
+    """Published posts, newest first, with their author (one query per page)."""
+    return (
+        BlogPost.objects.published()
+        .select_related("author")
+        .defer("body", "seo_title", "meta_description", "canonical_url")
+        .order_by("-published_at", "-created_at")
+    )
+
+
+def blog_post_get_published(*, slug: str) -> BlogPost:
+    """The published post with this slug, else 404 (drafts and archived posts are not public)."""
+    post = BlogPost.objects.published().select_related("author").filter(slug=slug).first()
+    if post is None:
+        raise Http404("No such post.")
+    return post
+
+
+def blog_post_get_for_staff(*, slug: str) -> BlogPost:
+    """Any post, archived included, for a staff preview."""
+    post = BlogPost.all_objects.select_related("author").filter(slug=slug).first()
+    if post is None:
+        raise Http404("No such post.")
+    return post
+
+
+def blog_post_list_latest(*, limit: int = 3) -> list[BlogPost]:
+    return list(blog_post_list_published().defer("excerpt")[:limit])
+
+
+def subscriber_marketing_consent(*, email: str) -> bool | None:
+    """True for a confirmed subscriber, False for one who unsubscribed, bounced or
+    complained, None when the address is unknown or not confirmed yet.
+
+    Registered with notifications as its marketing-consent lookup.
+    """
+    status = (
+        Subscriber.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower=(email or "").strip().lower())
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status == SubscriberStatus.CONFIRMED:
+        return True
+    if status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
+        return False
+    return None
+
+
+def segment_recipients(*, segment: SubscriberSegment | None) -> QuerySet[Subscriber]:
+    """Confirmed subscribers a campaign to `segment` reaches (None: every confirmed subscriber).
+
+    A manual segment means its hand-picked members; a rule segment means every confirmed
+    subscriber matching all of its rule's conditions.
+    """
+    queryset = Subscriber.objects.filter(status=SubscriberStatus.CONFIRMED)
+    if segment is None:
+        return queryset
+    if segment.kind == SegmentKind.MANUAL:
+        return queryset.filter(memberships__segment=segment)
+    rule = segment.rule or {}
+    condition = Q()
+    if rule.get("sources"):
+        condition &= Q(source__in=rule["sources"])
+    if rule.get("min_engagement_score") is not None:
+        condition &= Q(engagement_score__gte=rule["min_engagement_score"])
+    if rule.get("confirmed_within_days") is not None:
+        condition &= Q(confirmed_at__gte=timezone.now() - timedelta(days=rule["confirmed_within_days"]))
+    return queryset.filter(condition)
+
+
+def job_posting_is_open(*, job_posting: JobPosting) -> bool:
+    if job_posting.archived_at is not None or not job_posting.is_open:
+        return False
+    return job_posting.closes_at is None or job_posting.closes_at > timezone.now()
+
+
+def job_posting_list_open() -> QuerySet[JobPosting]:
+    """Postings people can apply to now, by title."""
+    return (
+        JobPosting.objects.filter(is_open=True)
+        .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=timezone.now()))
+        .defer("description")
+    )
+
+
+def job_posting_get_open(*, slug: str) -> JobPosting:
+    posting = job_posting_list_open().defer(None).filter(slug=slug).first()
+    if posting is None:
+        raise Http404("This role is not open.")
+    return posting

@@ -1,0 +1,622 @@
+"""Back office for courses: edit courses with modules and lessons inline, publish, archive, compare versions.
+
+Catalog rows are archived rather than deleted; a course that members hold cannot be
+deleted (the admin says why). Rows the system writes (enrollments, progress, activity,
+milestones, the two views) are read-only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from bloom.admin import ArchivedFilter, ReadOnlyAdmin
+from bloom.exceptions import ApplicationError
+
+from . import services
+from .content import SLIDE_SEPARATOR, slides_from_html, slides_to_html
+from .models import (
+    Course,
+    CourseActivityLog,
+    CourseCertificate,
+    CourseContentVersion,
+    CourseDiscountCode,
+    CourseEnrollment,
+    CourseLesson,
+    CourseMilestone,
+    CourseModule,
+    CourseOverview,
+    CourseProgress,
+    CourseResource,
+    CourseUser,
+    LessonCompletionDetail,
+    UserCourseStats,
+)
+
+
+class SoftDeleteAdmin(admin.ModelAdmin):
+    """Shows archived rows too; archive/restore actions instead of deletion."""
+
+    def get_queryset(self, request):
+        return self.model.all_objects.all()
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+# --- Courses --------------------------------------------------------------------------
+
+
+class ModuleInline(admin.TabularInline):
+    model = CourseModule
+    fields = ("position", "title", "drip_days", "archived_at")
+    readonly_fields = ("archived_at",)
+    ordering = ("position",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return CourseModule.all_objects.order_by("position", "created_at")
+
+
+class ResourceInline(admin.TabularInline):
+    model = CourseResource
+    fk_name = "course"
+    fields = ("position", "title", "lesson", "file", "archived_at")
+    readonly_fields = ("archived_at",)
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return CourseResource.all_objects.select_related("lesson")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "lesson":
+            course_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            kwargs["queryset"] = CourseLesson.objects.filter(module__course_id=course_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Course)
+class CourseAdmin(SoftDeleteAdmin):
+    list_display = ("title", "status", "price", "currency", "enrollment_count", "archived_at", "position")
+    list_filter = ("status", ArchivedFilter)
+    search_fields = ("title", "slug", "instructor_name")
+    prepopulated_fields = {"slug": ("title",)}
+    readonly_fields = ("published_at", "archived_at", "created_at", "updated_at")
+    fields = (
+        "title",
+        "slug",
+        "subtitle",
+        "description",
+        "instructor_name",
+        ("price", "currency"),
+        "status",
+        "position",
+        "published_at",
+        "archived_at",
+    )
+    inlines = [ModuleInline, ResourceInline]
+    actions = ["publish", "unpublish", "archive", "restore"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_enrollments=Count("enrollments"))
+
+    @admin.display(description="Enrollments", ordering="_enrollments")
+    def enrollment_count(self, obj) -> int:
+        return obj._enrollments
+
+    def view_on_site(self, obj):
+        # "Preview as a member": staff see drafts and archived courses on the site with a banner.
+        return reverse("courses:course_detail", args=[obj.slug])
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.course_progress_recompute(course_id=form.instance.pk)
+
+    @admin.action(description="Publish selected courses")
+    def publish(self, request, queryset):
+        for course in queryset:
+            services.course_publish(course=course)
+        self.message_user(request, f"{queryset.count()} course(s) published.", messages.SUCCESS)
+
+    @admin.action(description="Move selected courses back to draft")
+    def unpublish(self, request, queryset):
+        for course in queryset:
+            services.course_unpublish(course=course)
+        self.message_user(request, f"{queryset.count()} course(s) moved to draft.", messages.SUCCESS)
+
+    @admin.action(description="Archive selected courses (members keep access)")
+    def archive(self, request, queryset):
+        for course in queryset:
+            services.course_archive(course=course)
+        self.message_user(request, "Archived: hidden from the catalog; enrollments are untouched.", messages.SUCCESS)
+
+    @admin.action(description="Restore selected courses from the archive")
+    def restore(self, request, queryset):
+        for course in queryset:
+            services.course_restore(course=course)
+        self.message_user(request, "Restored.", messages.SUCCESS)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        course = Course.all_objects.filter(pk=object_id).first()
+        if course is not None and course.enrollments.exists():
+            count = course.enrollments.count()
+            self.message_user(
+                request,
+                f'"{course.title}" cannot be deleted: {count} member enrollment{"s" if count != 1 else ""} '
+                "point at it. Archive it instead: it leaves the catalog and members keep their access.",
+                messages.ERROR,
+            )
+            return redirect("admin:courses_course_change", object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        try:
+            services.course_delete(course=obj)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+
+class LessonInline(admin.TabularInline):
+    model = CourseLesson
+    fields = ("position", "title", "status", "is_preview", "duration_minutes", "archived_at")
+    readonly_fields = ("archived_at",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return CourseLesson.all_objects.order_by("position", "created_at")
+
+
+@admin.register(CourseModule)
+class CourseModuleAdmin(SoftDeleteAdmin):
+    list_display = ("title", "course", "position", "drip_days", "archived_at")
+    list_filter = (ArchivedFilter, "course")
+    search_fields = ("title", "course__title")
+    list_select_related = ("course",)
+    readonly_fields = ("archived_at",)
+    inlines = [LessonInline]
+    actions = ["archive", "restore"]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CourseLesson:
+            return super().save_formset(request, form, formset, change)
+        for lesson in formset.save(commit=False):
+            services.lesson_save(lesson=lesson, changed_by=request.user, change_summary="Edited in the module page")
+        formset.save_m2m()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.course_progress_recompute(course_id=form.instance.course_id)
+
+    @admin.action(description="Archive selected modules")
+    def archive(self, request, queryset):
+        for module in queryset:
+            module.archive()
+            services.course_progress_recompute(course_id=module.course_id)
+        self.message_user(request, "Archived. Completions and certificates already earned are kept.", messages.SUCCESS)
+
+    @admin.action(description="Restore selected modules")
+    def restore(self, request, queryset):
+        for module in queryset:
+            module.restore()
+            services.course_progress_recompute(course_id=module.course_id)
+        self.message_user(request, "Restored.", messages.SUCCESS)
+
+
+class LessonAdminForm(forms.ModelForm):
+    slides_html = forms.CharField(
+        label="Slides",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 24, "cols": 100}),
+        help_text=f"HTML. Put {SLIDE_SEPARATOR} on its own line between slides. Scripts, event handlers and "
+        "javascript: links are removed when you save.",
+    )
+
+    class Meta:
+        model = CourseLesson
+        fields = ("module", "title", "summary", "video_url", "duration_minutes", "position", "is_preview", "status")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slides_html"].initial = slides_to_html(self.instance.slides or [])
+
+    def save(self, commit=True):
+        self.instance.slides = slides_from_html(self.cleaned_data.get("slides_html", ""))
+        return super().save(commit=commit)
+
+
+class LessonResourceInline(admin.TabularInline):
+    model = CourseResource
+    fk_name = "lesson"
+    fields = ("position", "title", "course", "file")
+    extra = 0
+    can_delete = False
+
+
+@admin.register(CourseLesson)
+class CourseLessonAdmin(SoftDeleteAdmin):
+    form = LessonAdminForm
+    list_display = ("title", "module", "course_title", "position", "status", "is_preview", "archived_at")
+    list_filter = ("status", "is_preview", ArchivedFilter, "module__course")
+    search_fields = ("title", "module__title", "module__course__title")
+    list_select_related = ("module__course",)
+    readonly_fields = ("version_history",)
+    fields = (
+        "module",
+        "title",
+        "summary",
+        "slides_html",
+        "video_url",
+        ("duration_minutes", "position"),
+        ("is_preview", "status"),
+        "version_history",
+    )
+    actions = ["publish", "archive", "restore"]
+
+    @admin.display(description="Course")
+    def course_title(self, obj) -> str:
+        return obj.module.course.title
+
+    def view_on_site(self, obj):
+        return reverse("courses:lesson_detail", args=[obj.module.course.slug, obj.pk])
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.lesson_save(lesson=obj, changed_by=request.user, change_summary="Edited in the lesson page")
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.display(description="Versions")
+    def version_history(self, obj):
+        if obj is None or obj.pk is None:
+            return "Saved versions appear here."
+        versions = list(obj.versions.select_related("changed_by").order_by("-version_number")[:20])
+        if not versions:
+            return "No versions yet."
+        rows = []
+        for i, version in enumerate(versions):
+            previous = versions[i + 1] if i + 1 < len(versions) else None
+            compare = (
+                format_html(
+                    '<a href="{}?a={}&b={}">compare with v{}</a>',
+                    reverse("admin:courses_courselesson_compare", args=[obj.pk]),
+                    previous.pk,
+                    version.pk,
+                    previous.version_number,
+                )
+                if previous
+                else ""
+            )
+            restore = reverse("admin:courses_courselesson_restore", args=[obj.pk, version.pk])
+            rows.append(
+                (
+                    version.version_number,
+                    version.created_at.strftime("%Y-%m-%d %H:%M"),
+                    version.changed_by or "system",
+                    version.change_summary,
+                    compare,
+                    restore,
+                )
+            )
+        return format_html(
+            "<table><tr><th>Version</th><th>When</th><th>Who</th><th>What</th><th></th><th></th></tr>{}</table>",
+            format_html_join(
+                "",
+                '<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">restore…</a></td></tr>',
+                rows,
+            ),
+        )
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<uuid:lesson_id>/versions/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="courses_courselesson_compare",
+            ),
+            path(
+                "<uuid:lesson_id>/versions/<uuid:version_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="courses_courselesson_restore",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    @staticmethod
+    def _lines(version: CourseContentVersion) -> list[str]:
+        snapshot = dict(version.snapshot)
+        slides = snapshot.pop("slides", []) or []
+        lines = [f"{key}: {json.dumps(value)}" for key, value in sorted(snapshot.items())]
+        for number, slide in enumerate(slides, start=1):
+            lines.append(f"--- slide {number} ---")
+            lines.extend(slide.splitlines())
+        return lines
+
+    def compare_view(self, request, lesson_id):
+        lesson = get_object_or_404(CourseLesson.all_objects, pk=lesson_id)
+        if not self.has_view_permission(request, lesson):
+            raise Http404
+        versions = {
+            str(v.pk): v for v in lesson.versions.filter(pk__in=request.GET.getlist("a") + request.GET.getlist("b"))
+        }
+        a, b = versions.get(request.GET.get("a", "")), versions.get(request.GET.get("b", ""))
+        if a is None or b is None:
+            raise Http404("Pick two versions of this lesson.")
+        table = difflib.HtmlDiff(wrapcolumn=80).make_table(
+            self._lines(a), self._lines(b), f"Version {a.version_number}", f"Version {b.version_number}", context=True
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Compare versions of “{lesson.title}”",
+            "lesson": lesson,
+            "a": a,
+            "b": b,
+            "diff_table": table,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "courses/admin/version_compare.html", context)
+
+    def restore_view(self, request, lesson_id, version_id):
+        lesson = get_object_or_404(CourseLesson.all_objects, pk=lesson_id)
+        version = get_object_or_404(CourseContentVersion, pk=version_id, lesson=lesson)
+        if not self.has_change_permission(request, lesson):
+            raise Http404
+        if request.method == "POST":
+            services.lesson_version_restore(version=version, restored_by=request.user)
+            self.message_user(request, f"Restored version {version.version_number}.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:courses_courselesson_change", args=[lesson.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Restore version {version.version_number} of “{lesson.title}”?",
+            "lesson": lesson,
+            "version": version,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "courses/admin/version_restore.html", context)
+
+    @admin.action(description="Publish selected lessons")
+    def publish(self, request, queryset):
+        for lesson in queryset:
+            lesson.status = "published"
+            services.lesson_save(lesson=lesson, changed_by=request.user, change_summary="Published")
+        self.message_user(request, "Published.", messages.SUCCESS)
+
+    @admin.action(description="Archive selected lessons")
+    def archive(self, request, queryset):
+        for lesson in queryset:
+            services.lesson_archive(lesson=lesson, changed_by=request.user)
+        self.message_user(request, "Archived. Completions and certificates already earned are kept.", messages.SUCCESS)
+
+    @admin.action(description="Restore selected lessons")
+    def restore(self, request, queryset):
+        for lesson in queryset:
+            services.lesson_restore(lesson=lesson, changed_by=request.user)
+        self.message_user(request, "Restored.", messages.SUCCESS)
+
+
+@admin.register(CourseResource)
+class CourseResourceAdmin(SoftDeleteAdmin):
+    list_display = ("title", "course", "lesson", "archived_at")
+    list_filter = (ArchivedFilter, "course")
+    search_fields = ("title", "course__title")
+    list_select_related = ("course", "lesson")
+    actions = ["archive", "restore"]
+
+    @admin.action(description="Archive selected resources")
+    def archive(self, request, queryset):
+        queryset.archive()
+
+    @admin.action(description="Restore selected resources")
+    def restore(self, request, queryset):
+        queryset.update(archived_at=None)
+
+
+@admin.register(CourseContentVersion)
+class CourseContentVersionAdmin(ReadOnlyAdmin):
+    list_display = ("lesson", "version_number", "changed_by", "change_summary", "created_at")
+    list_filter = ("lesson__module__course",)
+    search_fields = ("lesson__title", "change_summary", "changed_by__email")
+    list_select_related = ("lesson", "changed_by")
+
+
+# --- Members and sales ----------------------------------------------------------------
+
+
+@admin.register(CourseUser)
+class CourseUserAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "course", "purchased_at", "amount_paid", "auth_user", "linked_at")
+    list_filter = ("course", "source")
+    search_fields = ("email", "name")
+    list_select_related = ("course", "auth_user")
+    readonly_fields = ("auth_user", "linked_at", "created_at")
+
+
+@admin.register(CourseEnrollment)
+class CourseEnrollmentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "user",
+        "course",
+        "payment_status",
+        "access",
+        "amount_paid",
+        "discount_code_used",
+        "affiliate_id",
+        "progress_percent",
+        "enrolled_at",
+        "completed_at",
+    )
+    list_filter = ("payment_status", "course")
+    search_fields = ("user__email", "discount_code_used", "affiliate_id")
+    list_select_related = ("user", "course")
+
+    @admin.display(boolean=True, description="Access")
+    def access(self, obj) -> bool:
+        return obj.has_access
+
+
+@admin.register(CourseDiscountCode)
+class CourseDiscountCodeAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "is_active",
+        "discount_type",
+        "discount_value",
+        "course",
+        "uses_count",
+        "max_uses",
+        "valid_until",
+    )
+    list_filter = ("is_active", "discount_type", "course")
+    list_editable = ("is_active",)
+    search_fields = ("code",)
+    list_select_related = ("course",)
+    readonly_fields = ("uses_count", "created_at")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "discount_type" and field is not None:
+            field.required = True
+        return field
+
+    def delete_view(self, request, object_id, extra_context=None):
+        code = CourseDiscountCode.objects.filter(pk=object_id).first()
+        if code is not None and code.uses_count:
+            self.message_user(
+                request,
+                f"“{code.code}” was used {code.uses_count} time{'s' if code.uses_count != 1 else ''} and cannot be "
+                "deleted (enrollments name it). Untick “is active” instead.",
+                messages.ERROR,
+            )
+            return redirect("admin:courses_coursediscountcode_change", object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+@admin.register(CourseProgress)
+class CourseProgressAdmin(ReadOnlyAdmin):
+    list_display = ("user", "lesson", "status", "last_viewed_at", "completed_at")
+    list_filter = ("status",)
+    search_fields = ("user__email", "lesson__title")
+    list_select_related = ("user", "lesson")
+
+
+@admin.register(LessonCompletionDetail)
+class LessonCompletionDetailAdmin(ReadOnlyAdmin):
+    list_display = ("progress", "time_spent_seconds", "slides_total", "view_count", "completed_at")
+    list_filter = ("completed_at",)
+    search_fields = ("progress__user__email", "progress__lesson__title")
+    list_select_related = ("progress",)
+
+
+@admin.register(CourseMilestone)
+class CourseMilestoneAdmin(ReadOnlyAdmin):
+    list_display = ("user", "enrollment", "percent", "reached_at")
+    list_filter = ("percent",)
+    search_fields = ("user__email",)
+    list_select_related = ("user", "enrollment__course")
+
+
+@admin.register(CourseActivityLog)
+class CourseActivityLogAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "activity_type", "enrollment", "lesson")
+    list_filter = ("activity_type",)
+    search_fields = ("user__email", "lesson__title")
+    list_select_related = ("user", "enrollment__course", "lesson")
+    date_hierarchy = "created_at"
+
+
+class CertificateForm(forms.ModelForm):
+    class Meta:
+        model = CourseCertificate
+        fields = ("certificate_name", "revoked_reason")
+
+
+@admin.register(CourseCertificate)
+class CourseCertificateAdmin(admin.ModelAdmin):
+    """Staff may correct the printed name; entering a revocation reason revokes the certificate."""
+
+    form = CertificateForm
+    list_display = ("verification_code", "user", "course", "certificate_name", "completed_at", "revoked_at")
+    list_filter = ("course", "revoked_at")
+    search_fields = ("verification_code", "user__email", "certificate_name")
+    list_select_related = ("user", "course")
+    readonly_fields = ("verification_code", "user", "course", "completed_at", "issued_at", "revoked_at", "verify_link")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Public page")
+    def verify_link(self, obj):
+        url = reverse("courses:certificate_verify", args=[obj.verification_code])
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    def save_model(self, request, obj, form, change):
+        reason = form.cleaned_data.get("revoked_reason", "").strip()
+        obj.save(update_fields=["certificate_name"])
+        if reason and obj.revoked_at is None:
+            services.certificate_revoke(certificate=obj, reason=reason)
+
+
+# --- Views ----------------------------------------------------------------------------
+
+
+@admin.register(CourseOverview)
+class CourseOverviewAdmin(ReadOnlyAdmin):
+    list_display = (
+        "title",
+        "status",
+        "modules_count",
+        "lessons_count",
+        "enrollments_count",
+        "completions_count",
+        "completion_rate",
+        "revenue",
+        "archived_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("title",)
+
+
+@admin.register(UserCourseStats)
+class UserCourseStatsAdmin(ReadOnlyAdmin):
+    list_display = (
+        "user",
+        "course",
+        "has_access",
+        "lessons_completed",
+        "lessons_total",
+        "percent",
+        "time_spent_seconds",
+        "last_activity_at",
+        "completed_at",
+    )
+    list_filter = ("has_access", "course")
+    search_fields = ("user__email", "course__title")
+    list_select_related = ("user", "course")

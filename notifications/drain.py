@@ -1,0 +1,362 @@
+"""The outbox drain: claim due rows, send them over one connection, record each outcome at once.
+
+Claiming is one statement (`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+RETURNING ...`) that moves a batch to `sending` with a lease, so parallel drains never take
+the same row and a dead worker's rows come back when the lease expires (email_queue_sweep).
+Each row's outcome is committed as soon as it is known: a worker killed mid-batch re-sends
+at most the message it was sending (docs/adr/0021).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import smtplib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import formatdate
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+from django.db import connection as db_connection
+from django.db import transaction
+from django.utils import timezone
+from psycopg import pq
+
+from .models import EmailCampaignMetric, EmailQueue, EmailStatus, EmailSuppression
+from .services import automation_log_sent, backoff_delay, suppression_add
+
+logger = logging.getLogger(__name__)
+
+_CLAIM_SQL = """
+UPDATE email_queue SET status = 'sending', lease_expires_at = %s, updated_at = %s
+WHERE id IN (
+    SELECT id FROM email_queue
+    WHERE status = 'pending' AND scheduled_at <= %s
+    ORDER BY priority, scheduled_at
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, to_email, from_email, subject, text_body, html_body, headers, mime_message, category,
+          priority, scheduled_at, retry_count, message_id, campaign_id, sequence_step_id, lease_expires_at
+"""
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+class _PrebuiltMIME:
+    """Stands in for the MIME object Django's SMTP backend asks for: the bytes built at queue time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def as_bytes(self, linesep: str = "\n", **_kwargs) -> bytes:
+        body = self.text if linesep == "\r\n" else self.text.replace("\r\n", linesep)
+        return f"Date: {formatdate()}{linesep}{body}".encode()
+
+    def as_string(self, **kwargs) -> str:
+        return self.as_bytes(**kwargs).decode()
+
+
+class PrebuiltEmailMessage(EmailMultiAlternatives):
+    """An EmailMessage whose MIME form was built when it was queued.
+
+    SMTP sends the stored bytes; API backends (anymail) read the ordinary attributes.
+    """
+
+    def __init__(self, row: EmailQueue) -> None:
+        super().__init__(
+            subject=row.subject,
+            body=row.text_body,
+            from_email=row.from_email or settings.DEFAULT_FROM_EMAIL,
+            to=[row.to_email],
+            headers=row.headers,
+        )
+        if row.html_body:
+            self.attach_alternative(row.html_body, "text/html")
+        self._prebuilt = row.mime_message
+
+    def message(self, **kwargs):
+        if self._prebuilt:
+            return _PrebuiltMIME(self._prebuilt)
+        return super().message(**kwargs)
+
+
+# An address sanitize_address() would return unchanged (ASCII, no display name, nothing to encode).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
+
+
+@functools.lru_cache(maxsize=64)
+def _sanitized(address: str, encoding: str) -> str:
+    return sanitize_address(address, encoding)
+
+
+def _envelope_address(address: str) -> str:
+    """What Django's SMTP backend puts in MAIL FROM / RCPT TO, without re-parsing plain addresses."""
+    if _PLAIN_ADDRESS.match(address):
+        return address
+    return _sanitized(address, settings.DEFAULT_CHARSET)
+
+
+def _deliver(connection, message: PrebuiltEmailMessage) -> None:
+    """Send one message through the drain's open backend connection.
+
+    With Django's own SMTP backend and a message built at queue time, this is exactly what the
+    backend's send_messages() does per message (sanitised envelope, the stored MIME bytes,
+    `sendmail` on the backend's smtplib connection), minus its per-call locking and the re-parsing
+    of the same From address every time. Any other backend (anymail, locmem in tests, a subclass)
+    gets the ordinary send_messages() call.
+    """
+    if type(connection) is SMTPBackend and message._prebuilt and connection.connection is not None:
+        connection.connection.sendmail(
+            _envelope_address(message.from_email),
+            [_envelope_address(address) for address in message.recipients()],
+            message.message().as_bytes(linesep="\r\n"),
+        )
+        return
+    connection.send_messages([message])
+
+
+@dataclass
+class Failure:
+    permanent: bool
+    reason: str
+    hard_bounce: bool = False
+    connection_broken: bool = False
+
+
+def classify(exc: Exception) -> Failure:
+    """Temporary (4xx, connection trouble) or permanent (5xx) failure, and whether it is a hard bounce."""
+    from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        detail = "; ".join(
+            f"{code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for code, msg in exc.recipients.values()
+        )
+        permanent = bool(codes) and all(code >= 500 for code in codes)
+        return Failure(permanent=permanent, hard_bounce=permanent, reason=f"recipient refused: {detail}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return Failure(permanent=exc.smtp_code >= 500, reason=f"{type(exc).__name__}: {exc.smtp_code} {message}")
+    if isinstance(exc, AnymailRecipientsRefused):
+        return Failure(permanent=True, hard_bounce=True, reason=f"recipient refused: {exc}")
+    if isinstance(exc, AnymailError):
+        return Failure(permanent=False, reason=f"provider error: {exc}")
+    if isinstance(exc, OSError):  # smtplib.SMTPException, ConnectionError, timeouts
+        return Failure(permanent=False, connection_broken=True, reason=f"{type(exc).__name__}: {exc}")
+    return Failure(permanent=False, reason=f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    batches: int = 0
+    stopped_early: bool = False
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+def _claim(batch_size: int) -> list[EmailQueue]:
+    now = timezone.now()
+    lease = now + timedelta(seconds=_setting("BLOOM_EMAIL_LEASE_SECONDS", 300))
+    rows = list(EmailQueue.objects.raw(_CLAIM_SQL, [lease, now, now, batch_size]))
+    rows.sort(key=lambda row: (row.priority, row.scheduled_at))
+    return rows
+
+
+def _release(rows: list[EmailQueue]) -> None:
+    """Hand claimed-but-unsent rows back without counting an attempt."""
+    if rows:
+        EmailQueue.objects.filter(pk__in=[row.pk for row in rows], status=EmailStatus.SENDING).update(
+            status=EmailStatus.PENDING, lease_expires_at=None, updated_at=timezone.now()
+        )
+
+
+_MARK_SENT_SQL = (
+    b"UPDATE email_queue SET status = 'sent', sent_at = $1, updated_at = $1, lease_expires_at = NULL, "
+    b"message_id = $2 WHERE id = $3 AND status = 'sending'"
+)
+
+
+class _SentMarker:
+    """Writes a row's `sent` mark without waiting for the answer while the next message goes out.
+
+    The UPDATE is fully handed to PostgreSQL (libpq blocking send) before the next SMTP
+    transaction starts, and runs as its own autocommit statement, so a worker killed during
+    the next send has still recorded this one: at most the message in flight is sent twice.
+    Its answer is read before anything else uses the connection. Inside an atomic block (tests)
+    it simply joins that transaction.
+    """
+
+    def __init__(self) -> None:
+        db_connection.ensure_connection()
+        self.pgconn = db_connection.connection.pgconn
+        self.pending = False
+
+    def submit(self, row: EmailQueue, message_id: str) -> None:
+        self.wait()
+        now = timezone.now().isoformat().encode()
+        self.pgconn.send_query_params(_MARK_SENT_SQL, [now, message_id.encode(), str(row.pk).encode()])
+        self.pending = True
+
+    def wait(self) -> None:
+        if not self.pending:
+            return
+        self.pending = False
+        error = None
+        while (result := self.pgconn.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                error = result.get_error_message()
+        if error:
+            raise RuntimeError(f"could not record a sent email: {error}")
+
+
+def _record_sent(row: EmailQueue, message: PrebuiltEmailMessage, marker: _SentMarker) -> None:
+    now = timezone.now()
+    status = getattr(message, "anymail_status", None)
+    message_id = str((getattr(status, "message_id", None) if status else None) or row.message_id)
+    if not row.campaign_id and not row.sequence_step_id:
+        marker.submit(row, message_id)
+        return
+    marker.wait()
+    changes = {
+        "status": EmailStatus.SENT,
+        "sent_at": now,
+        "lease_expires_at": None,
+        "message_id": message_id,
+        "updated_at": now,
+    }
+    with transaction.atomic():
+        EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(**changes)
+        if row.campaign_id:
+            EmailCampaignMetric.objects.filter(email_id=row.pk).update(sent_at=now)
+        if row.sequence_step_id:
+            automation_log_sent(email=row)
+
+
+def _record_failure(row: EmailQueue, failure: Failure) -> str:
+    now = timezone.now()
+    attempts = row.retry_count + 1
+    max_retries = _setting("BLOOM_EMAIL_MAX_RETRIES", 5)
+    with transaction.atomic():
+        if failure.permanent or attempts >= max_retries:
+            reason = failure.reason if failure.permanent else f"gave up after {attempts} attempts: {failure.reason}"
+            EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(
+                status=EmailStatus.FAILED,
+                retry_count=attempts,
+                last_error=reason[:2000],
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            if failure.hard_bounce:
+                suppression_add(
+                    email=row.to_email, reason=EmailSuppression.Reason.HARD_BOUNCE, detail=failure.reason[:500]
+                )
+                EmailCampaignMetric.objects.filter(email_id=row.pk, bounced_at__isnull=True).update(
+                    bounced_at=now, bounce_type="hard"
+                )
+            return "failed"
+        EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(
+            status=EmailStatus.PENDING,
+            retry_count=attempts,
+            last_error=failure.reason[:2000],
+            scheduled_at=now + backoff_delay(attempts),
+            lease_expires_at=None,
+            updated_at=now,
+        )
+    return "retried"
+
+
+def email_queue_drain(
+    *,
+    batch_size: int | None = None,
+    max_seconds: float | None = None,
+    progress: Callable[[DrainResult], None] | None = None,
+) -> DrainResult:
+    """Send every due email in priority order until none is due (or `max_seconds` pass).
+
+    Guarantees: one connection for the whole drain (reopened only after it breaks); each
+    row's outcome is committed before the next message is sent; temporary failures back off
+    exponentially and count `retry_count` up to BLOOM_EMAIL_MAX_RETRIES, then fail;
+    permanent rejections fail at once and a refused recipient is suppressed.
+    """
+    batch_size = batch_size or _setting("BLOOM_EMAIL_BATCH_SIZE", 100)
+    lease_margin = _setting("BLOOM_EMAIL_LEASE_SECONDS", 300) * 0.1
+    started = time.monotonic()
+    result = DrainResult()
+    connection = get_connection(fail_silently=False)
+    opened = False
+    connection_failures = 0
+    asynchronous_commit = not _setting("BLOOM_EMAIL_SYNCHRONOUS_COMMIT", False)
+    if asynchronous_commit:
+        with db_connection.cursor() as cursor:
+            # Outcome commits need not wait for the WAL flush (docs/adr/0021): a dead worker loses
+            # nothing (PostgreSQL has the commit); only a PostgreSQL crash can forget the last
+            # fraction of a second of "sent" marks, and those messages are sent again, never lost.
+            cursor.execute("SET synchronous_commit TO off")
+    marker = _SentMarker()
+    try:
+        while True:
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                result.stopped_early = True
+                break
+            marker.wait()
+            rows = _claim(batch_size)
+            if not rows:
+                break
+            result.batches += 1
+            lease_deadline = time.monotonic() + _setting("BLOOM_EMAIL_LEASE_SECONDS", 300) - lease_margin
+            for index, row in enumerate(rows):
+                if time.monotonic() > lease_deadline or connection_failures >= 2:
+                    marker.wait()
+                    _release(rows[index:])
+                    result.stopped_early = True
+                    break
+                message = PrebuiltEmailMessage(row)
+                try:
+                    if not opened:
+                        connection.open()
+                        opened = True
+                    _deliver(connection, message)
+                except Exception as exc:  # every failure is recorded on the row, none is lost
+                    marker.wait()
+                    failure = classify(exc)
+                    if failure.connection_broken:
+                        connection_failures += 1
+                        connection.close()
+                        opened = False
+                    logger.warning("email %s not sent: %s", row.pk, failure.reason)
+                    if _record_failure(row, failure) == "failed":
+                        result.failed += 1
+                    else:
+                        result.retried += 1
+                    continue
+                connection_failures = 0
+                _record_sent(row, message, marker)
+                result.sent += 1
+            if progress is not None:
+                marker.wait()
+                progress(result)
+            if result.stopped_early:
+                break
+    finally:
+        marker.wait()
+        if opened:
+            connection.close()
+        if asynchronous_commit:
+            with db_connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+    return result

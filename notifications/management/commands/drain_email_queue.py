@@ -1,0 +1,32 @@
+"""Send every due email now (what the worker does), e.g. after Redis was down."""
+
+from django.core.management.base import BaseCommand
+
+from notifications.drain import email_queue_drain
+from notifications.services import email_queue_sweep
+
+
+class Command(BaseCommand):
+    help = "Reclaim expired leases, then send every due email in the outbox, with progress."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=None)
+
+    def handle(self, *args, batch_size=None, **options):
+        sweep = email_queue_sweep()
+        self.stdout.write(f"{sweep.due} due, {sweep.reclaimed} expired lease(s) reclaimed")
+
+        def progress(result):
+            total = max(sweep.due, result.handled) or 1
+            filled = int(30 * result.handled / total)
+            self.stdout.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {result.handled}/{total}", ending="")
+            self.stdout.flush()
+
+        result = email_queue_drain(batch_size=batch_size, progress=progress)
+        self.stdout.write("")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Drained the email queue: {result.sent} sent, {result.retried} to retry, "
+                f"{result.failed} failed in {result.batches} batch(es)."
+            )
+        )

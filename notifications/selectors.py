@@ -1,0 +1,75 @@
+"""Reads: a member's notices (fenced to the member) and campaign reports."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from .models import EmailCampaignMetric, UserNotification
+
+
+def notification_list_for_member(*, member, limit: int = 50) -> list[UserNotification]:
+    """The member's newest notices, newest first (one query)."""
+    return list(UserNotification.objects.filter(user=member).order_by("-created_at")[:limit])
+
+
+def notification_unread_count(*, member) -> int:
+    return UserNotification.objects.filter(user=member, read=False).count()
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def campaign_metrics_summary(*, campaign_id) -> dict:
+    """Sent/opened/clicked/unsubscribed/bounced counts, rates (% of sent) and a per-day series.
+
+    The series counts each event on the day it happened; `chart` holds the bar geometry the
+    `notifications/_campaign_report.html` partial draws as inline SVG.
+    """
+    rows = EmailCampaignMetric.objects.filter(campaign_id=campaign_id)
+    totals = rows.aggregate(
+        queued=Count("id"),
+        sent=Count("id", filter=Q(sent_at__isnull=False)),
+        opened=Count("id", filter=Q(opened_at__isnull=False)),
+        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+        unsubscribed=Count("id", filter=Q(unsubscribed_at__isnull=False)),
+        bounced=Count("id", filter=Q(bounced_at__isnull=False)),
+    )
+    days: dict = {}
+    for event in ("sent", "opened", "clicked"):
+        per_day = (
+            rows.filter(**{f"{event}_at__isnull": False})
+            .annotate(day=TruncDate(f"{event}_at"))
+            .values("day")
+            .annotate(n=Count("id"))
+        )
+        for item in per_day:
+            days.setdefault(item["day"], {"day": item["day"], "sent": 0, "opened": 0, "clicked": 0})[event] = item["n"]
+    series = [days[day] for day in sorted(days)]
+    sent = totals["sent"]
+    return {
+        "campaign_id": campaign_id,
+        **totals,
+        "open_rate": _rate(totals["opened"], sent),
+        "click_rate": _rate(totals["clicked"], sent),
+        "unsubscribe_rate": _rate(totals["unsubscribed"], sent),
+        "bounce_rate": _rate(totals["bounced"], sent),
+        "series": series,
+        "chart": _chart(series),
+    }
+
+
+def _chart(series: list[dict], *, height: int = 120, group_width: int = 48) -> dict:
+    peak = max((max(day["sent"], day["opened"], day["clicked"]) for day in series), default=0) or 1
+    groups = []
+    for index, day in enumerate(series):
+        x = index * group_width + 8
+        bars = []
+        for offset, key in enumerate(("sent", "opened", "clicked")):
+            bar_height = round(height * day[key] / peak)
+            bars.append(
+                {"key": key, "value": day[key], "x": x + offset * 12, "y": height - bar_height, "height": bar_height}
+            )
+        groups.append({"day": day["day"], "label_x": x, "bars": bars})
+    return {"width": max(len(series), 1) * group_width + 16, "height": height, "label_y": height + 14, "groups": groups}

@@ -1,0 +1,29 @@
+"""Thin Celery wrappers; each is idempotent and safe to run twice or concurrently."""
+
+from celery import shared_task
+from django.conf import settings
+
+
+@shared_task(name="notifications.email_queue_drain")
+def email_queue_drain_task() -> int:
+    """Drain the outbox for up to BLOOM_EMAIL_DRAIN_SECONDS, then hand over to a fresh task."""
+    from .drain import email_queue_drain
+
+    result = email_queue_drain(max_seconds=getattr(settings, "BLOOM_EMAIL_DRAIN_SECONDS", 50))
+    if result.stopped_early:
+        email_queue_drain_task.delay()
+    return result.sent
+
+
+@shared_task(name="notifications.email_queue_sweep")
+def email_queue_sweep_task() -> int:
+    from .services import email_queue_sweep
+
+    return email_queue_sweep().due
+
+
+@shared_task(name="notifications.sequence_enrollments_advance")
+def sequence_enrollments_advance_task() -> int:
+    from .services import sequence_enrollments_advance
+
+    return sequence_enrollments_advance()

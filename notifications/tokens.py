@@ -1,0 +1,61 @@
+"""Signed tokens in tracking pixels, click links and unsubscribe links (docs/adr/0022).
+
+Each kind has its own salt, so a token of one kind never verifies as another. The payload
+names the queued email (and the link index for clicks); nothing else is trusted from the URL.
+"""
+
+from __future__ import annotations
+
+from django.core import signing
+
+OPEN_SALT = "notifications.open"
+CLICK_SALT = "notifications.click"
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def _dumps(value, salt: str) -> str:
+    return signing.dumps(value, salt=salt, compress=False)
+
+
+def _loads(token: str, salt: str):
+    try:
+        return signing.loads(token, salt=salt)
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+def open_token(email_id) -> str:
+    return _dumps(str(email_id), OPEN_SALT)
+
+
+def open_token_read(token: str) -> str:
+    value = _loads(token, OPEN_SALT)
+    if not isinstance(value, str):
+        raise InvalidToken("malformed open token")
+    return value
+
+
+def click_token(email_id, index: int) -> str:
+    return _dumps([str(email_id), index], CLICK_SALT)
+
+
+def click_token_read(token: str) -> tuple[str, int]:
+    value = _loads(token, CLICK_SALT)
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], int)):
+        raise InvalidToken("malformed click token")
+    return value[0], value[1]
+
+
+def unsubscribe_token(*, email: str, email_id=None) -> str:
+    return _dumps({"e": email, "q": str(email_id) if email_id else None}, UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token_read(token: str) -> tuple[str, str | None]:
+    value = _loads(token, UNSUBSCRIBE_SALT)
+    if not (isinstance(value, dict) and isinstance(value.get("e"), str) and value["e"]):
+        raise InvalidToken("malformed unsubscribe token")
+    return value["e"], value.get("q")

@@ -1,0 +1,361 @@
+"""Member portal: dashboard, profile and preferences, security page, data requests, wellness."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import dashboard
+from accounts.models import ConsentRecord, DataRequest, UserPreferences, UserProfile, WellnessEntry
+from accounts.services import data_request_process
+from tests.factories.accounts import (
+    DataRequestFactory,
+    StaffUserFactory,
+    UserAchievementFactory,
+    UserFactory,
+    WellnessEntryFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client, member):
+    client.force_login(member)
+    return member
+
+
+@pytest.fixture
+def only_accounts_panels(monkeypatch):
+    """Other apps register their own panels; pin the dashboard with accounts' panels alone."""
+    mine = {key: panel for key, panel in dashboard._panels.items() if key in ("wellness", "notifications", "account")}
+    monkeypatch.setattr(dashboard, "_panels", mine)
+
+
+def test_anonymous_visitor_is_sent_to_login(client):
+    response = client.get(reverse("accounts:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_dashboard_shows_friendly_empty_states(client, signed_in, only_accounts_panels):
+    html = client.get(reverse("accounts:dashboard")).content.decode()
+    assert '<h2 id="panel-wellness">Wellness</h2>' in html
+    assert "No check-ins yet." in html
+    assert '<h2 id="panel-notifications">Notifications</h2>' in html
+    assert "Nothing new. We'll let you know here about appointments, courses and workshops." in html
+    assert "Your milestones will appear here." in html
+
+
+def test_dashboard_has_a_panel_with_an_empty_state_for_every_area(client, signed_in):
+    """Every app's panel is on the dashboard of a brand-new member, each with an empty state."""
+    html = client.get(reverse("accounts:dashboard")).content.decode()
+    for key in ("courses", "workshops", "appointments", "wellness", "notifications"):
+        assert f'id="panel-{key}"' in html, key
+    assert html.count('class="empty"') >= 5
+
+
+def test_dashboard_lists_the_members_own_notifications_only(client, signed_in, only_accounts_panels):
+    from notifications.services import notify
+
+    notify(member=signed_in, type="test", title="Your workshop starts soon", message="", data={})
+    notify(member=UserFactory(), type="test", title="Someone else's notice", message="", data={})
+    html = client.get(reverse("accounts:dashboard")).content.decode()
+    assert "Your workshop starts soon" in html
+    assert "Someone else" not in html
+    assert "Nothing new." not in html
+
+
+def test_dashboard_query_count_is_pinned(client, signed_in, only_accounts_panels, django_assert_num_queries):
+    from notifications.services import notify
+
+    WellnessEntryFactory.create_batch(5, user=signed_in)
+    UserAchievementFactory.create_batch(3, user=signed_in)
+    for n in range(4):
+        notify(member=signed_in, type="test", title=f"Notice {n}", message="", data={})
+    client.get(reverse("accounts:dashboard"))  # warm the session
+    # session, user, profile (middleware), profile (onboarding check), wellness, notifications,
+    # achievements, unread count (bell in the navigation)
+    with django_assert_num_queries(8):
+        response = client.get(reverse("accounts:dashboard"))
+    html = response.content.decode()
+    assert html.count("mood 3/5") == 3
+    assert html.count("Notice ") == 3
+    assert "No check-ins yet." not in html
+
+
+def test_profile_page_saves_profile_and_syncs_user_names(client, signed_in):
+    due = timezone.localdate() + datetime.timedelta(days=60)
+    response = client.post(
+        reverse("accounts:profile"),
+        {
+            "form": "profile",
+            "profile-first_name": "Rosa",
+            "profile-last_name": "Diaz",
+            "profile-preferred_name": "Ro",
+            "profile-phone": "+1 555 0100",
+            "profile-stage": "pregnant",
+            "profile-due_date": due.isoformat(),
+            "profile-topics": ["relationships"],
+            "profile-timezone": "America/New_York",
+        },
+    )
+    assert response.status_code == 302
+    profile = UserProfile.objects.get(user=signed_in)
+    assert (profile.preferred_name, profile.phone, profile.due_date, profile.timezone) == (
+        "Ro",
+        "+1 555 0100",
+        due,
+        "America/New_York",
+    )
+    signed_in.refresh_from_db()
+    assert signed_in.first_name == "Rosa"
+
+
+def test_profile_bad_input_keeps_typed_values(client, signed_in):
+    response = client.post(
+        reverse("accounts:profile"),
+        {
+            "form": "profile",
+            "profile-first_name": "Rosa",
+            "profile-last_name": "Diaz",
+            "profile-stage": "other",
+            "profile-timezone": "Nowhere/Town",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "We don&#x27;t recognise the time zone" in html
+    assert 'value="Rosa"' in html
+    assert UserProfile.objects.get(user=signed_in).first_name != "Rosa"
+
+
+def test_preferences_change_records_marketing_consent(client, signed_in):
+    assert UserPreferences.objects.get(user=signed_in).newsletter is False
+    response = client.post(
+        reverse("accounts:profile"),
+        {
+            "form": "preferences",
+            "prefs-notification_channel": "portal_and_email",
+            "prefs-newsletter": "on",
+            "prefs-wellness_reminders": "on",
+        },
+    )
+    assert response.status_code == 302
+    preferences = UserPreferences.objects.get(user=signed_in)
+    assert (preferences.newsletter, preferences.wellness_reminders, preferences.appointment_reminders) == (
+        True,
+        True,
+        False,
+    )
+    assert UserProfile.objects.get(user=signed_in).marketing_consent is True
+    record = ConsentRecord.objects.get(user=signed_in)
+    assert (record.kind, record.granted, record.source) == ("marketing", True, "preferences")
+
+    # Saving again without changing the newsletter choice writes no new consent row.
+    client.post(
+        reverse("accounts:profile"),
+        {"form": "preferences", "prefs-notification_channel": "portal", "prefs-newsletter": "on"},
+    )
+    assert ConsentRecord.objects.filter(user=signed_in).count() == 1
+
+
+def test_security_page_links_to_allauth_and_data_requests(client, signed_in):
+    html = client.get(reverse("accounts:security")).content.decode()
+    for name in ("account_change_password", "account_email", "mfa_index", "accounts:data_request_create"):
+        assert f'"{reverse(name)}"' in html
+
+
+def test_member_requests_an_export_once_and_downloads_it_when_done(client, signed_in):
+    WellnessEntryFactory(user=signed_in, notes="private words")
+    response = client.post(reverse("accounts:data_request_create"), {"kind": "export"}, follow=True)
+    assert "Thank you. Our team will process your request" in response.content.decode()
+    again = client.post(reverse("accounts:data_request_create"), {"kind": "export"}, follow=True)
+    assert "You already have a request of this kind waiting" in again.content.decode()
+    data_request = DataRequest.objects.get(user=signed_in)
+    assert data_request.status == "pending"
+
+    # Not downloadable until staff complete it.
+    url = reverse("accounts:data_request_download", args=[data_request.pk])
+    assert client.get(url).status_code == 404
+
+    data_request_process(data_request=data_request, staff_user=StaffUserFactory())
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "attachment;" in response["Content-Disposition"]
+    payload = json.loads(response.content)
+    assert payload["account"]["email"] == signed_in.email
+    assert payload["wellness_entries"][0]["notes"] == "private words"
+    assert payload["preferences"]["notification_channel"] == "portal_and_email"
+
+
+def test_another_members_export_is_a_404(client, signed_in):
+    other = DataRequestFactory(user=UserFactory())
+    data_request_process(data_request=other, staff_user=StaffUserFactory())
+    assert client.get(reverse("accounts:data_request_download", args=[other.pk])).status_code == 404
+
+
+def test_unknown_request_kind_is_refused(client, signed_in):
+    response = client.post(reverse("accounts:data_request_create"), {"kind": "sell"}, follow=True)
+    assert "That request type is not available." in response.content.decode()
+    assert not DataRequest.objects.exists()
+
+
+def test_deletion_request_anonymises_the_account(signed_in):
+    WellnessEntryFactory(user=signed_in)
+    email = signed_in.email
+    data_request = DataRequestFactory(user=signed_in, kind="delete")
+    done = data_request_process(data_request=data_request, staff_user=StaffUserFactory())
+
+    signed_in.refresh_from_db()
+    assert done.status == "completed"
+    assert signed_in.email != email
+    assert signed_in.email.endswith("@deleted.invalid")
+    assert signed_in.is_active is False
+    assert not signed_in.has_usable_password()
+    assert not WellnessEntry.objects.filter(user=signed_in).exists()
+    assert UserProfile.objects.get(user=signed_in).first_name == ""
+
+
+def test_wellness_page_records_today_and_replaces_on_second_save(client, signed_in):
+    url = reverse("accounts:wellness")
+    assert "No check-ins yet." in client.get(url).content.decode()
+    client.post(url, {"mood": "2", "sleep_hours": "5.5", "anxiety": "4", "energy": "", "notes": "Rough night"})
+    client.post(url, {"mood": "4", "sleep_hours": "7", "anxiety": "", "energy": "3", "notes": "Better"})
+
+    entry = WellnessEntry.objects.get(user=signed_in)
+    assert entry.entry_date == timezone.localdate()
+    assert (entry.mood, entry.sleep_hours, entry.anxiety, entry.energy, entry.notes) == (
+        4,
+        Decimal("7.0"),
+        None,
+        3,
+        "Better",
+    )
+    page = client.get(url).content.decode()
+    assert "Update today's check-in" in page
+    assert "4/5" in page
+
+
+def test_wellness_bad_input_is_refused_and_kept(client, signed_in):
+    response = client.post(reverse("accounts:wellness"), {"mood": "9", "sleep_hours": "30", "notes": "keep me"})
+    html = response.content.decode()
+    assert "Select a valid choice." in html
+    assert "Ensure this value is less than or equal to 24." in html
+    assert "keep me" in html
+    assert not WellnessEntry.objects.exists()
+
+
+def test_wellness_notes_are_encrypted_at_rest(signed_in):
+    entry = WellnessEntryFactory(user=signed_in, notes="I felt overwhelmed at 3am")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT notes FROM wellness_entries WHERE id = %s", [entry.pk])
+        stored = cursor.fetchone()[0]
+    assert "overwhelmed" not in stored
+    assert stored.startswith("gAAAA")
+    assert WellnessEntry.objects.get(pk=entry.pk).notes == "I felt overwhelmed at 3am"
+
+
+def test_wellness_page_only_lists_own_entries(client, signed_in):
+    WellnessEntryFactory(user=UserFactory(), mood=1, entry_date=timezone.localdate() - datetime.timedelta(days=1))
+    assert "1/5" not in client.get(reverse("accounts:wellness")).content.decode()
+
+
+def test_completed_export_notifies_the_member(signed_in):
+    from notifications.models import UserNotification
+
+    data_request_process(data_request=DataRequestFactory(user=signed_in), staff_user=StaffUserFactory())
+    notice = UserNotification.objects.get(user=signed_in)
+    assert notice.title == "Your data export is ready"
+
+
+def test_deletion_mails_the_old_address_before_anonymising(signed_in):
+    from notifications.models import EmailQueue
+
+    email = signed_in.email
+    data_request_process(data_request=DataRequestFactory(user=signed_in, kind="delete"), staff_user=StaffUserFactory())
+    queued = EmailQueue.objects.get(to_email=email)
+    assert "Your Bloom account has been deleted" in queued.subject
+    signed_in.refresh_from_db()
+    assert not EmailQueue.objects.filter(to_email=signed_in.email).exists()
+
+
+def test_user_created_outside_signup_gets_records_and_onboarding(client):
+    from accounts.models import User
+
+    user = User.objects.create_user("shell@example.com", "x-Long-password-1")
+    client.force_login(user)
+    response = client.get(reverse("accounts:dashboard"))
+    assert response["Location"] == reverse("accounts:onboarding")
+    assert client.get(reverse("accounts:onboarding")).status_code == 200
+    assert client.get(reverse("accounts:profile")).status_code == 200
+    assert UserProfile.objects.filter(user=user).count() == 1
+    assert UserPreferences.objects.filter(user=user).count() == 1
+
+
+def _nav(html: str) -> str:
+    start = html.index('<nav class="nav" aria-label="Main">')
+    return html[start : html.index("</nav>", start)]
+
+
+def test_visitor_navigation_offers_sign_up_and_log_in_only(client):
+    nav = _nav(client.get(reverse("home")).content.decode())
+    assert f'href="{reverse("account_login")}"' in nav
+    assert f'href="{reverse("account_signup")}"' in nav
+    for name in ("accounts:dashboard", "accounts:profile", "admin:index"):
+        assert f'href="{reverse(name)}"' not in nav
+    assert "Log out" not in nav
+
+
+def test_member_navigation_shows_member_pages_and_no_back_office(client, signed_in):
+    nav = _nav(client.get(reverse("accounts:dashboard")).content.decode())
+    for name in ("accounts:dashboard", "accounts:profile", "notifications:notification_list"):
+        assert f'href="{reverse(name)}"' in nav
+    assert "Log out" in nav
+    assert f'href="{reverse("admin:index")}"' not in nav
+    assert f'href="{reverse("account_signup")}"' not in nav
+
+
+def test_staff_navigation_adds_the_back_office(client):
+    client.force_login(StaffUserFactory())
+    nav = _nav(client.get(reverse("accounts:dashboard")).content.decode())
+    assert f'href="{reverse("admin:index")}"' in nav
+
+
+def test_deletion_request_needs_an_explicit_confirmation(client, signed_in):
+    html = client.get(reverse("accounts:security")).content.decode()
+    assert '<label for="confirm-delete">I understand that my account' in html
+
+    refused = client.post(reverse("accounts:data_request_create"), {"kind": "delete"}, follow=True)
+    assert "Please tick the box to confirm that you want your account deleted." in refused.content.decode()
+    assert not DataRequest.objects.exists()
+
+    client.post(reverse("accounts:data_request_create"), {"kind": "delete", "confirm": "on"})
+    assert DataRequest.objects.get(user=signed_in).kind == "delete"
+
+
+def test_profile_invalid_due_date_is_refused_and_typed_values_kept(client, signed_in):
+    past = timezone.localdate() - datetime.timedelta(days=5)
+    response = client.post(
+        reverse("accounts:profile"),
+        {
+            "form": "profile",
+            "profile-first_name": "Rosa",
+            "profile-last_name": "Diaz",
+            "profile-stage": "pregnant",
+            "profile-due_date": past.isoformat(),
+            "profile-timezone": "Europe/Paris",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Your due date should be in the future." in html
+    assert f'value="{past.isoformat()}"' in html
+    assert 'value="Europe/Paris"' in html
+    profile = UserProfile.objects.get(user=signed_in)
+    assert (profile.due_date, profile.timezone) != (past, "Europe/Paris")

@@ -1,0 +1,311 @@
+"""POST /webhooks/calendly/: signature, storage, duplicates, processing, out-of-order events."""
+
+import json
+import time
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import SecurityEvent
+from appointments import services
+from appointments.models import AppointmentData, AppointmentStatus, CalendlyWebhookEvent
+from tests.factories.accounts import UserFactory
+
+from .conftest import calendly_body, post_calendly, sign
+
+pytestmark = pytest.mark.django_db
+
+
+def test_url_name_resolves():
+    assert reverse("appointments:calendly_webhook") == "/webhooks/calendly/"
+
+
+def test_good_signature_stores_event_and_enqueues_after_commit(client, member, django_capture_on_commit_callbacks):
+    body = calendly_body(email=member.email)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post_calendly(client, body)
+    assert response.status_code == 200
+    event = CalendlyWebhookEvent.objects.get()
+    assert event.event_type == "invitee.created"
+    assert event.event_uuid == f"invitee.created:{body['payload']['uri']}:{body['created_at']}"
+    assert event.processed is False
+    assert len(callbacks) == 1
+    assert not AppointmentData.objects.exists()  # processing happens in the task, not the request
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "t=123",
+        "v1=deadbeef",
+        "t=abc,v1=deadbeef",
+    ],
+)
+def test_missing_or_malformed_signature_is_refused(client, header):
+    raw = json.dumps(calendly_body()).encode()
+    response = client.post(
+        "/webhooks/calendly/", data=raw, content_type="application/json", headers={"Calendly-Webhook-Signature": header}
+    )
+    assert response.status_code == 400
+    assert not CalendlyWebhookEvent.objects.exists()
+    assert SecurityEvent.objects.filter(event_type="webhook_signature_invalid").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("sign_kwargs", "reason"),
+    [
+        ({"secret": "not-the-signing-key"}, "signature does not match"),
+        ({"timestamp_offset": -301}, "tolerance"),
+        ({"timestamp_offset": 301}, "tolerance"),
+    ],
+    ids=["wrong-key", "stale", "future"],
+)
+def test_bad_stale_or_future_signature_is_refused_and_logged(client, sign_kwargs, reason):
+    if "timestamp_offset" in sign_kwargs:
+        sign_kwargs = {"timestamp": int(time.time()) + sign_kwargs["timestamp_offset"]}
+    response = post_calendly(client, calendly_body(), **sign_kwargs)
+    assert response.status_code == 400
+    assert not CalendlyWebhookEvent.objects.exists()
+    security = SecurityEvent.objects.get()
+    assert security.event_type == "webhook_signature_invalid"
+    assert security.details["provider"] == "calendly"
+    assert reason in security.details["reason"]
+
+
+def test_body_changed_after_signing_is_refused(client):
+    raw = json.dumps(calendly_body()).encode()
+    header = sign(raw)
+    tampered = raw.replace(b"member@example.com", b"other@example.com")
+    response = client.post(
+        "/webhooks/calendly/",
+        data=tampered,
+        content_type="application/json",
+        headers={"Calendly-Webhook-Signature": header},
+    )
+    assert response.status_code == 400
+    assert not CalendlyWebhookEvent.objects.exists()
+
+
+def test_signed_body_without_keying_fields_is_400_and_not_stored(client):
+    response = post_calendly(client, {"event": "invitee.created", "payload": {}})
+    assert response.status_code == 400
+    assert not CalendlyWebhookEvent.objects.exists()
+    assert SecurityEvent.objects.filter(event_type="webhook_payload_invalid").exists()
+
+
+def test_get_is_not_allowed(client):
+    assert client.get("/webhooks/calendly/").status_code == 405
+
+
+def test_duplicate_delivery_is_a_no_op_that_answers_200(client, member, django_capture_on_commit_callbacks):
+    body = calendly_body(email=member.email)
+    with django_capture_on_commit_callbacks(execute=False) as first:
+        assert post_calendly(client, body).status_code == 200
+    with django_capture_on_commit_callbacks(execute=False) as second:
+        assert post_calendly(client, body).status_code == 200
+    assert CalendlyWebhookEvent.objects.count() == 1
+    assert len(first) == 1
+    assert second == []
+
+
+def _receive_and_process(body):
+    event, created = services.calendly_event_receive(body=body)
+    assert created
+    return services.calendly_event_process(event_id=str(event.pk))
+
+
+def test_invitee_created_books_the_member_with_the_host_therapist(member, therapist):
+    body = calendly_body(email=member.email.upper(), host_uri=therapist.calendly_user_uri)
+    assert _receive_and_process(body) == "created"
+    appointment = AppointmentData.objects.get()
+    assert appointment.user == member
+    assert appointment.therapist == therapist
+    assert appointment.status == AppointmentStatus.SCHEDULED
+    assert appointment.calendly_invitee_uri == body["payload"]["uri"]
+    assert appointment.zoom_meeting_url == "https://us02web.zoom.us/j/8123456789"
+    assert appointment.timezone == "America/New_York"
+    assert (appointment.ends_at - appointment.starts_at).total_seconds() == 50 * 60
+    event = CalendlyWebhookEvent.objects.get()
+    assert event.processed is True
+    assert event.outcome == "created"
+    assert event.attempts == 1
+
+
+def test_processing_twice_changes_nothing(member, therapist):
+    body = calendly_body(email=member.email)
+    event, _ = services.calendly_event_receive(body=body)
+    services.calendly_event_process(event_id=str(event.pk))
+    assert services.calendly_event_process(event_id=str(event.pk)) == "skipped"
+    assert AppointmentData.objects.count() == 1
+    event.refresh_from_db()
+    assert event.attempts == 1
+
+
+def test_unknown_email_is_stored_unlinked_for_staff(therapist):
+    assert _receive_and_process(calendly_body(email="stranger@example.com")) == "created_unmatched_member"
+    appointment = AppointmentData.objects.get()
+    assert appointment.user is None
+    assert appointment.invitee_email == "stranger@example.com"
+
+
+def test_cancel_after_create_cancels_with_reason(member, therapist):
+    created = calendly_body(email=member.email)
+    _receive_and_process(created)
+    canceled = calendly_body(
+        event="invitee.canceled", email=member.email, invitee_uri=created["payload"]["uri"], reason="Baby is unwell"
+    )
+    assert _receive_and_process(canceled) == "cancelled"
+    appointment = AppointmentData.objects.get()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert appointment.cancel_reason == "Baby is unwell"
+    assert appointment.cancelled_at is not None
+
+
+def test_reschedule_marks_the_old_booking_rescheduled_and_books_the_new_one(member, therapist):
+    old = calendly_body(email=member.email)
+    _receive_and_process(old)
+    _receive_and_process(
+        calendly_body(event="invitee.canceled", email=member.email, invitee_uri=old["payload"]["uri"], rescheduled=True)
+    )
+    _receive_and_process(calendly_body(email=member.email))
+    statuses = sorted(AppointmentData.objects.values_list("status", flat=True))
+    assert statuses == ["rescheduled", "scheduled"]
+
+
+def test_late_created_after_canceled_does_not_resurrect(member, therapist):
+    created = calendly_body(email=member.email)
+    canceled = calendly_body(event="invitee.canceled", email=member.email, invitee_uri=created["payload"]["uri"])
+    assert _receive_and_process(canceled) == "cancelled_before_created"
+    assert _receive_and_process(created) == "ignored_already_cancelled"
+    appointment = AppointmentData.objects.get()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    assert appointment.user == member
+
+
+def test_older_update_does_not_overwrite_a_newer_one(member, therapist):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    newer = calendly_body(email=member.email, created_at=now, starts_at=now + timedelta(days=5))
+    older = calendly_body(
+        email=member.email,
+        invitee_uri=newer["payload"]["uri"],
+        created_at=now - timedelta(minutes=10),
+        starts_at=now + timedelta(days=4),
+    )
+    _receive_and_process(newer)
+    assert _receive_and_process(older) == "ignored_stale"
+    assert AppointmentData.objects.get().starts_at.date() == (now + timedelta(days=5)).date()
+
+
+def test_unknown_event_type_is_stored_and_marked_ignored(client):
+    body = calendly_body(event="routing_form_submission.created")
+    assert _receive_and_process(body) == "ignored"
+    assert not AppointmentData.objects.exists()
+    assert CalendlyWebhookEvent.objects.get().processed is True
+
+
+def test_failing_handler_records_error_and_keeps_event_pending(member, therapist):
+    body = calendly_body(email=member.email)
+    body["payload"]["scheduled_event"]["start_time"] = "not a time"
+    event, _ = services.calendly_event_receive(body=body)
+    with pytest.raises(services.CalendlyPayloadError):
+        services.calendly_event_process(event_id=str(event.pk))
+    event.refresh_from_db()
+    assert event.processed is False
+    assert event.attempts == 1
+    assert "start_time" in event.error_message
+    assert not AppointmentData.objects.exists()
+
+
+def test_sweeper_re_enqueues_only_stale_pending_events(monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appointments import tasks
+    from tests.factories.appointments import CalendlyWebhookEventFactory
+
+    stale = CalendlyWebhookEventFactory()
+    CalendlyWebhookEvent.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    CalendlyWebhookEventFactory()  # fresh: its own task is still on the way
+    done = CalendlyWebhookEventFactory(processed=True)
+    CalendlyWebhookEvent.objects.filter(pk=done.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    sent = []
+    monkeypatch.setattr(tasks.calendly_event_process_task, "delay", lambda event_id: sent.append(event_id))
+    assert services.calendly_events_sweep() == 1
+    assert sent == [str(stale.pk)]
+
+
+def test_reprocess_command_processes_pending_events(member, therapist):
+    body = calendly_body(email=member.email)
+    services.calendly_event_receive(body=body)
+    assert not AppointmentData.objects.exists()
+    from io import StringIO
+
+    out = StringIO()
+    call_command("reprocess_calendly_events", stdout=out)
+    assert AppointmentData.objects.get().user == member
+    assert "Processed 1 event(s), 0 failed." in out.getvalue()
+
+
+def test_admin_reprocess_action_requeues_selected_events(
+    client, staff, member, therapist, django_capture_on_commit_callbacks
+):
+    body = calendly_body(email=member.email)
+    event, _ = services.calendly_event_receive(body=body)
+    services.calendly_event_process(event_id=str(event.pk))
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            reverse("admin:appointments_calendlywebhookevent_changelist"),
+            {"action": "reprocess", "_selected_action": [str(event.pk)]},
+        )
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.processed is False
+    assert len(callbacks) == 1
+    services.calendly_event_process(event_id=str(event.pk))
+    assert AppointmentData.objects.count() == 1  # idempotent: reprocessing books nothing twice
+
+
+@pytest.mark.worker
+def test_webhook_to_booking_through_a_real_worker(celery_worker_process, client):
+    member = UserFactory()
+    from tests.factories.appointments import TherapistProfileFactory
+
+    therapist = TherapistProfileFactory()
+    body = calendly_body(email=member.email, host_uri=therapist.calendly_user_uri)
+    assert post_calendly(client, body).status_code == 200
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not CalendlyWebhookEvent.objects.filter(processed=True).exists():
+        time.sleep(0.2)
+    appointment = AppointmentData.objects.get()
+    assert appointment.user == member
+    assert appointment.therapist == therapist
+
+
+def test_update_keeps_a_member_and_therapist_staff_linked_by_hand(therapist):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    first = calendly_body(email="typo@example.com", host_uri="https://api.calendly.com/users/UNKNOWN")
+    _receive_and_process(first)
+    appointment = AppointmentData.objects.get()
+    member = UserFactory()
+    AppointmentData.objects.filter(pk=appointment.pk).update(user=member, therapist=therapist)
+    later = calendly_body(
+        email="typo@example.com",
+        host_uri="https://api.calendly.com/users/UNKNOWN",
+        invitee_uri=first["payload"]["uri"],
+        created_at=timezone.now() + timedelta(seconds=5),
+    )
+    assert _receive_and_process(later) == "updated"
+    appointment.refresh_from_db()
+    assert appointment.user == member
+    assert appointment.therapist == therapist

@@ -1,0 +1,152 @@
+"""Data retention (seed section 7.2): `manage.py apply_retention` deletes or redacts only what is due."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from appointments.models import CalendlyWebhookEvent
+from billing.models import StripeWebhookEvent
+from bloom import retention
+from bloom.celery import app as celery_app
+from content.models import AnalyticsEvent
+from notifications.models import EmailCampaignMetric, EmailQueue, EmailStatus
+from tests.factories.appointments import CalendlyWebhookEventFactory
+from tests.factories.billing import StripeWebhookEventFactory
+from tests.factories.content import AnalyticsEventFactory
+from tests.factories.notifications import EmailCampaignMetricFactory, EmailQueueFactory
+from tests.factories.workshops import ZoomWebhookEventFactory
+from workshops.models import ZoomWebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _aged(instance, days: int):
+    type(instance).objects.filter(pk=instance.pk).update(created_at=timezone.now() - timedelta(days=days))
+    return instance
+
+
+def _run(*args) -> str:
+    out = StringIO()
+    call_command("apply_retention", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def rows():
+    """Rows on both sides of every default limit (90 / 365 / 730 days)."""
+    return {
+        "old_processed": [
+            _aged(StripeWebhookEventFactory(processed=True), 91),
+            _aged(CalendlyWebhookEventFactory(processed=True), 91),
+            _aged(ZoomWebhookEventFactory(processed=True), 91),
+        ],
+        "old_pending": _aged(StripeWebhookEventFactory(processed=False), 200),
+        "old_failed": _aged(ZoomWebhookEventFactory(processed=False, error_message="boom", attempts=5), 200),
+        "recent_processed": _aged(CalendlyWebhookEventFactory(processed=True), 89),
+        "old_sent": _aged(
+            EmailQueueFactory(status=EmailStatus.SENT, text_body="Your session notes", context={"name": "Ana"}), 366
+        ),
+        "old_metric": EmailCampaignMetricFactory(),
+        "old_pending_mail": _aged(EmailQueueFactory(status=EmailStatus.PENDING, text_body="still to go"), 400),
+        "recent_sent": _aged(EmailQueueFactory(status=EmailStatus.SENT, text_body="recent"), 300),
+        "old_event": _aged(AnalyticsEventFactory(), 731),
+        "recent_event": _aged(AnalyticsEventFactory(), 700),
+    }
+
+
+def test_dry_run_counts_what_is_due_and_changes_nothing(rows):
+    rows["old_metric"].email.status = EmailStatus.SENT
+    rows["old_metric"].email.save()
+    _aged(rows["old_metric"].email, 400)
+
+    out = _run("--dry-run")
+
+    assert "billing: stripe_webhook_events processed before the limit (over 90 days): 1 due" in out
+    assert "notifications: email_queue bodies of finished mail (over 365 days): 2 due" in out
+    assert "content: analytics_events older than the limit (over 730 days): 1 due" in out
+    assert "6 rows due; run without --dry-run to apply." in out
+    assert StripeWebhookEvent.objects.count() == 2
+    assert EmailQueue.objects.get(pk=rows["old_sent"].pk).text_body == "Your session notes"
+    assert AnalyticsEvent.objects.count() == 2
+
+
+def test_apply_deletes_and_redacts_only_what_is_past_its_limit(rows):
+    metric_email = rows["old_metric"].email
+    EmailQueue.objects.filter(pk=metric_email.pk).update(status=EmailStatus.SENT)
+    _aged(metric_email, 400)
+
+    out = _run()
+
+    # Processed deliveries past 90 days are gone; pending, failed and recent ones stay.
+    for event in rows["old_processed"]:
+        assert not type(event).objects.filter(pk=event.pk).exists()
+    assert StripeWebhookEvent.objects.filter(pk=rows["old_pending"].pk).exists()
+    assert ZoomWebhookEvent.objects.filter(pk=rows["old_failed"].pk).exists()
+    assert CalendlyWebhookEvent.objects.filter(pk=rows["recent_processed"].pk).exists()
+    # Finished mail past 365 days keeps its row (metrics point at it) but loses body and context.
+    sent = EmailQueue.objects.get(pk=rows["old_sent"].pk)
+    assert (sent.text_body, sent.html_body, sent.context) == ("", "", {})
+    assert sent.subject and sent.to_email and sent.status == EmailStatus.SENT
+    assert EmailCampaignMetric.objects.filter(pk=rows["old_metric"].pk, email=metric_email).exists()
+    assert EmailQueue.objects.get(pk=rows["old_pending_mail"].pk).text_body == "still to go"
+    assert EmailQueue.objects.get(pk=rows["recent_sent"].pk).text_body == "recent"
+    # Analytics past 730 days go.
+    assert list(AnalyticsEvent.objects.values_list("pk", flat=True)) == [rows["recent_event"].pk]
+    assert "] 1/1 billing: stripe_webhook_events processed before the limit" in out
+    assert "6 rows changed." in out
+    # A second run has nothing left to do.
+    assert "0 rows changed." in _run()
+
+
+def test_limits_come_from_settings(settings):
+    settings.BLOOM_RETENTION_DAYS = {**settings.BLOOM_RETENTION_DAYS, "analytics_events": 30}
+    _aged(AnalyticsEventFactory(), 31)
+    keep = _aged(AnalyticsEventFactory(), 29)
+    _run()
+    assert list(AnalyticsEvent.objects.values_list("pk", flat=True)) == [keep.pk]
+
+
+def test_a_limit_under_one_day_is_refused_before_anything_changes(settings):
+    settings.BLOOM_RETENTION_DAYS = {**settings.BLOOM_RETENTION_DAYS, "analytics_events": 0}
+    _aged(AnalyticsEventFactory(), 5)
+    with pytest.raises(ValueError, match="at least 1 day"):
+        _run()
+    assert AnalyticsEvent.objects.count() == 1
+
+
+def test_large_backlogs_go_in_batches(monkeypatch):
+    monkeypatch.setattr(retention, "BATCH_SIZE", 2)
+    for _ in range(5):
+        _aged(AnalyticsEventFactory(), 800)
+    out = _run()
+    progress = [line for line in out.splitlines() if "content: analytics_events" in line and "] " in line]
+    assert [line.split("] ")[1].split(" ")[0] for line in progress] == ["2/5", "4/5", "5/5"]
+    assert not AnalyticsEvent.objects.exists()
+
+
+def test_every_owning_app_declares_its_policy_and_beat_runs_them_nightly():
+    names = {(label, policy.setting) for label, policy in retention.retention_policies()}
+    assert names == {
+        ("billing", "webhook_events"),
+        ("appointments", "webhook_events"),
+        ("workshops", "webhook_events"),
+        ("notifications", "email_bodies"),
+        ("content", "analytics_events"),
+    }
+    celery_app.loader.import_default_modules()
+    celery_app.finalize()
+    entry = celery_app.conf.beat_schedule["bloom-retention-apply"]
+    assert entry["task"] == "bloom.retention_apply_task"
+    assert "bloom.retention_apply_task" in celery_app.tasks
+
+
+def test_the_nightly_task_applies_the_policies_in_a_real_worker(celery_worker_process):
+    from bloom.tasks import retention_apply_task
+
+    old = _aged(AnalyticsEventFactory(), 731)
+    summary = retention_apply_task.delay().get(timeout=60)
+    assert summary["content: analytics_events older than the limit"] == 1
+    assert not AnalyticsEvent.objects.filter(pk=old.pk).exists()

@@ -1,0 +1,207 @@
+import pytest
+from django.urls import reverse
+
+from bloom.exceptions import ApplicationError
+from content import services
+from content.models import CampaignStatus, NewsletterCampaign, SubscriberStatus
+from notifications.models import EmailQueue, EmailSuppression
+from tests.factories.content import (
+    NewsletterCampaignFactory,
+    SubscriberFactory,
+    SubscriberSegmentFactory,
+    SubscriberSegmentMemberFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _sending(**fields) -> NewsletterCampaign:
+    return NewsletterCampaignFactory(status=CampaignStatus.SENDING, **fields)
+
+
+def test_sends_once_to_each_confirmed_subscriber_in_batches(django_assert_max_num_queries):
+    confirmed = SubscriberFactory.create_batch(5)
+    SubscriberFactory(status=SubscriberStatus.UNSUBSCRIBED)
+    SubscriberFactory(status=SubscriberStatus.PENDING)
+    campaign = _sending()
+    assert services.campaign_send(campaign=campaign, batch_size=2) == 5
+    rows = EmailQueue.objects.filter(campaign_id=campaign.pk)
+    assert sorted(rows.values_list("to_email", flat=True)) == sorted(s.email for s in confirmed)
+    assert set(rows.values_list("category", "priority")) == {("marketing", 90)}
+    assert {r.idempotency_key for r in rows} == {f"campaign:{campaign.pk}:{s.pk}" for s in confirmed}
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT and campaign.sent_at is not None
+    assert campaign.recipients_count == 5
+
+
+def test_running_twice_queues_once_per_subscriber():
+    SubscriberFactory.create_batch(4)
+    campaign = _sending()
+    services.campaign_send(campaign=campaign, batch_size=3)
+    # A retried task after a lost worker: the campaign is still marked sending.
+    NewsletterCampaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
+    assert services.campaign_send(campaign=campaign, batch_size=3) == 0
+    assert EmailQueue.objects.filter(campaign_id=campaign.pk).count() == 4
+    campaign.refresh_from_db()
+    assert campaign.recipients_count == 4
+
+
+def test_a_resumed_send_queues_only_what_is_missing():
+    subscribers = SubscriberFactory.create_batch(3)
+    campaign = _sending()
+    from notifications.services import queue_email
+
+    queue_email(
+        to=subscribers[0].email,
+        subject="x",
+        text_body="x",
+        category="marketing",
+        idempotency_key=f"campaign:{campaign.pk}:{subscribers[0].pk}",
+        campaign_id=campaign.pk,
+    )
+    assert services.campaign_send(campaign=campaign) == 2
+    assert EmailQueue.objects.filter(campaign_id=campaign.pk).count() == 3
+
+
+def test_segment_limits_the_recipients():
+    segment = SubscriberSegmentFactory()
+    members = [SubscriberSegmentMemberFactory(segment=segment).subscriber for _ in range(2)]
+    SubscriberFactory.create_batch(3)
+    campaign = _sending(segment=segment)
+    services.campaign_send(campaign=campaign)
+    assert set(EmailQueue.objects.values_list("to_email", flat=True)) == {m.email for m in members}
+
+
+def test_suppressed_addresses_are_skipped_and_not_counted():
+    SubscriberFactory(email="ok@example.org")
+    SubscriberFactory(email="complained@example.org")
+    EmailSuppression.objects.create(email="complained@example.org", reason="complaint")
+    campaign = _sending()
+    services.campaign_send(campaign=campaign)
+    assert list(EmailQueue.objects.values_list("to_email", flat=True)) == ["ok@example.org"]
+    campaign.refresh_from_db()
+    assert campaign.recipients_count == 1
+
+
+def test_draft_or_cancelled_campaigns_send_nothing():
+    SubscriberFactory()
+    draft = NewsletterCampaignFactory()
+    assert services.campaign_send(campaign=draft) == 0
+    cancelled = _sending()
+    services.campaign_cancel(campaign=cancelled)
+    assert services.campaign_send(campaign=cancelled) == 0
+    assert not EmailQueue.objects.exists()
+
+
+def test_send_start_marks_sending_and_enqueues_after_commit(django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr("content.tasks.campaign_send_task.delay", lambda campaign_id: sent.append(campaign_id))
+    campaign = NewsletterCampaignFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.campaign_send_start(campaign=campaign)
+    assert sent == []  # nothing leaves before the commit
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING and campaign.send_started_at is not None
+    for callback in callbacks:
+        callback()
+    assert sent == [str(campaign.pk)]
+    NewsletterCampaign.objects.filter(pk=campaign.pk).update(
+        status=CampaignStatus.SENT, sent_at=campaign.send_started_at
+    )
+    with pytest.raises(ApplicationError):
+        services.campaign_send_start(campaign=campaign)
+
+
+def test_campaign_save_sanitises_and_schedules(superuser):
+    from django.utils import timezone
+
+    campaign = NewsletterCampaign(subject="Hello", body_html="<p>Hi</p><script>x()</script>")
+    services.campaign_save(campaign=campaign, user=superuser)
+    assert campaign.body_html == "<p>Hi</p>" and campaign.status == CampaignStatus.DRAFT
+    assert campaign.created_by == superuser
+    campaign.scheduled_at = timezone.now()
+    services.campaign_save(campaign=campaign, user=superuser)
+    assert campaign.status == CampaignStatus.SCHEDULED
+    assert services.campaign_send_due() == 1
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING
+
+
+def test_admin_send_needs_confirmation_and_test_send_goes_to_staff(admin_client, superuser, monkeypatch):
+    monkeypatch.setattr("content.tasks.campaign_send_task.delay", lambda campaign_id: None)
+    SubscriberFactory.create_batch(3)
+    campaign = NewsletterCampaignFactory()
+    url = reverse("admin:content_newslettercampaign_send", args=[campaign.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200 and b"<strong>3</strong>" in page.content
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+
+    admin_client.post(reverse("admin:content_newslettercampaign_test_send", args=[campaign.pk]))
+    test_email = EmailQueue.objects.get()
+    assert test_email.to_email == superuser.email and test_email.subject.startswith("[Test]")
+    campaign.refresh_from_db()
+    assert campaign.recipients_count == 0
+
+    admin_client.post(url)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING
+
+
+def test_campaign_change_page_shows_the_report(admin_client):
+    from django.utils import timezone
+
+    from notifications.models import EmailCampaignMetric
+
+    SubscriberFactory.create_batch(2)
+    campaign = NewsletterCampaignFactory(status=CampaignStatus.SENDING)
+    services.campaign_send(campaign=campaign)
+    EmailCampaignMetric.objects.filter(campaign_id=campaign.pk).update(sent_at=timezone.now())
+    response = admin_client.get(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
+    assert response.status_code == 200
+    assert response.context["campaign_report"]["sent"] == 2
+    assert b"Delivery and engagement" in response.content
+
+
+@pytest.mark.worker
+def test_worker_sends_a_started_campaign(celery_worker_process):
+    import time
+
+    SubscriberFactory.create_batch(3)
+    campaign = NewsletterCampaignFactory()
+    services.campaign_send_start(campaign=campaign)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        campaign.refresh_from_db()
+        if campaign.status == CampaignStatus.SENT:
+            break
+        time.sleep(0.2)
+    assert campaign.status == CampaignStatus.SENT
+    assert EmailQueue.objects.filter(campaign_id=campaign.pk).count() == 3
+
+
+def test_admin_add_campaign_sanitises_and_records_the_author(admin_client, superuser):
+    response = admin_client.post(
+        reverse("admin:content_newslettercampaign_add"),
+        {
+            "subject": "June notes",
+            "preheader": "",
+            "body_html": "<p>Hi</p><img src=x onerror=alert(1)>",
+            "segment": "",
+            "scheduled_at_0": "",
+            "scheduled_at_1": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = NewsletterCampaign.objects.get()
+    assert campaign.body_html == '<p>Hi</p><img src="x">'
+    assert campaign.created_by == superuser and campaign.status == CampaignStatus.DRAFT
+
+
+def test_sent_campaigns_are_read_only_in_admin(admin_client):
+    campaign = NewsletterCampaignFactory(status=CampaignStatus.SENDING)
+    services.campaign_send(campaign=campaign)
+    url = reverse("admin:content_newslettercampaign_change", args=[campaign.pk])
+    admin_client.post(url, {"subject": "Changed", "body_html": "<p>x</p>"})
+    campaign.refresh_from_db()
+    assert campaign.subject != "Changed" and campaign.status == CampaignStatus.SENT

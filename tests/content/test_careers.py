@@ -1,0 +1,108 @@
+import os
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from content.models import CareerApplication
+from content.validators import CV_MAX_BYTES, validate_cv
+from tests.factories.content import CareerApplicationFactory, JobPostingFactory, cv_upload, docx_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def _apply(client, posting, upload, **fields):
+    data = {
+        "full_name": "Ana Ruiz",
+        "email": "Ana@Example.org",
+        "cover_letter": "I love this work.",
+        "cv": upload,
+        **fields,
+    }
+    return client.post(reverse("content:career_detail", args=[posting.slug]), data=data)
+
+
+def test_pdf_and_docx_pass_validation():
+    assert validate_cv(cv_upload("resume.pdf")) == "pdf"
+    assert validate_cv(cv_upload("resume.docx", docx_bytes())) == "docx"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("cv.exe", b"MZ\x90\x00", "cv_type"),
+        ("cv.doc", b"\xd0\xcf\x11\xe0", "cv_type"),
+        ("cv.pdf", b"<html><script>alert(1)</script></html>", "cv_content"),
+        ("cv.docx", b"%PDF-1.4 pretending", "cv_content"),
+        ("cv.pdf", b"%PDF-" + b"0" * CV_MAX_BYTES, "cv_size"),
+        ("cv.pdf", b"", "cv_empty"),
+    ],
+)
+def test_bad_cvs_are_refused(name, content, code):
+    with pytest.raises(ValidationError) as info:
+        validate_cv(cv_upload(name, content))
+    assert info.value.code == code
+
+
+def test_careers_page_lists_only_open_postings(client):
+    JobPostingFactory(title="Open role")
+    JobPostingFactory(title="Closed role", is_open=False)
+    JobPostingFactory(title="Expired role", closes_at=timezone.now() - timedelta(days=1))
+    JobPostingFactory(title="Archived role", archived_at=timezone.now())
+    html = client.get(reverse("content:career_list")).content.decode()
+    assert "Open role" in html
+    assert "Closed role" not in html and "Expired role" not in html and "Archived role" not in html
+
+
+def test_careers_empty_state(client):
+    assert b"no open roles" in client.get(reverse("content:career_list")).content
+
+
+def test_application_is_stored_with_its_cv_under_media_root(client, settings):
+    posting = JobPostingFactory()
+    response = _apply(client, posting, cv_upload("My CV.pdf"))
+    assert response.status_code == 302
+    application = CareerApplication.objects.get()
+    assert application.email == "ana@example.org" and application.job_posting == posting
+    assert application.cv_original_name == "My CV.pdf"
+    assert application.cv.name == f"private/careers/cv/{application.pk}.pdf"
+    assert os.path.exists(os.path.join(settings.MEDIA_ROOT, application.cv.name))
+
+
+def test_invalid_cv_keeps_the_form_and_stores_nothing(client):
+    posting = JobPostingFactory()
+    response = _apply(client, posting, cv_upload("cv.pdf", b"not a pdf"))
+    assert response.status_code == 400
+    assert "not a readable PDF" in response.content.decode()
+    assert 'value="Ana Ruiz"' in response.content.decode()
+    assert not CareerApplication.objects.exists()
+
+
+def test_honeypot_application_is_dropped(client):
+    posting = JobPostingFactory()
+    response = _apply(client, posting, cv_upload(), website="http://spam.example")
+    assert response.status_code == 302
+    assert not CareerApplication.objects.exists()
+
+
+def test_closed_posting_cannot_be_applied_to(client):
+    posting = JobPostingFactory(is_open=False)
+    assert _apply(client, posting, cv_upload()).status_code == 404
+    assert not CareerApplication.objects.exists()
+
+
+def test_cv_download_is_staff_only(admin_client, editor):
+    application = CareerApplicationFactory()
+    url = reverse("admin:content_careerapplication_cv", args=[application.pk])
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and "/admin/login" in anonymous["Location"]
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    # Staff without the careers view permission get nothing.
+    admin_client.force_login(editor)
+    assert admin_client.get(url).status_code == 403

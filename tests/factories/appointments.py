@@ -1,0 +1,122 @@
+"""Factories for appointments models (valid related rows by default)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import time, timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from appointments.models import (
+    AppointmentData,
+    AppointmentPayment,
+    AppointmentReminderLog,
+    AppointmentStatus,
+    CalendlyWebhookEvent,
+    PaymentKind,
+    PaymentStatus,
+    ReminderChannel,
+    ReminderKind,
+    SessionNote,
+    TherapistAvailability,
+    TherapistProfile,
+)
+from tests.factories.accounts import UserFactory
+
+
+class TherapistProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TherapistProfile
+
+    display_name = factory.Faker("name")
+    credentials = "LMFT"
+    calendly_user_uri = factory.LazyFunction(lambda: f"https://api.calendly.com/users/{uuid.uuid4().hex}")
+    scheduling_url = factory.Sequence(lambda n: f"https://calendly.com/bloom-therapist-{n}")
+    specialties = factory.LazyFunction(lambda: ["postpartum depression", "anxiety"])
+    bio = "Supports parents through pregnancy and the first year."
+    hourly_rate = Decimal("180.00")
+    is_accepting_clients = True
+
+
+class TherapistAvailabilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TherapistAvailability
+
+    therapist = factory.SubFactory(TherapistProfileFactory)
+    weekday = 1
+    start_time = time(9)
+    end_time = time(13)
+
+
+class AppointmentDataFactory(factory.django.DjangoModelFactory):
+    """A scheduled session two days ahead, booked through Calendly by a member."""
+
+    class Meta:
+        model = AppointmentData
+
+    user = factory.SubFactory(UserFactory)
+    therapist = factory.SubFactory(TherapistProfileFactory)
+    invitee_email = factory.LazyAttribute(lambda o: o.user.email if o.user else "guest@example.com")
+    invitee_name = "Test Invitee"
+    calendly_event_uri = factory.LazyFunction(lambda: f"https://api.calendly.com/scheduled_events/{uuid.uuid4().hex}")
+    calendly_invitee_uri = factory.LazyAttribute(lambda o: f"{o.calendly_event_uri}/invitees/{uuid.uuid4().hex}")
+    starts_at = factory.LazyFunction(lambda: (timezone.now() + timedelta(days=2)).replace(microsecond=0))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(minutes=50))
+    timezone = "America/Los_Angeles"
+    status = AppointmentStatus.SCHEDULED
+    location = "zoom"
+    zoom_meeting_url = "https://zoom.us/j/1234567890"
+
+
+class AppointmentPaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AppointmentPayment
+
+    appointment = factory.SubFactory(AppointmentDataFactory)
+    user = factory.LazyAttribute(lambda o: o.appointment.user)
+    payment = None
+    kind = PaymentKind.SESSION_FEE
+    amount = Decimal("180.00")
+    currency = "usd"
+    status = PaymentStatus.AUTHORIZED
+    authorized_at = factory.LazyFunction(timezone.now)
+
+
+class AppointmentReminderLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AppointmentReminderLog
+
+    appointment = factory.SubFactory(AppointmentDataFactory)
+    kind = ReminderKind.DAY_BEFORE
+    channel = ReminderChannel.PORTAL
+
+
+class SessionNoteFactory(factory.django.DjangoModelFactory):
+    """A note on a past session, linked both ways (note.appointment and appointment.session_notes)."""
+
+    class Meta:
+        model = SessionNote
+        skip_postgeneration_save = True
+
+    appointment = factory.SubFactory(AppointmentDataFactory, status=AppointmentStatus.COMPLETED)
+    therapist = factory.LazyAttribute(lambda o: o.appointment.therapist)
+    author = factory.LazyAttribute(lambda o: o.therapist.user)
+    body = "Discussed sleep and support at home. Plan: weekly sessions."
+
+    @factory.post_generation
+    def link(obj, create, extracted, **kwargs):
+        if create:
+            AppointmentData.objects.filter(pk=obj.appointment_id).update(session_notes=obj)
+
+
+class CalendlyWebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CalendlyWebhookEvent
+
+    event_type = "invitee.created"
+    event_uuid = factory.LazyAttribute(lambda o: f"{o.event_type}:https://api.calendly.com/x/{uuid.uuid4().hex}:t")
+    event_data = factory.LazyAttribute(
+        lambda o: {"event": o.event_type, "created_at": "2026-01-05T10:00:00.000000Z", "payload": {}}
+    )

@@ -1,0 +1,114 @@
+import pytest
+from django.core import mail  # noqa: F401 - locmem outbox reset per test
+from django.urls import reverse
+
+from notifications.context_processors import unread_count
+from notifications.models import EmailQueue, UserNotification
+from notifications.selectors import notification_list_for_member
+from notifications.services import notify
+from tests.factories.accounts import UserFactory
+from tests.factories.notifications import UserNotificationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_notify_writes_the_notice_and_emails_when_preferred():
+    member = UserFactory()
+    notice = notify(member=member, type="course", title="New lesson", message="Week 2 is open")
+
+    assert (notice.user, notice.read, notice.data) == (member, False, {})
+    queued = EmailQueue.objects.get(template_key="notifications/notice")
+    assert queued.to_email == member.email and queued.subject == "New lesson"
+    assert "Week 2 is open" in queued.text_body
+
+
+def test_notify_honours_portal_only_preference():
+    member = UserFactory()
+    member.preferences.notification_channel = "portal"
+    member.preferences.save()
+
+    notify(member=member, type="course", title="New lesson")
+
+    assert UserNotification.objects.filter(user=member).count() == 1
+    assert not EmailQueue.objects.filter(template_key="notifications/notice").exists()
+
+
+@pytest.fixture
+def bell_context_processor(settings):
+    """The lead adds notifications.context_processors.unread_count to settings; until then, here."""
+    processors = settings.TEMPLATES[0]["OPTIONS"]["context_processors"]
+    if "notifications.context_processors.unread_count" not in processors:
+        settings.TEMPLATES = [
+            {
+                **settings.TEMPLATES[0],
+                "OPTIONS": {
+                    **settings.TEMPLATES[0]["OPTIONS"],
+                    "context_processors": [*processors, "notifications.context_processors.unread_count"],
+                },
+            }
+        ]
+
+
+def test_list_page_shows_only_my_notices_in_fixed_queries(client, django_assert_num_queries, bell_context_processor):
+    me, other = UserFactory(), UserFactory()
+    UserNotificationFactory.create_batch(3, user=me)
+    UserNotificationFactory(user=other, title="Someone else's")
+    client.force_login(me)
+
+    with django_assert_num_queries(5):  # session, user, member time zone, notices, bell count
+        response = client.get(reverse("notifications:notification_list"))
+
+    assert response.status_code == 200
+    assert len(response.context["notifications"]) == 3
+    assert b"Someone else" not in response.content
+    assert response.context["notifications_unread_count"] == 3
+
+
+def test_mark_read_is_fenced_to_the_owner(client):
+    me, other = UserFactory(), UserFactory()
+    mine, theirs = UserNotificationFactory(user=me), UserNotificationFactory(user=other)
+    client.force_login(me)
+
+    assert client.post(reverse("notifications:notification_mark_read", args=[theirs.pk])).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.read is False
+
+    assert client.post(reverse("notifications:notification_mark_read", args=[mine.pk])).status_code == 302
+    mine.refresh_from_db()
+    assert mine.read is True and mine.read_at is not None
+
+
+def test_mark_all_read_touches_only_mine(client):
+    me, other = UserFactory(), UserFactory()
+    UserNotificationFactory.create_batch(2, user=me)
+    theirs = UserNotificationFactory(user=other)
+    client.force_login(me)
+
+    assert client.get(reverse("notifications:notification_mark_all_read")).status_code == 405
+    client.post(reverse("notifications:notification_mark_all_read"))
+
+    assert not UserNotification.objects.filter(user=me, read=False).exists()
+    theirs.refresh_from_db()
+    assert theirs.read is False
+
+
+def test_unread_count_context_processor_is_one_query(rf, django_assert_num_queries):
+    me = UserFactory()
+    UserNotificationFactory.create_batch(2, user=me)
+    UserNotificationFactory(user=me, read=True)
+    request = rf.get("/")
+    request.user = me
+    with django_assert_num_queries(1):
+        assert unread_count(request) == {"notifications_unread_count": 2}
+
+
+def test_selector_limits_and_orders_newest_first():
+    me = UserFactory()
+    notices = UserNotificationFactory.create_batch(3, user=me)
+    listed = notification_list_for_member(member=me, limit=2)
+    assert [n.pk for n in listed] == [n.pk for n in sorted(notices, key=lambda n: n.created_at, reverse=True)][:2]
+
+
+def test_list_page_requires_login(client):
+    response = client.get(reverse("notifications:notification_list"))
+    assert response.status_code == 302 and "login" in response["Location"]

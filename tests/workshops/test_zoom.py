@@ -1,0 +1,260 @@
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import SecurityEvent
+from tests.factories.accounts import UserFactory
+from tests.factories.workshops import (
+    WorkshopFactory,
+    WorkshopRegistrationFactory,
+    WorkshopSeriesFactory,
+    ZoomWebhookEventFactory,
+)
+from tests.workshops.conftest import participant_event, zoom_headers
+from workshops.models import (
+    RegistrationStatus,
+    UserWorkshopSeriesProgress,
+    WorkshopAttendance,
+    ZoomWebhookEvent,
+)
+from workshops.zoom import zoom_event_process
+
+pytestmark = pytest.mark.django_db
+
+
+def _iso(moment):
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_url_validation_answers_zoom_challenge(post_zoom, settings):
+    response = post_zoom(
+        {"event": "endpoint.url_validation", "event_ts": 1, "payload": {"plainToken": "qgg8vlvZRS6UYooatFL8Aw"}}
+    )
+    assert response.status_code == 200
+    expected = hmac.new(
+        settings.ZOOM_WEBHOOK_SECRET_TOKEN.encode(), b"qgg8vlvZRS6UYooatFL8Aw", hashlib.sha256
+    ).hexdigest()
+    assert response.json() == {"plainToken": "qgg8vlvZRS6UYooatFL8Aw", "encryptedToken": expected}
+    assert not ZoomWebhookEvent.objects.exists()
+
+
+def test_signed_event_is_stored_once_and_enqueued_after_commit(
+    post_zoom, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued = []
+    monkeypatch.setattr("workshops.tasks.zoom_event_process_task.delay", enqueued.append)
+    workshop = WorkshopFactory()
+    payload = participant_event(
+        "meeting.participant_joined",
+        meeting_id=workshop.zoom_meeting_id,
+        email="a@example.com",
+        at=_iso(workshop.starts_at),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_zoom(payload)
+    with django_capture_on_commit_callbacks(execute=True):
+        duplicate = post_zoom(payload)
+
+    assert first.status_code == duplicate.status_code == 200
+    event = ZoomWebhookEvent.objects.get()
+    assert event.event_type == "meeting.participant_joined" and event.processed is False
+    assert enqueued == [str(event.pk)]
+
+
+@pytest.mark.parametrize(
+    "sign_kwargs",
+    [
+        {"secret": "not-the-secret"},
+        {"timestamp": int(time.time()) - 900},
+        {"timestamp": int(time.time()) + 900},
+    ],
+    ids=["bad-signature", "stale", "future"],
+)
+def test_bad_or_stale_signature_is_rejected_and_logged(post_zoom, sign_kwargs):
+    response = post_zoom({"event": "meeting.participant_joined", "event_ts": 2, "payload": {}}, **sign_kwargs)
+    assert response.status_code == 400
+    assert not ZoomWebhookEvent.objects.exists()
+    assert SecurityEvent.objects.filter(event_type="zoom_webhook_rejected").count() == 1
+
+
+def test_missing_signature_and_garbage_body_are_rejected(client):
+    url = reverse("workshops:zoom_webhook")
+    assert client.post(url, data=b"{}", content_type="application/json").status_code == 400
+    body = b"not json"
+    assert client.post(url, data=body, content_type="application/json", **zoom_headers(body)).status_code == 400
+    assert SecurityEvent.objects.filter(event_type="zoom_webhook_rejected").count() == 2
+    assert client.get(url).status_code == 405
+
+
+def _store(payload):
+    event = ZoomWebhookEvent.objects.create(
+        zoom_event_id=f"{payload['event']}:{payload['event_ts']}", event_type=payload["event"], event_data=payload
+    )
+    return str(event.pk)
+
+
+def test_join_and_leave_record_attendance_and_mark_the_seat_attended(django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr("workshops.tasks.series_progress_update_task.delay", lambda *ids: queued.append(ids))
+    series = WorkshopSeriesFactory()
+    workshop = WorkshopFactory(series=series)
+    registration = WorkshopRegistrationFactory(workshop=workshop, user=UserFactory(email="maya@example.com"))
+    joined, left = workshop.starts_at + timedelta(minutes=2), workshop.starts_at + timedelta(minutes=47, seconds=10)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = zoom_event_process(
+            event_id=_store(
+                participant_event(
+                    "meeting.participant_joined",
+                    meeting_id=workshop.zoom_meeting_id,
+                    email="Maya@Example.com",
+                    at=_iso(joined),
+                    event_ts=1,
+                )
+            )
+        )
+    assert outcome == "joined"
+    zoom_event_process(
+        event_id=_store(
+            participant_event(
+                "meeting.participant_left",
+                meeting_id=workshop.zoom_meeting_id,
+                email="maya@example.com",
+                at=_iso(left),
+                event_ts=2,
+            )
+        )
+    )
+
+    attendance = WorkshopAttendance.objects.get()
+    assert attendance.registration == registration and attendance.user == registration.user
+    assert (attendance.joined_at, attendance.left_at, attendance.duration_minutes) == (joined, left, 46)
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.ATTENDED
+    assert queued == [(str(registration.user_id), str(series.pk))]
+    assert ZoomWebhookEvent.objects.filter(processed=True).count() == 2
+
+
+def test_leave_before_join_is_completed_not_duplicated():
+    workshop = WorkshopFactory()
+    joined, left = workshop.starts_at, workshop.starts_at + timedelta(minutes=30)
+    zoom_event_process(
+        event_id=_store(
+            participant_event(
+                "meeting.participant_left",
+                meeting_id=workshop.zoom_meeting_id,
+                email="guest@example.com",
+                at=_iso(left),
+                event_ts=2,
+            )
+        )
+    )
+    zoom_event_process(
+        event_id=_store(
+            participant_event(
+                "meeting.participant_joined",
+                meeting_id=workshop.zoom_meeting_id,
+                email="guest@example.com",
+                at=_iso(joined),
+                event_ts=1,
+            )
+        )
+    )
+    attendance = WorkshopAttendance.objects.get()
+    assert (attendance.joined_at, attendance.left_at, attendance.duration_minutes) == (joined, left, 30)
+    assert attendance.user is None and attendance.registration is None
+
+
+def test_event_for_unknown_meeting_is_processed_without_attendance():
+    workshop = WorkshopFactory()
+    event_id = _store(
+        participant_event(
+            "meeting.participant_joined", meeting_id="999", email="x@example.com", at=_iso(workshop.starts_at)
+        )
+    )
+    assert zoom_event_process(event_id=event_id) == "no matching workshop"
+    assert not WorkshopAttendance.objects.exists()
+    assert zoom_event_process(event_id=event_id) == "skipped"
+
+
+def test_unknown_event_type_is_ignored():
+    event_id = _store({"event": "meeting.started", "event_ts": 5, "payload": {}})
+    assert zoom_event_process(event_id=event_id) == "ignored"
+    assert ZoomWebhookEvent.objects.get(pk=event_id).processed
+
+
+def test_recurring_meeting_id_matches_the_session_at_that_time():
+    earlier = WorkshopFactory(zoom_meeting_id="5551234")
+    later = WorkshopFactory(
+        zoom_meeting_id="5551234",
+        starts_at=earlier.starts_at + timedelta(days=7),
+        ends_at=earlier.ends_at + timedelta(days=7),
+    )
+    zoom_event_process(
+        event_id=_store(
+            participant_event(
+                "meeting.participant_joined", meeting_id="5551234", email="p@example.com", at=_iso(later.starts_at)
+            )
+        )
+    )
+    assert WorkshopAttendance.objects.get().workshop == later
+
+
+@pytest.mark.worker
+def test_webhook_is_processed_by_a_real_worker(celery_worker_process, client, settings):
+    member = UserFactory(email="worker-member@example.com")
+    workshop = WorkshopFactory()
+    registration = WorkshopRegistrationFactory(workshop=workshop, user=member)
+    payload = participant_event(
+        "meeting.participant_joined",
+        meeting_id=workshop.zoom_meeting_id,
+        email=member.email,
+        at=_iso(workshop.starts_at),
+    )
+    body = json.dumps(payload).encode()
+    response = client.post(
+        reverse("workshops:zoom_webhook"), data=body, content_type="application/json", **zoom_headers(body)
+    )
+    assert response.status_code == 200
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not WorkshopAttendance.objects.exists():
+        time.sleep(0.2)
+    attendance = WorkshopAttendance.objects.get()
+    assert attendance.registration_id == registration.pk
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.ATTENDED
+    assert UserWorkshopSeriesProgress.objects.count() == 0
+
+
+def test_broker_outage_still_answers_200_and_keeps_the_event(
+    post_zoom, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broker_down(event_id):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr("workshops.tasks.zoom_event_process_task.delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_zoom({"event": "meeting.participant_joined", "event_ts": 9, "payload": {"object": {}}})
+    assert response.status_code == 200
+    assert ZoomWebhookEvent.objects.filter(processed=False).count() == 1
+
+
+def test_sweeper_re_enqueues_only_stale_unprocessed_events(monkeypatch):
+    from workshops.tasks import zoom_events_sweep_task
+
+    enqueued = []
+    monkeypatch.setattr("workshops.tasks.zoom_event_process_task.delay", enqueued.append)
+    stale = ZoomWebhookEventFactory()
+    ZoomWebhookEvent.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    ZoomWebhookEventFactory()  # fresh: its own task is still on the way
+    done = ZoomWebhookEventFactory(processed=True)
+    ZoomWebhookEvent.objects.filter(pk=done.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert zoom_events_sweep_task() == 1
+    assert enqueued == [str(stale.pk)]

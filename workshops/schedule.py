@@ -1,0 +1,7 @@
+"""Periodic workshops jobs (collected by bloom/celery.py)."""
+
+BEAT_SCHEDULE = {
+    "workshops-waitlist-offers-expire": {"task": "workshops.waitlist_offers_expire_task", "schedule": 300.0},
+    "workshops-unpaid-seats-release": {"task": "workshops.registrations_unpaid_release_task", "schedule": 300.0},
+    "workshops-zoom-events-sweep": {"task": "workshops.zoom_events_sweep_task", "schedule": 300.0},
+}

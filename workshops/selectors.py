@@ -1,0 +1,104 @@
+"""Reads for workshops. Member reads take the member and filter by them (another's row is a 404)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+
+from .models import (
+    SEAT_STATUSES,
+    RegistrationStatus,
+    WaitlistStatus,
+    Workshop,
+    WorkshopFeedback,
+    WorkshopRegistration,
+    WorkshopResource,
+    WorkshopStatus,
+)
+
+
+def workshop_list_upcoming() -> QuerySet[Workshop]:
+    """Published, not archived workshops that have not started, with seats held counted in one query."""
+    return (
+        Workshop.objects.filter(status=WorkshopStatus.PUBLISHED, starts_at__gt=timezone.now())
+        .select_related("series")
+        .annotate(
+            seats_taken=Count("registrations", filter=Q(registrations__status__in=SEAT_STATUSES), distinct=True)
+            + Count("waitlist_entries", filter=Q(waitlist_entries__status=WaitlistStatus.OFFERED), distinct=True),
+        )
+        .order_by("starts_at")
+    )
+
+
+def workshop_get_published(*, slug: str) -> Workshop:
+    """A workshop members may see (published or cancelled, not archived); drafts are a 404."""
+    workshop = (
+        Workshop.objects.filter(slug=slug)
+        .exclude(status=WorkshopStatus.DRAFT)
+        .select_related("series", "facilitator")
+        .first()
+    )
+    if workshop is None:
+        raise Http404("No such workshop")
+    return workshop
+
+
+def registration_get_for_member(*, member: User, registration_id) -> WorkshopRegistration:
+    registration = (
+        WorkshopRegistration.objects.select_related("workshop").filter(pk=registration_id, user=member).first()
+    )
+    if registration is None:
+        raise Http404("No such registration")
+    return registration
+
+
+def registration_active_for_member(*, member: User, workshop: Workshop) -> WorkshopRegistration | None:
+    return (
+        WorkshopRegistration.objects.filter(user=member, workshop=workshop)
+        .exclude(status=RegistrationStatus.CANCELLED)
+        .select_related("waitlist_entry")
+        .first()
+    )
+
+
+def registration_statuses_for_member(*, member: User, workshop_ids: list) -> dict:
+    """workshop id -> the member's active registration status, in one query."""
+    if not member.is_authenticated:
+        return {}
+    return dict(
+        WorkshopRegistration.objects.filter(user=member, workshop_id__in=workshop_ids)
+        .exclude(status=RegistrationStatus.CANCELLED)
+        .values_list("workshop_id", "status")
+    )
+
+
+def resource_list_for_member(*, member: User, workshop: Workshop) -> list[WorkshopResource]:
+    """Resources of a workshop the member holds a seat in, once each one's `visible_after` has passed."""
+    if not WorkshopRegistration.objects.filter(user=member, workshop=workshop, status__in=SEAT_STATUSES).exists():
+        return []
+    now = timezone.now()
+    return list(
+        WorkshopResource.objects.filter(workshop=workshop).filter(
+            Q(visible_after__isnull=True) | Q(visible_after__lte=now)
+        )
+    )
+
+
+def feedback_get_for_member(*, member: User, workshop: Workshop) -> WorkshopFeedback | None:
+    return WorkshopFeedback.objects.filter(user=member, workshop=workshop).first()
+
+
+def registration_list_upcoming_for_member(*, member: User, limit: int = 5) -> list[WorkshopRegistration]:
+    """The member's seats and waitlist places in workshops still to come (one query)."""
+    return list(
+        WorkshopRegistration.objects.filter(
+            user=member,
+            status__in=[RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED],
+            workshop__starts_at__gt=timezone.now(),
+        )
+        .select_related("workshop", "waitlist_entry")
+        .order_by("workshop__starts_at")[:limit]
+    )

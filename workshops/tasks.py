@@ -1,0 +1,46 @@
+"""Thin Celery wrappers around workshops services: ids in, idempotent, retried with backoff."""
+
+from datetime import timedelta
+
+from celery import shared_task
+
+from bloom.webhooks import MAX_ATTEMPTS, stale_event_ids
+
+from . import services, zoom
+from .models import ZoomWebhookEvent
+
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": MAX_ATTEMPTS}
+
+
+@shared_task(name="workshops.zoom_event_process_task", **RETRY)
+def zoom_event_process_task(event_id: str) -> str:
+    return zoom.zoom_event_process(event_id=event_id)
+
+
+@shared_task(name="workshops.zoom_events_sweep_task")
+def zoom_events_sweep_task() -> int:
+    """Re-enqueue Zoom events still unprocessed after a few minutes (Redis may have lost them)."""
+    ids = stale_event_ids(model=ZoomWebhookEvent, older_than=timedelta(minutes=5))
+    for event_id in ids:
+        zoom_event_process_task.delay(event_id)
+    return len(ids)
+
+
+@shared_task(name="workshops.series_progress_update_task", **RETRY)
+def series_progress_update_task(user_id: str, series_id: str) -> int:
+    return services.series_progress_update(user_id=user_id, series_id=series_id).sessions_attended
+
+
+@shared_task(name="workshops.workshop_notice_send_task", **RETRY)
+def workshop_notice_send_task(kind: str, registration_id: str) -> bool:
+    return services.registration_notice_send(kind=kind, registration_id=registration_id)
+
+
+@shared_task(name="workshops.waitlist_offers_expire_task")
+def waitlist_offers_expire_task() -> int:
+    return services.waitlist_offers_expire()
+
+
+@shared_task(name="workshops.registrations_unpaid_release_task")
+def registrations_unpaid_release_task() -> int:
+    return services.registrations_unpaid_release()

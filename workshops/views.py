@@ -1,0 +1,160 @@
+"""Member pages (list, detail, register, cancel, accept an offer, pay, feedback) and the Zoom webhook."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.models import SecurityEvent
+from accounts.services import security_event_record
+from bloom.exceptions import ApplicationError
+from bloom.webhooks import SignatureError
+
+from . import selectors, services, zoom
+from .forms import FeedbackForm
+from .models import PaymentStatus, RegistrationStatus
+
+
+def workshop_list(request: HttpRequest) -> HttpResponse:
+    workshops = list(selectors.workshop_list_upcoming())
+    statuses = selectors.registration_statuses_for_member(member=request.user, workshop_ids=[w.pk for w in workshops])
+    rows = [(w, statuses.get(w.pk), max(w.capacity - w.seats_taken, 0)) for w in workshops]
+    return render(request, "workshops/workshop_list.html", {"rows": rows})
+
+
+def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    workshop = selectors.workshop_get_published(slug=slug)
+    context = {"workshop": workshop, "seats_left": services.seats_left(workshop=workshop)}
+    if request.user.is_authenticated:
+        registration = selectors.registration_active_for_member(member=request.user, workshop=workshop)
+        context.update(
+            registration=registration,
+            offer=getattr(registration, "waitlist_entry", None) if registration else None,
+            resources=selectors.resource_list_for_member(member=request.user, workshop=workshop),
+        )
+        if registration is not None and registration.status == RegistrationStatus.ATTENDED:
+            feedback = selectors.feedback_get_for_member(member=request.user, workshop=workshop)
+            initial = {"rating": feedback.rating, "comments": feedback.comments} if feedback else None
+            context.update(feedback=feedback, feedback_form=FeedbackForm(initial=initial))
+    return render(request, "workshops/workshop_detail.html", context)
+
+
+def _checkout_redirect(request: HttpRequest, registration) -> HttpResponse:
+    detail = request.build_absolute_uri(reverse("workshops:workshop_detail", args=[registration.workshop.slug]))
+    try:
+        url = services.registration_checkout_start(registration=registration, success_url=detail, cancel_url=detail)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(detail)
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def workshop_register(request: HttpRequest, slug: str) -> HttpResponse:
+    workshop = selectors.workshop_get_published(slug=slug)
+    try:
+        registration = services.registration_create(member=request.user, workshop=workshop)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("workshops:workshop_detail", slug=slug)
+    if registration.status == RegistrationStatus.WAITLISTED:
+        messages.info(request, "This workshop is full, so you're on the waitlist. We'll tell you if a seat opens up.")
+    elif registration.payment_status == PaymentStatus.PENDING:
+        return _checkout_redirect(request, registration)
+    else:
+        messages.success(request, "You're registered. See you there!")
+    return redirect("workshops:workshop_detail", slug=slug)
+
+
+@login_required
+@require_POST
+def registration_cancel(request: HttpRequest, registration_id) -> HttpResponse:
+    registration = selectors.registration_get_for_member(member=request.user, registration_id=registration_id)
+    paid = registration.payment_status == PaymentStatus.PAID
+    try:
+        services.registration_cancel(
+            registration=registration, refund_reason="Cancelled my workshop registration." if paid else ""
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        done = "Your registration is cancelled."
+        messages.success(request, f"{done} We've asked our team to refund your payment." if paid else done)
+    return redirect("workshops:workshop_detail", slug=registration.workshop.slug)
+
+
+@login_required
+@require_POST
+def waitlist_accept(request: HttpRequest, registration_id) -> HttpResponse:
+    registration = selectors.registration_get_for_member(member=request.user, registration_id=registration_id)
+    try:
+        registration = services.waitlist_offer_accept(registration=registration)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("workshops:workshop_detail", slug=registration.workshop.slug)
+    if registration.payment_status == PaymentStatus.PENDING:
+        return _checkout_redirect(request, registration)
+    messages.success(request, "The seat is yours. See you there!")
+    return redirect("workshops:workshop_detail", slug=registration.workshop.slug)
+
+
+@login_required
+@require_POST
+def registration_pay(request: HttpRequest, registration_id) -> HttpResponse:
+    registration = selectors.registration_get_for_member(member=request.user, registration_id=registration_id)
+    return _checkout_redirect(request, registration)
+
+
+@login_required
+@require_POST
+def feedback_submit(request: HttpRequest, slug: str) -> HttpResponse:
+    workshop = selectors.workshop_get_published(slug=slug)
+    form = FeedbackForm(request.POST)
+    if form.is_valid():
+        try:
+            services.feedback_submit(member=request.user, workshop=workshop, **form.cleaned_data)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Thank you for your feedback.")
+    else:
+        messages.error(request, "Please choose a rating from 1 to 5.")
+    return redirect("workshops:workshop_detail", slug=slug)
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def zoom_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify, answer the URL challenge or store the event; processing happens in a worker."""
+    body = request.body
+    try:
+        zoom.signature_verify(
+            body=body,
+            timestamp=request.headers.get("x-zm-request-timestamp"),
+            signature=request.headers.get("x-zm-signature"),
+        )
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("payload is not an object")
+    except (SignatureError, ValueError) as exc:
+        security_event_record(
+            event_type="zoom_webhook_rejected",
+            severity=SecurityEvent.Severity.WARNING,
+            request=request,
+            details={"reason": str(exc)[:200]},
+        )
+        return HttpResponseBadRequest("invalid webhook")
+    if payload.get("event") == zoom.URL_VALIDATION:
+        plain_token = str((payload.get("payload") or {}).get("plainToken", ""))
+        return JsonResponse(zoom.url_validation_answer(plain_token))
+    zoom.zoom_event_store(payload=payload)
+    return JsonResponse({"received": True})

@@ -1,0 +1,132 @@
+"""Zoom webhooks: signature check, the URL-validation challenge, storage and event handlers.
+
+Zoom signs `v0:{x-zm-request-timestamp}:{raw body}` with HMAC-SHA256 under the app's
+secret token and sends `x-zm-signature: v0=<hex>`. Deliveries carry no event id, so the
+stored `zoom_event_id` is a digest of the event name, its `event_ts` and the body
+(docs/adr/0051): a retried delivery of the same event maps to the same row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from bloom.webhooks import SignatureError, event_process, event_store, verify_timestamped_hmac
+
+from .models import Workshop, ZoomWebhookEvent
+from .services import attendance_record_join, attendance_record_leave
+
+logger = logging.getLogger(__name__)
+
+URL_VALIDATION = "endpoint.url_validation"
+PARTICIPANT_JOINED = "meeting.participant_joined"
+PARTICIPANT_LEFT = "meeting.participant_left"
+# A recurring Zoom meeting reuses its id for every session: match the session whose
+# time window (widened by this margin) contains the participant's time.
+SESSION_MARGIN = timedelta(hours=3)
+
+
+def signature_verify(*, body: bytes, timestamp: str | None, signature: str | None) -> None:
+    """Raise SignatureError unless Zoom signed this body recently."""
+    if not signature or not signature.startswith("v0="):
+        raise SignatureError("x-zm-signature missing or malformed")
+    verify_timestamped_hmac(
+        secret=settings.ZOOM_WEBHOOK_SECRET_TOKEN,
+        timestamp=timestamp or "",
+        signed_payload=b"v0:" + (timestamp or "").encode() + b":" + body,
+        signatures=[signature.removeprefix("v0=")],
+        tolerance=settings.WEBHOOK_TOLERANCE_SECONDS,
+    )
+
+
+def url_validation_answer(plain_token: str) -> dict:
+    """Zoom's endpoint challenge: echo plainToken with its HMAC-SHA256 under the secret token."""
+    encrypted = hmac.new(settings.ZOOM_WEBHOOK_SECRET_TOKEN.encode(), plain_token.encode(), hashlib.sha256).hexdigest()
+    return {"plainToken": plain_token, "encryptedToken": encrypted}
+
+
+def event_id_for(payload: dict) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return f"{payload.get('event', '')}:{payload.get('event_ts', '')}:{hashlib.sha256(canonical).hexdigest()}"
+
+
+def _enqueue(event_id: str) -> None:
+    from .tasks import zoom_event_process_task
+
+    try:
+        zoom_event_process_task.delay(event_id)
+    except Exception:
+        # The row is stored; the sweeper re-enqueues it once the broker is back.
+        logger.exception("could not enqueue zoom event %s", event_id)
+
+
+def zoom_event_store(*, payload: dict) -> tuple[ZoomWebhookEvent | None, bool]:
+    """Store a verified delivery once and enqueue its processing after commit.
+
+    A duplicate delivery stores and enqueues nothing. A broker outage does not fail the
+    request: the stored row is picked up by `zoom_events_sweep_task`.
+    """
+    return event_store(
+        model=ZoomWebhookEvent,
+        id_field="zoom_event_id",
+        external_id=event_id_for(payload),
+        event_type=str(payload.get("event", "")),
+        payload=payload,
+        enqueue=_enqueue,
+    )
+
+
+def _workshop_for(meeting_id: str, when: datetime) -> Workshop | None:
+    candidates = Workshop.all_objects.filter(
+        zoom_meeting_id=meeting_id,
+        starts_at__lte=when + SESSION_MARGIN,
+        ends_at__gte=when - SESSION_MARGIN,
+    ).order_by("starts_at")
+    return candidates.first()
+
+
+def _participant(event: ZoomWebhookEvent, time_key: str) -> tuple[Workshop | None, dict, datetime | None]:
+    meeting = event.event_data.get("payload", {}).get("object", {})
+    participant = meeting.get("participant", {}) or {}
+    when = parse_datetime(participant.get(time_key) or "")
+    if when is None:
+        return None, participant, None
+    return _workshop_for(str(meeting.get("id", "")), when), participant, when
+
+
+def _participant_fields(participant: dict) -> dict:
+    return {
+        "email": (participant.get("email") or "").strip().lower(),
+        "name": participant.get("user_name") or "",
+        "participant_id": str(participant.get("participant_uuid") or participant.get("user_id") or ""),
+    }
+
+
+def _handle_joined(event: ZoomWebhookEvent) -> str:
+    workshop, participant, when = _participant(event, "join_time")
+    if workshop is None:
+        return "no matching workshop"
+    attendance_record_join(workshop=workshop, joined_at=when, **_participant_fields(participant))
+    return "joined"
+
+
+def _handle_left(event: ZoomWebhookEvent) -> str:
+    workshop, participant, when = _participant(event, "leave_time")
+    if workshop is None:
+        return "no matching workshop"
+    attendance_record_leave(workshop=workshop, left_at=when, **_participant_fields(participant))
+    return "left"
+
+
+HANDLERS = {PARTICIPANT_JOINED: _handle_joined, PARTICIPANT_LEFT: _handle_left}
+
+
+def zoom_event_process(*, event_id: str) -> str:
+    """Apply one stored Zoom event exactly once (see bloom.webhooks.event_process)."""
+    return event_process(model=ZoomWebhookEvent, event_id=event_id, handlers=HANDLERS)
