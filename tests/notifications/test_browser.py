@@ -41,6 +41,7 @@ def test_template_live_preview_follows_typing_and_flags_mistakes(live_server, tr
 
         # Saving is refused, and what was typed is kept.
         page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".errornote")).to_be_visible()
         expect(page.locator("#id_subject")).to_have_value("{% if title %}")
         browser.close()
     assert not EmailTemplate.all_objects.exists()
