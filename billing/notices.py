@@ -129,3 +129,28 @@ def dispute_opened(*, payment: PaymentIntent, dispute: dict) -> None:
         priority=messaging.EmailPriority.HIGH,
         idempotency_key=f"billing:dispute:{dispute.get('id') or payment.pk}",
     )
+
+
+DISPUTE_OUTCOME_WORDS = {
+    "won": "won: the funds come back to the practice",
+    "lost": "lost: the bank returned the money to the card holder",
+    "warning_closed": "closed after an inquiry, with no chargeback",
+    "prevented": "prevented before it became a chargeback",
+}
+
+
+def dispute_closed(*, payment: PaymentIntent, dispute: dict) -> None:
+    status = dispute.get("status", "")
+    messaging.queue_email(
+        to=settings.BLOOM_STAFF_ALERT_EMAIL,
+        template="billing/staff_dispute_closed",
+        context={
+            **_payment_context(payment),
+            "dispute_id": dispute.get("id", ""),
+            "outcome": DISPUTE_OUTCOME_WORDS.get(status, status),
+            "lost": status == "lost",
+            "admin_url": _url("admin:billing_paymentintent_change", payment.pk),
+        },
+        priority=messaging.EmailPriority.HIGH,
+        idempotency_key=f"billing:dispute-closed:{dispute.get('id') or payment.pk}:{status}",
+    )

@@ -261,6 +261,38 @@ def payment_flag_disputed(*, payment: PaymentIntent, dispute: dict) -> bool:
         return True
 
 
+DISPUTE_OUTCOMES = {"won", "lost", "warning_closed", "prevented"}
+
+
+def payment_dispute_closed(*, payment: PaymentIntent, dispute: dict) -> bool:
+    """Record how a dispute ended (won, lost, ...) and tell staff once per outcome.
+
+    A `closed` event that overtakes its `created` event still flags the payment, and the
+    late `created` then changes nothing (`payment_flag_disputed` sees the flag). The payment
+    stays flagged after a dispute is won, so the history shows it; the outcome is in
+    `metadata["dispute_status"]`. Access is not changed here: a lost dispute is money
+    returned by the bank, and whether the member keeps access is the care team's decision.
+    """
+    status = dispute.get("status", "")
+    if status not in DISPUTE_OUTCOMES:
+        return False
+    with transaction.atomic():
+        locked = _lock(payment)
+        if locked.metadata.get("dispute_status") == status:
+            return False
+        locked.disputed = True
+        locked.metadata = {
+            **locked.metadata,
+            "dispute_id": dispute.get("id", "") or locked.metadata.get("dispute_id", ""),
+            "dispute_reason": dispute.get("reason", "") or locked.metadata.get("dispute_reason", ""),
+            "dispute_status": status,
+            "dispute_closed_at": timezone.now().isoformat(),
+        }
+        locked.save(update_fields=["disputed", "metadata", "updated_at"])
+        notices.dispute_closed(payment=locked, dispute=dispute)
+        return True
+
+
 # --- Saved cards and authorise-then-capture -------------------------------------------------
 
 

@@ -471,6 +471,15 @@ def charge_dispute_created(event: StripeWebhookEvent) -> str:
     return "disputed" if services.payment_flag_disputed(payment=payment, dispute=dispute) else NO_CHANGE
 
 
+def charge_dispute_closed(event: StripeWebhookEvent) -> str:
+    dispute = _object(event)
+    payment = selectors.payment_find_for_stripe_object(dispute)
+    if payment is None:
+        return UNMATCHED
+    closed = services.payment_dispute_closed(payment=payment, dispute=dispute)
+    return f"dispute {dispute.get('status')}" if closed else NO_CHANGE
+
+
 def payment_method_attached(event: StripeWebhookEvent) -> str:
     pm = _object(event)
     member = _member_for_customer(pm.get("customer"))
@@ -518,6 +527,7 @@ HANDLERS: dict[str, Callable[[StripeWebhookEvent], str | None]] = {
     "refund.updated": refund_updated,
     "charge.refund.updated": refund_updated,
     "charge.dispute.created": charge_dispute_created,
+    "charge.dispute.closed": charge_dispute_closed,
     "payment_method.attached": payment_method_attached,
     "payment_method.detached": payment_method_detached,
     "setup_intent.succeeded": setup_intent_succeeded,

@@ -393,6 +393,37 @@ def test_dispute_flags_payment_and_alerts_staff_once(deliver, purchases, mailout
     assert mailoutbox_rows(to="care-team@bloompsychology.example", subject_contains="Dispute") == 1
 
 
+def test_dispute_outcome_is_recorded_and_staff_told_once(deliver, purchases, mailoutbox_rows):
+    payment = PaymentIntentFactory(paid=True)
+    dispute = sf.dispute_obj(payment)
+    deliver(sf.event("charge.dispute.created", dispute))
+    lost = {**dispute, "status": "lost"}
+    deliver(sf.event("charge.dispute.closed", lost))
+    deliver(sf.event("charge.dispute.closed", lost))
+
+    payment.refresh_from_db()
+    assert payment.disputed is True
+    assert payment.metadata["dispute_status"] == "lost"
+    assert payment.metadata["dispute_id"] == dispute["id"]
+    assert mailoutbox_rows(to="care-team@bloompsychology.example", subject_contains="Dispute opened") == 1
+    assert mailoutbox_rows(to="care-team@bloompsychology.example", subject_contains="Dispute lost") == 1
+    # Access is staff's call after a lost dispute: nothing was refunded through the domain app.
+    assert purchases.refunded == []
+
+
+def test_dispute_closed_before_created_still_flags_and_the_late_created_changes_nothing(deliver, mailoutbox_rows):
+    payment = PaymentIntentFactory(paid=True)
+    dispute = sf.dispute_obj(payment)
+    deliver(sf.event("charge.dispute.closed", {**dispute, "status": "won"}))
+    deliver(sf.event("charge.dispute.created", dispute))
+
+    payment.refresh_from_db()
+    assert payment.disputed is True
+    assert payment.metadata["dispute_status"] == "won"
+    assert mailoutbox_rows(to="care-team@bloompsychology.example", subject_contains="Dispute closed") == 1
+    assert mailoutbox_rows(to="care-team@bloompsychology.example", subject_contains="Dispute opened") == 0
+
+
 def test_card_webhooks_keep_saved_cards_in_sync(deliver):
     customer = BillingCustomerFactory()
     pm = sf.payment_method_obj(customer=customer.stripe_customer_id, last4="1881")
@@ -579,6 +610,7 @@ def test_every_issue_event_type_has_a_handler():
         "charge.refunded",
         "refund.updated",
         "charge.dispute.created",
+        "charge.dispute.closed",
         "payment_method.attached",
         "payment_method.detached",
         "setup_intent.succeeded",
