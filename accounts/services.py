@@ -81,6 +81,7 @@ def member_records_ensure(
             preferences.save(update_fields=["newsletter", "updated_at"])
     if changed:
         profile.save(update_fields=[*changed, "updated_at"])
+    user.profile = profile  # callers reading user.profile next (consent checks) see these values
     return profile
 
 

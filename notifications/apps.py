@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class NotificationsConfig(AppConfig):
@@ -7,3 +8,6 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the anymail tracking signal
+        from .defaults import install_default_sequences
+
+        post_migrate.connect(install_default_sequences, sender=self, dispatch_uid="notifications-default-sequences")

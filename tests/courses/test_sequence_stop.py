@@ -45,6 +45,6 @@ def test_a_sequence_stops_once_the_member_buys_the_promoted_course():
     CourseEnrollmentFactory(user=member, course=course, payment_status="paid")
     sequence_enrollments_advance(now=timezone.now() + timedelta(days=3))
 
-    enrollment = EmailSequenceEnrollment.objects.get()
+    enrollment = EmailSequenceEnrollment.objects.get(sequence=sequence)
     assert (enrollment.status, enrollment.stop_reason) == ("stopped", "purchased")
     assert EmailQueue.objects.count() == 1

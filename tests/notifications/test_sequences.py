@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.demo import welcome_sequence_ensure
+from notifications.defaults import welcome_sequence_ensure
 from notifications.models import EmailAutomationLog, EmailQueue, EmailSequenceEnrollment
 from notifications.registry import _stop_checks, register_sequence_stop_check
 from notifications.services import (
