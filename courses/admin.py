@@ -468,10 +468,75 @@ class CourseEnrollmentAdmin(ReadOnlyAdmin):
     list_filter = ("payment_status", "course")
     search_fields = ("user__email", "discount_code_used", "affiliate_id")
     list_select_related = ("user", "course")
+    actions = ["revoke_access", "restore_access"]
 
     @admin.display(boolean=True, description="Access")
     def access(self, obj) -> bool:
         return obj.has_access
+
+    def has_manage_access_permission(self, request) -> bool:
+        return request.user.has_perm("courses.change_courseenrollment")
+
+    def _access_confirm(self, request, queryset, *, action: str, title: str, button: str, error: str = ""):
+        """A page listing the enrollments and what will happen; nothing changes until it is confirmed."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "button": button,
+            "action": action,
+            "revoking": action == "revoke_access",
+            "error": error,
+            "reason": request.POST.get("reason", ""),
+            "queryset": queryset.select_related("user", "course"),
+            "opts": self.opts,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "courses/admin/enrollment_access_confirm.html", context)
+
+    def _access_apply(self, request, queryset, change, done_message: str) -> None:
+        done = 0
+        for enrollment in queryset:
+            try:
+                done += bool(change(enrollment))
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+        self.message_user(request, done_message.format(done=done), messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Revoke access (no refund; asks for a reason)", permissions=["manage_access"])
+    def revoke_access(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("confirm") != "yes" or not reason:
+            return self._access_confirm(
+                request,
+                queryset,
+                action="revoke_access",
+                title="End these members' access?",
+                button="Yes, end access",
+                error="Say why access is ending." if request.POST.get("confirm") == "yes" else "",
+            )
+        self._access_apply(
+            request,
+            queryset,
+            lambda enrollment: services.enrollment_access_revoke(
+                enrollment=enrollment, staff=request.user, reason=reason
+            ),
+            "Access ended for {done} enrollment(s).",
+        )
+        return None
+
+    @admin.action(description="Restore access revoked by staff", permissions=["manage_access"])
+    def restore_access(self, request, queryset):
+        if request.POST.get("confirm") != "yes":
+            return self._access_confirm(
+                request, queryset, action="restore_access", title="Open the course again?", button="Yes, restore access"
+            )
+        self._access_apply(
+            request,
+            queryset,
+            lambda enrollment: services.enrollment_access_restore(enrollment=enrollment, staff=request.user),
+            "Access restored for {done} enrollment(s).",
+        )
+        return None
 
 
 @admin.register(CourseDiscountCode)

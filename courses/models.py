@@ -290,6 +290,11 @@ class CourseEnrollment(TimeStampedModel):
     def has_access(self) -> bool:
         return self.payment_status in ACCESS_STATUSES and self.access_revoked_at is None
 
+    @property
+    def closed_by_staff(self) -> bool:
+        """Access ended by staff (still paid or free), not by a refund: only staff reopen it."""
+        return self.payment_status in ACCESS_STATUSES and self.access_revoked_at is not None
+
 
 class DiscountType(models.TextChoices):
     PERCENTAGE = "percentage", "Percentage"

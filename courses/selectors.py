@@ -209,6 +209,8 @@ def lesson_access(*, outline: CourseOutline, item: LessonItem, member) -> Lesson
     if member is not None and member.is_authenticated and member.is_staff:
         return LessonAccess(True)
     if not outline.has_access:
+        if outline.enrollment is not None and outline.enrollment.closed_by_staff:
+            return LessonAccess(False, "The practice has closed this course for you.")
         if outline.enrollment is not None and outline.enrollment.access_revoked_at is not None:
             return LessonAccess(False, "Your access to this course has ended. You can enroll again below.")
         if outline.enrollment is not None and outline.enrollment.payment_status == "pending":

@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 
 PURCHASE_KIND = "course_enrollment"
 _AFFILIATE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STAFF_CLOSED_MESSAGE = (
+    "The practice has closed this course for you. If you would like it reopened, please get in touch with us."
+)
 MAX_TIME_PER_CALL = 4 * 60 * 60  # seconds one report may add: a tab left open overnight is not study time
 
 
@@ -194,6 +197,7 @@ def enrollment_start(
     already has access is sent to the course. A code is validated here (DiscountCodeError
     says what is wrong) but its use is counted only when the payment succeeds. A member
     whose access was revoked (refund) may buy again: the same row goes back to pending.
+    One whose access staff closed (`enrollment_access_revoke`) may not reopen it themselves.
     """
     if not course.is_published or course.is_archived:
         raise ApplicationError("This course is not open for enrollment.")
@@ -208,6 +212,8 @@ def enrollment_start(
         enrollment.course, enrollment.user = course, member
         if enrollment.has_access:
             return EnrollmentStart(enrollment=enrollment, redirect_url=_course_url(course), access_granted=True)
+        if enrollment.closed_by_staff:
+            raise ApplicationError(STAFF_CLOSED_MESSAGE)
         if affiliate:
             enrollment.affiliate_id = affiliate
         if course.is_free:
@@ -335,14 +341,24 @@ def enrollment_payment_refunded(*, payment, refund_amount: Decimal, fully_refund
     if enrollment.access_revoked_at is not None:
         return
     enrollment.payment_status = PaymentStatus.REFUNDED
+    _access_end(
+        enrollment=enrollment,
+        update_fields=["amount_refunded", "payment_status"],
+        details=details,
+        message="Your payment was refunded, so the course is closed for you. You can enroll again at any time.",
+    )
+
+
+def _access_end(*, enrollment: CourseEnrollment, update_fields: list[str], details: dict, message: str) -> None:
+    """Close the course for the member (caller holds the enrollment lock), log it and tell them."""
     enrollment.access_revoked_at = timezone.now()
-    enrollment.save(update_fields=["amount_refunded", "payment_status", "access_revoked_at", "updated_at"])
+    enrollment.save(update_fields=[*update_fields, "access_revoked_at", "updated_at"])
     _activity(enrollment=enrollment, activity_type=ActivityType.ACCESS_REVOKED, details=details)
     notifications.notify(
         member=enrollment.user,
         type="course_access_revoked",
         title=f"Your access to {enrollment.course.title} has ended",
-        message="Your payment was refunded, so the course is closed for you. You can enroll again at any time.",
+        message=message,
         data={"course_id": str(enrollment.course_id)},
     )
 
@@ -376,6 +392,52 @@ def course_users_link(*, user, email: str) -> int:
                     details={"legacy_purchase_id": str(row.pk)},
                 )
     return len(rows)
+
+
+def enrollment_access_revoke(*, enrollment: CourseEnrollment, staff, reason: str) -> bool:
+    """Staff end a member's access (after a lost card dispute, say) without a refund.
+
+    Needs a reason, which the activity log keeps with who did it. Completions, milestones
+    and certificates already earned stay. Returns False when there was no access to end.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why access is ending; the reason is kept in the course activity log.")
+    with transaction.atomic():
+        locked = CourseEnrollment.objects.select_for_update().select_related("course", "user").get(pk=enrollment.pk)
+        if not locked.has_access:
+            return False
+        _access_end(
+            enrollment=locked,
+            update_fields=[],
+            details={"by_staff": str(staff.pk), "reason": reason[:500]},
+            message="The course is closed for you now. If you have questions, please get in touch with the practice.",
+        )
+    return True
+
+
+def enrollment_access_restore(*, enrollment: CourseEnrollment, staff) -> bool:
+    """Undo a staff revocation. Refused when the enrollment is no longer paid or free (a refund)."""
+    with transaction.atomic():
+        locked = CourseEnrollment.objects.select_for_update().select_related("course", "user").get(pk=enrollment.pk)
+        if locked.access_revoked_at is None:
+            return False
+        if locked.payment_status not in (PaymentStatus.PAID, PaymentStatus.FREE):
+            raise ApplicationError(
+                f"{locked.user.email} has no paid place on {locked.course.title} any more "
+                f"(payment {locked.get_payment_status_display().lower()}); they can enroll again."
+            )
+        locked.access_revoked_at = None
+        locked.save(update_fields=["access_revoked_at", "updated_at"])
+        _activity(enrollment=locked, activity_type=ActivityType.ACCESS_GRANTED, details={"by_staff": str(staff.pk)})
+        notifications.notify(
+            member=locked.user,
+            type="course_access_restored",
+            title=f"{locked.course.title} is open for you again",
+            message="Pick up where you left off whenever you are ready.",
+            data={"course_id": str(locked.course_id), "url": _course_url(locked.course)},
+        )
+    return True
 
 
 # --- Progress (the seed's update_course_progress) -------------------------------------

@@ -319,3 +319,69 @@ def test_a_used_discount_code_cannot_be_deleted(staff_client):
     assert "was used 3 times and cannot be deleted" in response.content.decode()
     staff_client.post(reverse("admin:courses_coursediscountcode_delete", args=[unused.pk]), {"post": "yes"})
     assert not CourseDiscountCode.objects.filter(pk=unused.pk).exists()
+
+
+def _enrollment_action(staff_client, action: str, enrollment, **extra):
+    return staff_client.post(
+        reverse("admin:courses_courseenrollment_changelist"),
+        {"action": action, "_selected_action": [str(enrollment.pk)], **extra},
+        follow=True,
+    )
+
+
+def test_staff_revoke_access_asks_first_needs_a_reason_and_can_be_restored(staff_client):
+    from courses.models import ActivityType, CourseActivityLog
+    from notifications.models import UserNotification as Notice
+
+    enrollment = CourseEnrollmentFactory(payment_status="paid")
+
+    # First the action shows what it will do and changes nothing.
+    page = _enrollment_action(staff_client, "revoke_access", enrollment).content.decode()
+    assert "End these members&#x27; access?" in page and enrollment.user.email in page
+    # Confirming without a reason is refused, still changing nothing.
+    page = _enrollment_action(staff_client, "revoke_access", enrollment, confirm="yes", reason="  ").content.decode()
+    assert "Say why access is ending." in page
+    assert CourseEnrollment.objects.get(pk=enrollment.pk).has_access
+
+    _enrollment_action(staff_client, "revoke_access", enrollment, confirm="yes", reason="Card dispute lost")
+    enrollment.refresh_from_db()
+    assert not enrollment.has_access and enrollment.payment_status == "paid"
+    log = CourseActivityLog.objects.get(enrollment=enrollment, activity_type=ActivityType.ACCESS_REVOKED)
+    assert log.details == {"by_staff": str(staff_client.staff.pk), "reason": "Card dispute lost"}
+    assert Notice.objects.filter(user=enrollment.user, type="course_access_revoked").count() == 1
+    # Revoking again changes nothing and says so.
+    page = _enrollment_action(staff_client, "revoke_access", enrollment, confirm="yes", reason="again").content.decode()
+    assert "Access ended for 0 enrollment(s)." in page
+
+    page = _enrollment_action(staff_client, "restore_access", enrollment).content.decode()
+    assert "Open the course again?" in page
+    assert not CourseEnrollment.objects.get(pk=enrollment.pk).has_access
+    _enrollment_action(staff_client, "restore_access", enrollment, confirm="yes")
+    assert CourseEnrollment.objects.get(pk=enrollment.pk).has_access
+    assert Notice.objects.filter(user=enrollment.user, type="course_access_restored").count() == 1
+
+
+def test_access_ended_by_a_refund_cannot_be_restored_by_staff(staff_client):
+    from django.utils import timezone
+
+    enrollment = CourseEnrollmentFactory(payment_status="refunded", access_revoked_at=timezone.now())
+    page = _enrollment_action(staff_client, "restore_access", enrollment, confirm="yes").content.decode()
+    assert "has no paid place on" in page and "they can enroll again" in page
+    assert not CourseEnrollment.objects.get(pk=enrollment.pk).has_access
+
+
+def test_a_member_whose_access_staff_closed_cannot_reopen_it_by_enrolling_again(staff_client, client):
+    course = build_course(lessons=2, modules=1)
+    enrollment = CourseEnrollmentFactory(course=course, payment_status="free")
+    _enrollment_action(staff_client, "revoke_access", enrollment, confirm="yes", reason="Asked to leave the group")
+
+    member = client.__class__()
+    member.force_login(enrollment.user)
+    page = member.get(reverse("courses:course_detail", args=[course.slug])).content.decode()
+    assert "The practice closed this course for you" in page and "Enroll for free" not in page
+    response = member.post(reverse("courses:course_enroll", args=[course.slug]))
+    assert response.status_code == 400 and "The practice closed this course for you" in response.content.decode()
+    lesson = lessons_of(course)[0]
+    response = member.get(reverse("courses:lesson_detail", args=[course.slug, lesson.pk]), follow=True)
+    assert "The practice has closed this course for you." in response.content.decode()
+    assert not CourseEnrollment.objects.get(pk=enrollment.pk).has_access
