@@ -101,7 +101,7 @@ def test_new_member_learns_a_free_course_then_buys_and_refunds_a_paid_one(
     printed on it. Paid course: a wrong discount code is refused with its reason, the right
     one prices the checkout; Stripe's hosted page is stubbed in the browser and its
     `checkout.session.completed` webhook is posted correctly signed; the worker grants
-    access; the member asks for a refund, staff approve it, Stripe's `refund.updated`
+    access; the member asks for a refund, staff approve it in the admin, Stripe's `refund.updated`
     webhook arrives and the member loses access.
     """
     import re
@@ -110,7 +110,6 @@ def test_new_member_learns_a_free_course_then_buys_and_refunds_a_paid_one(
     from django.test import Client
     from playwright.sync_api import expect, sync_playwright
 
-    from billing import services as billing_services
     from billing.models import PaymentIntent, RefundRequest
     from courses.models import CourseCertificate, CourseEnrollment, CourseMilestone
     from tests.billing.stripe_fakes import FakeStripeServer, checkout_session_obj, event, refund_obj
@@ -123,10 +122,14 @@ def test_new_member_learns_a_free_course_then_buys_and_refunds_a_paid_one(
     paid = build_course(lessons=2, modules=1, title="Calm in pregnancy and after birth", price=Decimal("80.00"))
     CourseDiscountCodeFactory(code="SPRING25", discount_type="percentage", discount_value=Decimal("25.00"))
     member = UserFactory(first_name="Maya", last_name="Example")
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    settings.BLOOM_STAFF_MFA_REQUIRED = False  # staff MFA has its own tests; here staff only click
     client = Client()
     client.force_login(member)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    staff_client = Client()
+    staff_client.force_login(staff)
+    staff_session = staff_client.cookies[settings.SESSION_COOKIE_NAME].value
 
     with FakeStripeServer() as stripe, sync_playwright() as playwright, _connections_closed_on_exit():
         settings.STRIPE_API_BASE = stripe.url
@@ -238,8 +241,24 @@ def test_new_member_learns_a_free_course_then_buys_and_refunds_a_paid_one(
         page.goto(lesson_url)
         expect(page.get_by_role("button", name="Mark complete and continue")).to_be_visible()  # still open
 
+        # Staff approve it in the admin, in their own browser session.
         stripe.refund_status = "pending"  # Stripe confirms the refund later, by webhook
-        refund = billing_services.refund_approve(refund=RefundRequest.objects.get(payment=payment), staff=staff)
+        staff_context = browser.new_context()
+        staff_context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": staff_session, "url": live_server.url}]
+        )
+        admin_page = staff_context.new_page()
+        admin_page.goto(f"{live_server.url}/admin/billing/refundrequest/")
+        refund = RefundRequest.objects.get(payment=payment)
+        admin_page.locator(f'input[name="_selected_action"][value="{refund.pk}"]').check()
+        admin_page.locator('select[name="action"]').select_option("approve_refunds")
+        admin_page.get_by_role("button", name="Go").click()
+        expect(admin_page.get_by_role("heading", name="Refund these payments through Stripe?")).to_be_visible()
+        admin_page.get_by_role("button", name="Yes, refund through Stripe").click()
+        expect(admin_page.get_by_text("1 refund(s) sent to Stripe.")).to_be_visible()
+        staff_context.close()
+        refund.refresh_from_db()
+        assert refund.status == "processing" and refund.decided_by_id == staff.pk
         assert CourseEnrollment.objects.get(pk=paid_enrollment.pk).has_access
         payment.refresh_from_db()
         succeeded = refund_obj(
