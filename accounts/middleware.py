@@ -20,10 +20,13 @@ class MemberTimezoneMiddleware:
             profile = getattr(user, "profile", None)
             tz_name = getattr(profile, "timezone", None)
         try:
-            timezone.activate(zoneinfo.ZoneInfo(tz_name or settings.BLOOM_DEFAULT_MEMBER_TIMEZONE))
+            zone = zoneinfo.ZoneInfo(tz_name or settings.BLOOM_DEFAULT_MEMBER_TIMEZONE)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.deactivate()
-        return self.get_response(request)
+            zone = None  # the default time zone (UTC)
+        # override() puts the previous zone back after the response, so a member's zone never
+        # leaks into whatever runs next on this thread (the next request, a test, a task).
+        with timezone.override(zone):
+            return self.get_response(request)
 
 
 class StaffMFARequiredMiddleware:

@@ -2,9 +2,11 @@
 
 import datetime
 import json
+import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -229,7 +231,9 @@ def test_wellness_page_records_today_and_replaces_on_second_save(client, signed_
     client.post(url, {"mood": "4", "sleep_hours": "7", "anxiety": "", "energy": "3", "notes": "Better"})
 
     entry = WellnessEntry.objects.get(user=signed_in)
-    assert entry.entry_date == timezone.localdate()
+    # "Today" is the member's today: their own zone, else the practice's default member zone.
+    zone = zoneinfo.ZoneInfo(signed_in.profile.timezone or settings.BLOOM_DEFAULT_MEMBER_TIMEZONE)
+    assert entry.entry_date == timezone.localdate(timezone=zone)
     assert (entry.mood, entry.sleep_hours, entry.anxiety, entry.energy, entry.notes) == (
         4,
         Decimal("7.0"),
@@ -359,3 +363,26 @@ def test_profile_invalid_due_date_is_refused_and_typed_values_kept(client, signe
     assert 'value="Europe/Paris"' in html
     profile = UserProfile.objects.get(user=signed_in)
     assert (profile.due_date, profile.timezone) != (past, "Europe/Paris")
+
+
+def test_the_member_time_zone_lasts_for_the_request_only(rf):
+    """Times show in the member's zone during their request; the zone never leaks to what runs next."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.utils import timezone as tz
+
+    from accounts.middleware import MemberTimezoneMiddleware
+
+    member = UserFactory()
+    UserProfile.objects.filter(user=member).update(timezone="America/Chicago")
+    member.refresh_from_db()
+    seen = []
+    middleware = MemberTimezoneMiddleware(lambda request: seen.append(tz.get_current_timezone_name()))
+
+    request = rf.get("/dashboard/")
+    request.user = member
+    middleware(request)
+    request.user = AnonymousUser()
+    middleware(request)
+
+    assert seen == ["America/Chicago", "America/Los_Angeles"]
+    assert tz.get_current_timezone_name() == "UTC"

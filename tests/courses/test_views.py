@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -166,7 +169,9 @@ def test_drip_module_opens_n_days_after_enrollment(client):
     client.force_login(member)
 
     response = client.get(lesson_url(dripped), follow=True)
-    opens = timezone.localtime(enrollment.enrolled_at + timezone.timedelta(days=7)).strftime("%B %-d, %Y")
+    # Dates show in the member's zone (no zone chosen: the practice's default member zone).
+    zone = zoneinfo.ZoneInfo(settings.BLOOM_DEFAULT_MEMBER_TIMEZONE)
+    opens = timezone.localtime(enrollment.enrolled_at + timezone.timedelta(days=7), zone).strftime("%B %-d, %Y")
     assert f"Opens on {opens}." in response.content.decode()
     assert f"This module opens on {opens}" in response.content.decode()
     assert not CourseProgress.objects.filter(lesson=dripped).exists()
