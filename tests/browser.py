@@ -33,5 +33,13 @@ def browser_test(func):
 
 
 def launch(playwright):
-    """Start Debian's Chromium through Playwright with the flags every journey uses."""
+    """Start Debian's Chromium through Playwright with the flags every journey uses.
+
+    expect() waits up to 15 s (Playwright's default is 5 s) before a check fails: on a busy CI
+    machine the page a click leads to can take longer than that, and a wait costs nothing
+    when the page is quick.
+    """
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     return playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
