@@ -3,13 +3,16 @@
 `install_default_sequences` runs after every `migrate` (and after the test runner's flush),
 through the post_migrate signal, with the historical models of that moment. It creates the
 welcome sequence only when no sequence for "member signed up" exists at all, archived or
-paused ones included, so staff who pause, archive or rewrite it keep their choice. Deleting
+paused ones included, and none is named "Welcome", so staff who pause, archive or rewrite it
+keep their choice. Deleting
 it outright brings the default back at the next migrate; pause or archive it instead.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+from django.db.models import Q
 
 from .models import EmailCategory, SequenceTrigger, StopCondition
 
@@ -62,6 +65,9 @@ def install_default_sequences(*, apps=None, using: str = "default", **kwargs) ->
         steps = apps.get_model("notifications", "SequenceEmail")
     except LookupError:  # notifications is being migrated backwards (migrate notifications zero)
         return
-    if sequences._base_manager.using(using).filter(trigger=SequenceTrigger.MEMBER_SIGNED_UP.value).exists():
+    existing = sequences._base_manager.using(using).filter(
+        Q(trigger=SequenceTrigger.MEMBER_SIGNED_UP.value) | Q(name=WELCOME_NAME)
+    )
+    if existing.exists():  # staff's own welcome, or a sequence they built under that name
         return
     welcome_sequence_ensure(sequences=sequences, steps=steps, using=using)

@@ -51,3 +51,13 @@ def test_a_deleted_welcome_comes_back_at_the_next_migrate():
     install_default_sequences(apps=apps)
 
     assert SequenceEmail.objects.filter(sequence__name="Welcome").count() == 3
+
+
+def test_a_welcome_staff_moved_to_another_trigger_is_not_touched():
+    EmailSequence.objects.filter(name="Welcome").update(trigger="course_enrolled")
+    SequenceEmail.objects.filter(sequence__name="Welcome", position=3).delete()
+
+    install_default_sequences(apps=apps)
+
+    assert list(EmailSequence.all_objects.values_list("name", "trigger")) == [("Welcome", "course_enrolled")]
+    assert SequenceEmail.objects.filter(sequence__name="Welcome").count() == 2
