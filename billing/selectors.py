@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -52,20 +53,33 @@ def payment_summary_for_member(*, member) -> UserPaymentSummary | None:
     return UserPaymentSummary.objects.filter(user=member).first()
 
 
+def _payment_by_bloom_id(payment_id) -> PaymentIntent | None:
+    """The payment with Bloom's id as Stripe echoes it back; None for a missing or malformed id."""
+    if not payment_id:
+        return None
+    try:
+        return PaymentIntent.objects.filter(pk=payment_id).first()
+    except (ValueError, TypeError, ValidationError):
+        return None
+
+
+def payment_find_for_session(session: dict) -> PaymentIntent | None:
+    """The payment a Checkout Session was made for: Bloom's id (metadata or client_reference_id), else the session id."""
+    metadata = session.get("metadata") or {}
+    found = _payment_by_bloom_id(metadata.get("bloom_payment_id") or session.get("client_reference_id"))
+    if found is not None:
+        return found
+    return PaymentIntent.objects.filter(stripe_checkout_session_id=session.get("id")).first()
+
+
 def payment_find_for_stripe_object(obj: dict) -> PaymentIntent | None:
     """The payment a Stripe object (session, intent, charge, refund, dispute) belongs to, if Bloom made it.
 
     Tries Bloom's own id in the metadata, then the PaymentIntent id, then the charge id.
     """
-    metadata = obj.get("metadata") or {}
-    payment_id = metadata.get("bloom_payment_id")
-    if payment_id:
-        try:
-            found = PaymentIntent.objects.filter(pk=payment_id).first()
-        except (ValueError, TypeError):
-            found = None
-        if found is not None:
-            return found
+    found = _payment_by_bloom_id((obj.get("metadata") or {}).get("bloom_payment_id"))
+    if found is not None:
+        return found
     intent_id = obj.get("payment_intent")
     if isinstance(intent_id, dict):
         intent_id = intent_id.get("id")

@@ -253,18 +253,6 @@ def _created(event: StripeWebhookEvent) -> datetime:
     return event.created_at or timezone.now()
 
 
-def _payment_for_session(session: dict) -> PaymentIntent | None:
-    payment_id = (session.get("metadata") or {}).get("bloom_payment_id") or session.get("client_reference_id")
-    if payment_id:
-        try:
-            found = PaymentIntent.objects.filter(pk=payment_id).first()
-        except (ValueError, TypeError):
-            found = None
-        if found is not None:
-            return found
-    return PaymentIntent.objects.filter(stripe_checkout_session_id=session.get("id")).first()
-
-
 def _link_session(payment: PaymentIntent, session: dict) -> None:
     intent = session.get("payment_intent")
     updates = {}
@@ -274,6 +262,14 @@ def _link_session(payment: PaymentIntent, session: dict) -> None:
         updates["stripe_payment_intent_id"] = intent
     if updates:
         PaymentIntent.objects.filter(pk=payment.pk).update(**updates)
+
+
+def _session_paid(payment: PaymentIntent, session: dict) -> str:
+    intent = session.get("payment_intent")
+    services.payment_mark_succeeded(
+        payment=payment, stripe_payment_intent_id=intent if isinstance(intent, str) else None
+    )
+    return "paid"
 
 
 def _card_details(pm: dict) -> dict:
@@ -300,36 +296,28 @@ def _member_for_customer(customer_id) -> object | None:
 
 def checkout_session_completed(event: StripeWebhookEvent) -> str:
     session = _object(event)
-    payment = _payment_for_session(session)
+    payment = selectors.payment_find_for_session(session)
     if payment is None:
         return UNMATCHED
     _link_session(payment, session)
     if session.get("payment_status") in ("paid", "no_payment_required"):
-        intent = session.get("payment_intent")
-        services.payment_mark_succeeded(
-            payment=payment, stripe_payment_intent_id=intent if isinstance(intent, str) else None
-        )
-        return "paid"
+        return _session_paid(payment, session)
     moved = services.payment_status_apply(payment=payment, status=PaymentStatus.PROCESSING, at=_created(event))
     return "processing" if moved else NO_CHANGE
 
 
 def checkout_session_async_payment_succeeded(event: StripeWebhookEvent) -> str:
     session = _object(event)
-    payment = _payment_for_session(session)
+    payment = selectors.payment_find_for_session(session)
     if payment is None:
         return UNMATCHED
     _link_session(payment, session)
-    intent = session.get("payment_intent")
-    services.payment_mark_succeeded(
-        payment=payment, stripe_payment_intent_id=intent if isinstance(intent, str) else None
-    )
-    return "paid"
+    return _session_paid(payment, session)
 
 
 def checkout_session_async_payment_failed(event: StripeWebhookEvent) -> str:
     session = _object(event)
-    payment = _payment_for_session(session)
+    payment = selectors.payment_find_for_session(session)
     if payment is None:
         return UNMATCHED
     _link_session(payment, session)
@@ -344,7 +332,7 @@ def checkout_session_async_payment_failed(event: StripeWebhookEvent) -> str:
 
 def checkout_session_expired(event: StripeWebhookEvent) -> str:
     session = _object(event)
-    payment = _payment_for_session(session)
+    payment = selectors.payment_find_for_session(session)
     if payment is None:
         return UNMATCHED
     moved = services.payment_status_apply(payment=payment, status=PaymentStatus.CANCELED, at=_created(event))

@@ -117,6 +117,15 @@ def test_event_for_a_payment_bloom_does_not_know_is_unmatched(deliver, purchases
     assert purchases.paid == []
 
 
+def test_a_session_whose_bloom_id_is_not_an_id_is_unmatched_not_an_error(deliver, purchases):
+    session = {"id": "cs_foreign", "object": "checkout.session", "payment_status": "paid"}
+    event = sf.event("checkout.session.completed", {**session, "metadata": {"bloom_payment_id": "not-a-uuid"}})
+    deliver(event)
+    row = _stored(event)
+    assert (row.processed, row.outcome, row.error_message) == (True, "unmatched", None)
+    assert purchases.paid == []
+
+
 # --- checkout sessions ----------------------------------------------------------------------
 
 
