@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 
-from bloom.admin import ReadOnlyAdmin
-from bloom.exceptions import ApplicationError
+from bloom.admin import ConfirmedActionsMixin, ReadOnlyAdmin
 
 from . import services, webhooks
 from .models import (
@@ -62,7 +60,7 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RefundRequest)
-class RefundRequestAdmin(admin.ModelAdmin):
+class RefundRequestAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
     """Staff decide refunds here: set "amount approved" for a partial refund, then run an action."""
 
     list_display = ("created_at", "user", "payment", "amount_requested", "amount_approved", "status", "source")
@@ -113,18 +111,15 @@ class RefundRequestAdmin(admin.ModelAdmin):
         return self.readonly_fields
 
     def _confirm(self, request, queryset, *, action: str, title: str, button: str):
-        """A page listing what the action will do; the action runs only when it is confirmed."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "button": button,
-            "queryset": queryset.select_related("user", "payment"),
-            "action": action,
-            "approving": action == "approve_refunds",
-            "opts": self.opts,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "billing/admin/refund_action_confirm.html", context)
+        return self.action_confirm(
+            request,
+            queryset.select_related("user", "payment"),
+            template="billing/admin/refund_action_confirm.html",
+            action=action,
+            title=title,
+            button=button,
+            approving=action == "approve_refunds",
+        )
 
     @admin.action(description="Approve and refund through Stripe (amount approved, else amount requested)")
     def approve_refunds(self, request, queryset):
@@ -136,16 +131,13 @@ class RefundRequestAdmin(admin.ModelAdmin):
                 title="Refund these payments through Stripe?",
                 button="Yes, refund through Stripe",
             )
-        done = 0
-        for refund in queryset:
-            try:
-                services.refund_approve(refund=refund, staff=request.user, amount=refund.amount_approved)
-            except ApplicationError as exc:
-                self.message_user(request, f"{refund}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"{done} refund(s) sent to Stripe.", messages.SUCCESS)
+        self.action_apply(
+            request,
+            queryset,
+            lambda refund: services.refund_approve(refund=refund, staff=request.user, amount=refund.amount_approved),
+            "{done} refund(s) sent to Stripe.",
+            label=str,
+        )
         return None
 
     @admin.action(description="Deny (the member sees the decision note)")
@@ -158,16 +150,13 @@ class RefundRequestAdmin(admin.ModelAdmin):
                 title="Deny these refund requests?",
                 button="Yes, deny and tell the members",
             )
-        done = 0
-        for refund in queryset:
-            try:
-                services.refund_deny(refund=refund, staff=request.user, note=refund.decision_note)
-            except ApplicationError as exc:
-                self.message_user(request, f"{refund}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"{done} refund request(s) denied.", messages.SUCCESS)
+        self.action_apply(
+            request,
+            queryset,
+            lambda refund: services.refund_deny(refund=refund, staff=request.user, note=refund.decision_note),
+            "{done} refund request(s) denied.",
+            label=str,
+        )
         return None
 
 

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from bloom.admin import ArchivedFilter, ReadOnlyAdmin
+from bloom.admin import ArchivedFilter, ConfirmedActionsMixin, ReadOnlyAdmin
 from bloom.exceptions import ApplicationError
 
 from . import services
@@ -452,7 +452,7 @@ class CourseUserAdmin(admin.ModelAdmin):
 
 
 @admin.register(CourseEnrollment)
-class CourseEnrollmentAdmin(ReadOnlyAdmin):
+class CourseEnrollmentAdmin(ConfirmedActionsMixin, ReadOnlyAdmin):
     list_display = (
         "user",
         "course",
@@ -478,29 +478,17 @@ class CourseEnrollmentAdmin(ReadOnlyAdmin):
         return request.user.has_perm("courses.change_courseenrollment")
 
     def _access_confirm(self, request, queryset, *, action: str, title: str, button: str, error: str = ""):
-        """A page listing the enrollments and what will happen; nothing changes until it is confirmed."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "button": button,
-            "action": action,
-            "revoking": action == "revoke_access",
-            "error": error,
-            "reason": request.POST.get("reason", ""),
-            "queryset": queryset.select_related("user", "course"),
-            "opts": self.opts,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "courses/admin/enrollment_access_confirm.html", context)
-
-    def _access_apply(self, request, queryset, change, done_message: str) -> None:
-        done = 0
-        for enrollment in queryset:
-            try:
-                done += bool(change(enrollment))
-            except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-        self.message_user(request, done_message.format(done=done), messages.SUCCESS if done else messages.WARNING)
+        return self.action_confirm(
+            request,
+            queryset.select_related("user", "course"),
+            template="courses/admin/enrollment_access_confirm.html",
+            action=action,
+            title=title,
+            button=button,
+            revoking=action == "revoke_access",
+            error=error,
+            reason=request.POST.get("reason", ""),
+        )
 
     @admin.action(description="Revoke access (no refund; asks for a reason)", permissions=["manage_access"])
     def revoke_access(self, request, queryset):
@@ -514,7 +502,7 @@ class CourseEnrollmentAdmin(ReadOnlyAdmin):
                 button="Yes, end access",
                 error="Say why access is ending." if request.POST.get("confirm") == "yes" else "",
             )
-        self._access_apply(
+        self.action_apply(
             request,
             queryset,
             lambda enrollment: services.enrollment_access_revoke(
@@ -530,7 +518,7 @@ class CourseEnrollmentAdmin(ReadOnlyAdmin):
             return self._access_confirm(
                 request, queryset, action="restore_access", title="Open the course again?", button="Yes, restore access"
             )
-        self._access_apply(
+        self.action_apply(
             request,
             queryset,
             lambda enrollment: services.enrollment_access_restore(enrollment=enrollment, staff=request.user),
