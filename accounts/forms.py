@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import TOPICS, DataRequestKind, Stage, User, UserPreferences
+from .models import PROFILE_FIELDS, TOPICS, DataRequestKind, Stage, User, UserPreferences
 
 # "About ten months" ahead for a due date, "about three years" back for a birth date.
 DUE_DATE_MAX_DAYS = 305
@@ -187,17 +187,7 @@ class ProfileForm(NamesForm, StageForm, TopicsForm):
 
     phone = forms.CharField(label="Phone (optional)", max_length=32, required=False)
 
-    field_order = [
-        "first_name",
-        "last_name",
-        "preferred_name",
-        "phone",
-        "stage",
-        "due_date",
-        "baby_birth_date",
-        "topics",
-        "timezone",
-    ]
+    field_order = list(PROFILE_FIELDS)
 
 
 RATING_CHOICES = [(i, str(i)) for i in range(1, 6)]

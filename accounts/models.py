@@ -197,6 +197,19 @@ class SecurityEvent(UUIDModel):
         return f"{self.event_type} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+# What a member edits on the profile page, in the order the page shows it (forms and services share it).
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "phone",
+    "stage",
+    "due_date",
+    "baby_birth_date",
+    "topics",
+    "timezone",
+)
+
 TOPICS = [
     ("anxiety", "Anxiety and worry"),
     ("mood", "Low mood and depression"),

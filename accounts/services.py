@@ -18,6 +18,7 @@ from notifications import services as notifications_services
 from notifications.services import notify, queue_email
 
 from .models import (
+    PROFILE_FIELDS,
     AdminAction,
     AdminActivityLog,
     AdminRole,
@@ -142,17 +143,6 @@ def consent_record(*, user: User, kind: str, granted: bool, source: str, request
     )
 
 
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "phone",
-    "stage",
-    "due_date",
-    "baby_birth_date",
-    "topics",
-    "timezone",
-)
 PREFERENCE_FIELDS = (
     "notification_channel",
     "appointment_reminders",
