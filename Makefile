@@ -31,7 +31,7 @@ browser:
 	else echo "chromium not found and apt-get unavailable; browser tests will be skipped"; fi
 
 run: install
-	@DJANGO_SETTINGS_MODULE=bloom.settings.dev PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	@DJANGO_SETTINGS_MODULE=bloom.settings.dev PORT=$(PORT) BLOOM_SITE_URL=$${BLOOM_SITE_URL:-http://127.0.0.1:$(PORT)} PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(SERVICES) --db-name bloom -- sh scripts/run.sh
 
 test: install browser

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Value
 from django.db.models.functions import Cast
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -23,6 +22,7 @@ from accounts.services import health_read_record
 from bloom import webhooks
 from bloom.crypto import EncryptedTextField, rotate_token
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_reverse
 from notifications.models import EmailQueue
 from notifications.services import EmailCategory, notify
 
@@ -290,7 +290,7 @@ def appointment_reminder_send(*, appointment: AppointmentData, kind: str) -> boo
                 "starts_at_local": f"{when:%A %-d %B %Y at %-I:%M %p} ({when.tzname()})",
                 "zoom_meeting_url": appointment.zoom_meeting_url or "",
                 "location": appointment.location or "",
-                "appointments_url": settings.SITE_URL.rstrip("/") + reverse("appointments:appointment_list"),
+                "appointments_url": absolute_reverse("appointments:appointment_list"),
                 "kind": kind,
             },
             category=EmailCategory.CLINICAL,

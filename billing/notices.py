@@ -6,15 +6,15 @@ Email context is stored as JSON by the outbox, so it holds plain values, not mod
 from __future__ import annotations
 
 from django.conf import settings
-from django.urls import reverse
 
+from bloom.links import absolute_reverse
 from notifications import services as messaging
 
 from .models import PaymentIntent, RefundRequest
 
 
 def _url(name: str, *args) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
+    return absolute_reverse(name, *args)
 
 
 def _money(amount, currency: str) -> str:

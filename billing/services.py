@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_url
 
 from . import notices, selectors, stripe_client
 from .models import (
@@ -67,10 +67,6 @@ def _metadata(payment: PaymentIntent) -> dict[str, str]:
         "bloom_kind": payment.kind,
         "bloom_object_id": payment.object_id,
     }
-
-
-def _site_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def _lock(payment: PaymentIntent) -> PaymentIntent:
@@ -125,7 +121,7 @@ def checkout_start(
         if amount == 0:
             payment = payment_mark_succeeded(payment=payment)
             return CheckoutStart(redirect_url=success_url, payment=payment)
-    return_url = _site_url(reverse("billing:checkout_return", args=[payment.pk]))
+    return_url = absolute_url(reverse("billing:checkout_return", args=[payment.pk]))
     customer = BillingCustomer.objects.filter(user=member).first()
     session = stripe_client.checkout_session_create(
         idempotency_key=f"bloom-checkout-{payment.pk}",

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_url
 from notifications import services as notification_services
 from notifications.models import EmailQueue
 
@@ -289,7 +290,7 @@ def subscriber_confirm_token(*, subscriber: Subscriber) -> str:
 
 def subscriber_confirm_url(*, subscriber: Subscriber) -> str:
     path = reverse("content:newsletter_confirm", args=[subscriber_confirm_token(subscriber=subscriber)])
-    return f"{settings.SITE_URL.rstrip('/')}{path}"
+    return absolute_url(path)
 
 
 def normalize_email(email: str) -> str:
@@ -669,7 +670,7 @@ def analytics_event_record(
 
 def _admin_url(obj) -> str:
     path = reverse(f"admin:content_{obj._meta.model_name}_change", args=[obj.pk])
-    return f"{settings.SITE_URL.rstrip('/')}{path}"
+    return absolute_url(path)
 
 
 @transaction.atomic

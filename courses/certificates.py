@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 
 import qrcode
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import landscape, letter
 from reportlab.pdfgen import canvas
+
+from bloom.links import absolute_url
 
 from .models import CourseCertificate
 
@@ -20,7 +21,7 @@ ACCENT = HexColor("#8a5a83")
 
 def certificate_verify_url(certificate: CourseCertificate) -> str:
     path = reverse("courses:certificate_verify", args=[certificate.verification_code])
-    return settings.SITE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _draw_qr(pdf: canvas.Canvas, data: str, *, x: float, y: float, size: float) -> None:

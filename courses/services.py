@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.deletion import ProtectedError
@@ -25,6 +24,7 @@ from django.utils import timezone
 from accounts.services import achievement_award
 from billing import services as billing_services
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_url
 from notifications import services as notifications
 
 from .content import slides_clean, video_embed_url
@@ -140,10 +140,6 @@ def _course_url(course: Course) -> str:
     return reverse("courses:course_detail", args=[course.slug])
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def _access_grant(
     *, enrollment: CourseEnrollment, status: str, amount_paid: Decimal, payment_id=None, details: dict | None = None
 ) -> None:
@@ -172,7 +168,7 @@ def _access_grant(
         message="Your course is ready whenever you are. Go at your own pace.",
         data={"course_id": str(course.pk), "url": url},
         email_template="courses/enrolled",
-        email_context={"course_title": course.title, "course_url": _absolute(url), "first_name": member.first_name},
+        email_context={"course_title": course.title, "course_url": absolute_url(url), "first_name": member.first_name},
     )
     notifications.sequence_trigger(
         trigger="course_enrolled",
@@ -588,7 +584,7 @@ def _milestones_record(*, enrollment: CourseEnrollment, percents: list[int], now
         email_context={
             "course_title": course.title,
             "percent": top,
-            "course_url": _absolute(url),
+            "course_url": absolute_url(url),
             "first_name": member.first_name,
         },
     )

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_url
 
 from . import rendering, tokens
 from .models import (
@@ -81,10 +82,6 @@ def _json_safe(value: dict | None) -> dict:
     if not value:
         return {}
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
-
-
-def _site_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def _wake_drain() -> None:
@@ -227,7 +224,7 @@ def _render_into(row: EmailQueue, *, subject: str, text_body: str, html_body: st
     unsubscribe_url = ""
     if row.category == EmailCategory.MARKETING:
         token = tokens.unsubscribe_token(email=row.to_email, email_id=row.id)
-        unsubscribe_url = _site_url(reverse("notifications:unsubscribe", args=[token]))
+        unsubscribe_url = absolute_url(reverse("notifications:unsubscribe", args=[token]))
         mailto = f"mailto:unsubscribe@{rendering.message_id_domain()}?subject=unsubscribe"
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -246,10 +243,10 @@ def _render_into(row: EmailQueue, *, subject: str, text_body: str, html_body: st
     if tracked and html:
         html, links = rendering.add_tracking(
             html,
-            link_url=lambda index: _site_url(
+            link_url=lambda index: absolute_url(
                 reverse("notifications:track_click", args=[tokens.click_token(row.id, index)])
             ),
-            pixel_url=_site_url(reverse("notifications:track_open", args=[tokens.open_token(row.id)])),
+            pixel_url=absolute_url(reverse("notifications:track_open", args=[tokens.open_token(row.id)])),
             skip={unsubscribe_url},
         )
     row.subject = rendered.subject
@@ -492,7 +489,7 @@ def notify(
                     "title": title,
                     "message": message,
                     "notification_type": type,
-                    "notifications_url": _site_url(reverse("notifications:notification_list")),
+                    "notifications_url": absolute_url(reverse("notifications:notification_list")),
                     **(email_context or {}),
                 },
                 category=category,

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_reverse
 
 from .models import (
     ACTIVE_WAITLIST_STATUSES,
@@ -609,7 +609,7 @@ def registration_notice_send(*, kind: str, registration_id) -> bool:
         "workshop_title": workshop.title,
         "starts_at": workshop.starts_at.astimezone(zone).strftime(when),
         "timezone": workshop.timezone,
-        "workshop_url": f"{settings.SITE_URL}{reverse('workshops:workshop_detail', args=[workshop.slug])}",
+        "workshop_url": absolute_reverse("workshops:workshop_detail", workshop.slug),
         "offer_expires_at": entry.offer_expires_at.astimezone(zone).strftime(when)
         if entry and entry.offer_expires_at
         else "",
