@@ -1,5 +1,7 @@
 from django.urls import path
 
+from bloom.webhooks import webhook_paths
+
 from . import views
 
 app_name = "appointments"
@@ -8,5 +10,5 @@ urlpatterns = [
     path("appointments/", views.appointment_list, name="appointment_list"),
     path("appointments/therapists/", views.therapist_list, name="therapist_list"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment_detail"),
-    path("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
+    *webhook_paths("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
 ]

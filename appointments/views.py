@@ -2,14 +2,13 @@ import json
 import logging
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required, login_required
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.services import security_event_record
-from bloom.webhooks import SignatureError, verify_timestamped_hmac
+from bloom.webhooks import SignatureError, verify_timestamped_hmac, webhook_endpoint
 
 from . import selectors, services
 from .models import AppointmentData
@@ -57,11 +56,13 @@ def _signature_parts(header: str) -> tuple[str, list[str]]:
     return timestamp, signatures
 
 
-@login_not_required
-@csrf_exempt
+@webhook_endpoint
 @require_POST
 def calendly_webhook(request):
-    """Verify, store, answer 200; processing happens in a task (bloom/webhooks.py)."""
+    """Verify, store, answer 200; processing happens in a task (bloom/webhooks.py).
+
+    A database failure answers 503 so Calendly delivers again (`webhook_endpoint`).
+    """
     raw = request.body
     timestamp, signatures = _signature_parts(request.headers.get("Calendly-Webhook-Signature", ""))
     try:

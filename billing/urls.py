@@ -1,11 +1,13 @@
 from django.urls import path
 
+from bloom.webhooks import webhook_paths
+
 from . import views
 
 app_name = "billing"
 
 urlpatterns = [
-    path("webhooks/stripe/", views.stripe_webhook, name="stripe_webhook"),
+    *webhook_paths("webhooks/stripe/", views.stripe_webhook, name="stripe_webhook"),
     path("billing/", views.billing_home, name="billing_home"),
     path("billing/payments/<uuid:payment_id>/receipt/", views.receipt, name="receipt"),
     path("billing/payments/<uuid:payment_id>/return/", views.checkout_return, name="checkout_return"),

@@ -6,18 +6,16 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, login_required
-from django.db import DatabaseError
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.services import security_event_record
 from bloom.exceptions import ApplicationError
-from bloom.webhooks import SignatureError
+from bloom.webhooks import SignatureError, webhook_endpoint
 
 from . import selectors, services, stripe_client, webhooks
 from .forms import RefundRequestForm
@@ -26,11 +24,13 @@ from .models import PaymentStatus
 logger = logging.getLogger(__name__)
 
 
-@csrf_exempt
-@login_not_required
+@webhook_endpoint
 @require_POST
 def stripe_webhook(request):
-    """Verify, store, answer. Processing happens in billing.tasks.stripe_event_process_task."""
+    """Verify, store, answer. Processing happens in billing.tasks.stripe_event_process_task.
+
+    A database failure answers 503 so Stripe delivers again (`webhook_endpoint`).
+    """
     payload = request.body
     try:
         webhooks.signature_verify(payload=payload, header=request.headers.get("Stripe-Signature", ""))
@@ -42,11 +42,7 @@ def stripe_webhook(request):
             details={"reason": str(exc), "bytes": len(payload)},
         )
         return HttpResponseBadRequest("invalid webhook")
-    try:
-        webhooks.event_ingest(event=event, raw=payload)
-    except DatabaseError:
-        logger.exception("could not store Stripe event %s", event.get("id"))
-        return HttpResponse("not stored", status=503)
+    webhooks.event_ingest(event=event, raw=payload)
     return HttpResponse("ok")
 
 
@@ -119,9 +115,8 @@ def card_add(request):
     """Stripe Elements page: a SetupIntent saves the card; the webhook records it."""
     try:
         setup = services.card_setup_start(member=request.user)
-    except stripe_client.StripeCallError:
-        logger.exception("could not start card setup")
-        messages.error(request, "We could not reach our payment provider. Please try again in a minute.")
+    except services.CheckoutUnavailable as exc:
+        messages.error(request, exc.message)
         return redirect("billing:billing_home")
     return render(
         request,
@@ -140,8 +135,8 @@ def card_remove(request, payment_method_id):
     method = selectors.payment_method_get_for_member(member=request.user, payment_method_id=payment_method_id)
     try:
         services.card_remove(member=request.user, payment_method_id=method.pk)
-    except (ApplicationError, stripe_client.StripeCallError) as exc:
-        messages.error(request, getattr(exc, "message", "We could not remove the card."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, f"Removed {method}.")
     return redirect("billing:billing_home")
@@ -165,9 +160,9 @@ def payment_complete(request, payment_id):
         try:
             intent = stripe_client.payment_intent_retrieve(payment_intent_id=payment.stripe_payment_intent_id)
             client_secret = intent.get("client_secret", "")
-        except stripe_client.StripeCallError:
-            logger.exception("could not load payment %s", payment.pk)
-            messages.error(request, "We could not reach our payment provider. Please try again in a minute.")
+        except stripe_client.StripeCallError as exc:
+            logger.warning("could not load payment %s for confirmation: %s", payment.pk, exc.summary)
+            messages.error(request, "We couldn't reach our payment provider. Please try again in a minute.")
     return render(
         request,
         "billing/payment_complete.html",

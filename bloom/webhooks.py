@@ -1,4 +1,4 @@
-"""The one ingestion path for provider webhooks (Stripe, Calendly, Zoom).
+"""The one ingestion path for provider webhooks (Stripe, Calendly, Zoom, the email provider).
 
 ARCHITECTURE.md: read the raw body, verify the signature in constant time with a
 timestamp tolerance, insert the event row keyed by the provider's unique id (a duplicate
@@ -7,22 +7,32 @@ Processing locks the row with SKIP LOCKED, applies the event idempotently and re
 outcome; a sweeper re-enqueues stale rows.
 
 Each provider app defines a concrete model from `WebhookEventBase` (with its own unique
-id column, e.g. `stripe_event_id`) and calls these helpers.
+id column, e.g. `stripe_event_id`) and calls these helpers. Its view is wrapped in
+`webhook_endpoint` and routed with `webhook_paths` (docs/adr/0053): providers do not follow
+redirects on POST and retry only what answers 5xx, so an endpoint answers with or without
+its trailing slash and says 503, never 500, when it could not store the event.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import importlib
 import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import IntegrityError, models, transaction
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, IntegrityError, InterfaceError, models, transaction
 from django.db.models import F
 from django.db.models.functions import Now
+from django.http import HttpResponse
+from django.urls import URLPattern, path, re_path
+from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from bloom.models import created_at_field, uuid_pk
 
@@ -30,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 IGNORED = "ignored"
 MAX_ATTEMPTS = 8
+# Seconds a provider is asked to wait before retrying a delivery we could not store.
+RETRY_AFTER_SECONDS = 60
 
 
 class SignatureError(Exception):
@@ -54,6 +66,62 @@ class WebhookEventBase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} ({'processed' if self.processed else 'pending'})"
+
+
+def webhook_endpoint(view: Callable) -> Callable:
+    """Make `view` a provider's webhook endpoint.
+
+    Providers authenticate by signature, not by session or CSRF token, so the view is
+    public and CSRF-exempt (it must verify the signature itself). Any database failure
+    while it runs (refused or exhausted connections, a dropped connection, a failing
+    statement) answers 503 with `Retry-After` instead of 500: nothing was stored, and a
+    5xx is what makes Stripe, Calendly, Zoom and email providers deliver again.
+    Wrapping an endpoint twice changes nothing.
+    """
+    if getattr(view, "is_webhook_endpoint", False):
+        return view
+
+    @functools.wraps(view)
+    def endpoint(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except (DatabaseError, InterfaceError):
+            logger.exception("webhook %s not stored: database unavailable; the provider will retry", request.path)
+            return HttpResponse(
+                "temporarily unavailable, please retry",
+                status=503,
+                content_type="text/plain",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+
+    endpoint.is_webhook_endpoint = True
+    return csrf_exempt(login_not_required(endpoint))
+
+
+def webhook_paths(route: str, view: Callable, *, name: str) -> list[URLPattern]:
+    """Route `route` with and without its trailing slash to `view` as a `webhook_endpoint`.
+
+    Django's APPEND_SLASH would answer the slash-less URL with a 301, which providers do
+    not follow on POST. `reverse(name)` gives the form with the slash.
+    """
+    route, endpoint = route.rstrip("/"), webhook_endpoint(view)
+    return [path(f"{route}/", endpoint, name=name), path(route, endpoint)]
+
+
+def webhook_urlconf(module: str) -> list[URLPattern]:
+    """A third-party URLconf of webhook views (anymail's), each view a `webhook_endpoint`
+    answering with or without its trailing slash. Include it under the module's namespace."""
+    patterns = []
+    for pattern in importlib.import_module(module).urlpatterns:
+        endpoint = webhook_endpoint(pattern.callback)
+        route, args, name = str(pattern.pattern), pattern.default_args, pattern.name
+        if isinstance(pattern.pattern, RegexPattern) and route.endswith("/$"):
+            patterns += [re_path(route, endpoint, args, name), re_path(route.removesuffix("/$") + "$", endpoint, args)]
+        elif isinstance(pattern.pattern, RoutePattern) and route.endswith("/"):
+            patterns += [path(route, endpoint, args, name), path(route.removesuffix("/"), endpoint, args)]
+        else:
+            patterns.append(URLPattern(pattern.pattern, endpoint, args, name))
+    return patterns
 
 
 def verify_timestamped_hmac(

@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from bloom.webhooks import webhook_urlconf
+
 from . import views
 
 app_name = "notifications"
@@ -12,5 +14,5 @@ urlpatterns = [
     path("notifications/t/c/<str:token>/", views.track_click, name="track_click"),
     path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # The delivery provider's bounce/complaint webhooks (basic auth: ANYMAIL["WEBHOOK_SECRET"]).
-    path("notifications/esp/", include("anymail.urls")),
+    path("notifications/esp/", include((webhook_urlconf("anymail.urls"), "anymail"))),
 ]

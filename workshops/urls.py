@@ -1,5 +1,7 @@
 from django.urls import path
 
+from bloom.webhooks import webhook_paths
+
 from . import views
 
 app_name = "workshops"
@@ -14,5 +16,5 @@ urlpatterns = [
     ),
     path("workshops/registrations/<uuid:registration_id>/accept/", views.waitlist_accept, name="waitlist_accept"),
     path("workshops/registrations/<uuid:registration_id>/pay/", views.registration_pay, name="registration_pay"),
-    path("webhooks/zoom/", views.zoom_webhook, name="zoom_webhook"),
+    *webhook_paths("webhooks/zoom/", views.zoom_webhook, name="zoom_webhook"),
 ]

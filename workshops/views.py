@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, login_required
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from bloom.exceptions import ApplicationError
-from bloom.webhooks import SignatureError
+from bloom.webhooks import SignatureError, webhook_endpoint
 
 from . import selectors, services, zoom
 from .forms import FeedbackForm
@@ -130,11 +129,13 @@ def feedback_submit(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("workshops:workshop_detail", slug=slug)
 
 
-@csrf_exempt
-@login_not_required
+@webhook_endpoint
 @require_POST
 def zoom_webhook(request: HttpRequest) -> HttpResponse:
-    """Verify, answer the URL challenge or store the event; processing happens in a worker."""
+    """Verify, answer the URL challenge or store the event; processing happens in a worker.
+
+    A database failure answers 503 so Zoom delivers again (`webhook_endpoint`).
+    """
     body = request.body
     try:
         zoom.signature_verify(
