@@ -30,3 +30,8 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "bloom.views.bad_request"
+handler403 = "bloom.views.permission_denied"
+handler404 = "bloom.views.page_not_found"
+handler500 = "bloom.views.server_error"
