@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
@@ -26,10 +25,9 @@ urlpatterns = [
     path("", include("appointments.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files are never served from MEDIA_ROOT as a folder, in any settings: each kind is
+# served by a view that checks who may have it (course and workshop resources, CVs in the
+# admin), because the folder holds paid material and applicants' CVs (docs/adr/0090).
 
 handler400 = "bloom.views.bad_request"
 handler403 = "bloom.views.permission_denied"

@@ -12,6 +12,8 @@ from django.utils.html import format_html
 
 from bloom.admin import ArchivedFilter, ReadOnlyAdmin
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_reverse
+from notifications import staff_alerts
 from notifications.selectors import campaign_metrics_summary
 
 from . import services
@@ -722,8 +724,21 @@ class CareerApplicationAdmin(admin.ModelAdmin):
             raise PermissionDenied
         try:
             handle = application.cv.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404("The CV file is missing.") from exc
+        except FileNotFoundError:
+            change_url = reverse("admin:content_careerapplication_change", args=[application.pk])
+            staff_alerts.stored_file_missing(
+                obj=application,
+                file_name=application.cv.name,
+                description="the CV of a job application",
+                admin_url=absolute_reverse("admin:content_careerapplication_change", application.pk),
+            )
+            self.message_user(
+                request,
+                "This application's CV file is missing from storage, so it cannot be downloaded. "
+                "Please ask the applicant to send it again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change_url)
         response = FileResponse(
             handle, as_attachment=True, filename=application.cv_original_name or application.cv.name.rsplit("/", 1)[-1]
         )

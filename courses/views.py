@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_reverse
+from notifications import staff_alerts
 
 from . import selectors, services
 from .forms import CertificateNameForm, EnrollForm, LessonProgressForm
@@ -142,7 +144,22 @@ def lesson_progress(request, slug, lesson_id):
 @require_GET
 def resource_download(request, resource_id):
     resource = selectors.resource_get_for_member(member=request.user, resource_id=resource_id)
-    return FileResponse(resource.file.open("rb"), as_attachment=True, filename=resource.filename)
+    try:
+        handle = resource.file.open("rb") if resource.file else None
+    except FileNotFoundError:
+        handle = None
+    if handle is None:
+        # A file lost from storage is for staff to put right: the member gets a 404 page
+        # that says so, staff get one alert.
+        staff_alerts.stored_file_missing(
+            obj=resource,
+            file_name=resource.file.name or "",
+            description=f"the course resource “{resource.title}” of {resource.course.title}",
+            admin_url=absolute_reverse("admin:courses_courseresource_change", resource.pk),
+        )
+        back_url = reverse("courses:course_detail", args=[resource.course.slug])
+        return render(request, "errors/file_missing.html", {"title": resource.title, "back_url": back_url}, status=404)
+    return FileResponse(handle, as_attachment=True, filename=resource.filename)
 
 
 @login_required

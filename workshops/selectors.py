@@ -87,6 +87,25 @@ def resource_list_for_member(*, member: User, workshop: Workshop) -> list[Worksh
     )
 
 
+def resource_get_for_member(*, member: User, resource_id) -> WorkshopResource:
+    """A workshop file the member may download, else 404 (staff: any).
+
+    The same rule as `resource_list_for_member`: the member holds a seat and the
+    resource's `visible_after` has passed. A link-only resource has nothing to download.
+    """
+    resource = WorkshopResource.objects.filter(pk=resource_id).select_related("workshop").first()
+    if resource is None or not resource.file or not member.is_authenticated:
+        raise Http404("No such resource.")
+    if member.is_staff:
+        return resource
+    seated = WorkshopRegistration.objects.filter(
+        user=member, workshop_id=resource.workshop_id, status__in=SEAT_STATUSES
+    ).exists()
+    if not seated or (resource.visible_after is not None and resource.visible_after > timezone.now()):
+        raise Http404("No such resource.")
+    return resource
+
+
 def feedback_get_for_member(*, member: User, workshop: Workshop) -> WorkshopFeedback | None:
     return WorkshopFeedback.objects.filter(user=member, workshop=workshop).first()
 

@@ -16,5 +16,6 @@ urlpatterns = [
     ),
     path("workshops/registrations/<uuid:registration_id>/accept/", views.waitlist_accept, name="waitlist_accept"),
     path("workshops/registrations/<uuid:registration_id>/pay/", views.registration_pay, name="registration_pay"),
+    path("workshops/resources/<uuid:resource_id>/download/", views.resource_download, name="resource_download"),
     *webhook_paths("webhooks/zoom/", views.zoom_webhook, name="zoom_webhook"),
 ]

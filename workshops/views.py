@@ -6,15 +6,17 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_reverse
 from bloom.webhooks import SignatureError, webhook_endpoint
+from notifications import staff_alerts
 
 from . import selectors, services, zoom
 from .forms import FeedbackForm
@@ -43,6 +45,27 @@ def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:
             initial = {"rating": feedback.rating, "comments": feedback.comments} if feedback else None
             context.update(feedback=feedback, feedback_form=FeedbackForm(initial=initial))
     return render(request, "workshops/workshop_detail.html", context)
+
+
+@login_required
+@require_GET
+def resource_download(request: HttpRequest, resource_id) -> HttpResponse:
+    """A workshop's file, only to the members who see it listed (never straight from MEDIA_ROOT)."""
+    resource = selectors.resource_get_for_member(member=request.user, resource_id=resource_id)
+    try:
+        handle = resource.file.open("rb")
+    except FileNotFoundError:
+        # A file lost from storage is for staff to put right: the member gets a 404 page
+        # that says so, staff get one alert.
+        staff_alerts.stored_file_missing(
+            obj=resource,
+            file_name=resource.file.name,
+            description=f"the handout “{resource.title}” of the workshop {resource.workshop.title}",
+            admin_url=absolute_reverse("admin:workshops_workshop_change", resource.workshop_id),
+        )
+        back_url = reverse("workshops:workshop_detail", args=[resource.workshop.slug])
+        return render(request, "errors/file_missing.html", {"title": resource.title, "back_url": back_url}, status=404)
+    return FileResponse(handle, as_attachment=True, filename=resource.file.name.rsplit("/", 1)[-1])
 
 
 def _checkout_redirect(request: HttpRequest, registration) -> HttpResponse:

@@ -1,4 +1,4 @@
-"""Bloom's error pages (bloom.views): a kind page, never a traceback.
+"""Bloom's error pages (bloom.views) and missing stored files: a kind page, never a traceback.
 
 Each page is asserted in the test settings (DEBUG False) and, in a subprocess, under
 `bloom.settings.dev` as `make run` starts it (its DEBUG default).
@@ -11,16 +11,22 @@ import logging
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from bloom import views as error_views
+from notifications.models import EmailQueue
 from tests.bloom.error_urls import SECRET_DETAIL
 from tests.conftest import BASE_DIR, database_url_for_subprocess
 from tests.factories.accounts import UserFactory
+from tests.factories.content import AdminUserFactory, CareerApplicationFactory
+from tests.factories.courses import CourseEnrollmentFactory, CourseFactory, CourseResourceFactory
+from tests.factories.workshops import WorkshopFactory, WorkshopRegistrationFactory, WorkshopResourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +41,17 @@ def _assert_friendly(html: str, *, heading: str) -> None:
     assert 'href="/"' in html or 'href="/dashboard/"' in html, "no way back"
     for leak in LEAKS:
         assert leak not in html, leak
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def staff_alerts_to(settings) -> str:
+    settings.BLOOM_STAFF_ALERT_EMAIL = "care-team@bloom.example"
+    return settings.BLOOM_STAFF_ALERT_EMAIL
 
 
 # --- Each handler, with DEBUG False (the test settings) -----------------------------------
@@ -231,3 +248,152 @@ def test_dev_settings_show_branded_pages_and_serve_static_files_by_default(tmp_p
 
 def test_debug_pages_are_an_explicit_developer_opt_in(tmp_path):
     assert _dev_probe(tmp_path, DJANGO_DEBUG="1")["DEBUG"] is True
+
+
+# --- A stored file that has gone missing: 404 for the member, one alert for staff ----------
+
+
+def _staff_alerts(to: str) -> list[EmailQueue]:
+    return list(EmailQueue.objects.filter(to_email=to, template_key="notifications/staff_file_missing"))
+
+
+def _lose(field_file) -> None:
+    os.remove(os.path.join(settings.MEDIA_ROOT, field_file.name))
+
+
+def test_missing_course_resource_file_is_a_404_and_one_staff_alert(client, staff_alerts_to, caplog):
+    course = CourseFactory(title="Calm after birth")
+    owner, another = UserFactory(), UserFactory()
+    CourseEnrollmentFactory(user=owner, course=course)
+    CourseEnrollmentFactory(user=another, course=course)
+    resource = CourseResourceFactory(course=course, title="Breathing worksheet")
+    kept = CourseResourceFactory(course=course, title="Sleep log")
+    _lose(resource.file)
+    url = reverse("courses:resource_download", args=[resource.pk])
+
+    client.force_login(owner)
+    with caplog.at_level(logging.ERROR, logger="notifications.staff_alerts"):
+        response = client.get(url)
+        assert response.status_code == 404
+        html = response.content.decode()
+        _assert_friendly(html, heading="This file isn't available right now")
+        assert "“Breathing worksheet”" in html and "Our team has been told" in html
+        assert f'href="{reverse("courses:course_detail", args=[course.slug])}">Go back' in html
+        assert "FileNotFoundError" not in html and resource.file.name not in html
+
+        # The same member again, and another member: still a 404 page, still one alert.
+        assert client.get(url).status_code == 404
+        client.force_login(another)
+        assert client.get(url).status_code == 404
+
+    alerts = _staff_alerts(staff_alerts_to)
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.subject == "A file is missing: the course resource “Breathing worksheet” of Calm after birth"
+    assert resource.file.name in alert.text_body
+    admin_path = reverse("admin:courses_courseresource_change", args=[resource.pk])
+    assert settings.SITE_URL.rstrip("/") + admin_path in alert.text_body
+    assert [r.levelname for r in caplog.records if "stored file missing" in r.getMessage()] == ["ERROR"] * 3
+
+    # Other files of the course still download.
+    assert client.get(reverse("courses:resource_download", args=[kept.pk])).status_code == 200
+
+
+def test_a_replacement_file_that_goes_missing_alerts_again(client, staff_alerts_to):
+    course = CourseFactory()
+    member = UserFactory()
+    CourseEnrollmentFactory(user=member, course=course)
+    resource = CourseResourceFactory(course=course)
+    client.force_login(member)
+    url = reverse("courses:resource_download", args=[resource.pk])
+    _lose(resource.file)
+    client.get(url)
+
+    from django.core.files.base import ContentFile
+
+    resource.file.save("worksheet-v2.txt", ContentFile(b"new body"), save=True)
+    assert client.get(url).status_code == 200
+    _lose(resource.file)
+    assert client.get(url).status_code == 404
+    assert len(_staff_alerts(staff_alerts_to)) == 2
+
+
+def test_no_alert_for_a_member_without_access_to_the_resource(client, staff_alerts_to):
+    resource = CourseResourceFactory()
+    _lose(resource.file)
+    client.force_login(UserFactory())
+    response = client.get(reverse("courses:resource_download", args=[resource.pk]))
+    assert response.status_code == 404
+    assert "We couldn't find that page" in response.content.decode()
+    assert _staff_alerts(staff_alerts_to) == []
+
+
+def _workshop_file(**kwargs):
+    from django.core.files.base import ContentFile
+
+    return WorkshopResourceFactory(url="", file=ContentFile(b"handout body", name="handout.txt"), **kwargs)
+
+
+def test_workshop_files_download_only_for_seated_members_once_visible(client):
+    workshop = WorkshopFactory()
+    registration = WorkshopRegistrationFactory(workshop=workshop)
+    handout = _workshop_file(workshop=workshop, title="Handout")
+    later = _workshop_file(workshop=workshop, title="Slides", visible_after=timezone.now() + timedelta(days=3))
+    link_only = WorkshopResourceFactory(workshop=workshop)
+
+    client.force_login(registration.user)
+    page = client.get(reverse("workshops:workshop_detail", args=[workshop.slug])).content.decode()
+    download = reverse("workshops:resource_download", args=[handout.pk])
+    assert f'href="{download}"' in page and "/media/" not in page
+    response = client.get(download)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"handout body"
+    assert client.get(reverse("workshops:resource_download", args=[later.pk])).status_code == 404
+    assert client.get(reverse("workshops:resource_download", args=[link_only.pk])).status_code == 404
+
+    client.force_login(UserFactory())
+    assert client.get(download).status_code == 404
+
+
+def test_missing_workshop_file_is_a_404_and_one_staff_alert(client, staff_alerts_to):
+    workshop = WorkshopFactory(title="Sleep and the newborn")
+    registration = WorkshopRegistrationFactory(workshop=workshop)
+    handout = _workshop_file(workshop=workshop, title="Night plan")
+    _lose(handout.file)
+    client.force_login(registration.user)
+    url = reverse("workshops:resource_download", args=[handout.pk])
+
+    for _ in range(2):
+        response = client.get(url)
+        assert response.status_code == 404
+        html = response.content.decode()
+        _assert_friendly(html, heading="This file isn't available right now")
+        assert f'href="{reverse("workshops:workshop_detail", args=[workshop.slug])}">Go back' in html
+
+    alerts = _staff_alerts(staff_alerts_to)
+    assert len(alerts) == 1
+    assert alerts[0].subject == "A file is missing: the handout “Night plan” of the workshop Sleep and the newborn"
+    assert reverse("admin:workshops_workshop_change", args=[workshop.pk]) in alerts[0].text_body
+
+
+def test_missing_cv_in_the_admin_says_so_and_alerts_once_without_personal_data(client, settings, staff_alerts_to):
+    settings.BLOOM_STAFF_MFA_REQUIRED = False
+    from accounts.models import User
+
+    owner = User.objects.create_superuser("owner@example.com", "a-Long-test-passphrase-2026")
+    AdminUserFactory(user=owner)
+    application = CareerApplicationFactory(full_name="Ana Ruiz")
+    _lose(application.cv)
+    client.force_login(owner)
+    url = reverse("admin:content_careerapplication_cv", args=[application.pk])
+    change_url = reverse("admin:content_careerapplication_change", args=[application.pk])
+
+    response = client.get(url, follow=True)
+    assert response.redirect_chain == [(change_url, 302)]
+    assert "CV file is missing from storage" in response.content.decode()
+    assert client.get(url).status_code == 302
+
+    alerts = _staff_alerts(staff_alerts_to)
+    assert len(alerts) == 1
+    assert alerts[0].subject == "A file is missing: the CV of a job application"
+    assert "Ana Ruiz" not in alerts[0].subject + alerts[0].text_body
