@@ -1,11 +1,12 @@
 from types import SimpleNamespace
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.db import transaction
 
+from bloom.links import absolute_url
 from notifications.services import EmailCategory, EmailPriority, queue_email
 
 from .services import member_signup_complete
@@ -14,6 +15,16 @@ from .services import member_signup_complete
 def bloom_site() -> SimpleNamespace:
     """What allauth's mail templates call the site (django.contrib.sites is not installed)."""
     return SimpleNamespace(name="Bloom Psychology", domain=urlsplit(settings.SITE_URL).netloc)
+
+
+# The links allauth puts in its mail. allauth builds them on the request's host; Bloom's
+# mail links open the configured site (bloom.links), like every other mail it sends.
+MAIL_LINK_KEYS = ("activate_url", "password_reset_url", "signup_url")
+
+
+def _on_this_site(url: str) -> str:
+    parts = urlsplit(url)
+    return absolute_url(urlunsplit(("", "", parts.path, parts.query, parts.fragment)))
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -33,7 +44,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix, email, context):
         """All allauth mail (verification, reset ...) goes through the outbox at high priority."""
-        ctx = {"request": allauth_context.request, "email": email, "current_site": bloom_site(), **context}
+        links = {key: _on_this_site(context[key]) for key in MAIL_LINK_KEYS if context.get(key)}
+        ctx = {"request": allauth_context.request, "email": email, "current_site": bloom_site(), **context, **links}
         message = self.render_mail(template_prefix, email, ctx)
         html = next((body for body, mime in getattr(message, "alternatives", []) if mime == "text/html"), "")
         user = context.get("user")
