@@ -158,7 +158,8 @@ def resource_download(request, resource_id):
             admin_url=absolute_reverse("admin:courses_courseresource_change", resource.pk),
         )
         back_url = reverse("courses:course_detail", args=[resource.course.slug])
-        return render(request, "errors/file_missing.html", {"title": resource.title, "back_url": back_url}, status=404)
+        context = {"title": resource.title, "back_url": back_url, "back_label": "Back to the course"}
+        return render(request, "errors/file_missing.html", context, status=404)
     return FileResponse(handle, as_attachment=True, filename=resource.filename)
 
 

@@ -64,7 +64,8 @@ def resource_download(request: HttpRequest, resource_id) -> HttpResponse:
             admin_url=absolute_reverse("admin:workshops_workshop_change", resource.workshop_id),
         )
         back_url = reverse("workshops:workshop_detail", args=[resource.workshop.slug])
-        return render(request, "errors/file_missing.html", {"title": resource.title, "back_url": back_url}, status=404)
+        context = {"title": resource.title, "back_url": back_url, "back_label": "Back to the workshop"}
+        return render(request, "errors/file_missing.html", context, status=404)
     return FileResponse(handle, as_attachment=True, filename=resource.file.name.rsplit("/", 1)[-1])
 
 

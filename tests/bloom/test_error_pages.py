@@ -278,7 +278,7 @@ def test_missing_course_resource_file_is_a_404_and_one_staff_alert(client, staff
         html = response.content.decode()
         _assert_friendly(html, heading="This file isn't available right now")
         assert "“Breathing worksheet”" in html and "Our team has been told" in html
-        assert f'href="{reverse("courses:course_detail", args=[course.slug])}">Go back' in html
+        assert f'href="{reverse("courses:course_detail", args=[course.slug])}">Back to the course</a>' in html
         assert "FileNotFoundError" not in html and resource.file.name not in html
 
         # The same member again, and another member: still a 404 page, still one alert.
@@ -368,7 +368,7 @@ def test_missing_workshop_file_is_a_404_and_one_staff_alert(client, staff_alerts
         assert response.status_code == 404
         html = response.content.decode()
         _assert_friendly(html, heading="This file isn't available right now")
-        assert f'href="{reverse("workshops:workshop_detail", args=[workshop.slug])}">Go back' in html
+        assert f'href="{reverse("workshops:workshop_detail", args=[workshop.slug])}">Back to the workshop</a>' in html
 
     alerts = _staff_alerts(staff_alerts_to)
     assert len(alerts) == 1
