@@ -1,8 +1,16 @@
-"""Periodic billing tasks (collected by bloom/celery.py)."""
+"""Periodic billing tasks (collected by bloom/beat.py)."""
+
+from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     "billing-stripe-events-sweep": {
         "task": "billing.tasks.stripe_events_sweep_task",
         "schedule": 300.0,
+    },
+    # Fetches the events Stripe created in the last six hours and stores any never delivered.
+    "billing-stripe-events-reconcile": {
+        "task": "billing.tasks.stripe_events_reconcile_task",
+        "schedule": crontab(minute=17),
+        "kwargs": {"hours": 6},
     },
 }

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
 from bloom.webhooks import MAX_ATTEMPTS, stale_event_ids
 
-from . import webhooks
+from . import stripe_client, webhooks
 from .models import StripeWebhookEvent
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -50,3 +54,18 @@ def stripe_events_sweep_task() -> int:
     for event_id in ids:
         stripe_event_process_task.delay(event_id)
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def stripe_events_reconcile_task(hours: int = 6) -> int:
+    """Hourly: what `manage.py stripe_reconcile --since 6h` does, storing (and so processing)
+    events of the last `hours` that never arrived. When Stripe cannot be reached the run is
+    logged and skipped; the next one looks back over the same hours."""
+    try:
+        _fetched, inserted = webhooks.stripe_events_reconcile(since=timezone.now() - timedelta(hours=hours))
+    except stripe_client.StripeCallError as exc:
+        logger.warning("Stripe reconciliation skipped, Stripe did not answer: %s", exc.message)
+        return 0
+    if inserted:
+        logger.warning("Stripe reconciliation stored %d event(s) Bloom never received", inserted)
+    return inserted

@@ -2,8 +2,8 @@
 
 Tasks carry ids only and are idempotent; every durable piece of work is a PostgreSQL row
 (ARCHITECTURE.md). Each app may declare periodic tasks in `<app>/schedule.py` as a
-`BEAT_SCHEDULE` dict; they are merged here and synced into django-celery-beat's tables
-by its DatabaseScheduler when beat starts.
+`BEAT_SCHEDULE` dict; bloom.beat merges them, `migrate` writes them to django-celery-beat's
+tables (docs/adr/0007) and beat's DatabaseScheduler runs what is enabled there.
 """
 
 import os
@@ -19,12 +19,9 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _collect_beat_schedules(sender: Celery, **_kwargs) -> None:
-    from bloom.discovery import local_app_modules
+    from bloom.beat import beat_schedule
 
-    schedule = {}
-    for _label, module in local_app_modules("schedule"):
-        schedule.update(module.BEAT_SCHEDULE)
-    sender.conf.beat_schedule = {**schedule, **(sender.conf.beat_schedule or {})}
+    sender.conf.beat_schedule = {**beat_schedule(), **(sender.conf.beat_schedule or {})}
 
 
 @app.task(name="bloom.ping")

@@ -1,4 +1,4 @@
-"""Project-wide periodic tasks (collected by bloom/celery.py)."""
+"""Project-wide periodic tasks (collected by bloom/beat.py)."""
 
 from celery.schedules import crontab
 
@@ -6,5 +6,11 @@ BEAT_SCHEDULE = {
     "bloom-retention-apply": {
         "task": "bloom.retention_apply_task",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # `manage.py cleanup_orphans --fix` every night; pause it in the admin to repair by hand only.
+    "bloom-orphans-cleanup": {
+        "task": "bloom.orphans_cleanup_task",
+        "schedule": crontab(hour=4, minute=15),
+        "kwargs": {"fix": True},
     },
 }
