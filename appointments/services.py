@@ -76,6 +76,8 @@ def calendly_event_receive(*, body: dict) -> tuple[CalendlyWebhookEvent | None, 
     Idempotent: a duplicate delivery stores nothing, enqueues nothing and returns
     (None, False). Raises CalendlyPayloadError for a body without the keying fields.
     """
+    from bloom.tasks import send
+
     from .tasks import calendly_event_process_task
 
     return webhooks.event_store(
@@ -84,7 +86,7 @@ def calendly_event_receive(*, body: dict) -> tuple[CalendlyWebhookEvent | None, 
         external_id=calendly_event_uuid(body=body),
         event_type=str(body["event"]),
         payload=body,
-        enqueue=lambda event_id: calendly_event_process_task.delay(event_id),
+        enqueue=lambda event_id: send(calendly_event_process_task, event_id),
     )
 
 
@@ -202,6 +204,8 @@ def calendly_events_reprocess(*, event_ids: list[str], inline: bool = False) -> 
     Safe for processed events too: the handlers are idempotent. Returns (event id, outcome)
     pairs; the outcome is "queued" when not inline, or the error when processing failed.
     """
+    from bloom.tasks import enqueue
+
     from .tasks import calendly_event_process_task
 
     ids = [str(pk) for pk in CalendlyWebhookEvent.objects.filter(pk__in=event_ids).values_list("pk", flat=True)]
@@ -209,7 +213,7 @@ def calendly_events_reprocess(*, event_ids: list[str], inline: bool = False) -> 
     results = []
     for event_id in ids:
         if not inline:
-            transaction.on_commit(lambda event_id=event_id: calendly_event_process_task.delay(event_id))
+            enqueue(calendly_event_process_task, event_id)
             results.append((event_id, "queued"))
             continue
         try:

@@ -71,9 +71,11 @@ def signature_verify(*, payload: bytes, header: str, secret: str | None = None, 
 
 
 def _enqueue(event_id: str) -> None:
+    from bloom.tasks import send
+
     from .tasks import stripe_event_process_task
 
-    stripe_event_process_task.delay(event_id)
+    send(stripe_event_process_task, event_id)
 
 
 # A drain task is queued only when none is pending, so a burst of deliveries costs one
@@ -106,6 +108,8 @@ def drain_wake(*, force: bool = False) -> None:
     `stripe_events_drain_task`. `force` always asks Redis (the drain waking a successor).
     """
     global _flag_seen_at
+    from bloom.tasks import send
+
     from .tasks import stripe_events_drain_task
 
     now = time.monotonic()
@@ -113,7 +117,7 @@ def drain_wake(*, force: bool = False) -> None:
     if not force and window > 0 and _flag_seen_at is not None and now - _flag_seen_at < window:
         return
     if cache.add(DRAIN_FLAG, 1, timeout=DRAIN_FLAG_SECONDS):
-        stripe_events_drain_task.delay()
+        send(stripe_events_drain_task)
     _flag_seen_at = now
 
 

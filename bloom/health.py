@@ -30,7 +30,7 @@ def _check_broker() -> dict:
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=1)
+            conn.ensure_connection(max_retries=0, timeout=1)
         return {"status": "up"}
     except Exception as exc:
         return {"status": "down", "error": type(exc).__name__}

@@ -1,16 +1,49 @@
-"""Project-wide periodic tasks."""
+"""Sending tasks without waiting on Redis, and the project-wide periodic tasks."""
+
+from __future__ import annotations
 
 import logging
+from functools import partial
 
 from celery import shared_task
+from django.db import transaction
 
 from bloom.orphans import orphans_cleanup
+from bloom.outage import OutageGate
 from bloom.retention import retention_apply
 
 logger = logging.getLogger(__name__)
 
+broker_gate = OutageGate("Celery broker")
 
-@shared_task(name="bloom.retention_apply_task")
+
+def send(task, *args) -> bool:
+    """Send `task` now; never raise, never wait long (docs/adr/0008).
+
+    For work whose durable row a beat sweeper re-sends: with the broker down this costs one
+    connect attempt bounded by CELERY_BROKER_CONNECTION_TIMEOUT (no publish retries, no
+    result subscription), or nothing at all for BLOOM_REDIS_OUTAGE_SECONDS after a failure.
+    Returns whether the message was handed to the broker.
+    """
+    if not broker_gate.open():
+        logger.info("broker unavailable; %s%r left to the sweeper", task.name, args)
+        return False
+    try:
+        task.delay(*args)
+    except Exception as exc:  # noqa: BLE001 - whatever the broker raised, the row is safe in PostgreSQL
+        broker_gate.failed(exc)
+        logger.warning("could not send %s%r; the sweeper will", task.name, args, exc_info=True)
+        return False
+    broker_gate.succeeded()
+    return True
+
+
+def enqueue(task, *args) -> None:
+    """Send `task` once the current transaction commits (at once outside one), as `send` does."""
+    transaction.on_commit(partial(send, task, *args))
+
+
+@shared_task(name="bloom.retention_apply_task", ignore_result=False)
 def retention_apply_task() -> dict[str, int]:
     """Nightly: apply the data-retention policies (docs/adr/0081)."""
     results = retention_apply()

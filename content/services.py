@@ -522,6 +522,8 @@ def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
 
     Idempotent for a campaign already sending (the task is enqueued again, which is safe).
     """
+    from bloom.tasks import enqueue
+
     from .tasks import campaign_send_task
 
     campaign = NewsletterCampaign.objects.select_for_update().get(pk=campaign.pk)
@@ -532,7 +534,7 @@ def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
         campaign.send_started_at = timezone.now()
         campaign.save(update_fields=["status", "send_started_at", "updated_at"])
     campaign_id = str(campaign.pk)
-    transaction.on_commit(lambda: campaign_send_task.delay(campaign_id))
+    enqueue(campaign_send_task, campaign_id)
     return campaign
 
 

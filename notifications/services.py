@@ -85,13 +85,16 @@ def _json_safe(value: dict | None) -> dict:
 
 
 def _wake_drain() -> None:
-    """Ask a worker to drain now. Losing this message is harmless: the beat sweeper wakes it too."""
+    """Ask a worker to drain now, without waiting on a missing Redis (bloom.tasks.send).
+
+    Losing this message is harmless: the row is safe in PostgreSQL and the beat sweeper
+    wakes the drain for due rows too.
+    """
+    from bloom.tasks import send
+
     from .tasks import email_queue_drain_task
 
-    try:
-        email_queue_drain_task.delay()
-    except Exception:  # the broker may be down; the row is safe in PostgreSQL
-        logger.warning("could not wake the email drain; the sweeper will", exc_info=True)
+    send(email_queue_drain_task)
 
 
 def _wake_drain_on_commit() -> None:

@@ -71,10 +71,11 @@ def member_active_q(member: User) -> Q:
 
 
 def _on_commit_notify(kind: str, object_id) -> None:
+    from bloom.tasks import enqueue
+
     from .tasks import workshop_notice_send_task
 
-    object_id = str(object_id)
-    transaction.on_commit(lambda: workshop_notice_send_task.delay(kind, object_id))
+    enqueue(workshop_notice_send_task, kind, str(object_id))
 
 
 @transaction.atomic
@@ -375,10 +376,11 @@ def _registration_mark_attended(registration: WorkshopRegistration | None) -> bo
 def _series_progress_after_commit(workshop: Workshop, user_id) -> None:
     if workshop.series_id is None or user_id is None:
         return
+    from bloom.tasks import enqueue
+
     from .tasks import series_progress_update_task
 
-    series_id, user_id = str(workshop.series_id), str(user_id)
-    transaction.on_commit(lambda: series_progress_update_task.delay(user_id, series_id))
+    enqueue(series_progress_update_task, str(user_id), str(workshop.series_id))
 
 
 def _member_registration(workshop: Workshop, email: str) -> tuple[User | None, WorkshopRegistration | None]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,8 +20,6 @@ from bloom.webhooks import SignatureError, event_process, event_store, verify_ti
 
 from .models import Workshop, ZoomWebhookEvent
 from .services import attendance_record_join, attendance_record_leave
-
-logger = logging.getLogger(__name__)
 
 URL_VALIDATION = "endpoint.url_validation"
 PARTICIPANT_JOINED = "meeting.participant_joined"
@@ -57,13 +54,12 @@ def event_id_for(payload: dict) -> str:
 
 
 def _enqueue(event_id: str) -> None:
+    from bloom.tasks import send
+
     from .tasks import zoom_event_process_task
 
-    try:
-        zoom_event_process_task.delay(event_id)
-    except Exception:
-        # The row is stored; the sweeper re-enqueues it once the broker is back.
-        logger.exception("could not enqueue zoom event %s", event_id)
+    # The row is stored; if the broker is down the sweeper re-enqueues it once it is back.
+    send(zoom_event_process_task, event_id)
 
 
 def zoom_event_store(*, payload: dict) -> tuple[ZoomWebhookEvent | None, bool]:

@@ -95,14 +95,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache ----------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Redis may vanish (docs/adr/0008): the cache answers like an empty cache while Redis is
+# unreachable (bloom.cache), after one connect attempt bounded by a short timeout, and skips
+# Redis for BLOOM_REDIS_OUTAGE_SECONDS after a failure so a request pays that timeout once.
+BLOOM_REDIS_OUTAGE_SECONDS = env.float("BLOOM_REDIS_OUTAGE_SECONDS", default=2.0)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "bloom.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("BLOOM_CACHE_PREFIX", default="bloom"),
         "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
     }
 }
+# A rate limit whose counter cannot be read lets the request through rather than turning
+# every public form away while Redis is down; the limits hold again when it returns.
+RATELIMIT_FAIL_OPEN = True
 
 # --- Auth (allauth) ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -194,7 +202,29 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Sending a task never waits long on a missing Redis (docs/adr/0008): one connect attempt with
+# a short timeout and no publish retries. Every message only wakes work a PostgreSQL row
+# holds, and a beat sweeper re-sends what was lost, so a failed send is logged and dropped
+# (bloom.tasks.send). Workers keep retrying their own broker connection for as long as it takes.
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "max_retries": 0,
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 1.0,
+}
+CELERY_TASK_PUBLISH_RETRY = False
+# No task result is read except the ping's (tests, by hand), so results are off by default:
+# subscribing to a result is what blocked a caller for 20 s and left "The Celery application
+# must be restarted" behind when Redis was down. Tasks whose result someone reads opt in.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 0.5
+CELERY_REDIS_SOCKET_TIMEOUT = 2.0
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"

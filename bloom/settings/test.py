@@ -25,4 +25,7 @@ CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom-test")
 # busy machine). Durability behaviour under test (leases, SKIP LOCKED, crash recovery) is
 # about process crashes, which this does not change; only a PostgreSQL crash could lose data.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
+# Every cache or broker call tries Redis, so a test that simulates an outage leaves nothing
+# behind for the next test (bloom.outage).
+BLOOM_REDIS_OUTAGE_SECONDS = 0
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
