@@ -19,6 +19,18 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("BLOOM_SITE_URL", default="http://127.0.0.1:8000")
 
+# Stand-ins for the secrets Bloom signs and verifies with, so `make run` and the tests need
+# none. Production refuses each of these values by value, whatever variable holds it
+# (bloom/settings/prod.py, docs/adr/0014).
+BLOOM_DEV_PLACEHOLDERS = {
+    "STRIPE_SECRET_KEY": "sk_test_bloom_dev_placeholder",
+    "STRIPE_WEBHOOK_SECRET": "whsec_bloom_dev_placeholder",
+    "CALENDLY_WEBHOOK_SIGNING_KEY": "calendly_dev_signing_key",
+    "ZOOM_WEBHOOK_SECRET_TOKEN": "zoom_dev_secret_token",
+    "ANYMAIL_WEBHOOK_SECRET": "bloom:dev-webhook-secret",
+    "BLOOM_FIELD_ENCRYPTION_KEYS": "ZGV2LW9ubHkta2V5LW5ldmVyLXVzZS1pbi1wcm9kISE=",
+}
+
 DJANGO_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -194,7 +206,7 @@ BLOOM_RETENTION_DAYS = {
     "email_bodies": env.int("BLOOM_RETENTION_EMAIL_BODIES_DAYS", default=365),
     "analytics_events": env.int("BLOOM_RETENTION_ANALYTICS_EVENTS_DAYS", default=730),
 }
-ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="bloom:dev-webhook-secret")}
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=BLOOM_DEV_PLACEHOLDERS["ANYMAIL_WEBHOOK_SECRET"])}
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
@@ -232,25 +244,29 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom")
 
 # --- Third-party services -----------------------------------------------------------------
-STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_bloom_dev_placeholder")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default=BLOOM_DEV_PLACEHOLDERS["STRIPE_SECRET_KEY"])
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_bloom_dev_placeholder")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_bloom_dev_placeholder")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default=BLOOM_DEV_PLACEHOLDERS["STRIPE_WEBHOOK_SECRET"])
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_LIVE_MODE = False
 STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
-CALENDLY_WEBHOOK_SIGNING_KEY = env("CALENDLY_WEBHOOK_SIGNING_KEY", default="calendly_dev_signing_key")
+CALENDLY_WEBHOOK_SIGNING_KEY = env(
+    "CALENDLY_WEBHOOK_SIGNING_KEY", default=BLOOM_DEV_PLACEHOLDERS["CALENDLY_WEBHOOK_SIGNING_KEY"]
+)
 CALENDLY_API_TOKEN = env("CALENDLY_API_TOKEN", default="")
-ZOOM_WEBHOOK_SECRET_TOKEN = env("ZOOM_WEBHOOK_SECRET_TOKEN", default="zoom_dev_secret_token")
+ZOOM_WEBHOOK_SECRET_TOKEN = env(
+    "ZOOM_WEBHOOK_SECRET_TOKEN", default=BLOOM_DEV_PLACEHOLDERS["ZOOM_WEBHOOK_SECRET_TOKEN"]
+)
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Encryption of health information (docs/adr/0004) ----------------------------------
 # Comma-separated Fernet keys, newest first; older keys still decrypt during rotation.
 BLOOM_FIELD_ENCRYPTION_KEYS = env.list(
     "BLOOM_FIELD_ENCRYPTION_KEYS",
-    default=["ZGV2LW9ubHkta2V5LW5ldmVyLXVzZS1pbi1wcm9kISE="],
+    default=[BLOOM_DEV_PLACEHOLDERS["BLOOM_FIELD_ENCRYPTION_KEYS"]],
 )
 
 # --- Security defaults --------------------------------------------------------------------
