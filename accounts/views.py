@@ -1,7 +1,7 @@
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +36,7 @@ def _member_preferences(member):
     )
 
 
+@login_not_required
 def home(request):
     if request.user.is_authenticated:
         return redirect("accounts:dashboard")

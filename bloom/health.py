@@ -1,5 +1,6 @@
 """GET /healthz: database, broker, worker and migrations, as JSON. Never a 500."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
@@ -46,6 +47,7 @@ def _check_worker() -> dict:
         return {"status": "down", "error": type(exc).__name__}
 
 
+@login_not_required
 @never_cache
 @require_GET
 def healthz(request):

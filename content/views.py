@@ -6,6 +6,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -33,12 +34,14 @@ def is_bot(request) -> bool:
 # --- Blog -----------------------------------------------------------------------------------
 
 
+@login_not_required
 def blog_list(request):
     paginator = Paginator(selectors.blog_post_list_published(), selectors.BLOG_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "content/blog_list.html", {"page": page, "posts": page.object_list})
 
 
+@login_not_required
 def blog_detail(request, slug: str):
     user = request.user
     is_staff = user.is_authenticated and user.is_staff
@@ -54,6 +57,7 @@ def blog_detail(request, slug: str):
 SIGNUP_LIMIT = "10/h"  # sign-ups per IP
 
 
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def newsletter_signup(request):
     form = NewsletterSignupForm(request.POST or None, initial={"source": "newsletter_page"})
@@ -71,10 +75,12 @@ def newsletter_signup(request):
     return render(request, "content/newsletter_signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@login_not_required
 def newsletter_thanks(request):
     return render(request, "content/newsletter_thanks.html")
 
 
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def newsletter_confirm(request, token: str):
     # GET only shows a button: mail scanners that open links must not confirm for people.
@@ -108,6 +114,7 @@ def _same_origin(request) -> bool:
     return False
 
 
+@login_not_required
 @csrf_exempt  # No cookie-authenticated state changes: the origin check below is what guards it.
 @require_POST
 def analytics_event(request):
@@ -163,6 +170,7 @@ def _post_for(value) -> BlogPost | None:
 CONTACT_LIMIT = "5/h"  # messages per IP
 
 
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def contact(request):
     form = ContactForm(request.POST or None)
@@ -187,6 +195,7 @@ def contact(request):
     return render(request, "content/contact_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@login_not_required
 def contact_thanks(request):
     return render(request, "content/contact_thanks.html")
 
@@ -196,10 +205,12 @@ def contact_thanks(request):
 APPLICATION_LIMIT = "5/h"  # applications per IP
 
 
+@login_not_required
 def career_list(request):
     return render(request, "content/career_list.html", {"postings": list(selectors.job_posting_list_open())})
 
 
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def career_detail(request, slug: str):
     posting = selectors.job_posting_get_open(slug=slug)
@@ -235,5 +246,6 @@ def career_detail(request, slug: str):
     return render(request, "content/job_posting_detail.html", {"posting": posting, "form": form}, status=status)
 
 
+@login_not_required
 def career_applied(request, slug: str):
     return render(request, "content/career_application_thanks.html", {"slug": slug})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +23,7 @@ from .forms import FeedbackForm
 from .models import PaymentStatus, RegistrationStatus
 
 
+@login_not_required
 def workshop_list(request: HttpRequest) -> HttpResponse:
     workshops = list(selectors.workshop_list_upcoming())
     statuses = selectors.registration_statuses_for_member(member=request.user, workshop_ids=[w.pk for w in workshops])
@@ -30,6 +31,7 @@ def workshop_list(request: HttpRequest) -> HttpResponse:
     return render(request, "workshops/workshop_list.html", {"rows": rows})
 
 
+@login_not_required
 def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     workshop = selectors.workshop_get_published(slug=slug)
     context = {"workshop": workshop, "seats_left": services.seats_left(workshop=workshop)}

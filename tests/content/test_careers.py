@@ -98,7 +98,7 @@ def test_cv_download_is_staff_only(admin_client, editor):
     application = CareerApplicationFactory()
     url = reverse("admin:content_careerapplication_cv", args=[application.pk])
     anonymous = Client().get(url)
-    assert anonymous.status_code == 302 and "/admin/login" in anonymous["Location"]
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(f"/accounts/login/?next={url}")
     response = admin_client.get(url)
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
