@@ -4,8 +4,10 @@ from urllib.parse import urlsplit, urlunsplit
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from bloom.http import client_ip
 from bloom.links import absolute_url
 from notifications.services import EmailCategory, EmailPriority, queue_email
 
@@ -28,6 +30,13 @@ def _on_this_site(url: str) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request):
+        """allauth's rate limits and sessions key on the same address as the rest of Bloom."""
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine the client's IP address.")
+        return ip
+
     def save_user(self, request, user, form, commit=True):
         # The user, profile, preferences and consent record are written in one transaction.
         with transaction.atomic():

@@ -14,6 +14,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
+from bloom.http import client_ip
 from notifications import services as notifications_services
 from notifications.services import notify, queue_email
 
@@ -40,12 +41,6 @@ from .models import (
 
 WELCOME_ACHIEVEMENT = ("welcome", "Completed onboarding", "You finished setting up your Bloom account.")
 ONBOARDING_STEPS = 4
-
-
-def _client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _sequence_trigger(*, trigger: str, user: User) -> None:
@@ -139,7 +134,7 @@ def member_email_changed(*, user: User, email: str, request=None) -> None:
 def consent_record(*, user: User, kind: str, granted: bool, source: str, request=None) -> ConsentRecord:
     """Append one consent row (records are never updated: they are the evidence)."""
     return ConsentRecord.objects.create(
-        user=user, kind=kind, granted=granted, source=source[:40], ip_address=_client_ip(request)
+        user=user, kind=kind, granted=granted, source=source[:40], ip_address=client_ip(request)
     )
 
 
@@ -402,7 +397,7 @@ def admin_session_start(*, user: User, request) -> AdminSession | None:
     return AdminSession.objects.create(
         admin_user=admin_user,
         session_key=request.session.session_key or "",
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         created_at=now,
         last_seen_at=now,
@@ -462,7 +457,7 @@ def admin_activity_mirror(*, user: User, since: datetime.datetime, request=None)
                 object_id=(entry.object_id or "")[:64],
                 object_repr=entry.object_repr[:200],
                 changes={"message": changes},
-                ip_address=_client_ip(request),
+                ip_address=client_ip(request),
                 log_entry=entry,
                 created_at=entry.action_time,
             )
@@ -486,7 +481,7 @@ def health_read_record(*, staff_user: User, obj: Model, request=None) -> AdminAc
         object_id=str(obj.pk)[:64],
         object_repr=str(obj)[:200],
         changes={},
-        ip_address=_client_ip(request),
+        ip_address=client_ip(request),
     )
 
 
@@ -537,7 +532,7 @@ def security_event_record(
             event_type=event_type,
             severity=severity,
             user=user if user is not None and user.is_authenticated else None,
-            ip_address=meta.get("REMOTE_ADDR") or None,
+            ip_address=client_ip(request),
             user_agent=meta.get("HTTP_USER_AGENT", "")[:500],
             path=getattr(request, "path", "")[:500],
             details=details or {},

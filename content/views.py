@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bloom.exceptions import ApplicationError
+from bloom.http import client_ip
 
 from . import selectors, services
 from .forms import CareerApplicationForm, ContactForm, NewsletterSignupForm
@@ -189,7 +190,7 @@ def contact(request):
                 phone=data["phone"],
                 subject=data["subject"],
                 message=data["message"],
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )
         return redirect("content:contact_thanks")
     return render(request, "content/contact_form.html", {"form": form}, status=400 if form.errors else 200)
@@ -237,7 +238,7 @@ def career_detail(request, slug: str):
                         phone=data["phone"],
                         cover_letter=data["cover_letter"],
                         cv=data["cv"],
-                        ip_address=request.META.get("REMOTE_ADDR"),
+                        ip_address=client_ip(request),
                     )
                 except ApplicationError as exc:
                     form.add_error(None, exc.message)

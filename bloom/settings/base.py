@@ -170,6 +170,13 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Bloom Psychology"
 # Staff must have MFA before they can use the admin (accounts.middleware).
 BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
+# How many reverse proxies we run in front of Bloom (docs/adr/0016). 0: REMOTE_ADDR is the
+# client and X-Forwarded-For is ignored; N: the Nth X-Forwarded-For entry from the right.
+# bloom.http.client_ip reads it for rate limits, lockouts and audit rows; allauth and
+# django-ratelimit ask that helper too.
+BLOOM_TRUSTED_PROXY_COUNT = env.int("BLOOM_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = BLOOM_TRUSTED_PROXY_COUNT
+RATELIMIT_IP_META_KEY = "bloom.http.client_ip"
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
