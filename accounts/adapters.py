@@ -4,14 +4,15 @@ from urllib.parse import urlsplit, urlunsplit
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from bloom.http import client_ip
 from bloom.links import absolute_url
 from notifications.services import EmailCategory, EmailPriority, queue_email
 
-from .services import member_signup_complete
+from .models import User
+from .services import member_signup_complete, sign_in_failure_record
 
 
 def bloom_site() -> SimpleNamespace:
@@ -29,6 +30,10 @@ def _on_this_site(url: str) -> str:
     return absolute_url(urlunsplit(("", "", parts.path, parts.query, parts.fragment)))
 
 
+def _account_for(login: str) -> User | None:
+    return User.objects.filter(email__iexact=login.strip()).first() if login else None
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request):
         """allauth's rate limits and sessions key on the same address as the rest of Bloom."""
@@ -36,6 +41,23 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine the client's IP address.")
         return ip
+
+    def pre_authenticate(self, request, **credentials):
+        """A sign-in the lockout refuses (ACCOUNT_RATE_LIMITS["login_failed"]) is a Security event."""
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError as exc:
+            if exc.code == "too_many_login_attempts":
+                login = credentials.get("email", "")
+                sign_in_failure_record(
+                    event_type="login_locked_out", request=request, login=login, user=_account_for(login)
+                )
+            raise
+
+    def authentication_failed(self, request, **credentials):
+        """A wrong password (or an unknown address) is a Security event; the password is not kept."""
+        login = credentials.get("email", "")
+        sign_in_failure_record(event_type="login_failed", request=request, login=login, user=_account_for(login))
 
     def save_user(self, request, user, form, commit=True):
         # The user, profile, preferences and consent record are written in one transaction.

@@ -190,7 +190,7 @@ class AdminActivityLogAdmin(ReadOnlyAdmin):
 class SecurityEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "event_type", "severity", "user", "ip_address", "path"]
     list_filter = ["severity", "event_type", "created_at"]
-    search_fields = ["event_type", "user__email", "ip_address", "path"]
+    search_fields = ["event_type", "user__email", "ip_address", "path", "details"]
     list_select_related = ["user"]
 
 

@@ -5,6 +5,8 @@ from functools import lru_cache
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.internal.flows.manage_email import email_already_exists
 from allauth.account.internal.flows.signup import prevent_enumeration
+from allauth.core import context as allauth_context
+from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
 from django import forms
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -12,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .models import PROFILE_FIELDS, TOPICS, DataRequestKind, Stage, User, UserPreferences
+from .services import sign_in_failure_record
 
 # "About ten months" ahead for a due date, "about three years" back for a birth date.
 DUE_DATE_MAX_DAYS = 305
@@ -241,3 +244,34 @@ class DataRequestForm(forms.Form):
                 "Please tick the box to confirm that you want your account deleted.", code="confirm"
             )
         return data
+
+
+class _RecordsMFALockout:
+    """allauth's MFA forms, except that a code the sign-in lockout refuses is a Security event.
+
+    allauth keys the lockout per user and raises the same "too many attempts" error for it
+    that the password lockout uses; a wrong code is recorded by the `authentication_failed`
+    receiver (accounts.receivers).
+    """
+
+    def clean_code(self):
+        try:
+            return super().clean_code()
+        except forms.ValidationError as exc:
+            if exc.code == "too_many_login_attempts":
+                sign_in_failure_record(
+                    event_type="mfa_locked_out",
+                    request=allauth_context.request,
+                    login=self.user.email,
+                    user=self.user,
+                    details={"reauthentication": isinstance(self, ReauthenticateForm)},
+                )
+            raise
+
+
+class MFAAuthenticateForm(_RecordsMFALockout, AuthenticateForm):
+    pass
+
+
+class MFAReauthenticateForm(_RecordsMFALockout, ReauthenticateForm):
+    pass

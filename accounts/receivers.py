@@ -1,7 +1,8 @@
 """Handlers for allauth and django.contrib.auth signals (third-party events only)."""
 
 from allauth.account.signals import email_changed, email_confirmed, password_changed, password_reset, password_set
-from allauth.mfa.signals import authenticator_added, authenticator_removed
+from allauth.mfa.models import Authenticator
+from allauth.mfa.signals import authentication_failed, authenticator_added, authenticator_removed, authenticator_used
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
@@ -14,6 +15,7 @@ from .services import (
     member_email_changed,
     member_email_verified,
     security_event_record,
+    sign_in_failure_record,
 )
 
 
@@ -62,4 +64,27 @@ def sync_two_factor(sender, request, user, authenticator, **kwargs):
             "type": authenticator.type,
             "signal": "added" if kwargs.get("signal") is authenticator_added else "removed",
         },
+    )
+
+
+@receiver(authentication_failed)
+def record_mfa_code_failed(sender, request, user, authenticator, **kwargs):
+    sign_in_failure_record(
+        event_type="mfa_failed",
+        request=request,
+        login=user.email,
+        user=user,
+        details={"type": authenticator.type, "reauthentication": bool(kwargs.get("reauthentication"))},
+    )
+
+
+@receiver(authenticator_used)
+def record_recovery_code_used(sender, request, user, authenticator, **kwargs):
+    """A recovery code stands in for a lost authenticator: staff should know it happened."""
+    if authenticator.type != Authenticator.Type.RECOVERY_CODES:
+        return
+    # allauth marks the code used on a fresh copy of the row, so read it again.
+    codes = Authenticator.objects.get(pk=authenticator.pk).wrap().get_unused_codes()
+    security_event_record(
+        event_type="recovery_code_used", request=request, user=user, details={"codes_left": len(codes)}
     )

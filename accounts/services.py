@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import uuid
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Model, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
 from bloom.http import client_ip
+from bloom.links import absolute_url
 from notifications import services as notifications_services
-from notifications.services import notify, queue_email
+from notifications.services import EmailPriority, notify, queue_email
 
 from .models import (
     PROFILE_FIELDS,
@@ -539,3 +544,115 @@ def security_event_record(
         )
     except IntegrityError:
         return None
+
+
+# --- Sign-in security ---------------------------------------------------------------------
+
+# Refused sign-ins: a wrong password, a wrong MFA code, or an attempt the lockout turned away.
+SIGN_IN_FAILURES = ("login_failed", "login_locked_out", "mfa_failed", "mfa_locked_out")
+SIGN_IN_BURST = "sign_in_burst"
+
+
+def sign_in_failure_record(
+    *, event_type: str, request, login: str, user: User | None = None, details: dict | None = None
+) -> SecurityEvent | None:
+    """Write one refused sign-in as a Security event and alert the owners if it completes a burst.
+
+    `event_type` is one of SIGN_IN_FAILURES; `login` is the address typed (stored lower-cased,
+    so failures for an address without an account are counted too); `user` is the account
+    when there is one. The password or code typed is never stored.
+    """
+    if event_type not in SIGN_IN_FAILURES:
+        raise ValueError(f"{event_type!r} is not a sign-in failure")
+    event = security_event_record(
+        event_type=event_type,
+        request=request,
+        user=user,
+        details={"login": (login or "").strip().lower()[:254], **(details or {})},
+    )
+    if event is not None:
+        sign_in_burst_alert(event=event)
+    return event
+
+
+def security_alert_recipients() -> list[str]:
+    """Who hears about attacks on sign-in: active staff with the owner role and superusers,
+    or the care-team inbox (BLOOM_STAFF_ALERT_EMAIL) when there is none."""
+    emails = (
+        User.objects.filter(is_active=True, is_staff=True)
+        .filter(Q(admin_user__role__slug="owner") | Q(is_superuser=True))
+        .order_by("email")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    return list(emails) or [settings.BLOOM_STAFF_ALERT_EMAIL]
+
+
+def sign_in_burst_alert(*, event: SecurityEvent) -> int:
+    """Alert the owners when refused sign-ins for `event`'s account or for its address reach
+    BLOOM_SIGNIN_ALERT_THRESHOLD within BLOOM_SIGNIN_ALERT_WINDOW_MINUTES.
+
+    Once per burst: an account or address named by a `sign_in_burst` event younger than the
+    window is not alerted again, and each mail's idempotency key names the burst's first
+    failure, so two requests at the same moment cannot both send. A burst that goes on alerts
+    again one window later. One alert names every account and address it is about; it writes one
+    critical `sign_in_burst` event and queues one mail per recipient (high priority).
+    Returns the number of mails queued.
+    """
+    window = datetime.timedelta(minutes=settings.BLOOM_SIGNIN_ALERT_WINDOW_MINUTES)
+    since = event.created_at - window
+    failures = SecurityEvent.objects.filter(
+        event_type__in=SIGN_IN_FAILURES, created_at__gt=since, created_at__lte=event.created_at
+    )
+    candidates = []
+    if login := event.details.get("login"):
+        candidates.append(({"subject": "account", "value": login}, failures.filter(details__login=login)))
+    if event.ip_address:
+        candidates.append(
+            ({"subject": "address", "value": event.ip_address}, failures.filter(ip_address=event.ip_address))
+        )
+    subjects = []
+    for subject, rows in candidates:
+        count = rows.count()
+        if count < settings.BLOOM_SIGNIN_ALERT_THRESHOLD:
+            continue
+        alerted = SecurityEvent.objects.filter(
+            event_type=SIGN_IN_BURST, created_at__gt=since, details__subjects__contains=[subject]
+        ).exists()
+        if not alerted:
+            first = rows.order_by("created_at", "pk").values_list("pk", flat=True).first()
+            subjects.append({**subject, "failures": count, "first_failure": str(first)})
+    if not subjects:
+        return 0
+    return _sign_in_burst_send(subjects=subjects, window=window)
+
+
+def _sign_in_burst_send(*, subjects: list[dict], window: datetime.timedelta) -> int:
+    changelist = absolute_url(reverse("admin:accounts_securityevent_changelist"))
+    context = {
+        "subjects": [
+            {**subject, "admin_url": f"{changelist}?{urlencode({'q': subject['value']})}"} for subject in subjects
+        ],
+        "window_minutes": int(window.total_seconds() // 60),
+    }
+    burst = ",".join(f"{subject['subject']}:{subject['value']}:{subject['first_failure']}" for subject in subjects)
+    queued = 0
+    for recipient in security_alert_recipients():
+        digest = hashlib.sha256(f"{burst}|{recipient}".encode()).hexdigest()[:40]
+        row = queue_email(
+            to=recipient,
+            template="accounts/staff_sign_in_burst",
+            context=context,
+            priority=EmailPriority.HIGH,
+            idempotency_key=f"security:sign-in-burst:{digest}",
+        )
+        queued += row is not None
+    security_event_record(
+        event_type=SIGN_IN_BURST,
+        severity=SecurityEvent.Severity.CRITICAL,
+        details={
+            "subjects": [{"subject": s["subject"], "value": s["value"]} for s in subjects],
+            "failures": {s["value"]: s["failures"] for s in subjects},
+        },
+    )
+    return queued

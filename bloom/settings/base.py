@@ -155,7 +155,11 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "5/5m/ip,5/5m/key",
+    # allauth's model (docs/adr/0017): five failures lock one account (the key is the address for
+    # passwords, the user for MFA codes); the per-IP limit only slows a sweep across accounts.
+    # The key comes first so an account already locked spends none of its IP's allowance, and one
+    # person's typos never lock out a colleague behind the same office address.
+    "login_failed": "5/5m/key,10/m/ip",
     # Sign-up says when an address already has an account (ADR 0013), so it is limited tighter.
     "signup": "10/m/ip,60/h/ip",
     "confirm_email": "1/3m/key",
@@ -168,6 +172,11 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Bloom] "
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Bloom Psychology"
+# These forms write a Security event when the sign-in lockout refuses a code (accounts.forms).
+MFA_FORMS = {
+    "authenticate": "accounts.forms.MFAAuthenticateForm",
+    "reauthenticate": "accounts.forms.MFAReauthenticateForm",
+}
 # Staff must have MFA before they can use the admin (accounts.middleware).
 BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
 # How many reverse proxies we run in front of Bloom (docs/adr/0016). 0: REMOTE_ADDR is the
@@ -177,6 +186,10 @@ BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
 BLOOM_TRUSTED_PROXY_COUNT = env.int("BLOOM_TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = BLOOM_TRUSTED_PROXY_COUNT
 RATELIMIT_IP_META_KEY = "bloom.http.client_ip"
+# This many failed sign-ins (passwords, MFA codes, refused attempts) for one account or one
+# address within the window alert the owners once per window (docs/adr/0018).
+BLOOM_SIGNIN_ALERT_THRESHOLD = env.int("BLOOM_SIGNIN_ALERT_THRESHOLD", default=10)
+BLOOM_SIGNIN_ALERT_WINDOW_MINUTES = env.int("BLOOM_SIGNIN_ALERT_WINDOW_MINUTES", default=10)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
