@@ -102,7 +102,22 @@ TEMPLATES = [
 # DATABASE_URL is always set by bloom.devservices (make run / make test) or by the
 # deployment; the fallback only serves `manage.py` typed by hand on a dev machine.
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bloom")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+# One psycopg pool per process (docs/adr/0006). runserver starts a thread per request and a
+# persistent connection per thread was never closed; the pool caps a process at
+# BLOOM_DB_POOL_MAX_SIZE connections, lends one per request and takes it back when the
+# request ends, so a burst waits (at most BLOOM_DB_POOL_TIMEOUT seconds, then the request
+# fails with a database error) instead of opening a connection per thread. The pool needs
+# CONN_MAX_AGE = 0: "closing" a connection returns it to the pool.
+if env.bool("BLOOM_DB_POOL", default=True):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("BLOOM_DB_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("BLOOM_DB_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("BLOOM_DB_POOL_TIMEOUT", default=5.0),
+        "max_idle": env.float("BLOOM_DB_POOL_MAX_IDLE", default=300.0),
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

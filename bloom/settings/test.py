@@ -25,6 +25,13 @@ CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom-test")
 # busy machine). Durability behaviour under test (leases, SKIP LOCKED, crash recovery) is
 # about process crashes, which this does not change; only a PostgreSQL crash could lose data.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
+# The suite's own process uses plain connections: its tests open connections in threads of
+# their own, and a thread that ends without returning its pooled connection would shrink a
+# pool for every later test. Servers the suite starts as subprocesses (dev, prod-like
+# settings) use the pool as shipped (tests/bloom/test_connections.py).
+if not env.bool("BLOOM_DB_POOL", default=False):
+    DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Every cache or broker call tries Redis, so a test that simulates an outage leaves nothing
 # behind for the next test (bloom.outage).
 BLOOM_REDIS_OUTAGE_SECONDS = 0
