@@ -1,10 +1,16 @@
 """Back office for accounts. System-written rows (security events, sessions, audit trail) are read-only."""
 
+import json
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import F
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from bloom.admin import ReadOnlyAdmin
+from bloom.admin import ConfirmedActionsMixin, ReadOnlyAdmin
 
 from .models import (
     AdminActivityLog,
@@ -15,6 +21,11 @@ from .models import (
     ConsentRecord,
     DataRequest,
     DataRequestStatus,
+    MemberScreeningPoint,
+    RiskAlert,
+    RiskSource,
+    ScreeningResponse,
+    ScreeningSchedulePoint,
     SecurityEvent,
     User,
     UserAchievement,
@@ -22,6 +33,8 @@ from .models import (
     UserProfile,
     WellnessEntry,
 )
+from .screening import INSTRUMENTS, week_label
+from .screening_services import risk_alert_acknowledge
 from .services import (
     admin_user_role_set,
     data_request_process,
@@ -235,3 +248,164 @@ class DataRequestAdmin(admin.ModelAdmin):
             self.log_change(request, data_request, [{"changed": {"fields": ["status"]}}, "rejected"])
             done += 1
         self.message_user(request, f"{done} request(s) rejected.", messages.WARNING)
+
+
+# --- Screening and the "needs attention" queue (docs/adr/0100-0104) -------------------------
+
+
+@admin.register(ScreeningSchedulePoint)
+class ScreeningSchedulePointAdmin(admin.ModelAdmin):
+    """Where on the perinatal timeline each questionnaire is offered; members reach points by week."""
+
+    list_display = ["name", "stage", "week", "instrument", "window_weeks", "is_active"]
+    list_filter = ["stage", "instrument", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(ScreeningResponse)
+class ScreeningResponseAdmin(ReadOnlyAdmin):
+    """Scores for the care team; her answers to each question only when she shared them, and
+    each look at shared answers is written to the audit log."""
+
+    list_display = ["taken_at", "user", "instrument", "total", "band", "urgent", "when", "shared_with_clinician"]
+    list_filter = ["instrument", "urgent", "shared_with_clinician", "perinatal_stage"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "taken_at"
+    # `answers` itself is never a field here: `shared_answers` shows them, or says they are private.
+    fields = [
+        "user",
+        "instrument",
+        "taken_at",
+        "total",
+        "band",
+        "urgent",
+        "perinatal_stage",
+        "perinatal_week",
+        "shared_with_clinician",
+        "shared_answers",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="On her timeline")
+    def when(self, obj):
+        return week_label(obj.perinatal_stage, obj.perinatal_week) or "—"
+
+    @admin.display(description="Her answers")
+    def shared_answers(self, obj):
+        if not obj.shared_with_clinician:
+            return "Not shared: the member keeps her answers to each question private."
+        questionnaire = INSTRUMENTS[obj.instrument]
+        answers = json.loads(obj.answers)
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{}. {}: <strong>{}</strong> ({} point(s))",
+            (
+                (
+                    item.number,
+                    item.text,
+                    item.options[answers[str(item.number)]],
+                    item.scores[answers[str(item.number)]],
+                )
+                for item in questionnaire.items
+            ),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.shared_with_clinician and self.has_view_permission(request, obj):
+            health_read_record(staff_user=request.user, obj=obj, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(MemberScreeningPoint)
+class MemberScreeningPointAdmin(ReadOnlyAdmin):
+    list_display = ["reached_at", "user", "point", "status", "reminded_at"]
+    list_filter = ["status", "point"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "point"]
+
+
+class RiskAlertStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Waiting for a clinician"), ("escalated", "Escalated to the owner"), ("done", "Acknowledged")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(acknowledged_at__isnull=True)
+        if self.value() == "escalated":
+            return queryset.filter(acknowledged_at__isnull=True, escalated_at__isnull=False)
+        if self.value() == "done":
+            return queryset.filter(acknowledged_at__isnull=False)
+        return queryset
+
+
+@admin.register(RiskAlert)
+class RiskAlertAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
+    """The "needs attention" queue: open alerts first; a clinician acknowledges them (audited)."""
+
+    list_display = ["created_at", "user", "source", "reason", "assigned_clinician", "status", "acknowledged_by"]
+    list_filter = [RiskAlertStatusFilter, "source"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "assigned_clinician", "acknowledged_by"]
+    ordering = [F("acknowledged_at").asc(nulls_first=True), "-created_at"]
+    readonly_fields = [
+        "user",
+        "source",
+        "reason",
+        "source_link",
+        "created_at",
+        "assigned_clinician",
+        "escalated_at",
+        "acknowledged_by",
+        "acknowledged_at",
+        "acknowledgement_note",
+    ]
+    fields = readonly_fields
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Status")
+    def status(self, obj):
+        if obj.acknowledged_at is not None:
+            return "Acknowledged"
+        return "Escalated, waiting" if obj.escalated_at is not None else "Waiting"
+
+    @admin.display(description="Where to read it")
+    def source_link(self, obj):
+        if obj.screening_response_id:
+            url = reverse("admin:accounts_screeningresponse_change", args=[obj.screening_response_id])
+            return format_html('<a href="{}">The screening result</a>', url)
+        if obj.source == RiskSource.WELLNESS_NOTE and obj.source_object_id:
+            url = reverse("admin:accounts_wellnessentry_change", args=[obj.source_object_id])
+            return format_html('<a href="{}">The wellness entry (opening it is audited)</a>', url)
+        return "—"
+
+    @admin.action(description="Acknowledge: I am taking care of this", permissions=["change"])
+    def acknowledge(self, request, queryset):
+        if request.POST.get("confirm") != "yes":
+            return self.action_confirm(
+                request,
+                queryset.select_related("user"),
+                template="accounts/admin/risk_alert_acknowledge.html",
+                action="acknowledge",
+                title="Acknowledge these alerts?",
+                button="Yes, I am taking care of them",
+            )
+        note = request.POST.get("note", "")
+        self.action_apply(
+            request,
+            queryset,
+            lambda alert: risk_alert_acknowledge(alert=alert, staff_user=request.user, note=note, request=request),
+            "{done} alert(s) acknowledged.",
+            label=str,
+        )
+        return None

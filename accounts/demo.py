@@ -1,10 +1,14 @@
 """Demo member and staff owner for `make run` (never for production data)."""
 
+import datetime
+
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from .models import AdminRole, AdminUser, User
 from .roles import roles_sync_defaults
+from .screening import EPDS
+from .screening_services import screening_submit
 from .services import WELCOME_ACHIEVEMENT, achievement_award, admin_user_role_set, member_records_ensure
 
 DEMO_LOGINS = [
@@ -41,5 +45,39 @@ def seed(*, stdout) -> None:
     roles_sync_defaults()
     admin_user_role_set(admin_user=admin_user, role=AdminRole.objects.get(slug="owner"))
     stdout.write(
-        "  staff roles: owner, clinician, content_editor, support (the owner sets up TOTP at first /admin/ visit)"
+        "  staff roles: owner, clinician, on_call, content_editor, support "
+        "(the owner sets up TOTP at first /admin/ visit)"
     )
+    _seed_screenings(member=member, stdout=stdout)
+
+
+# Maya's EPDS points per question (0-3), two and six weeks after the birth: some signs, then fewer.
+DEMO_EPDS_SCORES = (
+    (15, (1, 1, 2, 2, 1, 2, 1, 1, 0, 0)),
+    (43, (0, 1, 1, 2, 1, 1, 0, 1, 0, 0)),
+)
+DEMO_BIRTH_DAYS_AGO = 65
+
+
+def _positions_for(points: tuple[int, ...]) -> dict[int, int]:
+    """The option positions that score `points` on each EPDS question (reverse-scored ones flip)."""
+    return {item.number: item.scores.index(score) for item, score in zip(EPDS.items, points, strict=True)}
+
+
+def _seed_screenings(*, member: User, stdout) -> None:
+    """Give the demo member a birth date and two earlier EPDS results, so the timeline has a story."""
+    profile = member.profile
+    if profile.stage == "postpartum" and profile.baby_birth_date is None:
+        profile.baby_birth_date = timezone.localdate() - datetime.timedelta(days=DEMO_BIRTH_DAYS_AGO)
+        profile.save(update_fields=["baby_birth_date", "updated_at"])
+    if profile.baby_birth_date is None or member.screening_responses.exists():
+        return
+    born = datetime.datetime.combine(profile.baby_birth_date, datetime.time(11), tzinfo=datetime.UTC)
+    for days_after_birth, points in DEMO_EPDS_SCORES:
+        screening_submit(
+            member=member,
+            instrument=EPDS.key,
+            answers=_positions_for(points),
+            taken_at=born + datetime.timedelta(days=days_after_birth),
+        )
+    stdout.write("  demo member: postpartum, two EPDS results on the screening timeline")

@@ -64,6 +64,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Stage(models.TextChoices):
     PREGNANT = "pregnant", "Pregnant"
     POSTPARTUM = "postpartum", "Postpartum"
+    LOSS = "loss", "After a pregnancy or infant loss"
     OTHER = "other", "Other"
 
 
@@ -89,6 +90,16 @@ class UserProfile(TimeStampedModel):
     onboarding_completed_at = models.DateTimeField(null=True, blank=True)
     referral_source = models.TextField(null=True, blank=True)
     marketing_consent = models.BooleanField(null=True, default=False, db_default=True)
+    # The clinician staff assigned to her; alerts about her go to them first (accounts.risk).
+    care_clinician = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"is_staff": True},
+        help_text="Staff member who receives this member's screening and risk alerts first.",
+    )
 
     class Meta:
         db_table = "user_profiles"
@@ -433,3 +444,184 @@ class DataRequest(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_status_display()})"
+
+
+# --- Screening on the perinatal timeline, and crisis routing (docs/adr/0100-0104) ----------
+
+
+class ScreeningInstrument(models.TextChoices):
+    """The validated questionnaires of accounts/screening.py (keys match its INSTRUMENTS)."""
+
+    EPDS = "epds", "EPDS"
+    PHQ9 = "phq9", "PHQ-9"
+    GAD7 = "gad7", "GAD-7"
+
+
+# Screening points sit on one of the two timelines that have a date to count from.
+TIMELINE_STAGES = [(Stage.PREGNANT.value, Stage.PREGNANT.label), (Stage.POSTPARTUM.value, Stage.POSTPARTUM.label)]
+
+
+class ScreeningSchedulePoint(TimeStampedModel):
+    """A point on the perinatal timeline where a screening is offered; staff edit these in the admin."""
+
+    name = models.CharField(max_length=80, help_text='What the member reads, e.g. "Six weeks after birth".')
+    stage = models.CharField(max_length=20, choices=TIMELINE_STAGES)
+    week = models.PositiveSmallIntegerField(help_text="Week of pregnancy, or full weeks since the birth.")
+    instrument = models.CharField(max_length=10, choices=ScreeningInstrument.choices, default=ScreeningInstrument.EPDS)
+    window_weeks = models.PositiveSmallIntegerField(
+        default=4, help_text="How many weeks the screening stays offered after the point is reached."
+    )
+    is_active = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        db_table = "screening_schedule_points"
+        # "pregnant" sorts after "postpartum": descending puts pregnancy first, as on the timeline.
+        ordering = ["-stage", "week", "instrument"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stage__in=[Stage.PREGNANT, Stage.POSTPARTUM]), name="screening_points_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(instrument__in=ScreeningInstrument.values), name="screening_points_instrument_valid"
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(stage=Stage.PREGNANT) & models.Q(week__range=(1, 42)))
+                | (models.Q(stage=Stage.POSTPARTUM) & models.Q(week__lte=156)),
+                name="screening_points_week_in_range",
+            ),
+            models.CheckConstraint(condition=models.Q(window_weeks__gte=1), name="screening_points_window_positive"),
+            models.UniqueConstraint(fields=["stage", "week", "instrument"], name="screening_points_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_instrument_display()})"
+
+
+class ScreeningResponse(UUIDModel):
+    """One completed questionnaire: encrypted answers, the score and band, and where on her timeline it was taken."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="screening_responses")
+    instrument = models.CharField(max_length=10, choices=ScreeningInstrument.choices)
+    # Health information: {item number: position of the option chosen} as JSON, Fernet-encrypted
+    # at rest. Staff see it only when the member shares it, and every read is audited.
+    answers = EncryptedTextField()
+    total = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=20)
+    urgent = models.BooleanField(default=False, db_default=False)
+    taken_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
+    perinatal_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, default="")
+    perinatal_week = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Week of pregnancy, or full weeks since the birth, when she took it."
+    )
+    shared_with_clinician = models.BooleanField(
+        default=False, db_default=False, help_text="The member's consent to show her answers to her clinician."
+    )
+
+    class Meta:
+        db_table = "screening_responses"
+        ordering = ["-taken_at"]
+        indexes = [models.Index(fields=["user", "-taken_at"], name="screening_responses_user_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(instrument__in=ScreeningInstrument.values),
+                name="screening_responses_instrument_valid",
+            ),
+            models.CheckConstraint(condition=models.Q(total__lte=30), name="screening_responses_total_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} {self.taken_at:%Y-%m-%d}"
+
+
+class ScreeningPointStatus(models.TextChoices):
+    DUE = "due", "Offered"
+    SKIPPED = "skipped", "Skipped"
+    COMPLETED = "completed", "Completed"
+
+
+class MemberScreeningPoint(UUIDModel):
+    """A schedule point a member has reached, and what became of it (offered, skipped, completed)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="screening_points")
+    point = models.ForeignKey(ScreeningSchedulePoint, on_delete=models.CASCADE, related_name="members")
+    # The due date or birth date the point was reached from: a new pregnancy reaches the points anew.
+    anchor_date = models.DateField()
+    status = models.CharField(max_length=12, choices=ScreeningPointStatus.choices, default=ScreeningPointStatus.DUE)
+    reached_at = created_at_field()
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=DbNow())
+    response = models.ForeignKey(ScreeningResponse, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        db_table = "member_screening_points"
+        ordering = ["-reached_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "point", "anchor_date"], name="member_screening_points_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ScreeningPointStatus.values), name="member_screening_points_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.point} for {self.user_id}: {self.get_status_display()}"
+
+
+class RiskSource(models.TextChoices):
+    SCREENING = "screening", "Screening"
+    WELLNESS_NOTE = "wellness_note", "Wellness note"
+    CONTACT_FORM = "contact_form", "Contact form"
+    CHAT = "chat", "Chat"
+
+
+class RiskAlert(UUIDModel):
+    """A member who may be at risk, waiting for a clinician to acknowledge (the "needs attention" queue).
+
+    Raised by an urgent screening result or a flagged phrase in her own words; never a diagnosis.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="risk_alerts")
+    source = models.CharField(max_length=20, choices=RiskSource.choices)
+    # Why, in staff words, without her answers or her text (those are read, audited, at the source).
+    reason = models.TextField()
+    screening_response = models.ForeignKey(
+        ScreeningResponse, on_delete=models.SET_NULL, null=True, blank=True, related_name="risk_alerts"
+    )
+    source_object_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = created_at_field(db_index=True)
+    assigned_clinician = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The clinician alerted; empty when the on-call role was.",
+    )
+    acknowledged_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True, default="")
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "risk_alerts"
+        ordering = ["-created_at"]
+        verbose_name = "risk alert"
+        verbose_name_plural = "risk alerts (needs attention)"
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="risk_alerts_open_idx", condition=models.Q(acknowledged_at__isnull=True)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(source__in=RiskSource.values), name="risk_alerts_source_valid"),
+            models.CheckConstraint(
+                condition=models.Q(acknowledged_at__isnull=True) | models.Q(acknowledged_by__isnull=False),
+                name="risk_alerts_acknowledged_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} alert {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None

@@ -3,12 +3,18 @@
 from notifications.selectors import notification_list_for_member
 
 from .dashboard import DashboardPanel, register_panel
-from .selectors import wellness_entry_list_for_member
+from .screening_selectors import screening_due_list_for_member
+from .selectors import profile_get_for_member, wellness_entry_list_for_member
 
 
 def _wellness_context(member) -> dict:
     entries = wellness_entry_list_for_member(member=member, limit=3)
     return {"entries": entries}
+
+
+def _screening_context(member) -> dict:
+    profile = profile_get_for_member(member=member)
+    return {"due": screening_due_list_for_member(member=member, profile=profile) if profile else []}
 
 
 def _notifications_context(member) -> dict:
@@ -28,6 +34,15 @@ def register() -> None:
             order=50,
             template="accounts/_wellness_panel.html",
             context=_wellness_context,
+        )
+    )
+    register_panel(
+        DashboardPanel(
+            key="screening",
+            title="Check-ins",
+            order=55,
+            template="accounts/_screening_panel.html",
+            context=_screening_context,
         )
     )
     register_panel(

@@ -27,19 +27,31 @@ class RoleSpec:
     everything: bool = False
 
 
+# What every clinician needs, on call or not: care records, screening results and the
+# "needs attention" queue (acknowledging an alert is changing it).
+CLINICAL_RULES = (
+    ("appointments", ALL, None),
+    ("accounts", ("view",), ("user", "userprofile", "wellnessentry")),
+    ("accounts", ("view",), ("screeningresponse", "memberscreeningpoint", "screeningschedulepoint")),
+    ("accounts", ("view", "change"), ("riskalert",)),
+    ("courses", ("view",), None),
+    ("workshops", ("view", "change"), ("workshopattendance",)),
+    ("workshops", ("view",), None),
+)
+
 DEFAULT_ROLES = (
     RoleSpec("owner", "Owner", "Runs the practice: every permission.", (), everything=True),
     RoleSpec(
         "clinician",
         "Clinician",
         "Sees members' care records and manages appointments and session notes.",
-        (
-            ("appointments", ALL, None),
-            ("accounts", ("view",), ("user", "userprofile", "wellnessentry")),
-            ("courses", ("view",), None),
-            ("workshops", ("view", "change"), ("workshopattendance",)),
-            ("workshops", ("view",), None),
-        ),
+        CLINICAL_RULES,
+    ),
+    RoleSpec(
+        "on_call",
+        "On-call clinician",
+        "A clinician who receives risk alerts for members without a clinician of their own.",
+        CLINICAL_RULES,
     ),
     RoleSpec(
         "content_editor",

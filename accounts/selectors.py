@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -85,6 +87,19 @@ def member_data_export(*, member: User) -> dict:
         "consent_records": [
             {"kind": c.kind, "granted": c.granted, "source": c.source, "created_at": _iso(c.created_at)}
             for c in ConsentRecord.objects.filter(user=member).order_by("created_at")
+        ],
+        "screening_responses": [
+            {
+                "instrument": r.instrument,
+                "taken_at": _iso(r.taken_at),
+                "answers": json.loads(r.answers),
+                "total": r.total,
+                "band": r.band,
+                "perinatal_stage": r.perinatal_stage,
+                "perinatal_week": r.perinatal_week,
+                "shared_with_clinician": r.shared_with_clinician,
+            }
+            for r in member.screening_responses.order_by("taken_at")
         ],
     }
     if profile is not None:

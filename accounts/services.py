@@ -257,14 +257,22 @@ def wellness_entry_record(
     energy: int | None = None,
     notes: str = "",
 ) -> WellnessEntry:
-    """Write the member's check-in for a day; a second save that day replaces the first."""
+    """Write the member's check-in for a day; a second save that day replaces the first.
+
+    Notes that read like risk raise a "needs attention" alert in the same transaction
+    (screening_services.risk_text_review; the view shows her the crisis resources).
+    """
+    from .screening_services import risk_text_review
+
     if entry_date > timezone.localdate():
         raise ApplicationError("A wellness entry cannot be for a future day.")
-    entry, _ = WellnessEntry.objects.update_or_create(
-        user=member,
-        entry_date=entry_date,
-        defaults={"mood": mood, "sleep_hours": sleep_hours, "anxiety": anxiety, "energy": energy, "notes": notes},
-    )
+    with transaction.atomic():
+        entry, _ = WellnessEntry.objects.update_or_create(
+            user=member,
+            entry_date=entry_date,
+            defaults={"mood": mood, "sleep_hours": sleep_hours, "anxiety": anxiety, "energy": energy, "notes": notes},
+        )
+        risk_text_review(member=member, text=notes, source="wellness_note", source_object_id=str(entry.pk))
     return entry
 
 
@@ -349,6 +357,9 @@ def member_anonymize(*, member: User) -> None:
     member.save(update_fields=["email", "first_name", "last_name", "is_active", "password"])
     EmailAddress.objects.filter(user=member).delete()
     WellnessEntry.objects.filter(user=member).delete()
+    # Her screening answers go too; risk alerts stay, as the record of the care team's response.
+    member.screening_points.all().delete()
+    member.screening_responses.all().delete()
     UserProfile.objects.filter(user=member).update(
         first_name="",
         last_name="",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import screening_views, views
 
 app_name = "accounts"
 
@@ -14,4 +14,11 @@ urlpatterns = [
         "account/data-requests/<uuid:request_id>/download/", views.data_request_download, name="data_request_download"
     ),
     path("wellness/", views.wellness, name="wellness"),
+    path("screening/", screening_views.screening, name="screening"),
+    path("screening/take/<slug:instrument>/", screening_views.screening_take, name="screening_take"),
+    path("screening/results/<uuid:response_id>/", screening_views.screening_result, name="screening_result"),
+    path("screening/results/<uuid:response_id>/sharing/", screening_views.screening_share, name="screening_share"),
+    path("screening/points/<uuid:point_id>/skip/", screening_views.screening_skip, name="screening_skip"),
+    path("screening/timeline/", screening_views.screening_timeline, name="screening_timeline"),
+    path("screening/support/", screening_views.screening_support, name="screening_support"),
 ]

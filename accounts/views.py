@@ -22,6 +22,7 @@ from .forms import (
     timezone_names,
 )
 from .models import DataRequestKind
+from .risk import risk_categories_found
 from .services import ONBOARDING_STEPS
 
 
@@ -197,6 +198,9 @@ def wellness(request):
         if form.is_valid():
             services.wellness_entry_record(member=member, entry_date=timezone.localdate(), **form.cleaned_data)
             messages.success(request, "Today's check-in is saved.")
+            if risk_categories_found(form.cleaned_data.get("notes", "")):
+                # The note was flagged for a clinician (same rule as the service): resources at once.
+                return redirect("accounts:screening_support")
             return redirect("accounts:wellness")
         messages.error(request, "Please check the highlighted fields.")
     return render(

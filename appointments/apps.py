@@ -7,10 +7,11 @@ class AppointmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.dashboard import DashboardPanel, register_panel
+        from accounts.risk import register_clinician_lookup
         from billing.registry import register_purchase_kind
 
         from . import services
-        from .selectors import appointment_next_for_member
+        from .selectors import appointment_next_for_member, clinician_for_member
 
         for kind in services.PURCHASE_KINDS:
             register_purchase_kind(
@@ -29,3 +30,6 @@ class AppointmentsConfig(AppConfig):
                 context=lambda member: {"appointments": appointment_next_for_member(member=member)},
             )
         )
+
+        # A member's clinician, for crisis routing in accounts (docs/adr/0102).
+        register_clinician_lookup(clinician_for_member)

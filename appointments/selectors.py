@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.risk import CareClinician
 
-from .models import AppointmentData, TherapistProfile
+from .models import CLOSED_STATUSES, AppointmentData, TherapistProfile
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,23 @@ def booking_url(*, therapist: TherapistProfile, member: User | None) -> str:
     params = urlencode({"name": member.get_full_name(), "email": member.email})
     separator = "&" if "?" in therapist.scheduling_url else "?"
     return f"{therapist.scheduling_url}{separator}{params}"
+
+
+def clinician_for_member(*, member: User, now: datetime | None = None) -> CareClinician | None:
+    """Her clinician for accounts' crisis routing (registered in AppConfig.ready()): the therapist
+    of her next session, else of her most recent one that was not cancelled; None without any."""
+    now = now or timezone.now()
+    with_therapist = AppointmentData.objects.filter(user=member, therapist__isnull=False).select_related(
+        "therapist__user"
+    )
+    appointment = (
+        with_therapist.upcoming(now=now).order_by("starts_at").first()
+        or with_therapist.filter(starts_at__lte=now).exclude(status__in=CLOSED_STATUSES).order_by("-starts_at").first()
+    )
+    if appointment is None:
+        return None
+    therapist = appointment.therapist
+    login = therapist.user if therapist.user is not None and therapist.user.is_active else None
+    return CareClinician(
+        name=str(therapist), user=login, email=login.email if login is not None else "", source="appointment"
+    )

@@ -473,17 +473,20 @@ def notify(
     email_template: str | None = None,
     email_context: dict | None = None,
     category: str = EmailCategory.TRANSACTIONAL,
+    email: bool = True,
 ) -> UserNotification:
     """Write a portal notice and, when the member's preferences say so, queue the same by email.
 
     The email (template `email_template`, else notifications/notice) is keyed on the notice,
-    so it is queued at most once; the whole call is one transaction.
+    so it is queued at most once; the whole call is one transaction. `email=False` writes the
+    notice only, for callers that queue their own mail (a risk alert mails at high priority,
+    whatever the recipient's preferences).
     """
     with transaction.atomic():
         notification = UserNotification.objects.create(
             user=member, type=type, title=title, message=message, data=_json_safe(data)
         )
-        if _wants_email(member):
+        if email and _wants_email(member):
             queue_email(
                 to=member.email,
                 user=member,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 
 import factory
@@ -22,6 +23,12 @@ from accounts.models import (
     DataRequest,
     DataRequestKind,
     DataRequestStatus,
+    MemberScreeningPoint,
+    RiskAlert,
+    RiskSource,
+    ScreeningPointStatus,
+    ScreeningResponse,
+    ScreeningSchedulePoint,
     SecurityEvent,
     User,
     UserAchievement,
@@ -232,3 +239,62 @@ class SecurityEventFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     ip_address = "127.0.0.1"
     details = factory.LazyFunction(dict)
+
+
+# --- Screening and crisis routing ---------------------------------------------------------
+
+
+class ScreeningSchedulePointFactory(factory.django.DjangoModelFactory):
+    """A postpartum EPDS point at a week no default point uses (unique per stage, week, instrument)."""
+
+    class Meta:
+        model = ScreeningSchedulePoint
+
+    name = factory.Sequence(lambda n: f"Check-in {n}")
+    stage = "postpartum"
+    week = factory.Sequence(lambda n: 60 + n % 90)
+    instrument = "epds"
+    window_weeks = 2
+
+
+class ScreeningResponseFactory(factory.django.DjangoModelFactory):
+    """A low EPDS result: every question answered with its zero-scoring option."""
+
+    class Meta:
+        model = ScreeningResponse
+
+    user = factory.SubFactory(UserFactory)
+    instrument = "epds"
+    answers = factory.LazyFunction(
+        lambda: json.dumps({"1": 0, "2": 0, "3": 3, "4": 0, **{str(n): 3 for n in range(5, 11)}})
+    )
+    total = 0
+    band = "low"
+    urgent = False
+    taken_at = factory.LazyFunction(timezone.now)
+    perinatal_stage = "postpartum"
+    perinatal_week = 6
+
+
+class MemberScreeningPointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MemberScreeningPoint
+
+    user = factory.SubFactory(UserFactory)
+    point = factory.SubFactory(ScreeningSchedulePointFactory)
+    anchor_date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(weeks=6))
+    status = ScreeningPointStatus.DUE
+
+
+class RiskAlertFactory(factory.django.DjangoModelFactory):
+    """An open alert from an urgent screening (no emails: built directly, not by the service)."""
+
+    class Meta:
+        model = RiskAlert
+
+    user = factory.SubFactory(UserFactory)
+    source = RiskSource.SCREENING
+    reason = "EPDS question 10 (thoughts of harming oneself) answered above zero"
+    screening_response = factory.SubFactory(
+        ScreeningResponseFactory, user=factory.SelfAttribute("..user"), urgent=True, total=1
+    )

@@ -1,0 +1,19 @@
+"""Thin Celery wrappers for accounts; each is idempotent and safe to run twice or concurrently."""
+
+from celery import shared_task
+
+
+@shared_task(name="accounts.risk_alerts_escalate")
+def risk_alerts_escalate_task() -> int:
+    """Escalate risk alerts left unacknowledged too long to the owners (each alert once)."""
+    from .screening_services import risk_alerts_escalate
+
+    return risk_alerts_escalate()
+
+
+@shared_task(name="accounts.screening_reminders_send")
+def screening_reminders_send_task() -> int:
+    """Offer members the screening points they reached (one notice per point, once)."""
+    from .screening_services import screening_reminders_send
+
+    return screening_reminders_send()
