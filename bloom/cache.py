@@ -1,15 +1,15 @@
 """Django's Redis cache, answering like an empty cache while Redis is unreachable (docs/adr/0008).
 
-The cache holds nothing that must survive: rate-limit counters, the Stripe drain's wake-up
-flag, allauth's TOTP replay guard. While Redis is down each operation fails soft the way a
-cache miss would, so a request still answers:
+The cache holds nothing that must survive: rate-limit counters and allauth's locks around
+them, the Stripe drain's wake-up flag, allauth's TOTP replay guard. While Redis is down it
+behaves like an empty cache that keeps nothing, so a request still answers:
 
 - reads (`get`, `get_many`, `has_key`) find nothing;
-- `add` adds nothing (False), which keeps a TOTP code from being accepted twice: staff sign
-  in with a recovery code until Redis returns;
-- writes and deletes report that they did not happen;
-- `incr`/`decr` raise ValueError, as for a missing key (django-ratelimit then lets the
-  request through, RATELIMIT_FAIL_OPEN).
+- `add` succeeds (True), as it would for a missing key: allauth's rate-limit lock is taken
+  and the request is let through, where False made allauth wait a second and answer 429;
+  the TOTP replay guard cannot remember a used code until Redis returns;
+- other writes and deletes report that they did not happen;
+- `incr`/`decr` raise ValueError, as for a missing key.
 
 Errors other than a lost connection or a timeout are raised as before.
 """
@@ -65,7 +65,7 @@ class RedisCache(django_redis.RedisCache):
         try:
             return self._call(super().add, key, value, timeout, version)
         except _Unavailable:
-            return False
+            return True
 
     def set(self, key, value, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
         try:

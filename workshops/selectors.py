@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from datetime import timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
@@ -10,6 +14,7 @@ from accounts.models import User
 
 from .models import (
     SEAT_STATUSES,
+    PaymentStatus,
     RegistrationStatus,
     WaitlistStatus,
     Workshop,
@@ -121,3 +126,49 @@ def registration_list_upcoming_for_member(*, member: User, limit: int = 5) -> li
         .select_related("workshop", "waitlist_entry")
         .order_by("workshop__starts_at")[:limit]
     )
+
+
+def registration_notices_missing(*, older_than: timedelta, within: timedelta) -> list[tuple[str, str]]:
+    """(kind, registration id) of registration notices that never went out.
+
+    A notice is sent by a task queued after commit; when Redis was down then, the message
+    was lost. Only what `registration_notice_send` would still send, for workshops not yet
+    started: a confirmed seat (free or paid), a waitlist place still waiting, a seat offer
+    still open; that changed between `within` and `older_than` ago (younger ones may still
+    have their task on the way) and have no portal notice of that kind.
+    """
+    from notifications.models import UserNotification
+
+    from .services import NOTICES
+
+    now = timezone.now()
+    window = {"updated_at__gte": now - within, "updated_at__lte": now - older_than}
+    kinds = {
+        "registered": Q(
+            status=RegistrationStatus.REGISTERED,
+            payment_status__in=[PaymentStatus.NOT_REQUIRED, PaymentStatus.PAID],
+            **window,
+        ),
+        "waitlisted": Q(status=RegistrationStatus.WAITLISTED, waitlist_entry__status=WaitlistStatus.WAITING, **window),
+        "seat_offered": Q(
+            status=RegistrationStatus.WAITLISTED,
+            waitlist_entry__status=WaitlistStatus.OFFERED,
+            waitlist_entry__offered_at__gte=now - within,
+            waitlist_entry__offered_at__lte=now - older_than,
+            waitlist_entry__offer_expires_at__gt=now,
+        ),
+    }
+    missing = []
+    for kind, condition in kinds.items():
+        sent = (
+            UserNotification.objects.filter(user=OuterRef("user_id"), type=NOTICES[kind][0])
+            .annotate(registration_id=KT("data__registration_id"))
+            .filter(registration_id=Cast(OuterRef("pk"), TextField()))
+        )
+        ids = (
+            WorkshopRegistration.objects.filter(condition, workshop__starts_at__gt=now)
+            .filter(~Exists(sent))
+            .values_list("pk", flat=True)
+        )
+        missing += [(kind, str(pk)) for pk in ids]
+    return missing

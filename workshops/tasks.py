@@ -6,7 +6,7 @@ from celery import shared_task
 
 from bloom.webhooks import MAX_ATTEMPTS, stale_event_ids
 
-from . import services, zoom
+from . import selectors, services, zoom
 from .models import ZoomWebhookEvent
 
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": MAX_ATTEMPTS}
@@ -34,6 +34,14 @@ def series_progress_update_task(user_id: str, series_id: str) -> int:
 @shared_task(name="workshops.workshop_notice_send_task", **RETRY)
 def workshop_notice_send_task(kind: str, registration_id: str) -> bool:
     return services.registration_notice_send(kind=kind, registration_id=registration_id)
+
+
+@shared_task(name="workshops.registration_notices_sweep_task")
+def registration_notices_sweep_task() -> int:
+    """Send the registration notices whose task Redis lost (two minutes late at most once a
+    minute; registration_notice_send sends each notice once)."""
+    missing = selectors.registration_notices_missing(older_than=timedelta(minutes=2), within=timedelta(days=2))
+    return sum(services.registration_notice_send(kind=kind, registration_id=pk) for kind, pk in missing)
 
 
 @shared_task(name="workshops.waitlist_offers_expire_task")
