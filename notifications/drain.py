@@ -4,11 +4,14 @@ Claiming is one statement (`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP L
 RETURNING ...`) that moves a batch to `sending` with a lease, so parallel drains never take
 the same row and a dead worker's rows come back when the lease expires (email_queue_sweep).
 Each row's outcome is committed as soon as it is known: a worker killed mid-batch re-sends
-at most the message it was sending (docs/adr/0021).
+at most the message it was sending (docs/adr/0021). Mail goes through whichever Django email
+backend is configured; only Django's own SMTP backend is handed the bytes built at queue
+time, every other backend a real message (docs/adr/0024).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -28,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from psycopg import pq
 
+from . import rendering
 from .models import EmailCampaignMetric, EmailQueue, EmailStatus, EmailSuppression
 from .services import automation_log_sent, backoff_delay, suppression_add
 
@@ -51,42 +55,20 @@ def _setting(name: str, default):
     return getattr(settings, name, default)
 
 
-class _PrebuiltMIME:
-    """Stands in for the MIME object Django's SMTP backend asks for: the bytes built at queue time."""
+def outbox_message(row: EmailQueue) -> EmailMultiAlternatives:
+    """The row as an ordinary Django message (same headers, subject and bodies as its stored MIME).
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def as_bytes(self, linesep: str = "\n", **_kwargs) -> bytes:
-        body = self.text if linesep == "\r\n" else self.text.replace("\r\n", linesep)
-        return f"Date: {formatdate()}{linesep}{body}".encode()
-
-    def as_string(self, **kwargs) -> str:
-        return self.as_bytes(**kwargs).decode()
-
-
-class PrebuiltEmailMessage(EmailMultiAlternatives):
-    """An EmailMessage whose MIME form was built when it was queued.
-
-    SMTP sends the stored bytes; API backends (anymail) read the ordinary attributes.
+    What every backend but the SMTP fast path is handed: console and file backends write its
+    `message()`, locmem keeps it, anymail reads its fields.
     """
-
-    def __init__(self, row: EmailQueue) -> None:
-        super().__init__(
-            subject=row.subject,
-            body=row.text_body,
-            from_email=row.from_email or settings.DEFAULT_FROM_EMAIL,
-            to=[row.to_email],
-            headers=row.headers,
-        )
-        if row.html_body:
-            self.attach_alternative(row.html_body, "text/html")
-        self._prebuilt = row.mime_message
-
-    def message(self, **kwargs):
-        if self._prebuilt:
-            return _PrebuiltMIME(self._prebuilt)
-        return super().message(**kwargs)
+    return rendering.email_message(
+        subject=row.subject,
+        text_body=row.text_body,
+        html_body=row.html_body,
+        from_email=row.from_email or settings.DEFAULT_FROM_EMAIL,
+        to=row.to_email,
+        headers=row.headers,
+    )
 
 
 # An address sanitize_address() would return unchanged (ASCII, no display name, nothing to encode).
@@ -105,23 +87,76 @@ def _envelope_address(address: str) -> str:
     return _sanitized(address, settings.DEFAULT_CHARSET)
 
 
-def _deliver(connection, message: PrebuiltEmailMessage) -> None:
-    """Send one message through the drain's open backend connection.
+class NothingSent(Exception):
+    """The backend returned without raising but says it sent nothing (e.g. a connection it could not open)."""
 
-    With Django's own SMTP backend and a message built at queue time, this is exactly what the
-    backend's send_messages() does per message (sanitised envelope, the stored MIME bytes,
-    `sendmail` on the backend's smtplib connection), minus its per-call locking and the re-parsing
-    of the same From address every time. Any other backend (anymail, locmem in tests, a subclass)
-    gets the ordinary send_messages() call.
+
+class _Transport:
+    """The drain's one open connection to the configured email backend, and how a row goes through it.
+
+    Django's own SMTP backend (exactly that class, not a subclass that may change what is sent)
+    takes the fast path: the MIME bytes stored at queue time plus a fresh Date header go to
+    `sendmail` on the backend's smtplib connection, with the envelope its `send_messages()`
+    would use, minus its per-call lock and re-parsing of the same From address (docs/adr/0021,
+    0024). It carries the same envelope, headers and bodies the backend would send for
+    `outbox_message(row)`; only the header order and the random multipart boundary differ.
+    Every other backend (console, file, locmem, anymail's ESP backends, any subclass) is handed
+    that real message through `send_messages()`.
     """
-    if type(connection) is SMTPBackend and message._prebuilt and connection.connection is not None:
-        connection.connection.sendmail(
-            _envelope_address(message.from_email),
-            [_envelope_address(address) for address in message.recipients()],
-            message.message().as_bytes(linesep="\r\n"),
-        )
-        return
-    connection.send_messages([message])
+
+    def __init__(self) -> None:
+        self.backend = get_connection(fail_silently=False)
+        self.fast_smtp = type(self.backend) is SMTPBackend
+        self.opened = False
+
+    def open(self) -> None:
+        if not self.opened:
+            self.backend.open()
+            self.opened = True
+
+    def send(self, row: EmailQueue) -> str:
+        """Deliver one row; returns the Message-ID to record (the provider's id when it gives one)."""
+        if self.fast_smtp and row.mime_message and self.backend.connection is not None:
+            self.backend.connection.sendmail(
+                _envelope_address(row.from_email or settings.DEFAULT_FROM_EMAIL),
+                [_envelope_address(row.to_email)],
+                _stamped(row.mime_message),
+            )
+            return row.message_id
+        message = outbox_message(row)
+        if self.backend.send_messages([message]) == 0:
+            raise NothingSent(f"{type(self.backend).__module__} sent nothing and gave no reason")
+        status = getattr(message, "anymail_status", None)
+        return str((status.message_id if status is not None else None) or row.message_id)
+
+    def drop(self) -> None:
+        """Forget a connection that broke, without waiting on it again.
+
+        Django's SMTP close() says QUIT and waits for the answer: on a server that stopped
+        answering that is another full EMAIL_TIMEOUT spent before the next row.
+        """
+        smtp = getattr(self.backend, "connection", None) if isinstance(self.backend, SMTPBackend) else None
+        if smtp is None:
+            self.close()
+            return
+        self.opened = False
+        with contextlib.suppress(OSError):
+            smtp.close()
+        self.backend.connection = None
+
+    def close(self) -> None:
+        if not self.opened:
+            return
+        self.opened = False
+        try:
+            self.backend.close()
+        except Exception:  # every outcome is already recorded; a failed goodbye changes none
+            logger.warning("closing the email backend failed", exc_info=True)
+
+
+def _stamped(mime: str) -> bytes:
+    """The stored message with the Date header Django's message() would have added now."""
+    return f"Date: {formatdate(localtime=settings.EMAIL_USE_LOCALTIME)}\r\n{mime}".encode()
 
 
 @dataclass
@@ -132,10 +167,31 @@ class Failure:
     connection_broken: bool = False
 
 
-def classify(exc: Exception) -> Failure:
-    """Temporary (4xx, connection trouble) or permanent (5xx) failure, and whether it is a hard bounce."""
+def _smtp_reply(exc: smtplib.SMTPResponseException) -> str:
+    message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {message}"
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__}: {_smtp_reply(exc)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def classify(exc: Exception, *, connecting: bool = False) -> Failure:
+    """Temporary (4xx, connection trouble) or permanent (5xx) failure, and whether it is a hard bounce.
+
+    Only an answer about this message can fail it for good: a 5xx to its recipient (a hard
+    bounce) or to its content. Whatever goes wrong while connecting (refused, timed out, a
+    4xx or 5xx greeting, a failed login) and a refused sender say the same for every message,
+    so they are temporary, and like a 421 ("closing connection"), a dropped socket or an ESP
+    that gives no answer, 5xx or 429, they break the connection: two in a row hand the rest
+    of the batch back.
+    """
     from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 
+    if connecting:
+        return Failure(permanent=False, connection_broken=True, reason=f"could not connect: {_describe(exc)}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         detail = "; ".join(
@@ -143,17 +199,27 @@ def classify(exc: Exception) -> Failure:
             for code, msg in exc.recipients.values()
         )
         permanent = bool(codes) and all(code >= 500 for code in codes)
-        return Failure(permanent=permanent, hard_bounce=permanent, reason=f"recipient refused: {detail}")
+        return Failure(
+            permanent=permanent,
+            hard_bounce=permanent,
+            connection_broken=421 in codes,
+            reason=f"recipient refused: {detail}",
+        )
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return Failure(
+            permanent=False, connection_broken=exc.smtp_code == 421, reason=f"sender refused: {_smtp_reply(exc)}"
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
-        message = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return Failure(permanent=exc.smtp_code >= 500, reason=f"{type(exc).__name__}: {exc.smtp_code} {message}")
+        return Failure(permanent=exc.smtp_code >= 500, connection_broken=exc.smtp_code == 421, reason=_describe(exc))
     if isinstance(exc, AnymailRecipientsRefused):
         return Failure(permanent=True, hard_bounce=True, reason=f"recipient refused: {exc}")
     if isinstance(exc, AnymailError):
-        return Failure(permanent=False, reason=f"provider error: {exc}")
+        status = exc.status_code
+        unanswered = status is None or status >= 500 or status == 429
+        return Failure(permanent=False, connection_broken=unanswered, reason=f"provider error: {exc}")
     if isinstance(exc, OSError):  # smtplib.SMTPException, ConnectionError, timeouts
-        return Failure(permanent=False, connection_broken=True, reason=f"{type(exc).__name__}: {exc}")
-    return Failure(permanent=False, reason=f"{type(exc).__name__}: {exc}")
+        return Failure(permanent=False, connection_broken=True, reason=_describe(exc))
+    return Failure(permanent=False, reason=_describe(exc))
 
 
 @dataclass
@@ -163,6 +229,8 @@ class DrainResult:
     failed: int = 0
     batches: int = 0
     stopped_early: bool = False
+    # Two connection failures in a row: the rest went back untouched, for the sweeper's next wake-up.
+    transport_down: bool = False
 
     @property
     def handled(self) -> int:
@@ -224,10 +292,8 @@ class _SentMarker:
             raise RuntimeError(f"could not record a sent email: {error}")
 
 
-def _record_sent(row: EmailQueue, message: PrebuiltEmailMessage, marker: _SentMarker) -> None:
+def _record_sent(row: EmailQueue, message_id: str, marker: _SentMarker) -> None:
     now = timezone.now()
-    status = getattr(message, "anymail_status", None)
-    message_id = str((getattr(status, "message_id", None) if status else None) or row.message_id)
     if not row.campaign_id and not row.sequence_step_id:
         marker.submit(row, message_id)
         return
@@ -288,17 +354,19 @@ def email_queue_drain(
 ) -> DrainResult:
     """Send every due email in priority order until none is due (or `max_seconds` pass).
 
-    Guarantees: one connection for the whole drain (reopened only after it breaks); each
-    row's outcome is committed before the next message is sent; temporary failures back off
-    exponentially and count `retry_count` up to BLOOM_EMAIL_MAX_RETRIES, then fail;
-    permanent rejections fail at once and a refused recipient is suppressed.
+    Guarantees: delivery through whichever Django email backend is configured, with the same
+    outcome recording for all of them (see `_Transport`); one connection for the whole drain
+    (reopened only after it breaks); each row's outcome is committed before the next message
+    is sent; temporary failures back off exponentially and count `retry_count` up to
+    BLOOM_EMAIL_MAX_RETRIES, then fail; permanent rejections fail at once and a refused
+    recipient is suppressed; after two connection failures in a row the rest of the batch is
+    handed back untouched (`transport_down`).
     """
     batch_size = batch_size or _setting("BLOOM_EMAIL_BATCH_SIZE", 100)
     lease_margin = _setting("BLOOM_EMAIL_LEASE_SECONDS", 300) * 0.1
     started = time.monotonic()
     result = DrainResult()
-    connection = get_connection(fail_silently=False)
-    opened = False
+    transport = _Transport()
     connection_failures = 0
     asynchronous_commit = not _setting("BLOOM_EMAIL_SYNCHRONOUS_COMMIT", False)
     if asynchronous_commit:
@@ -320,24 +388,24 @@ def email_queue_drain(
             result.batches += 1
             lease_deadline = time.monotonic() + _setting("BLOOM_EMAIL_LEASE_SECONDS", 300) - lease_margin
             for index, row in enumerate(rows):
-                if time.monotonic() > lease_deadline or connection_failures >= 2:
+                if connection_failures >= 2:
+                    result.transport_down = True
+                if time.monotonic() > lease_deadline or result.transport_down:
                     marker.wait()
                     _release(rows[index:])
                     result.stopped_early = True
                     break
-                message = PrebuiltEmailMessage(row)
+                connecting = not transport.opened
                 try:
-                    if not opened:
-                        connection.open()
-                        opened = True
-                    _deliver(connection, message)
+                    transport.open()
+                    connecting = False
+                    message_id = transport.send(row)
                 except Exception as exc:  # every failure is recorded on the row, none is lost
                     marker.wait()
-                    failure = classify(exc)
+                    failure = classify(exc, connecting=connecting)
                     if failure.connection_broken:
                         connection_failures += 1
-                        connection.close()
-                        opened = False
+                        transport.drop()
                     logger.warning("email %s not sent: %s", row.pk, failure.reason)
                     if _record_failure(row, failure) == "failed":
                         result.failed += 1
@@ -345,7 +413,7 @@ def email_queue_drain(
                         result.retried += 1
                     continue
                 connection_failures = 0
-                _record_sent(row, message, marker)
+                _record_sent(row, message_id, marker)
                 result.sent += 1
             if progress is not None:
                 marker.wait()
@@ -354,8 +422,7 @@ def email_queue_drain(
                 break
     finally:
         marker.wait()
-        if opened:
-            connection.close()
+        transport.close()
         if asynchronous_commit:
             with db_connection.cursor() as cursor:
                 cursor.execute("RESET synchronous_commit")

@@ -150,11 +150,25 @@ def add_tracking(html: str, *, link_url, pixel_url: str, skip: set[str]) -> tupl
     return html, links
 
 
-def build_mime(*, subject: str, text_body: str, html_body: str, from_email: str, to: str, headers: dict) -> str:
-    """The whole MIME message without its Date header (the drain stamps Date when it sends)."""
-    message = EmailMultiAlternatives(subject, text_body, from_email, [to], headers=headers)
+def email_message(
+    *, subject: str, text_body: str, html_body: str, from_email: str, to: str, headers: dict
+) -> EmailMultiAlternatives:
+    """One outbox email as a Django message: text, an HTML alternative when there is one, our headers.
+
+    `build_mime` (at queue time) and the drain (for every backend but the SMTP fast path) both
+    start from this, so the stored bytes and a message built at send time say the same thing.
+    """
+    message = EmailMultiAlternatives(subject, text_body, from_email, [to], headers=dict(headers))
     if html_body:
         message.attach_alternative(html_body, "text/html")
+    return message
+
+
+def build_mime(*, subject: str, text_body: str, html_body: str, from_email: str, to: str, headers: dict) -> str:
+    """The whole MIME message without its Date header (the drain stamps Date when it sends)."""
+    message = email_message(
+        subject=subject, text_body=text_body, html_body=html_body, from_email=from_email, to=to, headers=headers
+    )
     mime = message.message()
     del mime["Date"]
     return mime.as_bytes(linesep="\r\n").decode("utf-8")

@@ -232,7 +232,9 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=1025)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
-EMAIL_TIMEOUT = 20
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# Where DJANGO_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend writes (one file per drain).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".services" / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bloom Psychology <hello@bloompsychology.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 BLOOM_STAFF_ALERT_EMAIL = env("BLOOM_STAFF_ALERT_EMAIL", default="care-team@bloompsychology.example")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from notifications.drain import email_queue_drain
 from notifications.models import EmailQueue, EmailStatus, EmailSuppression
 from notifications.services import email_queue_sweep, queue_email
+from tests.notifications.conftest import free_port, point_smtp_at
 
 pytestmark = pytest.mark.django_db
 
@@ -80,8 +81,6 @@ def test_permanent_rejection_fails_at_once_and_suppresses(smtp_sink):
 
 
 def test_smtp_server_down_keeps_mail_pending(settings):
-    from tests.notifications.conftest import free_port
-
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     rows = [queue_email(to=f"r{i}@example.com", subject="Hi", text_body="x") for i in range(5)]
@@ -121,3 +120,153 @@ def test_drain_command_prints_a_summary(smtp_sink, capsys):
     assert "3 due" in out
     assert out.strip().splitlines()[-1] == "Drained the email queue: 3 sent, 0 to retry, 0 failed in 1 batch(es)."
     assert len(smtp_sink.messages) == 3
+
+
+# --- What else an SMTP server can do wrong ---------------------------------------------------------
+
+
+def _three_rows() -> list[EmailQueue]:
+    return [queue_email(to=f"r{i}@example.com", subject="Hi", text_body="x") for i in range(3)]
+
+
+def _attempts() -> list[tuple[str, int]]:
+    return sorted(EmailQueue.objects.values_list("status", "retry_count"))
+
+
+def test_a_server_that_never_answers_times_out_and_the_mail_waits(silent_smtp_port, settings, monkeypatch):
+    point_smtp_at(silent_smtp_port, settings, monkeypatch, timeout=1)
+    _three_rows()
+
+    result = email_queue_drain()
+
+    assert (result.sent, result.retried, result.failed, result.transport_down) == (0, 2, 0, True)
+    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
+    # smtplib reports a read that timed out as the server having gone away.
+    assert EmailQueue.objects.filter(retry_count=1).first().last_error == (
+        "could not connect: SMTPServerDisconnected: Connection unexpectedly closed: timed out"
+    )
+
+
+def test_a_server_that_stops_answering_after_data_gets_the_mail_again_later(smtp_sink, settings):
+    """The outcome is unknown (the server may have kept the message): the row waits and is sent
+    again, so the member may get it twice but never not at all (docs/adr/0021)."""
+    settings.EMAIL_TIMEOUT = 1
+    smtp_sink.handler.delay = 3  # the server sits on its answer to the message's final "."
+    row = queue_email(to="ada@example.com", subject="Hi", text_body="x")
+
+    result = email_queue_drain()
+
+    row.refresh_from_db()
+    assert (result.sent, result.retried) == (0, 1)
+    assert (row.status, row.retry_count) == (EmailStatus.PENDING, 1)
+    assert row.last_error == "SMTPServerDisconnected: Connection unexpectedly closed: timed out"
+    smtp_sink.wait_for(1, timeout=10)  # it did keep it, in the end
+    smtp_sink.handler.delay = 0
+    EmailQueue.objects.filter(pk=row.pk).update(scheduled_at=timezone.now())
+    assert email_queue_drain().sent == 1
+    smtp_sink.wait_for(2)
+    assert smtp_sink.handler.message_ids() == [row.message_id, row.message_id]
+
+
+@pytest.mark.parametrize(
+    "greeting",
+    ["421 4.3.2 Service not available, closing transmission channel", "554 5.7.1 No SMTP service here"],
+    ids=["421", "554"],
+)
+def test_a_server_that_refuses_us_at_the_greeting_fails_no_email(scripted_smtp, settings, monkeypatch, greeting):
+    scripted_smtp.greeting = greeting
+    point_smtp_at(scripted_smtp.port, settings, monkeypatch)
+    _three_rows()
+
+    result = email_queue_drain()
+
+    assert (result.sent, result.retried, result.failed, result.transport_down) == (0, 2, 0, True)
+    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
+    assert EmailQueue.objects.filter(retry_count=1).first().last_error == (
+        f"could not connect: SMTPConnectError: {greeting}"
+    )
+    assert not EmailSuppression.objects.exists()
+
+
+def test_a_refused_login_fails_no_email(scripted_smtp, settings, monkeypatch):
+    scripted_smtp.auth_reply = "535 5.7.8 Authentication credentials invalid"
+    point_smtp_at(scripted_smtp.port, settings, monkeypatch)
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "bloom", "wrong"
+    _three_rows()
+
+    result = email_queue_drain()
+
+    assert (result.sent, result.retried, result.failed) == (0, 2, 0)
+    assert "SMTPAuthenticationError: 535 5.7.8 Authentication credentials invalid" in (
+        EmailQueue.objects.filter(retry_count=1).first().last_error
+    )
+
+
+def test_a_refused_sender_is_retried_not_failed(smtp_sink):
+    smtp_sink.handler.mail_reply = "550 5.7.1 Sender address not allowed on this relay"
+    row = queue_email(to="ada@example.com", subject="Hi", text_body="x")
+
+    result = email_queue_drain()
+
+    row.refresh_from_db()
+    assert (result.retried, result.failed) == (1, 0)
+    assert (row.status, row.retry_count) == (EmailStatus.PENDING, 1)
+    assert row.last_error == "sender refused: 550 5.7.1 Sender address not allowed on this relay"
+    assert not EmailSuppression.objects.exists()
+
+
+def test_rejected_content_fails_that_email_without_suppressing_the_address(smtp_sink):
+    smtp_sink.handler.data_reply = "554 5.7.1 Message rejected as spam"
+    row = queue_email(to="ada@example.com", subject="Hi", text_body="x")
+
+    result = email_queue_drain()
+
+    row.refresh_from_db()
+    assert (result.failed, row.status, row.retry_count) == (1, EmailStatus.FAILED, 1)
+    assert row.last_error == "SMTPDataError: 554 5.7.1 Message rejected as spam"
+    assert not EmailSuppression.objects.exists()
+
+
+def test_a_421_mid_batch_reconnects_for_the_next_email(smtp_sink):
+    smtp_sink.handler.rcpt_replies["busy@example.com"] = "421 4.7.0 Too many messages, closing connection"
+    busy = queue_email(to="busy@example.com", subject="Hi", text_body="x")
+    after = queue_email(to="after@example.com", subject="Hi", text_body="x")
+
+    result = email_queue_drain()
+
+    busy.refresh_from_db()
+    after.refresh_from_db()
+    assert (result.sent, result.retried, result.transport_down) == (1, 1, False)
+    assert (busy.status, busy.retry_count) == (EmailStatus.PENDING, 1)
+    assert "421" in busy.last_error
+    assert after.status == EmailStatus.SENT
+    assert [m["To"] for m in smtp_sink.messages] == ["after@example.com"]
+
+
+def test_the_drain_task_does_not_hand_over_while_the_server_is_down(settings, monkeypatch):
+    from notifications import tasks
+
+    point_smtp_at(free_port(), settings, monkeypatch)
+    _three_rows()
+    handed_over = []
+    monkeypatch.setattr(tasks.email_queue_drain_task, "delay", lambda: handed_over.append(True))
+
+    assert tasks.email_queue_drain_task.apply().get() == 0
+
+    # Looping on a dead server would only spend every row's attempts; beat's sweeper wakes it again.
+    assert handed_over == []
+    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
+
+
+def test_the_drain_task_hands_over_when_its_time_is_up(smtp_sink, settings, monkeypatch):
+    from notifications import tasks
+
+    settings.BLOOM_EMAIL_DRAIN_SECONDS = 0  # its budget is spent before it claims a row
+    _three_rows()
+    handed_over = []
+    monkeypatch.setattr(tasks.email_queue_drain_task, "delay", lambda: handed_over.append(True))
+
+    assert tasks.email_queue_drain_task.apply().get() == 0
+
+    assert handed_over == [True]
+    assert _attempts() == [(EmailStatus.PENDING, 0)] * 3
