@@ -111,7 +111,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 if env.bool("BLOOM_DB_POOL", default=True):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("BLOOM_DB_POOL_MIN_SIZE", default=1),
+        "min_size": env.int("BLOOM_DB_POOL_MIN_SIZE", default=0),
         "max_size": env.int("BLOOM_DB_POOL_MAX_SIZE", default=10),
         "timeout": env.float("BLOOM_DB_POOL_TIMEOUT", default=5.0),
         "max_idle": env.float("BLOOM_DB_POOL_MAX_IDLE", default=300.0),
