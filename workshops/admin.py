@@ -6,16 +6,19 @@ from django.contrib import admin, messages
 from django.db.models import ProtectedError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
 
 from bloom.admin import ReadOnlyAdmin
 from bloom.exceptions import ApplicationError
 
-from . import services, zoom
+from . import attendance, services, zoom
 from .models import (
     AttendanceSource,
     UserWorkshopSeriesProgress,
     Workshop,
     WorkshopAttendance,
+    WorkshopConnectionEvent,
     WorkshopFeedback,
     WorkshopRegistration,
     WorkshopResource,
@@ -215,12 +218,36 @@ class WorkshopAttendanceAdmin(admin.ModelAdmin):
         "duration_minutes",
         "source",
         "zoom_participant_id",
+        "participant_key",
+        "connections",
     ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
             return self.fields
-        return ["duration_minutes", "source", "zoom_participant_id"]
+        return ["duration_minutes", "source", "zoom_participant_id", "participant_key", "connections"]
+
+    @admin.display(description="Zoom connections (the duration is their union)")
+    def connections(self, obj) -> str:
+        if obj is None or not obj.participant_key:
+            return "—"
+        events = WorkshopConnectionEvent.objects.filter(workshop_id=obj.workshop_id)
+        ends = [(attendance.ENDED, at) for at in events.filter(kind=attendance.ENDED).values_list("at", flat=True)]
+        by_connection: dict[str, list] = {}
+        for connection_id, kind, at in events.filter(participant_key=obj.participant_key).values_list(
+            "connection_id", "kind", "at"
+        ):
+            by_connection.setdefault(connection_id, []).append((kind, at))
+        lines = []
+        for connection_id, connection_events in by_connection.items():
+            closed, open_at = attendance.connection_intervals(connection_events + ends)
+            parts = [f"{timezone.localtime(a):%H:%M:%S}–{timezone.localtime(b):%H:%M:%S}" for a, b in closed]
+            if open_at is not None:
+                parts.append(f"joined {timezone.localtime(open_at):%H:%M:%S}, not left yet")
+            if not parts:
+                parts.append("left, its join not received yet")
+            lines.append((connection_id, "; ".join(parts)))
+        return format_html_join("", "<div><code>{}</code>: {}</div>", lines) or "—"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -230,6 +257,16 @@ class WorkshopAttendanceAdmin(admin.ModelAdmin):
             obj.source = AttendanceSource.MANUAL
             obj.duration_minutes = services.minutes_between(obj.joined_at, obj.left_at)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(WorkshopConnectionEvent)
+class WorkshopConnectionEventAdmin(ReadOnlyAdmin):
+    """Zoom's joins and leaves as stored, one per connection and event; attendance is computed from them."""
+
+    list_display = ["workshop", "participant_email", "connection_id", "kind", "at", "participant_key"]
+    list_filter = ["kind", "workshop"]
+    search_fields = ["participant_email", "participant_name", "connection_id", "registrant_id"]
+    list_select_related = ["workshop"]
 
 
 @admin.register(WorkshopFeedback)

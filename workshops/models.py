@@ -226,7 +226,13 @@ class AttendanceSource(models.TextChoices):
 
 
 class WorkshopAttendance(UUIDModel):
-    """One stretch of time a participant spent in a workshop's meeting (from Zoom or recorded by staff)."""
+    """A participant's time in a workshop's meeting: from Zoom, or recorded by staff.
+
+    A Zoom row is one per participant and workshop, recomputed from their connections
+    (`WorkshopConnectionEvent`) whenever one of Zoom's events arrives: `duration_minutes` is
+    the union of the connections' intervals, so reconnects and a second device count once
+    (docs/adr/0054).
+    """
 
     workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="attendance")
     registration = models.ForeignKey(
@@ -242,6 +248,9 @@ class WorkshopAttendance(UUIDModel):
     left_at = models.DateTimeField(null=True, blank=True)
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=AttendanceSource.choices, default=AttendanceSource.ZOOM)
+    # Whose Zoom connections this row adds up (workshops.attendance.participant_key_for);
+    # empty for rows recorded by staff.
+    participant_key = models.CharField(max_length=300, blank=True, default="", db_default="")
     created_at = created_at_field()
 
     class Meta:
@@ -250,6 +259,11 @@ class WorkshopAttendance(UUIDModel):
         verbose_name_plural = "workshop attendance"
         constraints = [
             _choices_check("source", AttendanceSource, "workshop_attendance_source_valid"),
+            models.UniqueConstraint(
+                fields=["workshop", "participant_key"],
+                condition=Q(source=AttendanceSource.ZOOM) & ~Q(participant_key=""),
+                name="workshop_attendance_one_zoom_row_each",
+            ),
             models.CheckConstraint(
                 condition=Q(joined_at__isnull=False) | Q(left_at__isnull=False),
                 name="workshop_attendance_has_a_time",
@@ -263,6 +277,52 @@ class WorkshopAttendance(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.participant_email or self.user_id} in {self.workshop_id}"
+
+
+class ConnectionEventKind(models.TextChoices):
+    JOINED = "joined", "Joined"
+    LEFT = "left", "Left"
+    # The meeting ended: closes every connection still open then. Has no connection of its own.
+    ENDED = "ended", "Meeting ended"
+
+
+class WorkshopConnectionEvent(UUIDModel):
+    """One join or one leave of one Zoom connection (a device) in a workshop's meeting, or its end.
+
+    Zoom gives every connection its own id (`participant_uuid`, else `user_id`) and a new one
+    when the participant reconnects, so a leave pairs with its own join whatever order the
+    deliveries arrive in. The same event stored twice is one row.
+    """
+
+    workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="connection_events")
+    participant_key = models.CharField(max_length=300)
+    connection_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=6, choices=ConnectionEventKind.choices)
+    at = models.DateTimeField()
+    participant_email = models.EmailField(blank=True)
+    participant_name = models.CharField(max_length=200, blank=True)
+    registrant_id = models.CharField(max_length=200, blank=True)
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "workshop_connection_events"
+        ordering = ["workshop", "at"]
+        verbose_name = "Zoom connection event"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workshop", "connection_id", "kind", "at"], name="workshop_connection_events_once"
+            ),
+            _choices_check("kind", ConnectionEventKind, "workshop_connection_events_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(kind=ConnectionEventKind.ENDED) & Q(connection_id="") & Q(participant_key=""))
+                | (~Q(kind=ConnectionEventKind.ENDED) & ~Q(connection_id="") & ~Q(participant_key="")),
+                name="workshop_connection_events_end_has_no_connection",
+            ),
+        ]
+        indexes = [models.Index(fields=["workshop", "participant_key"], name="idx_workshop_conn_participant")]
+
+    def __str__(self) -> str:
+        return f"{self.participant_key} {self.kind} {self.at:%H:%M:%S} ({self.connection_id})"
 
 
 class WorkshopFeedback(UUIDModel):

@@ -3,7 +3,9 @@
 Zoom signs `v0:{x-zm-request-timestamp}:{raw body}` with HMAC-SHA256 under the app's
 secret token and sends `x-zm-signature: v0=<hex>`. Deliveries carry no event id, so the
 stored `zoom_event_id` is a digest of the event name, its `event_ts` and the body
-(docs/adr/0051): a retried delivery of the same event maps to the same row.
+(docs/adr/0051): a retried delivery of the same event maps to the same row. Participant
+joins and leaves become connection events, from which `workshops.attendance` computes each
+participant's attended time (docs/adr/0054).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from django.utils.dateparse import parse_datetime
 
 from bloom.webhooks import SignatureError, event_process, event_store, verify_timestamped_hmac
 
-from .models import Workshop, ZoomWebhookEvent
-from .services import attendance_record_join, attendance_record_leave
+from .attendance import attendance_connection_record, attendance_meeting_end_record
+from .models import ConnectionEventKind, Workshop, ZoomWebhookEvent
 
 URL_VALIDATION = "endpoint.url_validation"
 PARTICIPANT_JOINED = "meeting.participant_joined"
 PARTICIPANT_LEFT = "meeting.participant_left"
+MEETING_ENDED = "meeting.ended"
 # A recurring Zoom meeting reuses its id for every session: match the session whose
 # time window (widened by this margin) contains the participant's time.
 SESSION_MARGIN = timedelta(hours=3)
@@ -96,31 +99,47 @@ def _participant(event: ZoomWebhookEvent, time_key: str) -> tuple[Workshop | Non
     return _workshop_for(str(meeting.get("id", "")), when), participant, when
 
 
-def _participant_fields(participant: dict) -> dict:
-    return {
-        "email": (participant.get("email") or "").strip().lower(),
-        "name": participant.get("user_name") or "",
-        "participant_id": str(participant.get("participant_uuid") or participant.get("user_id") or ""),
-    }
+def _connection_record(event: ZoomWebhookEvent, *, kind: str, time_key: str) -> str:
+    workshop, participant, when = _participant(event, time_key)
+    if workshop is None:
+        return "no matching workshop"
+    # Zoom's ids for this one connection: both change when the participant reconnects.
+    connection_id = str(participant.get("participant_uuid") or participant.get("user_id") or "")
+    if not connection_id:
+        return "no participant id"
+    _, created = attendance_connection_record(
+        workshop=workshop,
+        kind=kind,
+        at=when,
+        connection_id=connection_id,
+        email=participant.get("email") or "",
+        name=participant.get("user_name") or "",
+        registrant_id=str(participant.get("registrant_id") or ""),
+    )
+    return kind if created else "duplicate"
 
 
 def _handle_joined(event: ZoomWebhookEvent) -> str:
-    workshop, participant, when = _participant(event, "join_time")
-    if workshop is None:
-        return "no matching workshop"
-    attendance_record_join(workshop=workshop, joined_at=when, **_participant_fields(participant))
-    return "joined"
+    return _connection_record(event, kind=ConnectionEventKind.JOINED, time_key="join_time")
 
 
 def _handle_left(event: ZoomWebhookEvent) -> str:
-    workshop, participant, when = _participant(event, "leave_time")
+    return _connection_record(event, kind=ConnectionEventKind.LEFT, time_key="leave_time")
+
+
+def _handle_ended(event: ZoomWebhookEvent) -> str:
+    meeting = event.event_data.get("payload", {}).get("object", {})
+    ended_at = parse_datetime(meeting.get("end_time") or "")
+    if ended_at is None:
+        return "no end time"
+    workshop = _workshop_for(str(meeting.get("id", "")), ended_at)
     if workshop is None:
         return "no matching workshop"
-    attendance_record_leave(workshop=workshop, left_at=when, **_participant_fields(participant))
-    return "left"
+    recomputed = attendance_meeting_end_record(workshop=workshop, ended_at=ended_at)
+    return f"ended ({recomputed} recomputed)"
 
 
-HANDLERS = {PARTICIPANT_JOINED: _handle_joined, PARTICIPANT_LEFT: _handle_left}
+HANDLERS = {PARTICIPANT_JOINED: _handle_joined, PARTICIPANT_LEFT: _handle_left, MEETING_ENDED: _handle_ended}
 
 
 def zoom_event_process(*, event_id: str) -> str:

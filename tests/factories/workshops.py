@@ -11,12 +11,14 @@ from django.utils import timezone
 from tests.factories.accounts import UserFactory
 from workshops.models import (
     AttendanceSource,
+    ConnectionEventKind,
     PaymentStatus,
     RegistrationStatus,
     UserWorkshopSeriesProgress,
     WaitlistStatus,
     Workshop,
     WorkshopAttendance,
+    WorkshopConnectionEvent,
     WorkshopFeedback,
     WorkshopRegistration,
     WorkshopResource,
@@ -99,6 +101,21 @@ class WorkshopAttendanceFactory(factory.django.DjangoModelFactory):
     left_at = factory.LazyAttribute(lambda o: o.joined_at + timedelta(minutes=60))
     duration_minutes = 60
     source = AttendanceSource.ZOOM
+
+
+class WorkshopConnectionEventFactory(factory.django.DjangoModelFactory):
+    """A Zoom connection's join, ten minutes into the workshop."""
+
+    class Meta:
+        model = WorkshopConnectionEvent
+
+    workshop = factory.SubFactory(WorkshopFactory)
+    participant_email = factory.Sequence(lambda n: f"participant{n}@example.com")
+    participant_key = factory.LazyAttribute(lambda o: f"email:{o.participant_email}")
+    participant_name = "Participant"
+    connection_id = factory.Sequence(lambda n: f"1D6A0C7E-{n:04d}")
+    kind = ConnectionEventKind.JOINED
+    at = factory.LazyAttribute(lambda o: o.workshop.starts_at + timedelta(minutes=10))
 
 
 class WorkshopFeedbackFactory(factory.django.DjangoModelFactory):
