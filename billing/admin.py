@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
 
 from bloom.admin import ConfirmedActionsMixin, ReadOnlyAdmin
 
@@ -12,10 +13,74 @@ from .models import (
     PaymentIntent,
     RefundRequest,
     RefundStatus,
+    StripeCheck,
     StripeWebhookEvent,
     UserPaymentMethod,
     UserPaymentSummary,
 )
+
+
+def _open_checks(**outer) -> Exists:
+    return Exists(StripeCheck.objects.filter(settled_at__isnull=True, **outer))
+
+
+class CheckingFilter(admin.SimpleListFilter):
+    """Rows waiting for Stripe's answer to a request (annotated `checking`)."""
+
+    title = "checking with Stripe"
+    parameter_name = "checking"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Checking with Stripe"), ("no", "Settled")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(checking=self.value() == "yes")
+        return queryset
+
+
+class StripeCheckInline(admin.TabularInline):
+    model = StripeCheck
+    fk_name = "payment"
+    extra = 0
+    can_delete = False
+    fields = (
+        "created_at",
+        "operation",
+        "attempts",
+        "next_attempt_at",
+        "settled_at",
+        "outcome",
+        "last_error",
+        "idempotency_key",
+    )
+    readonly_fields = fields
+    verbose_name_plural = "checks with Stripe (requests Stripe did not answer clearly)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _run_checks(model_admin, request, payments) -> None:
+    results: dict[str, int] = {}
+    for payment in payments:
+        for result in services.payment_checks_run_now(payment=payment):
+            results[result] = results.get(result, 0) + 1
+    if not results:
+        model_admin.message_user(request, "None of the selected rows is waiting for Stripe.", messages.WARNING)
+        return
+    words = {
+        "answered": "settled by Stripe's answer",
+        "declined": "settled: the card was refused",
+        "settled": "already settled",
+        "unknown": "still no clear answer (Bloom keeps asking)",
+        "expired": "too old to resend safely: check the Stripe dashboard",
+    }
+    summary = "; ".join(f"{count} {words.get(result, result)}" for result, count in sorted(results.items()))
+    level = messages.WARNING if {"unknown", "expired"} & results.keys() else messages.SUCCESS
+    model_admin.message_user(
+        request, f"Asked Stripe again (the same requests, same idempotency keys): {summary}.", level
+    )
 
 
 class RefundInline(admin.TabularInline):
@@ -42,10 +107,11 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
         "amount_refunded",
         "currency",
         "status",
+        "checking_with_stripe",
         "disputed",
         "needs_action",
     )
-    list_filter = ("status", "kind", "disputed", "needs_action", "capture_method")
+    list_filter = ("status", CheckingFilter, "kind", "disputed", "needs_action", "capture_method")
     search_fields = (
         "user__email",
         "object_id",
@@ -56,15 +122,36 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("user",)
     date_hierarchy = "created_at"
-    inlines = [RefundInline]
+    inlines = [StripeCheckInline, RefundInline]
+    actions = ["check_with_stripe"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(checking=_open_checks(payment=OuterRef("pk")))
+
+    @admin.display(boolean=True, description="checking with Stripe", ordering="checking")
+    def checking_with_stripe(self, obj) -> bool:
+        return obj.checking
+
+    @admin.action(description="Check with Stripe now (resend unanswered requests, same idempotency keys)")
+    def check_with_stripe(self, request, queryset):
+        _run_checks(self, request, queryset)
 
 
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
     """Staff decide refunds here: set "amount approved" for a partial refund, then run an action."""
 
-    list_display = ("created_at", "user", "payment", "amount_requested", "amount_approved", "status", "source")
-    list_filter = ("status", "source")
+    list_display = (
+        "created_at",
+        "user",
+        "payment",
+        "amount_requested",
+        "amount_approved",
+        "status",
+        "checking_with_stripe",
+        "source",
+    )
+    list_filter = ("status", CheckingFilter, "source")
     search_fields = ("user__email", "reason", "stripe_refund_id", "payment__stripe_payment_intent_id")
     list_select_related = ("user", "payment")
     fields = (
@@ -98,6 +185,13 @@ class RefundRequestAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
         "refunded_at",
     )
     actions = ["approve_refunds", "deny_refunds"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(checking=_open_checks(refund=OuterRef("pk")))
+
+    @admin.display(boolean=True, description="checking with Stripe", ordering="checking")
+    def checking_with_stripe(self, obj) -> bool:
+        return obj.checking
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -158,6 +252,32 @@ class RefundRequestAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
             label=str,
         )
         return None
+
+
+@admin.register(StripeCheck)
+class StripeCheckAdmin(ReadOnlyAdmin):
+    """Requests Stripe gave no clear answer to: retried with the same key until settled (docs/billing.md)."""
+
+    list_display = (
+        "created_at",
+        "payment",
+        "operation",
+        "attempts",
+        "next_attempt_at",
+        "settled_at",
+        "outcome",
+        "last_error",
+        "staff_alerted_at",
+    )
+    list_filter = ("operation", ("settled_at", admin.EmptyFieldListFilter))
+    search_fields = ("idempotency_key", "payment__user__email", "payment__stripe_payment_intent_id")
+    list_select_related = ("payment", "payment__user")
+    actions = ["check_with_stripe"]
+
+    @admin.action(description="Check with Stripe now (resend the same requests, same idempotency keys)")
+    def check_with_stripe(self, request, queryset):
+        payments = PaymentIntent.objects.filter(pk__in=queryset.filter(settled_at__isnull=True).values("payment_id"))
+        _run_checks(self, request, payments)
 
 
 @admin.register(UserPaymentMethod)

@@ -196,6 +196,89 @@ class RefundRequest(TimeStampedModel):
         return self.status in OPEN_REFUND_STATUSES
 
 
+class StripeCheckOperation(models.TextChoices):
+    PAYMENT_CREATE = "payment_create", "Charge or hold on a saved card"
+    CAPTURE = "capture", "Capture an authorisation"
+    RELEASE = "release", "Release an authorisation"
+    REFUND = "refund", "Refund"
+
+
+# How long after each unanswered attempt the next one is sent (seconds). The last retry goes
+# out about 23 hours after the first request, inside the 24 hours Stripe keeps an
+# idempotency key's answer; after it the check waits for the webhook, reconcile or staff.
+STRIPE_CHECK_RETRY_DELAYS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
+
+
+class StripeCheck(TimeStampedModel):
+    """A request to Stripe whose outcome Bloom does not know yet ("checking with Stripe").
+
+    Opened when a charge, hold, capture, release or refund got no clear answer (timeout,
+    refused connection, 5xx, 429, invalid request, malformed answer): Stripe may or may not
+    have acted. `params` are the exact arguments sent, so every retry repeats the same
+    request under the same `idempotency_key` and Stripe replays what it did instead of
+    acting twice. Settled (`settled_at`, `outcome`) by the retry's answer, by the webhook
+    that reports the object's new state, by `stripe_reconcile`, or by staff.
+    """
+
+    payment = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="stripe_checks")
+    refund = models.ForeignKey(
+        RefundRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_checks"
+    )
+    operation = models.TextField(choices=StripeCheckOperation.choices)
+    idempotency_key = models.TextField(unique=True)
+    params = models.JSONField(default=dict, db_default={}, blank=True)
+    attempts = models.PositiveIntegerField(default=1, db_default=1, help_text="Requests sent so far.")
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retry task asks Stripe again; empty once settled or out of retries."
+    )
+    last_error = models.TextField(blank=True, default="", help_text="What went wrong last time (for staff).")
+    settled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True, default="", help_text="How the check ended.")
+    staff_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "stripe_checks"
+        ordering = ["-created_at"]
+        verbose_name = "check with Stripe"
+        verbose_name_plural = "checks with Stripe"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(settled_at__isnull=True, next_attempt_at__isnull=False),
+                name="idx_stripe_checks_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(operation__in=StripeCheckOperation.values), name="stripe_checks_operation_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(operation=StripeCheckOperation.REFUND, refund__isnull=False)
+                | (~Q(operation=StripeCheckOperation.REFUND) & Q(refund__isnull=True)),
+                name="stripe_checks_refund_iff_refund_operation",
+            ),
+            # One unanswered request at a time per payment and per refund.
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(settled_at__isnull=True, refund__isnull=True),
+                name="stripe_checks_one_open_per_payment",
+            ),
+            models.UniqueConstraint(
+                fields=["refund"],
+                condition=Q(settled_at__isnull=True, refund__isnull=False),
+                name="stripe_checks_one_open_per_refund",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "settled" if self.settled_at else "open"
+        return f"{self.get_operation_display()} ({state}, {self.attempts} attempt(s))"
+
+    @property
+    def is_open(self) -> bool:
+        return self.settled_at is None
+
+
 class ActivePaymentMethodManager(models.Manager):
     def get_queryset(self):
         return super().get_queryset().filter(detached_at__isnull=True)

@@ -10,7 +10,7 @@ from django.conf import settings
 from bloom.links import absolute_reverse
 from notifications import services as messaging
 
-from .models import PaymentIntent, RefundRequest
+from .models import PaymentIntent, RefundRequest, StripeCheck
 
 
 def _url(name: str, *args) -> str:
@@ -153,4 +153,24 @@ def dispute_closed(*, payment: PaymentIntent, dispute: dict) -> None:
         },
         priority=messaging.EmailPriority.HIGH,
         idempotency_key=f"billing:dispute-closed:{dispute.get('id') or payment.pk}:{status}",
+    )
+
+
+def stripe_check_stuck(*, check: StripeCheck) -> None:
+    """Tell staff once that Stripe never answered a request and Bloom has stopped asking by itself."""
+    payment = check.payment
+    messaging.queue_email(
+        to=settings.BLOOM_STAFF_ALERT_EMAIL,
+        template="billing/staff_stripe_check_stuck",
+        context={
+            **_payment_context(payment),
+            "operation": check.get_operation_display().lower(),
+            "attempts": check.attempts,
+            "since": check.created_at.isoformat(timespec="minutes"),
+            "idempotency_key": check.idempotency_key,
+            "last_error": check.last_error,
+            "admin_url": _url("admin:billing_paymentintent_change", payment.pk),
+        },
+        priority=messaging.EmailPriority.HIGH,
+        idempotency_key=f"billing:stripe-check-stuck:{check.pk}:{check.attempts}",
     )

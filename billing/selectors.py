@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from .models import (
@@ -11,16 +11,36 @@ from .models import (
     PaymentIntent,
     PaymentStatus,
     RefundRequest,
+    StripeCheck,
     UserPaymentMethod,
     UserPaymentSummary,
 )
+from .stripe_client import object_id
 
 # Payments a member sees on their billing page: ones that happened or are under way.
 VISIBLE_STATUSES = [s for s in PaymentStatus.values if s != PaymentStatus.REQUIRES_PAYMENT]
 
 
+def _open_check(**outer) -> Exists:
+    return Exists(StripeCheck.objects.filter(settled_at__isnull=True, **outer))
+
+
 def payment_list_for_member(*, member) -> QuerySet[PaymentIntent]:
-    return PaymentIntent.objects.filter(user=member, status__in=VISIBLE_STATUSES).order_by("-created_at")
+    """The member's payments, newest first; `checking` marks those Stripe has not confirmed yet.
+
+    Also listed: a charge awaiting Stripe's answer ("we're confirming this payment"). Not
+    listed: checkouts that never started (canceled before Stripe knew of them) and ones
+    the member has not paid yet.
+    """
+    never_started = Q(
+        status=PaymentStatus.CANCELED, stripe_checkout_session_id__isnull=True, stripe_payment_intent_id__isnull=True
+    )
+    return (
+        PaymentIntent.objects.filter(user=member)
+        .annotate(checking=_open_check(payment=OuterRef("pk"), refund__isnull=True))
+        .filter((Q(status__in=VISIBLE_STATUSES) & ~never_started) | Q(checking=True))
+        .order_by("-created_at")
+    )
 
 
 def payment_get_for_member(*, member, payment_id) -> PaymentIntent:
@@ -34,7 +54,13 @@ def payment_needing_action_list_for_member(*, member) -> QuerySet[PaymentIntent]
 
 
 def refund_list_for_member(*, member) -> QuerySet[RefundRequest]:
-    return RefundRequest.objects.filter(user=member).select_related("payment").order_by("-created_at")
+    """The member's refunds, newest first; `checking` marks those Stripe has not confirmed yet."""
+    return (
+        RefundRequest.objects.filter(user=member)
+        .annotate(checking=_open_check(refund=OuterRef("pk")))
+        .select_related("payment")
+        .order_by("-created_at")
+    )
 
 
 def refund_open_list_for_member(*, member) -> QuerySet[RefundRequest]:
@@ -80,14 +106,17 @@ def payment_find_for_stripe_object(obj: dict) -> PaymentIntent | None:
     found = _payment_by_bloom_id((obj.get("metadata") or {}).get("bloom_payment_id"))
     if found is not None:
         return found
-    intent_id = obj.get("payment_intent")
-    if isinstance(intent_id, dict):
-        intent_id = intent_id.get("id")
+    intent_id = object_id(obj.get("payment_intent"), "pi")
     if intent_id:
         found = PaymentIntent.objects.filter(stripe_payment_intent_id=intent_id).first()
         if found is not None:
             return found
-    charge_id = obj.get("charge") if obj.get("object") != "charge" else obj.get("id")
+    charge_id = object_id(obj.get("charge") if obj.get("object") != "charge" else obj.get("id"), "ch")
     if charge_id:
         return PaymentIntent.objects.filter(stripe_charge_id=charge_id).first()
     return None
+
+
+def stripe_check_open_for_payment(*, payment: PaymentIntent) -> StripeCheck | None:
+    """The payment's request Stripe has not answered yet (charge, hold, capture or release), if any."""
+    return StripeCheck.objects.filter(payment=payment, refund__isnull=True, settled_at__isnull=True).first()

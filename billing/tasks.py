@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bloom.webhooks import MAX_ATTEMPTS, stale_event_ids
 
-from . import stripe_client, webhooks
+from . import services, stripe_client, webhooks
 from .models import StripeWebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -69,3 +69,22 @@ def stripe_events_reconcile_task(hours: int = 6) -> int:
     if inserted:
         logger.warning("Stripe reconciliation stored %d event(s) Bloom never received", inserted)
     return inserted
+
+
+@shared_task(ignore_result=True)
+def stripe_check_run_task(check_id: str) -> str:
+    """Ask Stripe again about one open check once it is due: the same request with the same
+    idempotency key (billing.services.stripe_check_run; safe to run twice)."""
+    return services.stripe_check_run(check_id=check_id)
+
+
+@shared_task(ignore_result=True)
+def stripe_checks_sweep_task() -> int:
+    """Every 30 s: queue a run for each check with Stripe whose next attempt is due.
+
+    The checks are rows, so nothing is lost when Redis is: the next sweep finds them again.
+    """
+    ids = services.stripe_checks_due()
+    for check_id in ids:
+        stripe_check_run_task.delay(check_id)
+    return len(ids)

@@ -115,9 +115,8 @@ def card_add(request):
     """Stripe Elements page: a SetupIntent saves the card; the webhook records it."""
     try:
         setup = services.card_setup_start(member=request.user)
-    except stripe_client.StripeCallError:
-        logger.exception("could not start card setup")
-        messages.error(request, "We could not reach our payment provider. Please try again in a minute.")
+    except services.CheckoutUnavailable as exc:
+        messages.error(request, exc.message)
         return redirect("billing:billing_home")
     return render(
         request,
@@ -136,8 +135,8 @@ def card_remove(request, payment_method_id):
     method = selectors.payment_method_get_for_member(member=request.user, payment_method_id=payment_method_id)
     try:
         services.card_remove(member=request.user, payment_method_id=method.pk)
-    except (ApplicationError, stripe_client.StripeCallError) as exc:
-        messages.error(request, getattr(exc, "message", "We could not remove the card."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, f"Removed {method}.")
     return redirect("billing:billing_home")
@@ -161,9 +160,9 @@ def payment_complete(request, payment_id):
         try:
             intent = stripe_client.payment_intent_retrieve(payment_intent_id=payment.stripe_payment_intent_id)
             client_secret = intent.get("client_secret", "")
-        except stripe_client.StripeCallError:
-            logger.exception("could not load payment %s", payment.pk)
-            messages.error(request, "We could not reach our payment provider. Please try again in a minute.")
+        except stripe_client.StripeCallError as exc:
+            logger.warning("could not load payment %s for confirmation: %s", payment.pk, exc.summary)
+            messages.error(request, "We couldn't reach our payment provider. Please try again in a minute.")
     return render(
         request,
         "billing/payment_complete.html",

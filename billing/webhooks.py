@@ -258,20 +258,20 @@ def _created(event: StripeWebhookEvent) -> datetime:
 
 
 def _link_session(payment: PaymentIntent, session: dict) -> None:
-    intent = session.get("payment_intent")
+    intent = stripe_client.object_id(session.get("payment_intent"), "pi")
+    session_id = stripe_client.object_id(session.get("id"), "cs")
     updates = {}
-    if session.get("id") and not payment.stripe_checkout_session_id:
-        updates["stripe_checkout_session_id"] = session["id"]
-    if isinstance(intent, str) and not payment.stripe_payment_intent_id:
+    if session_id and not payment.stripe_checkout_session_id:
+        updates["stripe_checkout_session_id"] = session_id
+    if intent and not payment.stripe_payment_intent_id:
         updates["stripe_payment_intent_id"] = intent
     if updates:
         PaymentIntent.objects.filter(pk=payment.pk).update(**updates)
 
 
 def _session_paid(payment: PaymentIntent, session: dict) -> str:
-    intent = session.get("payment_intent")
     services.payment_mark_succeeded(
-        payment=payment, stripe_payment_intent_id=intent if isinstance(intent, str) else None
+        payment=payment, stripe_payment_intent_id=stripe_client.object_id(session.get("payment_intent"), "pi")
     )
     return "paid"
 
@@ -286,9 +286,8 @@ def _card_details(pm: dict) -> dict:
     }
 
 
-def _member_for_customer(customer_id) -> object | None:
-    if isinstance(customer_id, dict):
-        customer_id = customer_id.get("id")
+def _member_for_customer(customer) -> object | None:
+    customer_id = stripe_client.object_id(customer, "cus")
     if not customer_id:
         return None
     customer = BillingCustomer.objects.select_related("user").filter(stripe_customer_id=customer_id).first()
@@ -344,10 +343,11 @@ def checkout_session_expired(event: StripeWebhookEvent) -> str:
 
 
 def _payment_for_intent(intent: dict) -> PaymentIntent | None:
-    payment = selectors.payment_find_for_stripe_object({**intent, "payment_intent": intent.get("id")})
-    if payment is not None and not payment.stripe_payment_intent_id and intent.get("id"):
+    intent_id = stripe_client.object_id(intent.get("id"), "pi")
+    payment = selectors.payment_find_for_stripe_object({**intent, "payment_intent": intent_id})
+    if payment is not None and not payment.stripe_payment_intent_id and intent_id:
         PaymentIntent.objects.filter(pk=payment.pk, stripe_payment_intent_id__isnull=True).update(
-            stripe_payment_intent_id=intent["id"]
+            stripe_payment_intent_id=intent_id
         )
     return payment
 
@@ -359,12 +359,11 @@ def payment_intent_succeeded(event: StripeWebhookEvent) -> str:
         return UNMATCHED
     if payment.is_paid:
         return NO_CHANGE
-    received = intent.get("amount_received")
     services.payment_mark_succeeded(
         payment=payment,
-        stripe_payment_intent_id=intent.get("id"),
-        stripe_charge_id=intent.get("latest_charge") if isinstance(intent.get("latest_charge"), str) else None,
-        amount=from_cents(received) if received else None,
+        stripe_payment_intent_id=stripe_client.object_id(intent.get("id"), "pi"),
+        stripe_charge_id=stripe_client.object_id(intent.get("latest_charge"), "ch"),
+        amount=services.stripe_captured_amount(intent),
     )
     return "paid"
 
@@ -375,7 +374,8 @@ def payment_intent_payment_failed(event: StripeWebhookEvent) -> str:
     if payment is None:
         return UNMATCHED
     error = intent.get("last_payment_error") or {}
-    message = error.get("message") or "The card was declined."
+    # Stripe's own text stays in the stored event; the member reads Bloom's words.
+    message = services.card_error_message(code=error.get("code") or "", decline_code=error.get("decline_code") or "")
     if error.get("code") == "authentication_required" or intent.get("status") == "requires_action":
         return "needs_action" if services.payment_needs_action_flag(payment=payment, message=message) else NO_CHANGE
     if payment.stripe_checkout_session_id:
@@ -438,8 +438,9 @@ def charge_refunded(event: StripeWebhookEvent) -> str:
     payment = selectors.payment_find_for_stripe_object({**charge, "charge": charge.get("id")})
     if payment is None:
         return UNMATCHED
-    if charge.get("id") and not payment.stripe_charge_id:
-        PaymentIntent.objects.filter(pk=payment.pk).update(stripe_charge_id=charge["id"])
+    charge_id = stripe_client.object_id(charge.get("id"), "ch")
+    if charge_id and not payment.stripe_charge_id:
+        PaymentIntent.objects.filter(pk=payment.pk).update(stripe_charge_id=charge_id)
     for refund in (charge.get("refunds") or {}).get("data") or []:
         services.refund_sync(
             refund={**refund, "payment_intent": payment.stripe_payment_intent_id or refund.get("payment_intent")}
@@ -493,12 +494,11 @@ def setup_intent_succeeded(event: StripeWebhookEvent) -> str:
     setup = _object(event)
     member = _member_for_customer(setup.get("customer"))
     pm = setup.get("payment_method")
-    if member is None or not pm:
+    pm_id = stripe_client.object_id(pm, "pm")
+    if member is None or not pm_id:
         return UNMATCHED
-    if isinstance(pm, dict):
-        saved = services.card_save(member=member, stripe_payment_method_id=pm["id"], **_card_details(pm))
-    else:
-        saved = services.card_save(member=member, stripe_payment_method_id=pm)
+    details = _card_details(pm) if isinstance(pm, dict) else {}
+    saved = services.card_save(member=member, stripe_payment_method_id=pm_id, **details)
     return "saved" if saved else NO_CHANGE
 
 

@@ -17,7 +17,8 @@ STRIPE_SECRET_KEY = "sk_test_bloom_tests"
 STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY
 STRIPE_WEBHOOK_SECRET = "whsec_bloom_tests"
 DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
-STRIPE_API_BASE = "http://stripe.invalid"
+# A worker subprocess started by a test reaches that test's fake Stripe server through this.
+STRIPE_API_BASE = env("BLOOM_TEST_STRIPE_API_BASE", default="http://stripe.invalid")
 BLOOM_FIELD_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWtleS1uZXZlci11c2UtaW4tcHJvZCE="]
 # Tasks sent without a worker (most tests) go to a queue of their own, never to `make run`'s.
 CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom-test")

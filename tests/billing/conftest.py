@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from billing import registry
 from bloom.celery import app as celery_app
-from tests.billing.stripe_fakes import FakeStripeServer, sign
+from tests.billing.stripe_fakes import running_fake_stripe, sign
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +23,7 @@ def _billing_settings(settings):
 
 @pytest.fixture
 def fake_stripe(settings):
-    with FakeStripeServer() as fake:
-        settings.STRIPE_API_BASE = fake.url
+    with running_fake_stripe(settings) as fake:
         yield fake
 
 

@@ -4,6 +4,13 @@ The `stripe` library talks HTTP through `requests` (its RequestsClient) to `stri
 billing.stripe_client points that at `settings.STRIPE_API_BASE`, so tests set it to this
 server. The server answers like Stripe (JSON objects, 402 card errors, idempotent replays
 keyed by the Idempotency-Key header) and records every request.
+
+Failures are injected the way the network and Stripe produce them (`FakeStripe.fail`):
+a server that never answers (`timeout`, or `timeout_after_processing`: Stripe acted, the
+answer never came), 500, 429, 400 invalid_request_error, 402 card_error, and a body that is
+not JSON (`malformed`, sent after acting). `closed_port_url()` is an address where nothing
+listens (connection refused). Every error text the fake sent is kept in `sent_messages`, so
+tests can assert none of it reached a member.
 """
 
 from __future__ import annotations
@@ -12,9 +19,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import socket
+import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlparse
@@ -29,18 +39,46 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
 
+# Failures that happen before Stripe acts (nothing is stored for the idempotency key) and
+# after it acted (the replay of the key returns what was done).
+FAULTS_BEFORE = ("timeout", "500", "429", "400", "402")
+FAULTS_AFTER = ("timeout_after_processing", "malformed")
+FAULTS = FAULTS_BEFORE + FAULTS_AFTER
+# What the stripe library itself says about network failures and unreadable answers.
+LIBRARY_TEXTS = (
+    "Unexpected error communicating with Stripe",
+    "Network error",
+    "ConnectionError",
+    "ReadTimeout",
+    "Invalid response body from API",
+    "support@stripe.com",
+    "Request req_",
+)
+HANG = object()  # the server never answers this request
+
+
+def closed_port_url() -> str:
+    """An http address on loopback where nothing listens: connecting is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
 @dataclass
 class Call:
     method: str
     path: str
     params: dict
     idempotency_key: str | None
+    fault: str | None = None
 
 
 @dataclass
 class FakeStripe:
     """Behaviour switches: `next_payment_intent_error` (a Stripe error code for the next
-    PaymentIntent create), `refund_status` for created refunds, `events` for Event.list."""
+    PaymentIntent create), `refund_status` for created refunds, `events` for Event.list,
+    and `fail(...)` for network and server failures."""
 
     calls: list[Call] = field(default_factory=list)
     idempotent: dict[str, tuple[int, dict]] = field(default_factory=dict)
@@ -49,18 +87,76 @@ class FakeStripe:
     refund_status: str = "succeeded"
     events: list[dict] = field(default_factory=list)
     url: str = ""
+    fault: str | None = None
+    fault_path: str = ""
+    fault_times: int | None = None
+    decline_code: str | None = None
+    hang_seconds: float = 2.0
+    sent_messages: set[str] = field(default_factory=set)
 
     def creates(self, path_prefix: str) -> list[Call]:
         return [c for c in self.calls if c.method == "POST" and c.path.startswith(path_prefix)]
 
-    def handle(self, method: str, path: str, params: dict, idempotency_key: str | None) -> tuple[int, dict]:
-        self.calls.append(Call(method, path, params, idempotency_key))
+    def fail(self, fault: str | None, *, path: str = "", times: int | None = None, decline_code: str | None = None):
+        """Answer requests whose path starts with `path` with `fault` (one of FAULTS), `times`
+        times or until `fail(None)`. A 402 carries `decline_code` when given."""
+        assert fault is None or fault in FAULTS, fault
+        self.fault, self.fault_path, self.fault_times, self.decline_code = fault, path, times, decline_code
+
+    def _take_fault(self, path: str) -> str | None:
+        if self.fault is None or not path.startswith(self.fault_path):
+            return None
+        fault = self.fault
+        if self.fault_times is not None:
+            self.fault_times -= 1
+            if self.fault_times <= 0:
+                self.fault = None
+        return fault
+
+    def handle(self, method: str, path: str, params: dict, idempotency_key: str | None):
+        """(status, JSON-able body or raw bytes), or HANG for a request the server never answers."""
+        fault = self._take_fault(path)
+        self.calls.append(Call(method, path, params, idempotency_key, fault))
+        if fault in FAULTS_BEFORE:
+            return self._failure(fault)
         if method == "POST" and idempotency_key and idempotency_key in self.idempotent:
-            return self.idempotent[idempotency_key]
-        status, body = self._route(method, path, params)
-        if method == "POST" and idempotency_key:
-            self.idempotent[idempotency_key] = (status, body)
+            status, body = self.idempotent[idempotency_key]
+        else:
+            status, body = self._route(method, path, params)
+            if method == "POST" and idempotency_key:
+                self.idempotent[idempotency_key] = (status, body)
+        if fault == "timeout_after_processing":
+            return HANG
+        if fault == "malformed":
+            return 200, b'{"id": "pi_3Nq\x00<html>502 Bad Gateway'
         return status, body
+
+    def _failure(self, fault: str):
+        if fault == "timeout":
+            return HANG
+        if fault == "500":
+            body = _error("api_error", "", "An unknown error occurred (fake Stripe 7731).")
+            return 500, body
+        if fault == "429":
+            body = _error("invalid_request_error", "rate_limit", "Request rate limit exceeded (fake Stripe 4291).")
+            return 429, body
+        if fault == "400":
+            body = _error(
+                "invalid_request_error", "parameter_invalid_integer", "Invalid integer: x (fake Stripe 4001)."
+            )
+            return 400, body
+        body = _error("card_error", "card_declined", "Your card was declined (fake Stripe 4021).")
+        if self.decline_code:
+            body["error"]["decline_code"] = self.decline_code
+        return 402, body
+
+    def note_message(self, body) -> None:
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            self.sent_messages.add(body["error"].get("message") or "")
+
+    def provider_texts(self) -> list[str]:
+        """Every text Stripe (this fake) or the stripe library may have produced for an error."""
+        return [m for m in self.sent_messages if m] + list(LIBRARY_TEXTS)
 
     def _route(self, method: str, path: str, params: dict) -> tuple[int, dict]:
         parts = path.strip("/").split("/")[1:]  # drop "v1"
@@ -184,8 +280,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         params = dict(parse_qsl(body if method == "POST" else parsed.query, keep_blank_values=True))
-        status, payload = self.server.fake.handle(method, parsed.path, params, self.headers.get("Idempotency-Key"))
-        data = json.dumps(payload).encode()
+        fake = self.server.fake
+        answer = fake.handle(method, parsed.path, params, self.headers.get("Idempotency-Key"))
+        if answer is HANG:
+            time.sleep(fake.hang_seconds)  # past the client's read timeout; then hang up
+            self.close_connection = True
+            return
+        status, payload = answer
+        fake.note_message(payload)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Request-Id", f"req_{next(_seq)}")
@@ -206,10 +309,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that timed out and hung up before the answer is what the fault asked for.
+        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            super().handle_error(request, client_address)
+
+
 class FakeStripeServer:
     def __init__(self) -> None:
         self.fake = FakeStripe()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.fake = self.fake
         self.fake.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -370,3 +480,60 @@ def setup_intent_obj(*, customer: str, pm_id: str) -> dict:
         "status": "succeeded",
         "usage": "off_session",
     }
+
+
+# --- breaking Stripe on purpose ------------------------------------------------------------
+
+# Each way a call to Stripe can go wrong, as the tests name them: a refused connection, no
+# answer in time, 500, 429, 400 invalid_request_error, 402 card_error, an unreadable body.
+FAILURES = ("refused", "timeout", "500", "429", "400", "402", "malformed")
+# The ones after which Bloom cannot know whether Stripe acted.
+UNKNOWN_FAILURES = tuple(f for f in FAILURES if f != "402")
+# Client settings for tests: short enough to keep timeout tests quick, long enough for a
+# loaded machine to answer a normal request. The fake hangs past the read timeout.
+TEST_CONNECT_TIMEOUT = 1.0
+TEST_READ_TIMEOUT = 1.5
+TEST_HANG_SECONDS = 2.5
+
+
+@contextmanager
+def running_fake_stripe(settings):
+    """A fake Stripe server with the stripe client pointed at it (for each test directory's fixture)."""
+    with FakeStripeServer() as fake:
+        settings.STRIPE_API_BASE = fake.url
+        settings.STRIPE_CONNECT_TIMEOUT_SECONDS = TEST_CONNECT_TIMEOUT
+        settings.STRIPE_READ_TIMEOUT_SECONDS = TEST_READ_TIMEOUT
+        fake.hang_seconds = TEST_HANG_SECONDS
+        yield fake
+
+
+def stripe_breaks(fake: FakeStripe, settings, failure: str, *, path: str = "", decline_code: str | None = None):
+    """From now on, Stripe calls (under `path`) fail as `failure` (one of FAILURES, or a fault
+    of FAULTS such as "timeout_after_processing") says."""
+    assert failure in FAILURES or failure in FAULTS, failure
+    if failure == "refused":
+        settings.STRIPE_API_BASE = closed_port_url()
+    else:
+        fake.fail(failure, path=path, decline_code=decline_code)
+
+
+def stripe_mends(fake: FakeStripe, settings) -> None:
+    settings.STRIPE_API_BASE = fake.url
+    fake.fail(None)
+
+
+def assert_no_provider_text(fake: FakeStripe, *texts: str) -> None:
+    """None of Stripe's (or the stripe library's) error texts appears in `texts`."""
+    for text in texts:
+        for needle in fake.provider_texts():
+            assert needle not in text, f"provider text {needle!r} leaked into {text[:300]!r}"
+
+
+def queued_email_texts() -> list[str]:
+    """Subject and bodies of every row in the outbox (email_queue)."""
+    from notifications.models import EmailQueue
+
+    return [
+        f"{row.subject}\n{row.text_body}\n{row.html_body}"
+        for row in EmailQueue.objects.only("subject", "text_body", "html_body")
+    ]

@@ -142,7 +142,7 @@ def test_declined_card_fails_and_calls_on_failed(fake_stripe, purchases, member_
     )
 
     assert payment.status == PaymentStatus.FAILED
-    assert payment.failure_message == "Your card was declined."
+    assert payment.failure_message == services.CARD_DECLINED_MESSAGE
     assert purchases.failed == [payment.pk]
     assert purchases.paid == []
     assert UserNotification.objects.get(user=member).type == "payment_failed"

@@ -92,19 +92,22 @@ def test_approving_twice_refunds_once(fake_stripe, purchases, staff):
     assert len(fake_stripe.creates("/v1/refunds")) == 1
 
 
-def test_stripe_refusing_the_refund_marks_it_failed(fake_stripe, purchases, staff):
+def test_stripe_refusing_the_refund_leaves_it_approved_and_checking(fake_stripe, purchases, staff):
+    """A 400 may come after a refund was made (docs/adr/0036): never marked failed, never re-made."""
     payment = _paid()
     payment.stripe_payment_intent_id = "pi_unknown_to_stripe"
     payment.save()
     request = services.refund_request_create(member=payment.user, payment=payment, amount=Decimal("30"), reason="x")
     fake_stripe.handle = _refusing_refunds(fake_stripe.handle)
 
-    with pytest.raises(ApplicationError, match="Stripe refused"):
+    with pytest.raises(services.PaymentOutcomeUnknown, match="Stripe did not confirm the refund"):
         services.refund_approve(refund=request, staff=staff)
 
     request.refresh_from_db()
-    assert request.status == RefundStatus.FAILED
-    assert request.failure_message
+    assert request.status == RefundStatus.APPROVED
+    assert request.failure_message == ""
+    check = request.stripe_checks.get()
+    assert "charge_already_refunded" in check.last_error and check.settled_at is None
     payment.refresh_from_db()
     assert payment.amount_refunded == 0
 

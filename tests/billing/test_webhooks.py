@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import SecurityEvent
+from billing import services
 from billing.models import (
     PaymentStatus,
     RefundRequest,
@@ -199,7 +200,7 @@ def test_payment_failed_on_direct_payment_fails_and_notifies(deliver, purchases)
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.FAILED
-    assert "card_declined" in payment.failure_message
+    assert payment.failure_message == services.CARD_DECLINED_MESSAGE  # Bloom's words, not Stripe's
     assert purchases.failed == [payment.pk]
 
 
@@ -214,7 +215,7 @@ def test_payment_failed_during_checkout_only_keeps_the_message(deliver, purchase
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REQUIRES_PAYMENT
-    assert "card_declined" in payment.failure_message
+    assert payment.failure_message == services.CARD_DECLINED_MESSAGE
     assert purchases.failed == []
 
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from billing import stripe_client, webhooks
+from billing import services, stripe_client, webhooks
 
 
 def _since(value: str):
@@ -18,7 +18,10 @@ def _since(value: str):
 
 
 class Command(BaseCommand):
-    help = "Fetch recent events from Stripe and store (and process) the ones Bloom never received."
+    help = (
+        "Fetch recent events from Stripe and store (and process) the ones Bloom never received, "
+        "then ask Stripe again about every request it never answered (checks with Stripe)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--since", default="24h", help="ISO date-time, or a span such as 6h or 3d (default 24h).")
@@ -34,3 +37,6 @@ class Command(BaseCommand):
         except stripe_client.StripeCallError as exc:
             raise CommandError(f"Stripe did not answer: {exc.message}") from exc
         self.stdout.write(f"Fetched {fetched} event(s); stored {inserted} missing event(s) for processing.")
+        counts = services.stripe_checks_reconcile()
+        summary = ", ".join(f"{count} {result}" for result, count in sorted(counts.items())) or "none open"
+        self.stdout.write(f"Checks with Stripe: {summary}.")
