@@ -194,6 +194,9 @@ def enrollment_start(
     says what is wrong) but its use is counted only when the payment succeeds. A member
     whose access was revoked (refund) may buy again: the same row goes back to pending.
     One whose access staff closed (`enrollment_access_revoke`) may not reopen it themselves.
+    When Stripe cannot start the checkout, billing's CheckoutUnavailable propagates (its
+    message is for the member) and the enrollment is already marked failed through
+    `enrollment_payment_failed`: nothing was charged and the member may simply try again.
     """
     if not course.is_published or course.is_archived:
         raise ApplicationError("This course is not open for enrollment.")

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.services import CheckoutUnavailable
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from notifications import staff_alerts
@@ -73,6 +74,12 @@ def course_enroll(request, slug):
             success_url=course_url,
             cancel_url=request.build_absolute_uri(course_url),
         )
+    except CheckoutUnavailable as exc:
+        # Stripe could not be reached: nothing was charged; the page comes back with the
+        # code the member typed, so "Enroll and pay" is the retry.
+        messages.error(request, exc.message)
+        outline = selectors.course_outline_get(slug=slug, member=request.user)
+        return _course_page(request, outline, form=form)
     except ApplicationError as exc:
         form.add_error("discount_code" if isinstance(exc, services.DiscountCodeError) else None, exc.message)
         return _course_page(request, outline, form=form, status=400)
