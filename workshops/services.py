@@ -275,7 +275,12 @@ def registrations_unpaid_release() -> int:
 
 
 def registration_checkout_start(*, registration: WorkshopRegistration, success_url: str, cancel_url: str) -> str:
-    """Start billing's checkout for a seat awaiting payment; returns where to send the member."""
+    """Start billing's checkout for a seat awaiting payment; returns where to send the member.
+
+    When Stripe cannot start it, billing's CheckoutUnavailable (an ApplicationError whose
+    message is for the member) propagates after the payment was canceled, which released
+    the seat (`registration_payment_failed`) and offered it to the waitlist.
+    """
     from billing.services import checkout_start
 
     if registration.payment_status != PaymentStatus.PENDING:
