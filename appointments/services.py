@@ -7,6 +7,7 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
@@ -19,6 +20,9 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from accounts.services import health_read_record
+from billing import services as billing_services
+from billing.models import PaymentIntent
+from billing.models import PaymentStatus as BillingStatus
 from bloom import webhooks
 from bloom.crypto import EncryptedTextField, rotate_token
 from bloom.exceptions import ApplicationError
@@ -327,6 +331,49 @@ PURCHASE_KINDS = {
     "appointment_no_show_fee": PaymentKind.NO_SHOW_FEE,
     "appointment_late_cancel_fee": PaymentKind.LATE_CANCEL_FEE,
 }
+
+
+# The fees staff charge after a session, by the billing kind they are charged under.
+FEE_KINDS = {
+    PaymentKind.NO_SHOW_FEE: "appointment_no_show_fee",
+    PaymentKind.LATE_CANCEL_FEE: "appointment_late_cancel_fee",
+}
+
+
+def appointment_fee_charge(*, appointment: AppointmentData, kind: str, amount: Decimal) -> PaymentIntent:
+    """Charge a no-show or late-cancellation fee on the member's default card, off-session (billing).
+
+    Refuses (ApplicationError) a kind that is not a fee, an appointment with no member, and
+    one that already has a live fee of that kind or a charge of it still under way. What
+    happens at Stripe is billing's (`payment_charge_off_session`): a refused card fails the
+    payment and the member is told in Bloom's words; no clear answer leaves it "checking
+    with Stripe", and charging again meanwhile re-sends that same request under the same
+    idempotency key, so the card is never charged twice. The appointment_payments row is
+    written when billing reports the payment paid (`appointment_payment_paid`).
+    """
+    billing_kind = FEE_KINDS.get(kind)
+    if billing_kind is None:
+        raise ApplicationError("Only a no-show or late-cancellation fee can be charged this way.")
+    if appointment.user_id is None:
+        raise ApplicationError("This appointment is not linked to a member, so there is no saved card to charge.")
+    label = PaymentKind(kind).label
+    live = [PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED]
+    if AppointmentPayment.objects.filter(appointment=appointment, kind=kind, status__in=live).exists():
+        raise ApplicationError(f"This appointment already has a {label.lower()}.")
+    under_way = PaymentIntent.objects.filter(kind=billing_kind, object_id=str(appointment.pk)).filter(
+        models.Q(status__in=[BillingStatus.PROCESSING, BillingStatus.REQUIRES_CAPTURE])
+        | models.Q(status=BillingStatus.REQUIRES_PAYMENT, needs_action=True)
+    )
+    if under_way.exists():
+        raise ApplicationError(f"A {label.lower()} for this appointment is already waiting for the member's bank.")
+    when = timezone.localtime(appointment.starts_at, _member_tz(appointment.user))
+    return billing_services.payment_charge_off_session(
+        member=appointment.user,
+        kind=billing_kind,
+        object_id=str(appointment.pk),
+        amount=amount,
+        description=f"{label} for the session of {when:%B %-d, %Y}",
+    )
 
 
 def _appointment_for(payment) -> AppointmentData | None:
