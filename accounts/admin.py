@@ -370,8 +370,16 @@ class RiskAlertAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # An alert's own page is read-only; "change" is the permission to acknowledge (the action).
+        return obj is None and super().has_change_permission(request)
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_acknowledge": self.has_change_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Status")
     def status(self, obj):

@@ -621,7 +621,3 @@ class RiskAlert(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} alert {self.created_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.acknowledged_at is None

@@ -39,7 +39,7 @@ def register() -> None:
     register_panel(
         DashboardPanel(
             key="screening",
-            title="Check-ins",
+            title="Screening",
             order=55,
             template="accounts/_screening_panel.html",
             context=_screening_context,

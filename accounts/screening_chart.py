@@ -46,6 +46,7 @@ PERINATAL_TICKS = (
 class Point:
     response: object
     x: float
+    place: str  # "6 weeks after birth", "" off the perinatal timeline
     when: str  # "6 weeks after birth, 2 May 2026"
 
 
@@ -101,6 +102,7 @@ def timeline_charts(responses: list) -> list[Chart]:
             Point(
                 response=r,
                 x=_perinatal_x(r) if perinatal else (r.taken_at - first).total_seconds() / (7 * 86400),
+                place=week_label(r.perinatal_stage, r.perinatal_week),
                 when=_when(r),
             )
             for r in mine

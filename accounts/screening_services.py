@@ -132,7 +132,7 @@ def screening_point_skip(*, member: User, point_id, today: datetime.date | None 
     reached = screening_points_reached(profile=profile, today=today or member_today(profile=profile))
     match = next(((point, anchor) for point, anchor in reached if str(point.pk) == str(point_id)), None)
     if match is None:
-        raise ApplicationError("That check-in isn't open right now.")
+        raise ApplicationError("That questionnaire isn't open right now.")
     point, anchor = match
     with transaction.atomic():
         row, _ = MemberScreeningPoint.objects.select_for_update().get_or_create(
@@ -144,7 +144,7 @@ def screening_point_skip(*, member: User, point_id, today: datetime.date | None 
     return row
 
 
-SCREENING_REMINDER_TITLE = "A short check-in is here when you're ready"
+SCREENING_REMINDER_TITLE = "A short questionnaire is here when you're ready"
 
 
 def screening_reminders_send(*, today: datetime.date | None = None) -> int:

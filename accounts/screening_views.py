@@ -124,7 +124,7 @@ def screening_skip(request, point_id):
     else:
         messages.success(
             request,
-            f"Skipped {row.point.name.lower()}. That's completely fine; you can take a check-in whenever you like.",
+            f"Skipped {row.point.name.lower()}. That's completely fine; you can take a questionnaire whenever you like.",
         )
     return redirect("accounts:screening")
 

@@ -221,6 +221,16 @@ def test_the_admin_queue_lists_open_alerts_and_acknowledges_after_confirmation(c
     assert AdminActivityLog.objects.filter(object_id=str(waiting.pk), user=clinician).count() == 1
 
 
+def test_an_alert_page_is_read_only_and_offers_the_acknowledge_action(client, member):
+    alert = RiskAlertFactory(user=member)
+    client.force_login(_with_role(StaffUserFactory(), "clinician"))
+    html = client.get(reverse("admin:accounts_riskalert_change", args=[alert.pk])).content.decode()
+    assert 'name="_save"' not in html
+    assert '<input type="hidden" name="action" value="acknowledge">' in html
+    assert reverse("admin:accounts_screeningresponse_change", args=[alert.screening_response_id]) in html
+    assert client.post(reverse("admin:accounts_riskalert_change", args=[alert.pk]), {}).status_code == 403
+
+
 def test_support_staff_cannot_see_the_queue(client):
     support = _with_role(StaffUserFactory(), "support")
     client.force_login(support)
