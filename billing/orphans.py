@@ -1,11 +1,11 @@
 """Orphaned billing data (see bloom/orphans.py)."""
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from bloom.orphans import OrphanCheck
 
-from .models import PaymentIntent, PaymentStatus, RefundRequest, RefundStatus, StripeWebhookEvent
+from .models import PaymentIntent, PaymentStatus, RefundRequest, RefundStatus, StripeCheck, StripeWebhookEvent
 from .registry import purchase_kinds
 
 
@@ -15,7 +15,17 @@ def _payments_of_unknown_kinds():
 
 def _abandoned_checkouts():
     cutoff = timezone.now() - timezone.timedelta(days=2)
-    return PaymentIntent.objects.filter(status=PaymentStatus.REQUIRES_PAYMENT, created_at__lt=cutoff)
+    # A payment still checking with Stripe may have been charged: it is not abandoned.
+    checking = StripeCheck.objects.filter(payment=OuterRef("pk"), settled_at__isnull=True)
+    return PaymentIntent.objects.filter(status=PaymentStatus.REQUIRES_PAYMENT, created_at__lt=cutoff).exclude(
+        Exists(checking)
+    )
+
+
+def _checks_open_for_a_day():
+    return StripeCheck.objects.filter(
+        settled_at__isnull=True, created_at__lt=timezone.now() - timezone.timedelta(days=1)
+    )
 
 
 def _refunds_of_unpaid_payments():
@@ -46,6 +56,13 @@ CHECKS = [
         find=_abandoned_checkouts,
         fix=lambda qs: qs.update(status=PaymentStatus.CANCELED, status_changed_at=timezone.now()),
         fix_description="mark them canceled (Stripe expires Checkout Sessions after 24 hours)",
+    ),
+    OrphanCheck(
+        name="stripe_checks still open a day after the request (Stripe never answered)",
+        find=_checks_open_for_a_day,
+        fix=lambda qs: 0,
+        fix_description="none: look the idempotency key up in the Stripe dashboard, then use "
+        "'Check with Stripe now' or wait for the webhook (docs/billing.md)",
     ),
     OrphanCheck(
         name="open refund_requests on a payment that is not paid",

@@ -675,3 +675,53 @@ def test_the_sweeper_on_a_worker_resends_the_same_request_when_due(
     assert payment.status == PaymentStatus.REQUIRES_CAPTURE
     keys = [c.idempotency_key for c in fake.calls if c.path == "/v1/payment_intents"]
     assert set(keys) == {f"bloom-pi-{payment.pk}"} and len(fake.payment_intents) == 1
+
+
+# --- staff: the back office and cleanup_orphans ------------------------------------------------
+
+
+def test_staff_see_the_check_and_ask_stripe_again_from_the_payment_admin(
+    fake_stripe, settings, purchases, member_with_card, staff_client
+):
+    stripe_breaks(fake_stripe, settings, "timeout_after_processing", path="/v1/payment_intents")
+    payment = services.payment_charge_off_session(
+        member=member_with_card, kind="test_purchase", object_id="fee-5", amount=Decimal("75.00"), description="Fee"
+    )
+    check = StripeCheck.objects.get(payment=payment)
+    listing = staff_client.get(reverse("admin:billing_paymentintent_changelist"), {"checking": "yes"})
+    assert listing.status_code == 200 and str(payment.pk) in listing.content.decode()
+    detail = staff_client.get(reverse("admin:billing_paymentintent_change", args=[payment.pk])).content.decode()
+    assert check.idempotency_key in detail and "ReadTimeout" in detail  # Stripe's words, for staff
+    assert staff_client.get(reverse("admin:billing_stripecheck_changelist")).status_code == 200
+
+    stripe_mends(fake_stripe, settings)
+    page = staff_client.post(
+        reverse("admin:billing_paymentintent_changelist"),
+        {"action": "check_with_stripe", "_selected_action": [str(payment.pk)]},
+        follow=True,
+    ).content.decode()
+
+    assert "1 settled by Stripe&#x27;s answer" in page
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED and len(fake_stripe.payment_intents) == 1
+    settled = staff_client.get(reverse("admin:billing_paymentintent_changelist"), {"checking": "yes"})
+    assert str(payment.pk) not in settled.content.decode()
+
+
+def test_cleanup_orphans_never_cancels_a_payment_still_checking_with_stripe(
+    fake_stripe, settings, purchases, member_with_card
+):
+    from billing.orphans import CHECKS
+
+    stripe_breaks(fake_stripe, settings, "500", path="/v1/payment_intents")
+    payment = services.payment_charge_off_session(
+        member=member_with_card, kind="test_purchase", object_id="fee-6", amount=Decimal("75.00"), description="Fee"
+    )
+    PaymentIntent.objects.filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(days=3))
+    StripeCheck.objects.filter(payment=payment).update(created_at=timezone.now() - timedelta(days=3))
+    checks = {check.name: check for check in CHECKS}
+
+    abandoned = checks["payment_intents awaiting payment for more than 2 days (abandoned checkouts)"]
+    assert abandoned.find().count() == 0
+    stuck = checks["stripe_checks still open a day after the request (Stripe never answered)"]
+    assert list(stuck.find().values_list("payment_id", flat=True)) == [payment.pk]

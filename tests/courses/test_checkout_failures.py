@@ -68,6 +68,7 @@ def test_enroll_and_pay_with_stripe_failing_says_nothing_was_charged_and_offers_
     assert code.uses_count == 0
     billing_page = client.get(reverse("billing:billing_home")).content.decode()
     assert "No payments yet." in billing_page  # a checkout that never started is not listed
+    assert MESSAGE not in billing_page  # the message was shown once
 
     stripe_mends(fake_stripe, settings)
     retry = client.post(reverse("courses:course_enroll", args=[course.slug]), {"discount_code": "SPRING20"})
