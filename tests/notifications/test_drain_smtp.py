@@ -270,3 +270,15 @@ def test_the_drain_task_hands_over_when_its_time_is_up(smtp_sink, settings, monk
 
     assert handed_over == [True]
     assert _attempts() == [(EmailStatus.PENDING, 0)] * 3
+
+
+def test_drain_command_says_when_the_server_could_not_be_reached(settings, monkeypatch, capsys):
+    point_smtp_at(free_port(), settings, monkeypatch)
+    _three_rows()
+
+    call_command("drain_email_queue")
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2].startswith("Stopped early: the mail server could not be reached")
+    assert lines[-1] == "Drained the email queue: 0 sent, 2 to retry, 0 failed in 1 batch(es)."
+    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]

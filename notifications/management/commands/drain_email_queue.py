@@ -24,6 +24,13 @@ class Command(BaseCommand):
 
         result = email_queue_drain(batch_size=batch_size, progress=progress)
         self.stdout.write("")
+        if result.transport_down:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Stopped early: the mail server could not be reached (see each email's last error in the "
+                    "admin's Email queue). What is left stays pending for the next attempt."
+                )
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Drained the email queue: {result.sent} sent, {result.retried} to retry, "
