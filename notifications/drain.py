@@ -188,7 +188,7 @@ def classify(exc: Exception, *, connecting: bool = False) -> Failure:
     that gives no answer, 5xx or 429, they break the connection: two in a row hand the rest
     of the batch back.
     """
-    from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+    from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 
     if connecting:
         return Failure(permanent=False, connection_broken=True, reason=f"could not connect: {_describe(exc)}")
@@ -213,10 +213,12 @@ def classify(exc: Exception, *, connecting: bool = False) -> Failure:
         return Failure(permanent=exc.smtp_code >= 500, connection_broken=exc.smtp_code == 421, reason=_describe(exc))
     if isinstance(exc, AnymailRecipientsRefused):
         return Failure(permanent=True, hard_bounce=True, reason=f"recipient refused: {exc}")
-    if isinstance(exc, AnymailError):
+    if isinstance(exc, AnymailAPIError):
         status = exc.status_code
         unanswered = status is None or status >= 500 or status == 429
         return Failure(permanent=False, connection_broken=unanswered, reason=f"provider error: {exc}")
+    if isinstance(exc, AnymailError):  # raised before any call (an address or feature it cannot send)
+        return Failure(permanent=False, reason=f"provider error: {exc}")
     if isinstance(exc, OSError):  # smtplib.SMTPException, ConnectionError, timeouts
         return Failure(permanent=False, connection_broken=True, reason=_describe(exc))
     return Failure(permanent=False, reason=_describe(exc))

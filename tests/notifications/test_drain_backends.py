@@ -231,3 +231,14 @@ def test_postmark_out_of_reach_keeps_the_mail_and_stops_the_batch(fake_postmark,
     assert statuses == [("pending", 0), ("pending", 0), ("pending", 1), ("pending", 1)]
     shown = "Read timed out" if trouble == "timeout" else "Connection refused"
     assert all(shown in row.last_error for row in EmailQueue.objects.filter(retry_count=1))
+
+
+def test_an_anymail_error_raised_before_any_call_keeps_the_connection():
+    from anymail.exceptions import AnymailInvalidAddress
+
+    from notifications.drain import classify
+
+    failure = classify(AnymailInvalidAddress("Invalid email address 'ada@'"))
+
+    assert (failure.permanent, failure.connection_broken, failure.hard_bounce) == (False, False, False)
+    assert failure.reason == "provider error: Invalid email address 'ada@'"
