@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, models, transaction
 from django.db.models import F
 from django.db.models.functions import Now
@@ -76,7 +77,10 @@ def webhook_endpoint(view: Callable) -> Callable:
     while it runs (refused or exhausted connections, a dropped connection, a failing
     statement) answers 503 with `Retry-After` instead of 500: nothing was stored, and a
     5xx is what makes Stripe, Calendly, Zoom and email providers deliver again.
-    Wrapping an endpoint twice changes nothing.
+    So does an endpoint that cannot verify for want of configuration (anymail mounts every
+    ESP's webhooks, and one whose signing key or package is missing raises
+    ImproperlyConfigured on each request): the provider keeps its events until the setting
+    is fixed. Wrapping an endpoint twice changes nothing.
     """
     if getattr(view, "is_webhook_endpoint", False):
         return view
@@ -87,15 +91,23 @@ def webhook_endpoint(view: Callable) -> Callable:
             return view(request, *args, **kwargs)
         except (DatabaseError, InterfaceError):
             logger.exception("webhook %s not stored: database unavailable; the provider will retry", request.path)
-            return HttpResponse(
-                "temporarily unavailable, please retry",
-                status=503,
-                content_type="text/plain",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            return _retry_later()
+        except ImproperlyConfigured as error:
+            # No traceback: anyone can POST here, and the message names the missing setting.
+            logger.error("webhook %s not stored: not configured (%s); the provider will retry", request.path, error)
+            return _retry_later()
 
     endpoint.is_webhook_endpoint = True
     return csrf_exempt(login_not_required(endpoint))
+
+
+def _retry_later() -> HttpResponse:
+    return HttpResponse(
+        "temporarily unavailable, please retry",
+        status=503,
+        content_type="text/plain",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def webhook_paths(route: str, view: Callable, *, name: str) -> list[URLPattern]:

@@ -17,8 +17,10 @@ import sys
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
+from django.urls import reverse
 
 from appointments.models import CalendlyWebhookEvent
 from billing.models import StripeWebhookEvent
@@ -217,3 +219,36 @@ def test_webhook_endpoint_turns_a_database_failure_into_503(failure, caplog):
     assert "database unavailable" in caplog.text
     assert webhook_endpoint(view) is view
     assert view.csrf_exempt is True and view.login_required is False
+
+
+def _anymail_webhook_paths() -> list[str]:
+    import anymail.urls
+
+    return [reverse(f"notifications:anymail:{pattern.name}") for pattern in anymail.urls.urlpatterns]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slash", [True, False], ids=["with-slash", "without-slash"])
+def test_every_mounted_email_provider_webhook_refuses_or_defers_an_unsigned_post(client, slash):
+    """anymail mounts every ESP's webhooks; those this deployment has no key or package for
+    (Mailgun, Mandrill, Amazon SES without boto3, ...) raise ImproperlyConfigured per request.
+    An anonymous POST to any of them is refused (400) or deferred (503), never a 500."""
+    paths = _anymail_webhook_paths()
+    assert len(paths) > 20 and "/notifications/esp/postmark/tracking/" in paths
+    answers = {}
+    for path in paths:
+        path = path if slash else path.rstrip("/")
+        answers[path] = client.post(path, data=b"{}", content_type="application/json").status_code
+    assert set(answers.values()) <= {400, 503}, answers
+    assert answers["/notifications/esp/mailgun/tracking" + ("/" if slash else "")] == 503
+    assert answers["/notifications/esp/postmark/tracking" + ("/" if slash else "")] == 400
+
+
+def test_webhook_endpoint_turns_missing_configuration_into_503(caplog):
+    @webhook_endpoint
+    def view(request):
+        raise ImproperlyConfigured("You must set ANYMAIL = {'MAILGUN_WEBHOOK_SIGNING_KEY': ...}")
+
+    response = view(RequestFactory().post("/webhooks/example", data=b"{}", content_type="application/json"))
+    assert (response.status_code, response["Retry-After"]) == (503, "60")
+    assert "not configured" in caplog.text and "MAILGUN_WEBHOOK_SIGNING_KEY" in caplog.text
