@@ -390,6 +390,7 @@ class CourseProgress(TimeStampedModel):
 
     class Meta:
         db_table = "course_progress"
+        verbose_name_plural = "course progress"
         ordering = ["-last_viewed_at"]
         constraints = [
             models.UniqueConstraint(fields=["enrollment", "lesson"], name="course_progress_enrollment_lesson_unique"),

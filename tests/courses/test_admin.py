@@ -385,3 +385,14 @@ def test_a_member_whose_access_staff_closed_cannot_reopen_it_by_enrolling_again(
     response = member.get(reverse("courses:lesson_detail", args=[course.slug, lesson.pk]), follow=True)
     assert "The practice has closed this course for you." in response.content.decode()
     assert not CourseEnrollment.objects.get(pk=enrollment.pk).has_access
+
+
+def test_admin_names_read_as_english():
+    """Django's default plural adds an "s": a list of course progress read "0 course progresss"."""
+    import re
+
+    from django.contrib import admin
+
+    plurals = {model._meta.verbose_name_plural for model in admin.site._registry}
+    assert "course progress" in plurals
+    assert not [plural for plural in plurals if re.search(r"sss\b", str(plural))]
