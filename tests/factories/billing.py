@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -14,6 +15,8 @@ from billing.models import (
     PaymentStatus,
     RefundRequest,
     RefundStatus,
+    StripeCheck,
+    StripeCheckOperation,
     StripeWebhookEvent,
     UserPaymentMethod,
 )
@@ -53,6 +56,20 @@ class RefundRequestFactory(factory.django.DjangoModelFactory):
     currency = "usd"
     reason = "I could not attend."
     status = RefundStatus.REQUESTED
+
+
+class StripeCheckFactory(factory.django.DjangoModelFactory):
+    """An open check on an off-session charge whose first request got no answer."""
+
+    class Meta:
+        model = StripeCheck
+
+    payment = factory.SubFactory(PaymentIntentFactory, stripe_checkout_session_id=None)
+    operation = StripeCheckOperation.PAYMENT_CREATE
+    idempotency_key = factory.LazyAttribute(lambda check: f"bloom-pi-{check.payment.pk}")
+    params = factory.LazyAttribute(lambda check: {"amount": 10000, "currency": "usd"})
+    last_error = "The request timed out."
+    next_attempt_at = factory.LazyFunction(lambda: timezone.now() + timedelta(seconds=30))
 
 
 class BillingCustomerFactory(factory.django.DjangoModelFactory):
