@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from accounts.views import home
 from bloom.health import healthz
+from bloom.views import favicon
 
 # The admin signs in through allauth, so its rate limits and MFA apply.
 admin.site.login = login_not_required(RedirectView.as_view(pattern_name="account_login", query_string=True))
@@ -14,6 +15,8 @@ admin.site.site_title = "Bloom back office"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

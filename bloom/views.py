@@ -11,9 +11,10 @@ import logging
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import requires_csrf_token
@@ -96,3 +97,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
         logger.exception("the 500 page could not be rendered")
         body = _LAST_RESORT_500
     return HttpResponseServerError(body)
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
+
+    Resolved per request, not at import: production's manifest storage knows the hashed
+    name only once collectstatic has run.
+    """
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

@@ -397,3 +397,11 @@ def test_missing_cv_in_the_admin_says_so_and_alerts_once_without_personal_data(c
     assert len(alerts) == 1
     assert alerts[0].subject == "A file is missing: the CV of a job application"
     assert "Ana Ruiz" not in alerts[0].subject + alerts[0].text_body
+
+
+def test_every_page_names_the_favicon_and_favicon_ico_leads_to_it(client):
+    page = client.get("/")
+    assert 'rel="icon"' in page.content.decode()
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301
+    assert icon["Location"].endswith("/img/favicon.svg")

@@ -26,6 +26,7 @@ PUBLIC = {
     # The public site.
     "home",
     "healthz",
+    "favicon",
     "content:blog_list",
     "content:blog_detail",
     "content:newsletter_signup",
