@@ -14,6 +14,7 @@ from .services import WELCOME_ACHIEVEMENT, achievement_award, admin_user_role_se
 DEMO_LOGINS = [
     ("member", "member@bloom.test", "bloom-member-2026"),
     ("staff", "owner@bloom.test", "bloom-owner-2026"),
+    ("clinician", "clinician@bloom.test", "bloom-clinician-2026"),
 ]
 
 
@@ -44,9 +45,15 @@ def seed(*, stdout) -> None:
     admin_user, _ = AdminUser.objects.get_or_create(user=owner, defaults={"display_name": "Olivia Owner"})
     roles_sync_defaults()
     admin_user_role_set(admin_user=admin_user, role=AdminRole.objects.get(slug="owner"))
+    # Dr. Jana Rundle's own login (appointments' demo links it to her therapist profile), so a
+    # newcomer can walk the clinician's side: her clients' risk alerts and shared screenings.
+    clinician = _user(DEMO_LOGINS[2][1], DEMO_LOGINS[2][2], first_name="Jana", last_name="Rundle", is_staff=True)
+    member_records_ensure(user=clinician)
+    clinician_admin, _ = AdminUser.objects.get_or_create(user=clinician, defaults={"display_name": "Dr. Jana Rundle"})
+    admin_user_role_set(admin_user=clinician_admin, role=AdminRole.objects.get(slug="clinician"))
     stdout.write(
         "  staff roles: owner, clinician, on_call, content_editor, support "
-        "(the owner sets up TOTP at first /admin/ visit)"
+        "(staff set up TOTP at their first /admin/ visit)"
     )
     _seed_screenings(member=member, stdout=stdout)
 

@@ -13,6 +13,7 @@ DEMO_THERAPISTS = [
     {
         "calendly_user_uri": "https://api.calendly.com/users/DEMO-THERAPIST-1",
         "display_name": "Dr. Jana Rundle",
+        "login_email": "clinician@bloom.test",
         "credentials": "PsyD, PMH-C",
         "specialties": ["postpartum depression", "anxiety", "birth trauma"],
         "bio": "Jana founded Bloom and has spent fifteen years supporting new and expecting parents.",
@@ -36,11 +37,15 @@ DEMO_THERAPISTS = [
 def seed(*, stdout) -> None:
     therapists = []
     for spec in DEMO_THERAPISTS:
-        fields = {k: v for k, v in spec.items() if k not in {"calendly_user_uri", "hours"}}
+        fields = {k: v for k, v in spec.items() if k not in {"calendly_user_uri", "hours", "login_email"}}
         therapist, created = TherapistProfile.all_objects.get_or_create(
             calendly_user_uri=spec["calendly_user_uri"], defaults=fields
         )
         therapists.append(therapist)
+        login = spec.get("login_email")
+        if login and therapist.user_id is None:
+            therapist.user = User.objects.filter(email=login).first()
+            therapist.save(update_fields=["user"])
         for weekday, start, end in spec["hours"]:
             TherapistAvailability.objects.get_or_create(
                 therapist=therapist, weekday=weekday, start_time=start, defaults={"end_time": end}

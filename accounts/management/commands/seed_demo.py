@@ -21,4 +21,4 @@ class Command(BaseCommand):
             self.stdout.write(f"  demo data: {label} ready")
         self.stdout.write(self.style.SUCCESS("Demo logins:"))
         for role, email, password in DEMO_LOGINS:
-            self.stdout.write(f"  {role:<8} {email}  /  {password}")
+            self.stdout.write(f"  {role:<10} {email}  /  {password}")
