@@ -4,6 +4,8 @@ set -e
 echo "== lint (ruff)"
 python -m ruff check .
 python -m ruff format --check .
+echo "== layering (import-linter: the stack in pyproject.toml)"
+lint-imports --no-cache
 echo "== migrations are complete"
 python manage.py makemigrations --check --dry-run
 echo "== schema docs are current"
