@@ -20,6 +20,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from accounts.models import User
 from bloom.beat import beat_schedule, beat_schedule_sync
 from tests.conftest import BASE_DIR, database_url_for_subprocess
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -148,12 +149,17 @@ def test_a_real_beat_sends_due_tasks_but_not_a_paused_one(transactional_db):
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
-            sent: list[str] = []
-            while time.monotonic() < deadline and "notifications.email_queue_sweep" not in sent:
+
+            def beat_running() -> None:
                 assert beat.poll() is None, log_path.read_text()[-3000:]
-                time.sleep(0.5)
-                sent = _queued_task_names(queue)
+
+            wait_until(
+                lambda: "notifications.email_queue_sweep" in _queued_task_names(queue),
+                timeout=60,
+                interval=0.5,
+                what="beat to send the sweep",
+                check=beat_running,
+            )
             # A few more beats: the paused task, just as overdue, would have been sent with it.
             time.sleep(3)
             sent = _queued_task_names(queue)

@@ -32,6 +32,7 @@ from django.conf import settings
 
 from billing.models import StripeWebhookEvent
 from tests.conftest import BASE_DIR, database_url_for_subprocess
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -125,18 +126,20 @@ def _prod_env(queue: str) -> dict[str, str]:
 
 
 def _wait_until_serving(process: subprocess.Popen, port: int, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def still_running() -> None:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+
+    def answers() -> bool:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz", headers={"X-Forwarded-Proto": "https"})
             conn.getresponse().read()
-            return
         except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"server did not answer:\n{log.read_text()[-3000:]}")
+            return False
+        return True
+
+    wait_until(answers, timeout=timeout, interval=0.3, what="the server to answer", check=still_running)
 
 
 class Server:

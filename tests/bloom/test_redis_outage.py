@@ -33,6 +33,7 @@ from tests.accounts.helpers import signup_data
 from tests.conftest import BASE_DIR, database_url_for_subprocess
 from tests.factories.accounts import DEFAULT_PASSWORD, UserFactory
 from tests.factories.workshops import WorkshopFactory
+from tests.waiting import wait_until
 from workshops.models import RegistrationStatus, WorkshopRegistration
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -45,16 +46,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Browser:
@@ -159,8 +150,8 @@ def stack(tmp_path):
         redis["process"] = redis_server_start(port=redis_port, data_dir=redis_dir)
 
     try:
-        _wait_for(lambda: "ready." in worker.log(), timeout=120, what=f"the worker\n{worker.log()[-2000:]}")
-        _wait_for(lambda: "beat: Starting" in beat.log(), timeout=120, what=f"beat\n{beat.log()[-2000:]}")
+        wait_until(lambda: "ready." in worker.log(), timeout=120, what=f"the worker\n{worker.log()[-2000:]}")
+        wait_until(lambda: "beat: Starting" in beat.log(), timeout=120, what=f"beat\n{beat.log()[-2000:]}")
 
         def web_answers() -> bool:
             try:
@@ -168,7 +159,7 @@ def stack(tmp_path):
             except OSError:
                 return False
 
-        _wait_for(web_answers, timeout=120, what=f"the web server\n{web.log()[-2000:]}")
+        wait_until(web_answers, timeout=120, what=f"the web server\n{web.log()[-2000:]}")
         yield {
             "port": web_port,
             "web": web,
@@ -271,7 +262,7 @@ def test_requests_answer_during_a_redis_outage_and_the_work_completes_when_it_re
             user=member, type="workshop_registered", data__registration_id=str(registration.pk)
         ).exists()
 
-    _wait_for(booking_confirmed, timeout=420, interval=1, what="the booking's confirmation notice")
+    wait_until(booking_confirmed, timeout=420, interval=1, what="the booking's confirmation notice")
     member_mail = EmailQueue.objects.filter(to_email=member.email, created_at__gte=outage_started)
 
     def all_sent() -> bool:
@@ -280,7 +271,7 @@ def test_requests_answer_during_a_redis_outage_and_the_work_completes_when_it_re
         )
         return member_mail.exists() and not pending.exists()
 
-    _wait_for(all_sent, timeout=420, interval=1, what=f"every due email to be sent\n{stack['worker'].log()[-3000:]}")
+    wait_until(all_sent, timeout=420, interval=1, what=f"every due email to be sent\n{stack['worker'].log()[-3000:]}")
 
     worker_log = stack["worker"].log()
     assert visitor_email in worker_log and newsletter_email in worker_log and member.email in worker_log
