@@ -1,0 +1,192 @@
+"""Every member page's query count, pinned, and unchanged as her history grows.
+
+Each page is fetched once to warm the session, then measured for a member with a little
+history and again after more rows of every kind were added (hers and other members'). A
+page whose count grows with the data has an N+1; a page whose count moves when code changes
+has to be re-pinned here on purpose. The completeness check makes a new member page either
+pinned here or listed as not-a-page (a POST action, a file download, a public link).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from accounts.models import UserProfile
+from tests.factories.accounts import UserFactory, WellnessEntryFactory
+from tests.factories.appointments import AppointmentDataFactory, TherapistProfileFactory
+from tests.factories.billing import PaymentIntentFactory
+from tests.factories.courses import (
+    CourseCertificateFactory,
+    CourseEnrollmentFactory,
+    CourseFactory,
+    CourseLessonFactory,
+    CourseModuleFactory,
+)
+from tests.factories.notifications import UserNotificationFactory
+from tests.factories.workshops import WorkshopFactory, WorkshopRegistrationFactory
+
+pytestmark = pytest.mark.django_db
+
+MEMBER_NAMESPACES = ("accounts", "courses", "workshops", "appointments", "billing", "notifications")
+
+# URL names in those namespaces that are not pages a member reads: actions (POST, then a
+# redirect), file downloads, links in mail and public pages measured with the public site.
+NOT_A_MEMBER_PAGE = {
+    "accounts:data_request_create",  # POST from the profile page
+    "accounts:data_request_download",
+    "workshops:registration_cancel",
+    "billing:stripe_webhook",
+    "workshops:zoom_webhook",
+    "appointments:calendly_webhook",
+    "accounts:screening_share",
+    "accounts:screening_skip",
+    "accounts:screening_result",  # reached only from a submitted screening; pinned in accounts' tests
+    "courses:resource_download",
+    "courses:certificate_pdf",
+    "courses:certificate_verify",
+    "courses:course_enroll",
+    "courses:lesson_progress",
+    "workshops:workshop_register",
+    "workshops:feedback_submit",
+    "workshops:waitlist_accept",
+    "workshops:registration_pay",
+    "workshops:resource_download",
+    "billing:checkout_return",
+    "billing:refund_request",
+    "billing:payment_complete",
+    "billing:card_add",  # starts a Stripe SetupIntent; billing's tests fake Stripe for it
+    "billing:card_remove",
+    "billing:card_make_default",
+    "notifications:notification_mark_read",
+    "notifications:notification_mark_all_read",
+    "notifications:track_open",
+    "notifications:track_click",
+    "notifications:unsubscribe",
+}
+
+
+@dataclass
+class History:
+    member: object
+    course: object
+    lesson: object
+    enrollment: object
+    certificate: object
+    workshop: object
+    appointment: object
+    payment: object
+    extra: list = field(default_factory=list)
+
+
+def _history() -> History:
+    member = UserFactory()
+    course = CourseFactory(price=0)
+    module = CourseModuleFactory(course=course)
+    lesson = CourseLessonFactory(module=module)
+    enrollment = CourseEnrollmentFactory(user=member, course=course)
+    certificate = CourseCertificateFactory(user=member)
+    workshop = WorkshopFactory()
+    WorkshopRegistrationFactory(user=member, workshop=workshop)
+    appointment = AppointmentDataFactory(user=member, therapist=TherapistProfileFactory())
+    payment = PaymentIntentFactory(user=member, paid=True)
+    UserNotificationFactory(user=member)
+    WellnessEntryFactory(user=member, entry_date=timezone.localdate())
+    return History(member, course, lesson, enrollment, certificate, workshop, appointment, payment)
+
+
+def _grow(history: History) -> None:
+    """More of every kind: the member's own rows and other members' rows."""
+    member = history.member
+    for days in range(1, 4):
+        module = CourseModuleFactory(course=history.course)
+        CourseLessonFactory(module=module)
+        CourseEnrollmentFactory(user=member)
+        WorkshopRegistrationFactory(user=member)
+        AppointmentDataFactory(user=member)
+        PaymentIntentFactory(user=member, paid=True)
+        UserNotificationFactory(user=member)
+        WellnessEntryFactory(user=member, entry_date=timezone.localdate() - timedelta(days=days))
+        other = UserFactory()
+        CourseEnrollmentFactory(user=other, course=history.course)
+        PaymentIntentFactory(user=other, paid=True)
+
+
+# url name -> (kwargs from the history, queries). Counts include the session, the user and
+# the base template's per-request reads (the bell's unread count and the member's preferences).
+PINNED = {
+    "accounts:dashboard": (lambda h: {}, 15),
+    "accounts:onboarding": (lambda h: {}, 6),  # measured for a member who has not finished it
+    "accounts:profile": (lambda h: {}, 7),
+    "accounts:security": (lambda h: {}, 5),
+    "accounts:wellness": (lambda h: {}, 6),
+    "accounts:screening": (lambda h: {}, 6),
+    "accounts:screening_take": (lambda h: {"instrument": "epds"}, 4),
+    "accounts:screening_timeline": (lambda h: {}, 6),
+    "accounts:screening_support": (lambda h: {}, 7),
+    "courses:course_list": (lambda h: {}, 5),
+    "courses:course_detail": (lambda h: {"slug": h.course.slug}, 10),
+    "courses:lesson_detail": (lambda h: {"slug": h.course.slug, "lesson_id": h.lesson.pk}, 19),
+    "courses:enrollment_detail": (lambda h: {"enrollment_id": h.enrollment.pk}, 8),
+    "courses:certificate_detail": (lambda h: {"certificate_id": h.certificate.pk}, 5),
+    "workshops:workshop_list": (lambda h: {}, 6),
+    "workshops:workshop_detail": (lambda h: {"slug": h.workshop.slug}, 10),
+    "appointments:appointment_list": (lambda h: {}, 6),
+    "appointments:therapist_list": (lambda h: {}, 5),
+    "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "billing:billing_home": (lambda h: {}, 9),
+    "billing:receipt": (lambda h: {"payment_id": h.payment.pk}, 6),
+    "notifications:notification_list": (lambda h: {}, 5),
+}
+
+
+def _member_url_names() -> set[str]:
+    names = set()
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and pattern.name and namespace in MEMBER_NAMESPACES:
+                names.add(f"{namespace}:{pattern.name}")
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_member_page_is_pinned_or_named_as_not_a_page():
+    names = _member_url_names()
+    assert names, "the URLconf walk found no member pages"
+    unaccounted = names - set(PINNED) - NOT_A_MEMBER_PAGE
+    assert not unaccounted, f"pin these pages' query counts in {__name__}: {sorted(unaccounted)}"
+    stale = (set(PINNED) | NOT_A_MEMBER_PAGE) - names
+    assert not stale, f"these URL names no longer exist: {sorted(stale)}"
+
+
+def _count(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(queries)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_member_page_query_count_is_pinned_and_does_not_grow(client, name):
+    kwargs_for, expected = PINNED[name]
+    history = _history()
+    if name == "accounts:onboarding":
+        UserProfile.objects.filter(user=history.member).update(onboarding_completed=False)
+    client.force_login(history.member)
+    url = reverse(name, kwargs=kwargs_for(history))
+    client.get(url)  # warm the session and any per-process caches
+    small = _count(client, url)
+    _grow(history)
+    large = _count(client, url)
+    assert large == small, f"{name}: {small} queries with a little history, {large} with more"
+    assert small == expected, f"{name}: {small} queries, pinned at {expected}"
