@@ -11,8 +11,7 @@ from django.views.decorators.http import require_POST
 
 from bloom.exceptions import ApplicationError
 
-from . import screening_selectors as selectors
-from . import screening_services as services
+from . import selectors, services
 from .screening import INSTRUMENTS, change_since, perinatal_week, week_label
 from .screening_chart import timeline_charts
 from .screening_forms import ScreeningForm
