@@ -97,11 +97,23 @@ def test_enrollment_list_for_member_lists_only_their_courses_with_access(member,
     assert [row.enrollment_id for row in selectors.enrollment_list_for_member(member=member)] == [mine.pk]
 
 
-def test_enrollment_get_for_member_is_a_404_for_another_members_enrollment(member, other_member):
-    enrollment = CourseEnrollmentFactory(user=member)
-    assert selectors.enrollment_get_for_member(member=member, enrollment_id=enrollment.pk) == enrollment
+@pytest.mark.parametrize(
+    ("get", "make", "id_name"),
+    [
+        (selectors.enrollment_get_for_member, lambda m: CourseEnrollmentFactory(user=m), "enrollment_id"),
+        (
+            selectors.certificate_get_for_member,
+            lambda m: CourseCertificateFactory(enrollment__user=m),
+            "certificate_id",
+        ),
+    ],
+    ids=["enrollment_get_for_member", "certificate_get_for_member"],
+)
+def test_member_reads_are_a_404_for_another_members_row(member, other_member, get, make, id_name):
+    row = make(member)
+    assert get(member=member, **{id_name: row.pk}) == row
     with pytest.raises(Http404):
-        selectors.enrollment_get_for_member(member=other_member, enrollment_id=enrollment.pk)
+        get(member=other_member, **{id_name: row.pk})
 
 
 def test_enrollment_stats_get_reads_the_user_course_stats_view(member):
@@ -123,13 +135,6 @@ def test_resource_get_for_member_follows_the_lessons_drip(member, other_member):
     assert selectors.resource_get_for_member(member=member, resource_id=resource.pk, now=later) == resource
     with pytest.raises(Http404):
         selectors.resource_get_for_member(member=other_member, resource_id=resource.pk, now=later)
-
-
-def test_certificate_get_for_member_is_a_404_for_another_member(member, other_member):
-    certificate = CourseCertificateFactory(enrollment__user=member)
-    assert selectors.certificate_get_for_member(member=member, certificate_id=certificate.pk) == certificate
-    with pytest.raises(Http404):
-        selectors.certificate_get_for_member(member=other_member, certificate_id=certificate.pk)
 
 
 def test_certificate_for_enrollment_is_none_before_one_is_issued(member):
