@@ -85,7 +85,7 @@ def screening_result(request, response_id):
     member = request.user
     response = selectors.screening_response_get_for_member(member=member, response_id=response_id)
     questionnaire = INSTRUMENTS[response.instrument]
-    previous = selectors.screening_response_previous(response=response)
+    previous = selectors.screening_response_get_previous(response=response)
     return render(
         request,
         "accounts/screening_result.html",

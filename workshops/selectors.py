@@ -92,7 +92,7 @@ def registration_get_for_member(*, member: User, registration_id) -> WorkshopReg
     return registration
 
 
-def registration_active_for_member(*, member: User, workshop: Workshop) -> WorkshopRegistration | None:
+def registration_get_active_for_member(*, member: User, workshop: Workshop) -> WorkshopRegistration | None:
     return (
         WorkshopRegistration.objects.filter(registration_active_q(member=member), workshop=workshop)
         .select_related("waitlist_entry")

@@ -36,7 +36,7 @@ def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     workshop = selectors.workshop_get_published(slug=slug)
     context = {"workshop": workshop, "seats_left": selectors.workshop_seats_left(workshop=workshop)}
     if request.user.is_authenticated:
-        registration = selectors.registration_active_for_member(member=request.user, workshop=workshop)
+        registration = selectors.registration_get_active_for_member(member=request.user, workshop=workshop)
         context.update(
             registration=registration,
             offer=getattr(registration, "waitlist_entry", None) if registration else None,

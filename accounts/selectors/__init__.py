@@ -25,8 +25,8 @@ from .screening import (
     screening_due_list_for_member,
     screening_points_reached,
     screening_response_get_for_member,
+    screening_response_get_previous,
     screening_response_list_for_member,
-    screening_response_previous,
 )
 from .staff import security_alert_recipient_list, staff_on_call_list, staff_owner_list
 
@@ -46,8 +46,8 @@ __all__ = [
     "screening_due_list_for_member",
     "screening_points_reached",
     "screening_response_get_for_member",
+    "screening_response_get_previous",
     "screening_response_list_for_member",
-    "screening_response_previous",
     "security_alert_recipient_list",
     "staff_on_call_list",
     "staff_owner_list",

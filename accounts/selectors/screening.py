@@ -104,7 +104,7 @@ def screening_response_get_for_member(*, member: User, response_id) -> Screening
     return get_object_or_404(ScreeningResponse, pk=response_id, user=member)
 
 
-def screening_response_previous(*, response: ScreeningResponse) -> ScreeningResponse | None:
+def screening_response_get_previous(*, response: ScreeningResponse) -> ScreeningResponse | None:
     """Her response to the same questionnaire just before this one, if any."""
     return (
         ScreeningResponse.objects.filter(

@@ -135,8 +135,8 @@ def test_screening_response_list_get_and_previous_for_member():
     assert selectors.screening_response_get_for_member(member=member, response_id=latest.pk) == latest
     with pytest.raises(Http404):
         selectors.screening_response_get_for_member(member=UserFactory(), response_id=latest.pk)
-    assert selectors.screening_response_previous(response=latest) == first
-    assert selectors.screening_response_previous(response=first) is None
+    assert selectors.screening_response_get_previous(response=latest) == first
+    assert selectors.screening_response_get_previous(response=first) is None
 
 
 def test_care_clinician_get_for_member_is_the_active_clinician_on_her_profile():

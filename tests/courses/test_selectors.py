@@ -69,7 +69,7 @@ def test_lesson_access_tells_a_pending_payer_why_the_lesson_is_closed(member):
     CourseEnrollmentFactory(user=member, course=course, payment_status=PaymentStatus.PENDING, enrolled_at=None)
     outline = selectors.course_outline_get(slug=course.slug, member=member)
 
-    access = selectors.lesson_access(outline=outline, item=outline.lessons[0], member=member)
+    access = selectors.lesson_access_get(outline=outline, item=outline.lessons[0], member=member)
 
     assert access.allowed is False
     assert access.message == "Your payment for this course has not arrived yet. This page opens once it has."
@@ -139,8 +139,8 @@ def test_resource_get_for_member_follows_the_lessons_drip(member, other_member):
 
 def test_certificate_for_enrollment_is_none_before_one_is_issued(member):
     certificate = CourseCertificateFactory(enrollment__user=member)
-    assert selectors.certificate_for_enrollment(enrollment=certificate.enrollment) == certificate
-    assert selectors.certificate_for_enrollment(enrollment=CourseEnrollmentFactory(user=member)) is None
+    assert selectors.certificate_get_for_enrollment(enrollment=certificate.enrollment) == certificate
+    assert selectors.certificate_get_for_enrollment(enrollment=CourseEnrollmentFactory(user=member)) is None
 
 
 def test_certificate_get_by_code_finds_only_that_code():
@@ -154,7 +154,7 @@ def test_milestone_percents_for_enrollment_are_in_order(member):
     enrollment = CourseEnrollmentFactory(user=member)
     for percent in (75, 25, 50):
         CourseMilestoneFactory(enrollment=enrollment, percent=percent)
-    assert selectors.milestone_percents_for_enrollment(enrollment=enrollment) == [25, 50, 75]
+    assert selectors.milestone_percent_list_for_enrollment(enrollment=enrollment) == [25, 50, 75]
 
 
 def test_member_has_purchased_course_counts_paid_access_to_the_promoted_course_only():

@@ -103,9 +103,9 @@ def test_registration_get_for_member_is_a_404_for_another_member():
 def test_registration_active_for_member_skips_a_cancelled_registration():
     workshop = WorkshopFactory()
     registration = WorkshopRegistrationFactory(workshop=workshop, status=RegistrationStatus.CANCELLED)
-    assert selectors.registration_active_for_member(member=registration.user, workshop=workshop) is None
+    assert selectors.registration_get_active_for_member(member=registration.user, workshop=workshop) is None
     again = WorkshopRegistrationFactory(workshop=workshop, user=registration.user)
-    assert selectors.registration_active_for_member(member=registration.user, workshop=workshop) == again
+    assert selectors.registration_get_active_for_member(member=registration.user, workshop=workshop) == again
 
 
 def test_registration_statuses_for_member_maps_workshops_to_active_statuses():
