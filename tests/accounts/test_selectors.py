@@ -151,7 +151,7 @@ def test_care_clinician_get_for_member_is_the_active_clinician_on_her_profile():
 def test_risk_alert_open_exists_until_a_clinician_acknowledges():
     alert = RiskAlertFactory()
     assert selectors.risk_alert_open_exists(member=alert.user) is True
-    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by, alert.acknowledged_at = _staff(), timezone.now()
     alert.save()
     assert selectors.risk_alert_open_exists(member=alert.user) is False
 
