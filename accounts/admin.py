@@ -34,7 +34,6 @@ from .models import (
     WellnessEntry,
 )
 from .screening import INSTRUMENTS, week_label
-from .screening_services import risk_alert_acknowledge
 from .services import (
     admin_user_role_set,
     data_request_process,
@@ -42,6 +41,7 @@ from .services import (
     health_read_record,
     role_permissions_sync,
 )
+from .services.screening import risk_alert_acknowledge
 
 
 class UserCreateForm(AdminUserCreationForm):

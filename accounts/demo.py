@@ -8,8 +8,13 @@ from django.utils import timezone
 from .models import AdminRole, AdminUser, User
 from .roles import roles_sync_defaults
 from .screening import EPDS
-from .screening_services import screening_submit
-from .services import WELCOME_ACHIEVEMENT, achievement_award, admin_user_role_set, member_records_ensure
+from .services import (
+    WELCOME_ACHIEVEMENT,
+    achievement_award,
+    admin_user_role_set,
+    member_records_ensure,
+    screening_submit,
+)
 
 DEMO_LOGINS = [
     ("member", "member@bloom.test", "bloom-member-2026"),

@@ -3,8 +3,7 @@
 from notifications.selectors import notification_list_for_member
 
 from .dashboard import DashboardPanel, register_panel
-from .screening_selectors import screening_due_list_for_member
-from .selectors import profile_get_for_member, wellness_entry_list_for_member
+from .selectors import profile_get_for_member, screening_due_list_for_member, wellness_entry_list_for_member
 
 
 def _wellness_context(member) -> dict:

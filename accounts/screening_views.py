@@ -11,8 +11,7 @@ from django.views.decorators.http import require_POST
 
 from bloom.exceptions import ApplicationError
 
-from . import screening_selectors as selectors
-from . import screening_services as services
+from . import selectors, services
 from .screening import INSTRUMENTS, change_since, perinatal_week, week_label
 from .screening_chart import timeline_charts
 from .screening_forms import ScreeningForm
@@ -86,7 +85,7 @@ def screening_result(request, response_id):
     member = request.user
     response = selectors.screening_response_get_for_member(member=member, response_id=response_id)
     questionnaire = INSTRUMENTS[response.instrument]
-    previous = selectors.screening_response_previous(response=response)
+    previous = selectors.screening_response_get_previous(response=response)
     return render(
         request,
         "accounts/screening_result.html",

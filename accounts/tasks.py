@@ -6,7 +6,7 @@ from celery import shared_task
 @shared_task(name="accounts.risk_alerts_escalate")
 def risk_alerts_escalate_task() -> int:
     """Escalate risk alerts left unacknowledged too long to the owners (each alert once)."""
-    from .screening_services import risk_alerts_escalate
+    from .services import risk_alerts_escalate
 
     return risk_alerts_escalate()
 
@@ -14,6 +14,6 @@ def risk_alerts_escalate_task() -> int:
 @shared_task(name="accounts.screening_reminders_send")
 def screening_reminders_send_task() -> int:
     """Offer members the screening points they reached (one notice per point, once)."""
-    from .screening_services import screening_reminders_send
+    from .services import screening_reminders_send
 
     return screening_reminders_send()

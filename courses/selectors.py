@@ -202,7 +202,7 @@ class LessonAccess:
     message: str = ""
 
 
-def lesson_access(*, outline: CourseOutline, item: LessonItem, member) -> LessonAccess:
+def lesson_access_get(*, outline: CourseOutline, item: LessonItem, member) -> LessonAccess:
     """Whether the viewer may open this lesson, and if not, what to tell them. No queries."""
     if item.lesson.is_preview and (item.lesson.is_published or outline.staff_preview):
         return LessonAccess(True)
@@ -240,7 +240,7 @@ def lesson_page_get(*, slug: str, lesson_id, member) -> tuple[LessonPage | None,
     item = outline.item_for(lesson_id)
     if item is None:
         raise Http404("No such lesson.")
-    access = lesson_access(outline=outline, item=item, member=member)
+    access = lesson_access_get(outline=outline, item=item, member=member)
     if not access.allowed:
         return None, access, outline
     item.lesson.refresh_from_db(fields=["slides"])  # the one lesson whose slides are shown (one query)
@@ -316,7 +316,7 @@ def certificate_get_for_member(*, member, certificate_id) -> CourseCertificate:
     return certificate
 
 
-def certificate_for_enrollment(*, enrollment: CourseEnrollment) -> CourseCertificate | None:
+def certificate_get_for_enrollment(*, enrollment: CourseEnrollment) -> CourseCertificate | None:
     return CourseCertificate.objects.filter(enrollment=enrollment).first()
 
 
@@ -327,7 +327,7 @@ def certificate_get_by_code(*, code: str) -> CourseCertificate:
     return certificate
 
 
-def milestone_percents_for_enrollment(*, enrollment: CourseEnrollment) -> list[int]:
+def milestone_percent_list_for_enrollment(*, enrollment: CourseEnrollment) -> list[int]:
     return list(enrollment.milestones.order_by("percent").values_list("percent", flat=True))
 
 

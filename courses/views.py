@@ -46,7 +46,7 @@ def _course_page(request, outline, *, form=None, status=200):
     }
     enrollment = outline.enrollment
     if enrollment is not None and enrollment.completed_at is not None:
-        context["certificate"] = selectors.certificate_for_enrollment(enrollment=enrollment)
+        context["certificate"] = selectors.certificate_get_for_enrollment(enrollment=enrollment)
     return render(request, "courses/course_detail.html", context, status=status)
 
 
@@ -178,8 +178,8 @@ def enrollment_detail(request, enrollment_id):
         "enrollment": enrollment,
         "course": enrollment.course,
         "stats": selectors.enrollment_stats_get(enrollment=enrollment),
-        "milestones": selectors.milestone_percents_for_enrollment(enrollment=enrollment),
-        "certificate": selectors.certificate_for_enrollment(enrollment=enrollment),
+        "milestones": selectors.milestone_percent_list_for_enrollment(enrollment=enrollment),
+        "certificate": selectors.certificate_get_for_enrollment(enrollment=enrollment),
     }
     return render(request, "courses/enrollment_detail.html", context)
 

@@ -24,7 +24,7 @@ class WorkshopsConfig(AppConfig):
         )
         register_purchase_kind(
             services.PURCHASE_KIND,
-            on_paid=services.registration_payment_paid,
+            on_paid=services.registration_payment_succeeded,
             on_failed=services.registration_payment_failed,
             on_refunded=services.registration_payment_refunded,
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,20 +22,52 @@ from .models import (
     WorkshopRegistration,
     WorkshopResource,
     WorkshopStatus,
+    WorkshopWaitlistEntry,
 )
 
 
-def workshop_list_upcoming() -> QuerySet[Workshop]:
-    """Published, not archived workshops that have not started, with seats held counted in one query."""
-    return (
-        Workshop.objects.filter(status=WorkshopStatus.PUBLISHED, starts_at__gt=timezone.now())
-        .select_related("series")
-        .annotate(
-            seats_taken=Count("registrations", filter=Q(registrations__status__in=SEAT_STATUSES), distinct=True)
-            + Count("waitlist_entries", filter=Q(waitlist_entries__status=WaitlistStatus.OFFERED), distinct=True),
-        )
-        .order_by("starts_at")
+def _count_for_workshop(rows: QuerySet) -> Coalesce:
+    counted = rows.filter(workshop=OuterRef("pk")).order_by().values("workshop").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), Value(0))
+
+
+def workshop_seats_annotate(workshops: QuerySet[Workshop]) -> QuerySet[Workshop]:
+    """Annotate `seats_held` and `seats_left` (never below zero): the seats rule, written once.
+
+    A seat is held by a registration in SEAT_STATUSES (registered, attended, no-show) and by
+    a waitlist entry with an open offer. Correlated subqueries, so a list costs no extra query.
+    Services decide seats with this too, while they hold the workshop's row lock.
+    """
+    held = _count_for_workshop(WorkshopRegistration.objects.filter(status__in=SEAT_STATUSES)) + _count_for_workshop(
+        WorkshopWaitlistEntry.objects.filter(status=WaitlistStatus.OFFERED)
     )
+    return workshops.annotate(seats_held=held).annotate(seats_left=Greatest(F("capacity") - F("seats_held"), Value(0)))
+
+
+def workshop_seats_held(*, workshop: Workshop) -> int:
+    """Seats taken by registrations plus seats held for open waitlist offers (one query; archived workshops too)."""
+    return (
+        workshop_seats_annotate(Workshop.all_objects.filter(pk=workshop.pk)).values_list("seats_held", flat=True).get()
+    )
+
+
+def workshop_seats_left(*, workshop: Workshop) -> int:
+    """Free seats right now (a snapshot for display; registration decides under the workshop lock)."""
+    return (
+        workshop_seats_annotate(Workshop.all_objects.filter(pk=workshop.pk)).values_list("seats_left", flat=True).get()
+    )
+
+
+def registration_active_q(*, member: User) -> Q:
+    """The member's registrations that are not cancelled (at most one per workshop)."""
+    return Q(user=member) & ~Q(status=RegistrationStatus.CANCELLED)
+
+
+def workshop_list_upcoming() -> QuerySet[Workshop]:
+    """Published, not archived workshops that have not started, with `seats_held` and `seats_left`, in one query."""
+    return workshop_seats_annotate(
+        Workshop.objects.filter(status=WorkshopStatus.PUBLISHED, starts_at__gt=timezone.now()).select_related("series")
+    ).order_by("starts_at")
 
 
 def workshop_get_published(*, slug: str) -> Workshop:
@@ -60,10 +92,9 @@ def registration_get_for_member(*, member: User, registration_id) -> WorkshopReg
     return registration
 
 
-def registration_active_for_member(*, member: User, workshop: Workshop) -> WorkshopRegistration | None:
+def registration_get_active_for_member(*, member: User, workshop: Workshop) -> WorkshopRegistration | None:
     return (
-        WorkshopRegistration.objects.filter(user=member, workshop=workshop)
-        .exclude(status=RegistrationStatus.CANCELLED)
+        WorkshopRegistration.objects.filter(registration_active_q(member=member), workshop=workshop)
         .select_related("waitlist_entry")
         .first()
     )
@@ -74,9 +105,9 @@ def registration_statuses_for_member(*, member: User, workshop_ids: list) -> dic
     if not member.is_authenticated:
         return {}
     return dict(
-        WorkshopRegistration.objects.filter(user=member, workshop_id__in=workshop_ids)
-        .exclude(status=RegistrationStatus.CANCELLED)
-        .values_list("workshop_id", "status")
+        WorkshopRegistration.objects.filter(
+            registration_active_q(member=member), workshop_id__in=workshop_ids
+        ).values_list("workshop_id", "status")
     )
 
 
@@ -139,7 +170,7 @@ def registration_notices_missing(*, older_than: timedelta, within: timedelta) ->
     """
     from notifications.models import UserNotification
 
-    from .services import NOTICES
+    from .services.notices import NOTICES
 
     now = timezone.now()
     window = {"updated_at__gte": now - within, "updated_at__lte": now - older_than}

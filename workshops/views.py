@@ -27,16 +27,16 @@ from .models import PaymentStatus, RegistrationStatus
 def workshop_list(request: HttpRequest) -> HttpResponse:
     workshops = list(selectors.workshop_list_upcoming())
     statuses = selectors.registration_statuses_for_member(member=request.user, workshop_ids=[w.pk for w in workshops])
-    rows = [(w, statuses.get(w.pk), max(w.capacity - w.seats_taken, 0)) for w in workshops]
+    rows = [(w, statuses.get(w.pk), w.seats_left) for w in workshops]
     return render(request, "workshops/workshop_list.html", {"rows": rows})
 
 
 @login_not_required
 def workshop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     workshop = selectors.workshop_get_published(slug=slug)
-    context = {"workshop": workshop, "seats_left": services.seats_left(workshop=workshop)}
+    context = {"workshop": workshop, "seats_left": selectors.workshop_seats_left(workshop=workshop)}
     if request.user.is_authenticated:
-        registration = selectors.registration_active_for_member(member=request.user, workshop=workshop)
+        registration = selectors.registration_get_active_for_member(member=request.user, workshop=workshop)
         context.update(
             registration=registration,
             offer=getattr(registration, "waitlist_entry", None) if registration else None,

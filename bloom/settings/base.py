@@ -239,7 +239,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bloom Psychology <hello@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 BLOOM_STAFF_ALERT_EMAIL = env("BLOOM_STAFF_ALERT_EMAIL", default="care-team@bloompsychology.example")
 # Minutes a risk alert (urgent screening, flagged words) may wait unacknowledged before the
-# owners are alerted too (accounts.screening_services.risk_alerts_escalate, docs/adr/0103).
+# owners are alerted too (accounts.services.screening.risk_alerts_escalate, docs/adr/0103).
 BLOOM_RISK_ALERT_ESCALATE_AFTER = env.int("BLOOM_RISK_ALERT_ESCALATE_AFTER", default=30)
 # Data retention (docs/adr/0081): days before `manage.py apply_retention` (nightly in beat)
 # deletes processed webhook deliveries and analytics events, and empties finished emails' bodies.

@@ -128,7 +128,7 @@ def test_paid_workshop_sends_member_to_billing_checkout(client, monkeypatch):
         calls.append(kwargs)
         return Start()
 
-    monkeypatch.setattr("billing.services.checkout_start", fake_checkout_start, raising=False)
+    monkeypatch.setattr("billing.services.checkout_start", fake_checkout_start)
     member = UserFactory()
     workshop = WorkshopFactory(price=Decimal("30.00"))
     client.force_login(member)

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from accounts.models import AdminActivityLog, AdminRole, RiskAlert
 from accounts.roles import roles_sync_defaults
-from accounts.screening_services import risk_alerts_escalate
-from accounts.services import admin_user_role_set
+from accounts.services import admin_user_role_set, risk_alerts_escalate
 from notifications.models import EmailPriority, EmailQueue, UserNotification
 from tests.browser import BROWSER, launch
 from tests.factories.accounts import AdminUserFactory, UserFactory

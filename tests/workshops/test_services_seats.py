@@ -11,7 +11,7 @@ from tests.factories.workshops import (
     WorkshopRegistrationFactory,
     WorkshopSeriesFactory,
 )
-from workshops import services
+from workshops import selectors, services
 from workshops.models import (
     PaymentStatus,
     RegistrationStatus,
@@ -41,7 +41,7 @@ def test_registration_takes_a_seat_then_full_workshop_waitlists_in_order():
         second,
         third,
     ]
-    assert services.seats_left(workshop=workshop) == 0
+    assert selectors.workshop_seats_left(workshop=workshop) == 0
 
 
 def test_registration_is_idempotent_for_the_same_member():
@@ -113,7 +113,7 @@ def test_accepting_an_offer_takes_the_seat():
 
     assert accepted.status == RegistrationStatus.REGISTERED
     assert WorkshopWaitlistEntry.objects.get(registration=waiting).status == WaitlistStatus.ACCEPTED
-    assert services.seats_left(workshop=workshop) == 0
+    assert selectors.workshop_seats_left(workshop=workshop) == 0
 
 
 def test_accepting_without_an_offer_is_refused():

@@ -1,4 +1,6 @@
-"""Reads for accounts. Member reads take the member and filter by it."""
+"""Reads for members: profile, preferences, wellness, achievements, data requests and the export.
+
+Member reads take the member and filter by it."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import json
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from .models import (
+from ..models import (
     ConsentRecord,
     DataRequest,
     DataRequestKind,

@@ -1,4 +1,4 @@
-"""Attendance as the union of a participant's Zoom connections (workshops/attendance.py).
+"""Attendance as the union of a participant's Zoom connections (workshops/services/attendance.py).
 
 The pure functions first, then the service against PostgreSQL, then Zoom-shaped deliveries
 through `zoom_event_process`.
@@ -14,18 +14,18 @@ import pytest
 from tests.factories.accounts import UserFactory
 from tests.factories.workshops import WorkshopFactory, WorkshopRegistrationFactory, WorkshopSeriesFactory
 from tests.workshops.conftest import participant_event
-from workshops.attendance import (
-    attendance_connection_record,
-    attendance_figures,
-    connection_intervals,
-    intervals_union,
-    union_seconds,
-)
 from workshops.models import (
     RegistrationStatus,
     WorkshopAttendance,
     WorkshopConnectionEvent,
     ZoomWebhookEvent,
+)
+from workshops.services.attendance import (
+    attendance_connection_record,
+    attendance_figures,
+    connection_intervals,
+    intervals_union,
+    union_seconds,
 )
 from workshops.zoom import zoom_event_process
 
@@ -234,7 +234,7 @@ def test_a_late_leave_recomputes_the_row():
 
 @pytest.mark.django_db
 def test_the_meeting_end_counts_open_connections_up_to_it_until_their_leave_arrives():
-    from workshops.attendance import attendance_meeting_end_record
+    from workshops.services.attendance import attendance_meeting_end_record
 
     workshop = WorkshopFactory()
     _record(workshop, "joined", "18:00", "laptop")
@@ -493,7 +493,7 @@ def test_staff_see_each_connection_behind_an_attendance_row(staff_client, settin
     assert f"<code>conn-c</code>: joined {shown('18:30')}, not left yet" in page
     assert "<code>conn-d</code>: left, its join not received yet" in page
 
-    from workshops.attendance import attendance_meeting_end_record
+    from workshops.services.attendance import attendance_meeting_end_record
 
     attendance_meeting_end_record(workshop=workshop, ended_at=workshop.starts_at.replace(hour=19, minute=0))
     page = staff_client.get(reverse("admin:workshops_workshopattendance_change", args=[row.pk])).content.decode()

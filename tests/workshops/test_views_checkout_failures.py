@@ -26,7 +26,7 @@ from tests.billing.stripe_fakes import (
 )
 from tests.factories.accounts import UserFactory
 from tests.factories.workshops import WorkshopFactory
-from workshops import services
+from workshops import selectors, services
 from workshops.models import (
     PaymentStatus,
     RegistrationStatus,
@@ -64,7 +64,7 @@ def test_register_with_stripe_failing_releases_the_seat_and_offers_a_retry(clien
     assert_no_provider_text(fake_stripe, page, *queued_email_texts())
     registration = WorkshopRegistration.objects.get(user=member, workshop=workshop)
     assert (registration.status, registration.payment_status) == (RegistrationStatus.CANCELLED, PaymentStatus.FAILED)
-    assert services.seats_left(workshop=workshop) == 1
+    assert selectors.workshop_seats_left(workshop=workshop) == 1
     payment = PaymentIntent.objects.get(user=member)
     assert payment.status == BillingStatus.CANCELED
     assert not PaymentIntent.objects.filter(status=BillingStatus.REQUIRES_PAYMENT).exists()

@@ -1,8 +1,10 @@
 """Writes for screening on the perinatal timeline and crisis routing (docs/adr/0100-0104).
 
-A sub-domain of accounts with its own module beside services.py; reads are in
-screening_selectors.py, the questionnaires and their scoring in screening.py, the reviewed
-risk phrases and the clinician lookup registry in risk.py.
+Screening: submitting a questionnaire, sharing a result, skipping a point, reminders.
+Crisis routing: the "needs attention" queue of risk alerts, who hears first, escalation.
+Reads are in accounts/selectors/screening.py; the questionnaires and their scoring in
+accounts/screening.py; the reviewed risk phrases and the clinician lookup registry in
+accounts/risk.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bloom.http import client_ip
 from bloom.links import absolute_reverse
 from notifications.services import EmailCategory, EmailPriority, notify, queue_email
 
-from .models import (
+from ..models import (
     AdminAction,
     AdminActivityLog,
     AdminUser,
@@ -35,15 +37,16 @@ from .models import (
     User,
     UserProfile,
 )
-from .risk import RISK_CATEGORY_LABELS, risk_categories_found
-from .screening import INSTRUMENTS, instrument_get, perinatal_week, score, urgent_reason_text
-from .screening_selectors import (
-    care_clinician_get_for_member,
+from ..risk import RISK_CATEGORY_LABELS, risk_categories_found
+from ..screening import INSTRUMENTS, instrument_get, perinatal_week, score, urgent_reason_text
+from ..selectors import (
     member_local_date,
     member_today,
+    risk_alert_recipient_list,
     screening_points_reached,
+    staff_owner_list,
 )
-from .services import consent_record, member_records_ensure
+from .members import consent_record, member_records_ensure
 
 
 def screening_submit(
@@ -189,7 +192,7 @@ def screening_reminders_send(*, today: datetime.date | None = None) -> int:
     return sent
 
 
-# --- Crisis routing: the "needs attention" queue (docs/adr/0102, 0103) ----------------------
+# Crisis routing: the "needs attention" queue (docs/adr/0102, 0103).
 
 RISK_ALERT_SUBJECTS = {
     RiskSource.SCREENING: "A client's screening needs your attention",
@@ -200,33 +203,6 @@ RISK_ALERT_SUBJECTS = {
 
 
 ESCALATION_PREFIX = "Not yet acknowledged: "
-
-
-def _on_call_users() -> list[User]:
-    return list(
-        User.objects.filter(
-            is_active=True, is_staff=True, admin_user__is_active=True, admin_user__role__slug="on_call"
-        ).order_by("email")
-    )
-
-
-def _owner_users() -> list[User]:
-    return list(
-        User.objects.filter(is_active=True, is_staff=True)
-        .filter(Q(admin_user__role__slug="owner") | Q(is_superuser=True))
-        .order_by("email")
-        .distinct()
-    )
-
-
-def risk_alert_recipients(*, member: User) -> tuple[User | None, list[User]]:
-    """(her clinician, who is alerted): her clinician's login when she has an active one; else
-    the on-call role's members; else the owners. An empty list means the care-team inbox."""
-    clinician = care_clinician_get_for_member(member=member)
-    user = getattr(clinician, "user", None)
-    if user is not None and user.is_active and user.is_staff:
-        return user, [user]
-    return None, _on_call_users() or _owner_users()
 
 
 def _risk_alert_send(*, alert: RiskAlert, recipients: list[User], kind: str, subject: str) -> int:
@@ -288,7 +264,7 @@ def risk_alert_raise(
     that a client needs attention, and the admin link. Each email is keyed on (alert, address).
     """
     with transaction.atomic():
-        clinician, recipients = risk_alert_recipients(member=member)
+        clinician, recipients = risk_alert_recipient_list(member=member)
         alert = RiskAlert.objects.create(
             user=member,
             source=source,
@@ -379,7 +355,7 @@ def risk_alerts_escalate(*, now: datetime.datetime | None = None) -> int:
             .filter(acknowledged_at__isnull=True, escalated_at__isnull=True, created_at__lte=cutoff)
             .order_by("created_at")
         )
-        owners = _owner_users() if due else []
+        owners = staff_owner_list() if due else []
         for alert in due:
             alert.escalated_at = now
             alert.save(update_fields=["escalated_at"])

@@ -10,7 +10,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import screening_services
 from accounts.models import (
     AdminAction,
     AdminActivityLog,
@@ -22,13 +21,15 @@ from accounts.models import (
 from accounts.risk import risk_categories_found
 from accounts.roles import roles_sync_defaults
 from accounts.screening import EPDS, PHQ9
-from accounts.screening_services import (
+from accounts.services import (
+    admin_user_role_set,
     risk_alert_acknowledge,
     risk_alerts_escalate,
     risk_text_review,
     screening_submit,
+    wellness_entry_record,
 )
-from accounts.services import admin_user_role_set, wellness_entry_record
+from accounts.services import screening as screening_services
 from notifications.models import EmailCategory, EmailPriority, EmailQueue, EmailSuppression, UserNotification
 from tests.factories.accounts import AdminUserFactory, RiskAlertFactory, StaffUserFactory, UserFactory
 from tests.factories.appointments import AppointmentDataFactory, TherapistProfileFactory

@@ -213,7 +213,7 @@ def test_views_on_a_member_half_way_through(member, other_member):
 
 def test_a_failure_part_way_writes_nothing(member, monkeypatch):
     """Atomic: when awarding the milestone fails, no progress, detail, activity or milestone is left behind."""
-    import courses.services
+    import courses.services.progress
 
     course, enrollment = _enrolled(member, lessons=4)
     lesson = lessons_of(course)[0]
@@ -221,7 +221,7 @@ def test_a_failure_part_way_writes_nothing(member, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("achievement store unavailable")
 
-    monkeypatch.setattr(courses.services, "achievement_award", broken)
+    monkeypatch.setattr(courses.services.progress, "achievement_award", broken)
     with pytest.raises(RuntimeError):
         course_progress_update(member=member, lesson=lesson, completed=True, time_spent_seconds=60)
 

@@ -26,9 +26,8 @@ from accounts.models import (
     User,
 )
 from accounts.screening import EPDS
-from accounts.screening_services import SCREENING_REMINDER_TITLE, screening_reminders_send, screening_submit
 from accounts.selectors import member_data_export
-from accounts.services import member_anonymize
+from accounts.services import SCREENING_REMINDER_TITLE, member_anonymize, screening_reminders_send, screening_submit
 from notifications.models import UserNotification
 from tests.factories.accounts import ScreeningResponseFactory, StaffUserFactory, UserFactory
 

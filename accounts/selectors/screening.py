@@ -1,8 +1,4 @@
-"""Reads for screening and crisis routing. Member reads take the member and filter by it.
-
-Kept beside selectors.py (a sub-domain of accounts with its own module, like the services in
-screening_services.py).
-"""
+"""Reads for screening and crisis routing. Member reads take the member and filter by it."""
 
 from __future__ import annotations
 
@@ -14,8 +10,8 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from . import risk, screening
-from .models import (
+from .. import risk, screening
+from ..models import (
     MemberScreeningPoint,
     RiskAlert,
     ScreeningPointStatus,
@@ -24,6 +20,7 @@ from .models import (
     User,
     UserProfile,
 )
+from .staff import staff_on_call_list, staff_owner_list
 
 
 def member_local_date(*, profile: UserProfile | None, moment: datetime.datetime) -> datetime.date:
@@ -107,7 +104,7 @@ def screening_response_get_for_member(*, member: User, response_id) -> Screening
     return get_object_or_404(ScreeningResponse, pk=response_id, user=member)
 
 
-def screening_response_previous(*, response: ScreeningResponse) -> ScreeningResponse | None:
+def screening_response_get_previous(*, response: ScreeningResponse) -> ScreeningResponse | None:
     """Her response to the same questionnaire just before this one, if any."""
     return (
         ScreeningResponse.objects.filter(
@@ -136,3 +133,13 @@ def care_clinician_get_for_member(*, member: User) -> risk.CareClinician | None:
 def risk_alert_open_exists(*, member: User) -> bool:
     """Whether one of her alerts is waiting for a clinician (so the care team has been told)."""
     return RiskAlert.objects.filter(user=member, acknowledged_at__isnull=True).exists()
+
+
+def risk_alert_recipient_list(*, member: User) -> tuple[User | None, list[User]]:
+    """(her clinician, who is alerted): her clinician's login when she has an active one; else
+    the on-call role's members; else the owners. An empty list means the care-team inbox."""
+    clinician = care_clinician_get_for_member(member=member)
+    user = getattr(clinician, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return user, [user]
+    return None, staff_on_call_list() or staff_owner_list()

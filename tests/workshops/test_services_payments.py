@@ -30,7 +30,7 @@ def _paid_seat(capacity=1):
 def test_kind_is_registered_with_billing():
     kind = purchase_kind_get("workshop_registration")
     assert kind is not None
-    assert kind.on_paid is services.registration_payment_paid
+    assert kind.on_paid is services.registration_payment_succeeded
     assert kind.on_refunded is services.registration_payment_refunded
 
 

@@ -8,7 +8,7 @@ from django.db import connection
 
 from tests.factories.accounts import UserFactory
 from tests.factories.workshops import WorkshopFactory
-from workshops import services
+from workshops import selectors, services
 from workshops.models import RegistrationStatus, WorkshopRegistration, WorkshopWaitlistEntry
 
 
@@ -17,15 +17,15 @@ from workshops.models import RegistrationStatus, WorkshopRegistration, WorkshopW
 def test_concurrent_registrations_never_oversell(monkeypatch, capacity, members):
     workshop = WorkshopFactory(capacity=capacity)
     people = [UserFactory() for _ in range(members)]
-    real_seats_held = services._seats_held
+    real_seats_held = selectors.workshop_seats_held
 
-    def slow_seats_held(locked):
+    def slow_seats_held(*, workshop):
         # Widen the window between counting and inserting, where an unlocked check would oversell.
-        held = real_seats_held(locked)
+        held = real_seats_held(workshop=workshop)
         time.sleep(0.05)
         return held
 
-    monkeypatch.setattr(services, "_seats_held", slow_seats_held)
+    monkeypatch.setattr(services.seats, "workshop_seats_held", slow_seats_held)
     barrier = threading.Barrier(members)
     errors = []
 

@@ -1,0 +1,56 @@
+"""Reads for accounts, one module per sub-domain; import the package: `from accounts import selectors`.
+
+members    profile, preferences, wellness, achievements, data requests, the member's export
+screening  due questionnaires, responses, the perinatal timeline, crisis routing's recipients
+staff      owners and on-call staff, who hears about sign-in attacks
+"""
+
+from .members import (
+    achievement_list_for_member,
+    data_request_export_get_for_member,
+    data_request_list_for_member,
+    member_data_export,
+    preferences_get_for_member,
+    profile_get_for_member,
+    wellness_entry_list_for_member,
+    wellness_entry_today_for_member,
+)
+from .screening import (
+    DueScreening,
+    care_clinician_get_for_member,
+    member_local_date,
+    member_today,
+    risk_alert_open_exists,
+    risk_alert_recipient_list,
+    screening_due_list_for_member,
+    screening_points_reached,
+    screening_response_get_for_member,
+    screening_response_get_previous,
+    screening_response_list_for_member,
+)
+from .staff import security_alert_recipient_list, staff_on_call_list, staff_owner_list
+
+__all__ = [
+    "DueScreening",
+    "achievement_list_for_member",
+    "care_clinician_get_for_member",
+    "data_request_export_get_for_member",
+    "data_request_list_for_member",
+    "member_data_export",
+    "member_local_date",
+    "member_today",
+    "preferences_get_for_member",
+    "profile_get_for_member",
+    "risk_alert_open_exists",
+    "risk_alert_recipient_list",
+    "screening_due_list_for_member",
+    "screening_points_reached",
+    "screening_response_get_for_member",
+    "screening_response_get_previous",
+    "screening_response_list_for_member",
+    "security_alert_recipient_list",
+    "staff_on_call_list",
+    "staff_owner_list",
+    "wellness_entry_list_for_member",
+    "wellness_entry_today_for_member",
+]
