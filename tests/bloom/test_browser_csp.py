@@ -221,7 +221,7 @@ def test_every_page_keeps_to_the_content_security_policy(live_server, transactio
         page.fill("#id_subject", "Hello {{ title }}")
         page.fill("#id_html_template", '<p style="color:#7a3e6b">Preview of {{ title }}</p>')
         expect(page.frame_locator("#live-preview-html").locator("p")).to_have_text("Preview of [title]")
-        page.wait_for_load_state("networkidle")
+        expect(page.locator("#live-preview-status")).to_have_text("Preview is up to date.")
         assert seen.take() == []
         admin.close()
         browser.close()
