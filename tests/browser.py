@@ -43,3 +43,70 @@ def launch(playwright):
 
     expect.set_options(timeout=15_000)
     return playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+# Every frame of a watched context reports its Content-Security-Policy violations on the console,
+# where PageProblems reads them (Chromium also logs its own line for each one).
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("securitypolicyviolation " + JSON.stringify({
+    directive: event.violatedDirective, blocked: event.blockedURI, source: event.sourceFile,
+    line: event.lineNumber, sample: event.sample, document: event.documentURI
+  }));
+}, true);
+"""
+
+
+class PageProblems:
+    """What went wrong on the pages of one browser context: CSP violations and missing files.
+
+    `problems = PageProblems(context, live_server.url)` before opening pages; `problems.take()`
+    returns (and forgets) what was seen so far, each as one readable line. A CSP violation is
+    caught twice over: by a `securitypolicyviolation` listener in every frame and by Chromium's
+    own console line ("Refused to …", "… violates the following Content Security Policy …").
+    A missing file is any request to the site that answers 404 or fails, and any /static/ file
+    that does not answer 200/304.
+    """
+
+    def __init__(self, context, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._seen: list[str] = []
+        self._pages: set[int] = set()
+        context.add_init_script(_CSP_LISTENER)
+        context.on("page", self.watch)
+        for page in context.pages:
+            self.watch(page)
+
+    def watch(self, page) -> None:
+        if id(page) in self._pages:
+            return
+        self._pages.add(id(page))
+        page.on("console", self._console)
+        page.on("response", self._response)
+        page.on("requestfailed", self._failed)
+
+    def _console(self, message) -> None:
+        text = message.text
+        if (
+            text.startswith("securitypolicyviolation ")
+            or text.startswith("Refused to")
+            or "Content Security Policy" in text
+        ):
+            self._seen.append(f"CSP: {text}")
+
+    def _response(self, response) -> None:
+        url = response.url
+        if not url.startswith(self.base_url):
+            return
+        if "/static/" in url and response.status not in (200, 304):
+            self._seen.append(f"static file {url} answered {response.status}")
+        elif response.status == 404:
+            self._seen.append(f"{url} answered 404")
+
+    def _failed(self, request) -> None:
+        if request.url.startswith(self.base_url) and request.failure != "net::ERR_ABORTED":
+            self._seen.append(f"{request.url} failed: {request.failure}")
+
+    def take(self) -> list[str]:
+        seen, self._seen = self._seen, []
+        return seen

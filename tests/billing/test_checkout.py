@@ -98,7 +98,11 @@ def test_return_page_shows_processing_until_paid_and_is_fenced(client, purchases
 
     response = client.get(url)
     assert b"Payment processing" in response.content
-    assert b'http-equiv="refresh"' in response.content
+    # It asks again by itself (a static script, no meta refresh) and offers a link that works without JS.
+    assert b'http-equiv="refresh"' not in response.content
+    assert f'data-payment-poll="{url}"'.encode() in response.content
+    assert b"js/payment-poll.js" in response.content
+    assert f'<a class="button button-secondary" href="{url}">Check again</a>'.encode() in response.content
     assert purchases.paid == []  # visiting the success page never fulfils
 
     services.payment_mark_succeeded(payment=payment)

@@ -1,4 +1,3 @@
-<script>
 /* Slide player: one slide at a time, arrow keys, counts slides seen and time on the page.
    Without JavaScript every slide is shown and the "Mark complete" form still works. */
 (function () {
@@ -70,4 +69,3 @@
     });
   }
 })();
-</script>
