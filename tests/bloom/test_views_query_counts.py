@@ -136,7 +136,7 @@ PINNED = {
     "courses:enrollment_detail": (lambda h: {"enrollment_id": h.enrollment.pk}, 8),
     "courses:certificate_detail": (lambda h: {"certificate_id": h.certificate.pk}, 5),
     "workshops:workshop_list": (lambda h: {}, 6),
-    "workshops:workshop_detail": (lambda h: {"slug": h.workshop.slug}, 10),
+    "workshops:workshop_detail": (lambda h: {"slug": h.workshop.slug}, 9),
     "appointments:appointment_list": (lambda h: {}, 6),
     "appointments:therapist_list": (lambda h: {}, 5),
     "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 5),
