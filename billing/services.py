@@ -323,6 +323,45 @@ def payment_needs_action_flag(*, payment: PaymentIntent, message: str) -> bool:
         return True
 
 
+def payment_stripe_ids_link(
+    *,
+    payment: PaymentIntent,
+    stripe_checkout_session_id: str | None = None,
+    stripe_payment_intent_id: str | None = None,
+    stripe_charge_id: str | None = None,
+) -> list[str]:
+    """Record Stripe's ids on a payment that has none yet (an id, once set, never changes).
+
+    Locks the payment row; ids that are empty or already set are skipped. Returns the
+    fields written.
+    """
+    given = {
+        "stripe_checkout_session_id": stripe_checkout_session_id,
+        "stripe_payment_intent_id": stripe_payment_intent_id,
+        "stripe_charge_id": stripe_charge_id,
+    }
+    with transaction.atomic():
+        locked = _lock(payment)
+        updates = {name: value for name, value in given.items() if value and not getattr(locked, name)}
+        if updates:
+            PaymentIntent.objects.filter(pk=locked.pk).update(**updates)
+    return list(updates)
+
+
+def payment_attempt_failure_note(*, payment: PaymentIntent, message: str) -> bool:
+    """Keep the message of a failed card attempt on a payment still open at Stripe's Checkout.
+
+    The member may try another card, so the state does not move; only `failure_message`
+    is written, and not once the payment is paid. Locks the row. Returns whether it wrote.
+    """
+    with transaction.atomic():
+        locked = _lock(payment)
+        if locked.paid_at is not None:
+            return False
+        PaymentIntent.objects.filter(pk=locked.pk).update(failure_message=message[:2000])
+        return True
+
+
 def payment_flag_disputed(*, payment: PaymentIntent, dispute: dict) -> bool:
     """Flag a payment as disputed and alert staff once (email to BLOOM_STAFF_ALERT_EMAIL)."""
     with transaction.atomic():
