@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bloom.webhooks import PROCESS_TASK_OPTIONS
 
-from . import services, stripe_client, webhooks
+from . import selectors, services, stripe_client, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def stripe_checks_sweep_task() -> int:
 
     The checks are rows, so nothing is lost when Redis is: the next sweep finds them again.
     """
-    ids = services.stripe_checks_due()
+    ids = selectors.stripe_check_list_due()
     for check_id in ids:
         stripe_check_run_task.delay(check_id)
     return len(ids)
