@@ -167,5 +167,5 @@ class SessionNoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendlyWebhookEvent)
-class CalendlyWebhookEventAdmin(WebhookEventAdminMixin, admin.ModelAdmin):
+class CalendlyWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
     webhook_provider = webhooks.PROVIDER

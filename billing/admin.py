@@ -298,7 +298,7 @@ class BillingCustomerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StripeWebhookEvent)
-class StripeWebhookEventAdmin(WebhookEventAdminMixin, admin.ModelAdmin):
+class StripeWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
     webhook_provider = webhooks.PROVIDER
     list_display = ("created_at", "event_type", "stripe_event_id", "processed", "outcome", "attempts", "error_message")
 

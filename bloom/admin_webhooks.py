@@ -19,9 +19,8 @@ WEBHOOK_EVENT_FIELDS = (
 
 
 class WebhookEventAdminMixin:
-    """Mix into the ModelAdmin of a `WebhookEventBase` model and set `webhook_provider`.
-
-    Staff can look, not touch: no add, change or delete. The one action queues the selected
+    """Mix in before `bloom.admin.ReadOnlyAdmin` (staff can look, not touch) on the admin of a
+    `WebhookEventBase` model, and set `webhook_provider`. The one action queues the selected
     unprocessed events for the worker (`WebhookProvider.reprocess`, the semantics of
     `manage.py webhooks_reprocess --queue`); it needs the change permission on the model.
     """
@@ -36,15 +35,6 @@ class WebhookEventAdminMixin:
 
     def get_readonly_fields(self, request, obj=None):
         return (self.webhook_provider.id_field, *WEBHOOK_EVENT_FIELDS)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_reprocess_permission(self, request) -> bool:
         opts = self.model._meta

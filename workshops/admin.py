@@ -308,6 +308,6 @@ class UserWorkshopSeriesProgressAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ZoomWebhookEvent)
-class ZoomWebhookEventAdmin(WebhookEventAdminMixin, admin.ModelAdmin):
+class ZoomWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
     webhook_provider = webhooks.PROVIDER
     list_display = ["event_type", "processed", "outcome", "attempts", "created_at", "processed_at"]

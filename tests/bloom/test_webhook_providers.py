@@ -137,3 +137,19 @@ def test_webhooks_reprocess_applies_an_unprocessed_event_and_a_dry_run_changes_n
     out = io.StringIO()
     call_command("webhooks_reprocess", "--provider", name, stdout=out)
     assert "Processed 0 event(s), 0 failed." in out.getvalue()  # processed events are left alone
+
+
+def test_the_three_old_sweeps_are_retired_from_the_beat_tables():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from bloom.beat import beat_schedule_sync
+
+    every_5_min, _ = IntervalSchedule.objects.get_or_create(every=300, period=IntervalSchedule.SECONDS)
+    old = ["billing-stripe-events-sweep", "appointments-calendly-events-sweep", "workshops-zoom-events-sweep"]
+    for name in old:
+        PeriodicTask.objects.create(name=name, task=f"{name}.task", interval=every_5_min)
+    result = beat_schedule_sync()
+    assert sorted(result.deleted) == sorted(old)
+    assert not PeriodicTask.objects.filter(name__in=old).exists()
+    assert PeriodicTask.objects.get(name="bloom-webhooks-sweep").task == "bloom.webhooks_sweep_task"
+    assert beat_schedule_sync().deleted == []
