@@ -1,10 +1,10 @@
 from django.contrib import admin, messages
 from django.shortcuts import redirect
-from django.utils import timezone
 
 from bloom.admin import ReadOnlyAdmin
+from bloom.admin_webhooks import WebhookEventAdminMixin
 
-from . import services
+from . import services, webhooks
 from .models import (
     AppointmentData,
     AppointmentPayment,
@@ -167,32 +167,5 @@ class SessionNoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendlyWebhookEvent)
-class CalendlyWebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "event_type", "processed", "outcome", "attempts", "error_message"]
-    list_filter = ["event_type", "processed", "outcome"]
-    search_fields = ["event_uuid"]
-    readonly_fields = [
-        "event_uuid",
-        "event_type",
-        "event_data",
-        "processed",
-        "processed_at",
-        "outcome",
-        "attempts",
-        "error_message",
-        "created_at",
-    ]
-    actions = ["reprocess"]
-
-    def has_change_permission(self, request, obj=None):
-        # Read-only fields, but the list must allow the reprocess action for staff who may edit.
-        return request.user.has_perm("appointments.change_calendlywebhookevent") and obj is None
-
-    @admin.action(description="Reprocess selected events")
-    def reprocess(self, request, queryset):
-        results = services.calendly_events_reprocess(event_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(
-            request,
-            f"Queued {len(results)} event(s) for processing at {timezone.now():%H:%M:%S} UTC.",
-            messages.SUCCESS,
-        )
+class CalendlyWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
+    webhook_provider = webhooks.PROVIDER

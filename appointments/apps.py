@@ -16,7 +16,7 @@ class AppointmentsConfig(AppConfig):
         for kind in services.PURCHASE_KINDS:
             register_purchase_kind(
                 kind,
-                on_paid=services.appointment_payment_paid,
+                on_paid=services.appointment_payment_succeeded,
                 on_failed=services.appointment_payment_failed,
                 on_refunded=services.appointment_payment_refunded,
             )

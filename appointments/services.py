@@ -1,4 +1,6 @@
-"""Writes for appointments: Calendly ingestion, reminders, session notes, therapists, key rotation."""
+"""Writes for appointments: reminders, payments, session notes, therapists, key rotation.
+
+Calendly ingestion is in appointments/webhooks.py."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import logging
 import uuid
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -16,14 +18,12 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Value
 from django.db.models.functions import Cast
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from accounts.services import health_read_record
 from billing import services as billing_services
 from billing.models import PaymentIntent
 from billing.models import PaymentStatus as BillingStatus
-from bloom import webhooks
 from bloom.crypto import EncryptedTextField, rotate_token
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
@@ -31,12 +31,10 @@ from notifications.models import EmailQueue
 from notifications.services import EmailCategory, notify
 
 from .models import (
-    CLOSED_STATUSES,
     AppointmentData,
     AppointmentPayment,
     AppointmentReminderLog,
     AppointmentStatus,
-    CalendlyWebhookEvent,
     PaymentKind,
     PaymentStatus,
     ReminderChannel,
@@ -46,186 +44,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-# --- Calendly webhooks ----------------------------------------------------------------------
-
-STALE_EVENT_AGE = timedelta(minutes=5)
-
-
-class CalendlyPayloadError(ApplicationError):
-    """A signed Calendly body that is not shaped like a webhook event."""
-
-
-def calendly_event_uuid(*, body: dict) -> str:
-    """The stable unique key of one Calendly delivery (docs/adr/0061).
-
-    Calendly sends no event id; a retry re-sends the same body, so the event name, the
-    invitee URI and the envelope's `created_at` identify it. A reschedule or a second
-    booking creates a new invitee URI, so real new events never collide.
-    """
-    try:
-        event = body["event"]
-        invitee_uri = body["payload"]["uri"]
-        created_at = body["created_at"]
-    except (KeyError, TypeError) as exc:
-        raise CalendlyPayloadError("Calendly payload lacks event, payload.uri or created_at.") from exc
-    if not all(isinstance(value, str) and value for value in (event, invitee_uri, created_at)):
-        raise CalendlyPayloadError("Calendly payload has empty event, payload.uri or created_at.")
-    return f"{event}:{invitee_uri}:{created_at}"
-
-
-def calendly_event_receive(*, body: dict) -> tuple[CalendlyWebhookEvent | None, bool]:
-    """Store one verified Calendly delivery and enqueue its processing after commit.
-
-    Idempotent: a duplicate delivery stores nothing, enqueues nothing and returns
-    (None, False). Raises CalendlyPayloadError for a body without the keying fields.
-    """
-    from bloom.tasks import send
-
-    from .tasks import calendly_event_process_task
-
-    return webhooks.event_store(
-        model=CalendlyWebhookEvent,
-        id_field="event_uuid",
-        external_id=calendly_event_uuid(body=body),
-        event_type=str(body["event"]),
-        payload=body,
-        enqueue=lambda event_id: send(calendly_event_process_task, event_id),
-    )
-
-
-def calendly_event_process(*, event_id: str) -> str:
-    """Apply one stored Calendly event exactly once (row lock, outcome recorded; see bloom.webhooks)."""
-    return webhooks.event_process(
-        model=CalendlyWebhookEvent,
-        event_id=event_id,
-        handlers={"invitee.created": _invitee_created, "invitee.canceled": _invitee_canceled},
-    )
-
-
-def _event_time(body: dict) -> datetime:
-    value = parse_datetime(str(body.get("created_at") or ""))
-    if value is None:
-        raise CalendlyPayloadError("Calendly event has no valid created_at.")
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
-
-
-def _booking_fields(invitee: dict) -> dict:
-    """Columns of appointment_data taken from an invitee payload (with its scheduled_event)."""
-    scheduled = invitee.get("scheduled_event") or {}
-    starts_at = parse_datetime(str(scheduled.get("start_time") or ""))
-    ends_at = parse_datetime(str(scheduled.get("end_time") or ""))
-    if starts_at is None or ends_at is None:
-        raise CalendlyPayloadError("Calendly event has no start_time/end_time.")
-    location = scheduled.get("location") or {}
-    hosts = [m.get("user") for m in scheduled.get("event_memberships") or [] if m.get("user")]
-    therapist = TherapistProfile.all_objects.filter(calendly_user_uri__in=hosts).first() if hosts else None
-    email = str(invitee.get("email") or "").strip().lower()
-    return {
-        "user": User.objects.filter(email__iexact=email).first() if email else None,
-        "therapist": therapist,
-        "invitee_email": email,
-        "invitee_name": str(invitee.get("name") or "")[:200],
-        "calendly_event_uri": scheduled.get("uri") or invitee.get("event"),
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "timezone": str(invitee.get("timezone") or "")[:64] or settings.BLOOM_DEFAULT_MEMBER_TIMEZONE,
-        "location": location.get("location") or location.get("type"),
-        "zoom_meeting_url": location.get("join_url"),
-    }
-
-
-def _invitee_created(event: CalendlyWebhookEvent) -> str:
-    """Create or update the booking; a booking already cancelled never comes back."""
-    body = event.event_data
-    invitee = body["payload"]
-    event_at = _event_time(body)
-    fields = _booking_fields(invitee)
-    appointment = AppointmentData.objects.select_for_update().filter(calendly_invitee_uri=invitee["uri"]).first()
-    if appointment is None:
-        AppointmentData.objects.create(
-            calendly_invitee_uri=invitee["uri"],
-            calendly_synced_at=event_at,
-            status=AppointmentStatus.SCHEDULED,
-            **fields,
-        )
-        return "created" if fields["user"] else "created_unmatched_member"
-    if appointment.status in CLOSED_STATUSES:
-        return "ignored_already_cancelled"
-    if appointment.calendly_synced_at and event_at < appointment.calendly_synced_at:
-        return "ignored_stale"
-    for name, value in fields.items():
-        if name in {"user", "therapist"} and value is None:
-            continue  # never unlink a member or therapist staff linked by hand
-        setattr(appointment, name, value)
-    appointment.calendly_synced_at = event_at
-    appointment.save()
-    return "updated"
-
-
-def _invitee_canceled(event: CalendlyWebhookEvent) -> str:
-    """Cancel the booking (or mark it rescheduled). Cancellation is final for an invitee URI.
-
-    A cancellation arriving before its invitee.created stores the booking already
-    cancelled, so the late creation finds it closed and is ignored.
-    """
-    body = event.event_data
-    invitee = body["payload"]
-    event_at = _event_time(body)
-    cancellation = invitee.get("cancellation") or {}
-    status = AppointmentStatus.RESCHEDULED if invitee.get("rescheduled") else AppointmentStatus.CANCELLED
-    closing = {
-        "status": status,
-        "cancel_reason": str(cancellation.get("reason") or ""),
-        "cancelled_at": event_at,
-        "calendly_synced_at": event_at,
-    }
-    appointment = AppointmentData.objects.select_for_update().filter(calendly_invitee_uri=invitee["uri"]).first()
-    if appointment is None:
-        AppointmentData.objects.create(calendly_invitee_uri=invitee["uri"], **_booking_fields(invitee), **closing)
-        return f"{status}_before_created"
-    if appointment.status != AppointmentStatus.SCHEDULED:
-        return f"ignored_already_{appointment.status}"
-    for name, value in closing.items():
-        setattr(appointment, name, value)
-    appointment.save()
-    return status
-
-
-def calendly_events_sweep(*, older_than: timedelta = STALE_EVENT_AGE) -> int:
-    """Re-enqueue unprocessed events older than `older_than` that still have attempts left."""
-    from .tasks import calendly_event_process_task
-
-    event_ids = webhooks.stale_event_ids(model=CalendlyWebhookEvent, older_than=older_than)
-    for event_id in event_ids:
-        calendly_event_process_task.delay(event_id)
-    return len(event_ids)
-
-
-def calendly_events_reprocess(*, event_ids: list[str], inline: bool = False) -> list[tuple[str, str]]:
-    """Mark the given events pending again and process them (inline, or by task after commit).
-
-    Safe for processed events too: the handlers are idempotent. Returns (event id, outcome)
-    pairs; the outcome is "queued" when not inline, or the error when processing failed.
-    """
-    from bloom.tasks import enqueue
-
-    from .tasks import calendly_event_process_task
-
-    ids = [str(pk) for pk in CalendlyWebhookEvent.objects.filter(pk__in=event_ids).values_list("pk", flat=True)]
-    CalendlyWebhookEvent.objects.filter(pk__in=ids).update(processed=False, processed_at=None)
-    results = []
-    for event_id in ids:
-        if not inline:
-            enqueue(calendly_event_process_task, event_id)
-            results.append((event_id, "queued"))
-            continue
-        try:
-            results.append((event_id, calendly_event_process(event_id=event_id)))
-        except Exception as exc:  # noqa: BLE001 - reported per event; the error is stored on the row
-            results.append((event_id, f"error: {type(exc).__name__}: {exc}"))
-    return results
-
 
 # --- Reminders -----------------------------------------------------------------------------------
 
@@ -349,7 +167,7 @@ def appointment_fee_charge(*, appointment: AppointmentData, kind: str, amount: D
     payment and the member is told in Bloom's words; no clear answer leaves it "checking
     with Stripe", and charging again meanwhile re-sends that same request under the same
     idempotency key, so the card is never charged twice. The appointment_payments row is
-    written when billing reports the payment paid (`appointment_payment_paid`).
+    written when billing reports the payment paid (`appointment_payment_succeeded`).
     """
     billing_kind = FEE_KINDS.get(kind)
     if billing_kind is None:
@@ -383,7 +201,7 @@ def _appointment_for(payment) -> AppointmentData | None:
         return None
 
 
-def appointment_payment_paid(*, payment) -> None:
+def appointment_payment_succeeded(*, payment) -> None:
     """billing on_paid: record the captured amount against the appointment in `payment.object_id`.
 
     Idempotent (one appointment_payments row per billing payment). A second live fee of the

@@ -1,25 +1,16 @@
-"""Thin Celery wrappers around appointments.services (ids in, idempotent)."""
+"""Thin Celery wrappers around appointments' services and webhooks (ids in, idempotent)."""
 
 from celery import shared_task
 
-from . import services
+from bloom.webhooks import PROCESS_TASK_OPTIONS
+
+from . import services, webhooks
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=(Exception,),
-    retry_backoff=30,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=7,
-)
-def calendly_event_process_task(self, event_id: str) -> str:
-    return services.calendly_event_process(event_id=event_id)
-
-
-@shared_task
-def calendly_events_sweep_task() -> int:
-    return services.calendly_events_sweep()
+@shared_task(**PROCESS_TASK_OPTIONS)
+def calendly_event_process_task(event_id: str) -> str:
+    """Apply one stored Calendly event (`WebhookProvider.task_run`), retried with backoff."""
+    return webhooks.PROVIDER.task_run(event_id)
 
 
 @shared_task

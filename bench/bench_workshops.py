@@ -187,7 +187,7 @@ def _signed(body: bytes) -> dict:
 def bench_webhooks() -> list[str]:
     from workshops import tasks
     from workshops.models import AttendanceSource, WorkshopAttendance
-    from workshops.zoom import zoom_event_process
+    from workshops.webhooks import PROVIDER as zoom
 
     workshop = _workshop(WEBHOOKS, "bench-zoom")
     other = _workshop(WEBHOOKS, "bench-zoom-bare")
@@ -243,7 +243,7 @@ def bench_webhooks() -> list[str]:
             )
 
     def process(i: int) -> None:
-        assert zoom_event_process(event_id=ids[i]) == "joined"
+        assert zoom.process(ids[i]) == "joined"
 
     insert, processing, total = alternating(bare_insert, process, WEBHOOKS)
     assert WorkshopAttendance.objects.filter(workshop=workshop).count() == WEBHOOKS

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 
 from bloom.admin import ConfirmedActionsMixin, ReadOnlyAdmin
+from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
 from .models import (
@@ -297,16 +298,9 @@ class BillingCustomerAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StripeWebhookEvent)
-class StripeWebhookEventAdmin(ReadOnlyAdmin):
+class StripeWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
+    webhook_provider = webhooks.PROVIDER
     list_display = ("created_at", "event_type", "stripe_event_id", "processed", "outcome", "attempts", "error_message")
-    list_filter = ("processed", "outcome", "event_type")
-    search_fields = ("stripe_event_id", "event_type", "error_message")
-    actions = ["reprocess"]
-
-    @admin.action(description="Re-run the selected unprocessed events")
-    def reprocess(self, request, queryset):
-        count = webhooks.stripe_events_reprocess(event_ids=[str(pk) for pk in queryset.values_list("pk", flat=True)])
-        self.message_user(request, f"{count} event(s) queued for processing.", messages.SUCCESS)
 
 
 @admin.register(UserPaymentSummary)

@@ -3,10 +3,6 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
-    "billing-stripe-events-sweep": {
-        "task": "billing.tasks.stripe_events_sweep_task",
-        "schedule": 300.0,
-    },
     # Requests Stripe gave no clear answer to, sent again when due (billing.services.stripe_check_run).
     "billing-stripe-checks-sweep": {
         "task": "billing.tasks.stripe_checks_sweep_task",

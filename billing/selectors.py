@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .models import (
     OPEN_REFUND_STATUSES,
@@ -120,3 +123,10 @@ def payment_find_for_stripe_object(obj: dict) -> PaymentIntent | None:
 def stripe_check_open_for_payment(*, payment: PaymentIntent) -> StripeCheck | None:
     """The payment's request Stripe has not answered yet (charge, hold, capture or release), if any."""
     return StripeCheck.objects.filter(payment=payment, refund__isnull=True, settled_at__isnull=True).first()
+
+
+def stripe_check_list_due(*, now: datetime | None = None, limit: int = 500) -> list[str]:
+    """Ids of open checks with Stripe whose next attempt is due (the sweep sends one task per id)."""
+    now = now or timezone.now()
+    due = StripeCheck.objects.filter(settled_at__isnull=True, next_attempt_at__lte=now).order_by("next_attempt_at")
+    return [str(pk) for pk in due.values_list("pk", flat=True)[:limit]]

@@ -8,10 +8,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from bloom.webhooks import MAX_ATTEMPTS, stale_event_ids
+from bloom.webhooks import PROCESS_TASK_OPTIONS
 
-from . import services, stripe_client, webhooks
-from .models import StripeWebhookEvent
+from . import selectors, services, stripe_client, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -22,38 +21,17 @@ def stripe_events_drain_task() -> int:
     return webhooks.stripe_events_drain()
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=(Exception,),
-    retry_backoff=webhooks.RETRY_FIRST_SECONDS,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=MAX_ATTEMPTS,
-)
-def stripe_event_process_task(self, event_id: str) -> str:
-    """Apply one stored event; a failure is retried with exponential countdown until the row's
-    attempts reach MAX_ATTEMPTS (the sweeper and `reprocess_stripe_events` take over then)."""
-    if not StripeWebhookEvent.objects.filter(pk=event_id, processed=False, attempts__lt=MAX_ATTEMPTS).exists():
-        return "done_or_out_of_attempts"
-    outcome = webhooks.stripe_event_process(event_id=event_id)
-    if outcome not in ("skipped", webhooks.UNMATCHED, webhooks.IGNORED):
-        webhooks.mirror_enqueue(event_ids=[event_id])
-    return outcome
+@shared_task(**PROCESS_TASK_OPTIONS)
+def stripe_event_process_task(event_id: str) -> str:
+    """Apply one stored event (`WebhookProvider.task_run`); a failure is retried with backoff until
+    the row's attempts reach MAX_ATTEMPTS (the sweep and `webhooks_reprocess` take over then)."""
+    return webhooks.PROVIDER.task_run(event_id)
 
 
 @shared_task(ignore_result=True)
 def djstripe_mirror_task(event_ids: list[str]) -> int:
     """Best-effort copy into dj-stripe's tables; never fails (see billing.webhooks.djstripe_mirror)."""
     return sum(webhooks.djstripe_mirror(event_id=event_id) == "mirrored" for event_id in event_ids)
-
-
-@shared_task(ignore_result=True)
-def stripe_events_sweep_task() -> int:
-    """Re-enqueue events still unprocessed a few minutes after they arrived (lost Celery messages)."""
-    ids = stale_event_ids(model=StripeWebhookEvent, older_than=timedelta(minutes=5))
-    for event_id in ids:
-        stripe_event_process_task.delay(event_id)
-    return len(ids)
 
 
 @shared_task(ignore_result=True)
@@ -84,7 +62,7 @@ def stripe_checks_sweep_task() -> int:
 
     The checks are rows, so nothing is lost when Redis is: the next sweep finds them again.
     """
-    ids = services.stripe_checks_due()
+    ids = selectors.stripe_check_list_due()
     for check_id in ids:
         stripe_check_run_task.delay(check_id)
     return len(ids)

@@ -7,7 +7,6 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.services import security_event_record
 from bloom.exceptions import ApplicationError
-from bloom.webhooks import SignatureError, webhook_endpoint
+from bloom.webhooks import webhook_endpoint
 
 from . import selectors, services, stripe_client, webhooks
 from .forms import RefundRequestForm
@@ -27,23 +26,11 @@ logger = logging.getLogger(__name__)
 @webhook_endpoint
 @require_POST
 def stripe_webhook(request):
-    """Verify, store, answer. Processing happens in billing.tasks.stripe_event_process_task.
+    """Verify, store, answer (billing.webhooks.PROVIDER); processing happens in the drain task.
 
     A database failure answers 503 so Stripe delivers again (`webhook_endpoint`).
     """
-    payload = request.body
-    try:
-        webhooks.signature_verify(payload=payload, header=request.headers.get("Stripe-Signature", ""))
-        event = webhooks.event_parse(payload)
-    except (SignatureError, webhooks.PayloadError) as exc:
-        security_event_record(
-            event_type="stripe_webhook_rejected",
-            request=request,
-            details={"reason": str(exc), "bytes": len(payload)},
-        )
-        return HttpResponseBadRequest("invalid webhook")
-    webhooks.event_ingest(event=event, raw=payload)
-    return HttpResponse("ok")
+    return webhooks.PROVIDER.receive(request, reject=security_event_record)
 
 
 @login_required

@@ -1,46 +1,46 @@
-"""Stripe webhooks: verify and store (in the request), then apply from the payload (in a task).
+"""Stripe webhooks: the Stripe `WebhookProvider` (bloom/webhooks.py) and its event handlers.
 
 Bloom's processing works from the event payload and never calls Stripe's API, so a slow
 or unreachable Stripe cannot fail an event (docs/adr/0030). Mirroring the object into
 dj-stripe's tables is a separate best-effort task (`djstripe_mirror_task`).
 
 Each handler gets the stored event, applies it through billing.services (which lock the
-payment row and only move states forward), and returns an outcome word for the row.
+payment row and only move states forward; no handler writes a payment row itself), and
+returns an outcome word for the row.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from bloom.webhooks import IGNORED, SignatureError, event_process, verify_timestamped_hmac
-
-from . import selectors, services, stripe_client
-from .models import (
-    BillingCustomer,
-    PaymentIntent,
-    PaymentStatus,
-    StripeWebhookEvent,
-    from_cents,
+from bloom.webhooks import (
+    NOT_APPLIED,
+    RETRY_FIRST_SECONDS,
+    UNMATCHED,
+    PayloadError,
+    SignatureError,
+    WebhookProvider,
+    signature_header_parse,
+    verify_timestamped_hmac,
 )
 
-UNMATCHED = "unmatched"
-RETRY_FIRST_SECONDS = 5
+from . import selectors, services, stripe_client
+from .models import BillingCustomer, PaymentIntent, PaymentStatus, StripeWebhookEvent, from_cents
+
+logger = logging.getLogger(__name__)
+
 NO_CHANGE = "no_change"
 
 # Object types dj-stripe mirrors; events about other objects are not mirrored.
 MIRRORED_OBJECTS = {"payment_intent", "charge", "refund", "payment_method", "customer", "setup_intent", "dispute"}
-
-
-class PayloadError(Exception):
-    """A correctly signed body that is not a Stripe event; answer 400."""
 
 
 def signature_verify(*, payload: bytes, header: str, secret: str | None = None, now: float | None = None) -> None:
@@ -50,15 +50,8 @@ def signature_verify(*, payload: bytes, header: str, secret: str | None = None, 
     entries may be present while a secret is being rolled. Timestamps more than
     WEBHOOK_TOLERANCE_SECONDS old or in the future are refused.
     """
-    timestamp = None
-    signatures: list[str] = []
-    for part in (header or "").split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            timestamp = value
-        elif key == "v1" and value:
-            signatures.append(value)
-    if timestamp is None or not signatures:
+    timestamp, signatures = signature_header_parse(header)
+    if not timestamp or not signatures:
         raise SignatureError("Stripe-Signature header missing or malformed")
     verify_timestamped_hmac(
         secret=secret or settings.STRIPE_WEBHOOK_SECRET,
@@ -70,17 +63,40 @@ def signature_verify(*, payload: bytes, header: str, secret: str | None = None, 
     )
 
 
-def _enqueue(event_id: str) -> None:
-    from bloom.tasks import send
+class StripeProvider(WebhookProvider):
+    """Stripe: `Stripe-Signature`, keyed by Stripe's event id; stored events wake one drain."""
 
-    from .tasks import stripe_event_process_task
+    name = "stripe"
+    model = StripeWebhookEvent
+    id_field = "stripe_event_id"
+    process_task = "billing.tasks.stripe_event_process_task"
 
-    send(stripe_event_process_task, event_id)
+    @property
+    def handlers(self) -> Mapping[str, Callable]:
+        return HANDLERS
+
+    def verify(self, *, headers, raw: bytes) -> None:
+        signature_verify(payload=raw, header=headers.get("Stripe-Signature", ""))
+
+    def event_identity(self, payload: dict) -> tuple[str, str]:
+        if not isinstance(payload.get("id"), str) or not isinstance(payload.get("type"), str):
+            raise PayloadError("body is not a Stripe event")
+        return payload["id"], payload["type"]
+
+    def enqueue(self, event_id: str) -> None:
+        """One drain for a burst of deliveries instead of a task per event (docs/adr/0034)."""
+        drain_wake()
+
+    def after_process(self, *, event_ids: list[str]) -> None:
+        mirror_enqueue(event_ids=event_ids)
+
+
+PROVIDER = StripeProvider()
 
 
 # A drain task is queued only when none is pending, so a burst of deliveries costs one
 # Celery message instead of one per event (docs/adr/0034). The flag expires on its own in
-# case a drain message is lost; the beat sweeper catches anything left behind.
+# case a drain message is lost; the beat sweep catches anything left behind.
 DRAIN_FLAG = "billing:stripe-events-drain-pending"
 DRAIN_FLAG_SECONDS = 30
 DRAIN_BATCH = 50
@@ -121,45 +137,10 @@ def drain_wake(*, force: bool = False) -> None:
     _flag_seen_at = now
 
 
-def event_parse(payload: bytes) -> dict:
-    try:
-        event = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError("body is not JSON") from exc
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
-        raise PayloadError("body is not a Stripe event")
-    return event
-
-
-_INSERT = (
-    "INSERT INTO stripe_webhook_events"
-    " (id, stripe_event_id, event_type, event_data, processed, attempts, outcome, created_at)"
-    " VALUES (gen_random_uuid(), %s, %s, %s::jsonb, false, 0, '', now())"
-    " ON CONFLICT (stripe_event_id) DO NOTHING RETURNING id"
-)
-
-
-def event_ingest(*, event: dict, raw: bytes | None = None) -> bool:
-    """Store one Stripe event unless already stored; wake the drain after commit.
-
-    The same contract as `bloom.webhooks.event_store` in one statement: INSERT ... ON
-    CONFLICT DO NOTHING, so a repeated delivery inserts nothing and wakes nothing. `raw`
-    (the verified request body) is stored as is, saving a JSON re-encode. Returns whether
-    a new row was inserted.
-    """
-    payload = raw.decode() if raw is not None else json.dumps(event)
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, [event["id"], event["type"], payload])
-        created = cursor.fetchone() is not None
-    if created:
-        transaction.on_commit(drain_wake)
-    return created
-
-
 def stripe_events_drain(*, limit: int = DRAIN_LIMIT) -> int:
     """Apply stored events that were never attempted, oldest first, until none are left.
 
-    Each event is applied by `stripe_event_process` (its own transaction and row lock), so
+    Each event is applied by `PROVIDER.process` (its own transaction and row lock), so
     two drains running at once just skip each other's rows. An event whose handler fails
     is handed to `stripe_event_process_task`, which retries it with backoff; the drain
     moves on. Returns how many events it handled; past `limit` it wakes a successor.
@@ -186,11 +167,11 @@ def stripe_events_drain(*, limit: int = DRAIN_LIMIT) -> int:
         for event_id in batch:
             seen.add(event_id)
             try:
-                outcome = stripe_event_process(event_id=str(event_id))
+                outcome = PROVIDER.process(str(event_id))
             except Exception:  # noqa: BLE001 - recorded on the row; the retry task takes over
                 stripe_event_process_task.apply_async((str(event_id),), countdown=RETRY_FIRST_SECONDS)
                 continue
-            if outcome not in ("skipped", UNMATCHED, IGNORED):
+            if outcome not in NOT_APPLIED:
                 applied.append(str(event_id))
         mirror_enqueue(event_ids=applied)
     drain_wake(force=True)
@@ -205,38 +186,18 @@ def mirror_enqueue(*, event_ids: list[str]) -> None:
         djstripe_mirror_task.delay(event_ids)
 
 
-def stripe_event_process(*, event_id: str) -> str:
-    """Apply one stored event exactly once (row lock, outcome recorded); see bloom.webhooks."""
-    return event_process(model=StripeWebhookEvent, event_id=event_id, handlers=HANDLERS)
-
-
-def stripe_events_reprocess(*, event_ids: list[str] | None = None) -> int:
-    """Queue unprocessed events again (all of them, or the given ones); processed ones are left alone.
-
-    Their attempt count starts again from zero (the last error message stays until an
-    attempt succeeds), so events that used up their retries get a full set again.
-    """
-    events = StripeWebhookEvent.objects.filter(processed=False)
-    if event_ids is not None:
-        events = events.filter(pk__in=event_ids)
-    ids = [str(pk) for pk in events.order_by("created_at").values_list("pk", flat=True)]
-    StripeWebhookEvent.objects.filter(pk__in=ids).update(attempts=0)
-    for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: _enqueue(event_id))
-    return len(ids)
-
-
 def stripe_events_reconcile(*, since: datetime, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
     """Fetch events Stripe created since `since` and store the ones never delivered.
 
-    Missing events go through the same path as a delivery (`event_ingest`), so they are
-    processed by the same task; events already stored are left alone. `progress` is called
-    with (fetched, inserted) after every 100 events. Returns (events fetched, events inserted).
+    Missing events go through the same path as a delivery (`PROVIDER.store_payload`), so
+    they are processed by the same task; events already stored are left alone. `progress`
+    is called with (fetched, inserted) after every 100 events. Returns (events fetched,
+    events inserted).
     """
     fetched = inserted = 0
     for event in stripe_client.event_list(created_gte=int(since.timestamp())):
         fetched += 1
-        if event_ingest(event=event):
+        if PROVIDER.store_payload(event) is not None:
             inserted += 1
         if progress is not None and fetched % 100 == 0:
             progress(fetched, inserted)
@@ -258,15 +219,11 @@ def _created(event: StripeWebhookEvent) -> datetime:
 
 
 def _link_session(payment: PaymentIntent, session: dict) -> None:
-    intent = stripe_client.object_id(session.get("payment_intent"), "pi")
-    session_id = stripe_client.object_id(session.get("id"), "cs")
-    updates = {}
-    if session_id and not payment.stripe_checkout_session_id:
-        updates["stripe_checkout_session_id"] = session_id
-    if intent and not payment.stripe_payment_intent_id:
-        updates["stripe_payment_intent_id"] = intent
-    if updates:
-        PaymentIntent.objects.filter(pk=payment.pk).update(**updates)
+    services.payment_stripe_ids_link(
+        payment=payment,
+        stripe_checkout_session_id=stripe_client.object_id(session.get("id"), "cs"),
+        stripe_payment_intent_id=stripe_client.object_id(session.get("payment_intent"), "pi"),
+    )
 
 
 def _session_paid(payment: PaymentIntent, session: dict) -> str:
@@ -346,9 +303,7 @@ def _payment_for_intent(intent: dict) -> PaymentIntent | None:
     intent_id = stripe_client.object_id(intent.get("id"), "pi")
     payment = selectors.payment_find_for_stripe_object({**intent, "payment_intent": intent_id})
     if payment is not None and not payment.stripe_payment_intent_id and intent_id:
-        PaymentIntent.objects.filter(pk=payment.pk, stripe_payment_intent_id__isnull=True).update(
-            stripe_payment_intent_id=intent_id
-        )
+        services.payment_stripe_ids_link(payment=payment, stripe_payment_intent_id=intent_id)
     return payment
 
 
@@ -381,7 +336,7 @@ def payment_intent_payment_failed(event: StripeWebhookEvent) -> str:
     if payment.stripe_checkout_session_id:
         # The member is still on Stripe's page and may try another card; the session's
         # completion or expiry decides. Only the message is kept.
-        PaymentIntent.objects.filter(pk=payment.pk, paid_at__isnull=True).update(failure_message=message[:2000])
+        services.payment_attempt_failure_note(payment=payment, message=message)
         return "attempt_failed"
     moved = services.payment_status_apply(
         payment=payment, status=PaymentStatus.FAILED, at=_created(event), failure_message=message
@@ -440,7 +395,7 @@ def charge_refunded(event: StripeWebhookEvent) -> str:
         return UNMATCHED
     charge_id = stripe_client.object_id(charge.get("id"), "ch")
     if charge_id and not payment.stripe_charge_id:
-        PaymentIntent.objects.filter(pk=payment.pk).update(stripe_charge_id=charge_id)
+        services.payment_stripe_ids_link(payment=payment, stripe_charge_id=charge_id)
     for refund in (charge.get("refunds") or {}).get("data") or []:
         services.refund_sync(
             refund={**refund, "payment_intent": payment.stripe_payment_intent_id or refund.get("payment_intent")}
@@ -532,9 +487,6 @@ def djstripe_mirror(*, event_id: str) -> str:
     dj-stripe may call Stripe for related objects; when Stripe is slow or unreachable the
     mirror is skipped and logged, and Bloom's own rows (already applied) are unaffected.
     """
-    import logging
-
-    logger = logging.getLogger(__name__)
     event = StripeWebhookEvent.objects.filter(pk=event_id).first()
     if event is None:
         return "missing"

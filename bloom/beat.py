@@ -8,12 +8,14 @@ in the admin, and can pause one, before beat has ever started.
 Who owns what, the same as when beat itself starts and syncs the schedule: the code owns an
 entry's task, timing, arguments and routing options; staff own everything else on the row,
 above all `enabled`. A task staff paused stays paused across every `migrate` and beat start.
+An entry the code retired (an app's `RETIRED_BEAT_ENTRIES`) is deleted, so beat never sends a
+task that no longer exists (the three webhook sweeps became `bloom-webhooks-sweep`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps as global_apps
 from django.core.exceptions import ImproperlyConfigured
@@ -37,11 +39,19 @@ def beat_schedule() -> dict[str, dict]:
     return merged
 
 
+def beat_entries_retired() -> set[str]:
+    """Every app's RETIRED_BEAT_ENTRIES: names an earlier release scheduled and this one does not."""
+    return {
+        name for _label, module in local_app_modules("schedule") for name in getattr(module, "RETIRED_BEAT_ENTRIES", ())
+    }
+
+
 @dataclass(frozen=True)
 class SyncResult:
     created: list[str]
     updated: list[str]
     unchanged: list[str]
+    deleted: list[str] = field(default_factory=list)
 
 
 def _code_fields(entry: dict) -> dict:
@@ -72,13 +82,17 @@ def beat_schedule_sync(schedule: dict[str, dict] | None = None) -> SyncResult:
     Idempotent. Creates the periodic task of each entry that has none (enabled); on an
     existing one rewrites only the fields the code owns when they differ, and never touches
     `enabled`, `description`, `start_time`, `expires`, `one_off` or the run history. Rows the
-    code does not name (staff's own periodic tasks) are left alone. One transaction.
+    code does not name (staff's own periodic tasks) are left alone, except the retired
+    entries (`beat_entries_retired`), which are deleted. One transaction.
     """
     from django_celery_beat.models import PeriodicTask
 
     schedule = beat_schedule() if schedule is None else schedule
     created, updated, unchanged = [], [], []
     with transaction.atomic():
+        retired = PeriodicTask.objects.filter(name__in=beat_entries_retired() - set(schedule))
+        deleted = sorted(retired.values_list("name", flat=True))
+        retired.delete()
         existing = {task.name: task for task in PeriodicTask.objects.select_for_update().filter(name__in=schedule)}
         for name, entry in schedule.items():
             fields = _code_fields(entry)
@@ -95,7 +109,7 @@ def beat_schedule_sync(schedule: dict[str, dict] | None = None) -> SyncResult:
                 setattr(task, field, fields[field])
             task.save()
             updated.append(name)
-    return SyncResult(created=created, updated=updated, unchanged=unchanged)
+    return SyncResult(created=created, updated=updated, unchanged=unchanged, deleted=deleted)
 
 
 def install_beat_schedule(sender, *, apps=global_apps, using=DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs) -> None:
@@ -111,5 +125,8 @@ def install_beat_schedule(sender, *, apps=global_apps, using=DEFAULT_DB_ALIAS, v
     except LookupError:
         return
     result = beat_schedule_sync()
-    if verbosity >= 1 and (result.created or result.updated):
-        print(f"  Beat schedule: {len(result.created)} periodic task(s) created, {len(result.updated)} updated.")
+    if verbosity >= 1 and (result.created or result.updated or result.deleted):
+        print(
+            f"  Beat schedule: {len(result.created)} periodic task(s) created, {len(result.updated)} updated,"
+            f" {len(result.deleted)} retired."
+        )

@@ -11,6 +11,7 @@ from django.db import transaction
 from bloom.orphans import orphans_cleanup
 from bloom.outage import OutageGate
 from bloom.retention import retention_apply
+from bloom.webhooks import webhook_providers
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +64,13 @@ def orphans_cleanup_task(fix: bool = True) -> dict[str, int]:
                 "orphans: %s: %s: %d found, %d fixed", result.app_label, result.check.name, result.found, result.fixed
             )
     return {"checks": len(results), "found": sum(r.found for r in results), "fixed": sum(r.fixed for r in results)}
+
+
+@shared_task(name="bloom.webhooks_sweep_task", ignore_result=True)
+def webhooks_sweep_task() -> dict[str, int]:
+    """Every 5 minutes, for every webhook provider: send again the events still unprocessed
+    a few minutes after they arrived (their wake-up was lost with Redis; docs/adr/0003)."""
+    swept = {name: provider.sweep() for name, provider in webhook_providers().items()}
+    if any(swept.values()):
+        logger.info("webhook events sent again: %s", swept)
+    return swept

@@ -7,7 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications and email"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - connects the anymail tracking signal
+        from . import webhooks  # noqa: F401 - connects the anymail tracking signal
         from .defaults import install_default_sequences
 
         post_migrate.connect(install_default_sequences, sender=self, dispatch_uid="notifications-default-sequences")

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from bloom.admin import ReadOnlyAdmin
+from bloom.admin_webhooks import WebhookEventAdminMixin
 from bloom.exceptions import ApplicationError
 
-from . import attendance, services, zoom
+from . import attendance, services, webhooks
 from .models import (
     AttendanceSource,
     UserWorkshopSeriesProgress,
@@ -307,24 +308,6 @@ class UserWorkshopSeriesProgressAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ZoomWebhookEvent)
-class ZoomWebhookEventAdmin(ReadOnlyAdmin):
+class ZoomWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
+    webhook_provider = webhooks.PROVIDER
     list_display = ["event_type", "processed", "outcome", "attempts", "created_at", "processed_at"]
-    list_filter = ["processed", "event_type", "outcome"]
-    search_fields = ["zoom_event_id", "event_type", "error_message"]
-    actions = ["reprocess"]
-
-    @admin.action(description="Reprocess selected unprocessed events now")
-    def reprocess(self, request, queryset):
-        done, failed = 0, 0
-        for event_id in queryset.filter(processed=False).values_list("pk", flat=True):
-            try:
-                zoom.zoom_event_process(event_id=str(event_id))
-                done += 1
-            except Exception:  # the error is stored on the event row
-                failed += 1
-        skipped = queryset.count() - done - failed
-        self.message_user(
-            request,
-            f"{done} processed, {failed} failed again (see error message), {skipped} already processed.",
-            messages.WARNING if failed else messages.SUCCESS,
-        )

@@ -4,26 +4,17 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from bloom.webhooks import MAX_ATTEMPTS, stale_event_ids
+from bloom.webhooks import MAX_ATTEMPTS, PROCESS_TASK_OPTIONS
 
-from . import selectors, services, zoom
-from .models import ZoomWebhookEvent
+from . import selectors, services, webhooks
 
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": MAX_ATTEMPTS}
 
 
-@shared_task(name="workshops.zoom_event_process_task", **RETRY)
+@shared_task(name="workshops.zoom_event_process_task", **PROCESS_TASK_OPTIONS)
 def zoom_event_process_task(event_id: str) -> str:
-    return zoom.zoom_event_process(event_id=event_id)
-
-
-@shared_task(name="workshops.zoom_events_sweep_task")
-def zoom_events_sweep_task() -> int:
-    """Re-enqueue Zoom events still unprocessed after a few minutes (Redis may have lost them)."""
-    ids = stale_event_ids(model=ZoomWebhookEvent, older_than=timedelta(minutes=5))
-    for event_id in ids:
-        zoom_event_process_task.delay(event_id)
-    return len(ids)
+    """Apply one stored Zoom event (`WebhookProvider.task_run`), retried with backoff."""
+    return webhooks.PROVIDER.task_run(event_id)
 
 
 @shared_task(name="workshops.series_progress_update_task", **RETRY)

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import SecurityEvent
 from accounts.services import security_event_record
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
-from bloom.webhooks import SignatureError, webhook_endpoint
+from bloom.webhooks import webhook_endpoint
 from notifications import staff_alerts
 
-from . import selectors, services, zoom
+from . import selectors, services, webhooks
 from .forms import FeedbackForm
 from .models import PaymentStatus, RegistrationStatus
 
@@ -158,30 +155,6 @@ def feedback_submit(request: HttpRequest, slug: str) -> HttpResponse:
 @webhook_endpoint
 @require_POST
 def zoom_webhook(request: HttpRequest) -> HttpResponse:
-    """Verify, answer the URL challenge or store the event; processing happens in a worker.
-
-    A database failure answers 503 so Zoom delivers again (`webhook_endpoint`).
-    """
-    body = request.body
-    try:
-        zoom.signature_verify(
-            body=body,
-            timestamp=request.headers.get("x-zm-request-timestamp"),
-            signature=request.headers.get("x-zm-signature"),
-        )
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise ValueError("payload is not an object")
-    except (SignatureError, ValueError) as exc:
-        security_event_record(
-            event_type="zoom_webhook_rejected",
-            severity=SecurityEvent.Severity.WARNING,
-            request=request,
-            details={"reason": str(exc)[:200]},
-        )
-        return HttpResponseBadRequest("invalid webhook")
-    if payload.get("event") == zoom.URL_VALIDATION:
-        plain_token = str((payload.get("payload") or {}).get("plainToken", ""))
-        return JsonResponse(zoom.url_validation_answer(plain_token))
-    zoom.zoom_event_store(payload=payload)
-    return JsonResponse({"received": True})
+    """Verify, answer the URL challenge or store the event (workshops.webhooks.PROVIDER);
+    processing happens in a worker. A database failure answers 503 so Zoom delivers again."""
+    return webhooks.PROVIDER.receive(request, reject=security_event_record)

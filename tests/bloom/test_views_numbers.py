@@ -3,7 +3,7 @@ courses suites leave a gap: course_overview revenue and who counts; what user_co
 out; and that every view is read-only in the admin.
 
 Covered elsewhere, not repeated here: user_payment_summary for a member with two paid payments and
-one refund (tests/billing/test_summary.py); user_course_stats for a member half-way through a course
+one refund (tests/billing/test_models_summary.py); user_course_stats for a member half-way through a course
 (tests/courses/test_progress.py and tests/courses/test_admin.py).
 """
 

@@ -83,15 +83,23 @@ def test_every_admin_changelist_renders(admin_client, model):
     assert admin_client.get(reverse(f"admin:workshops_{model}_changelist")).status_code == 200
 
 
-def test_webhook_events_are_read_only_and_reprocess_only_pending_ones(admin_client):
+def test_webhook_events_are_read_only_and_reprocess_only_pending_ones(
+    admin_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from workshops.tasks import zoom_event_process_task
+
+    # The action queues for the worker after commit; run the task in-process instead.
+    monkeypatch.setattr(zoom_event_process_task, "delay", lambda event_id: zoom_event_process_task(event_id))
     pending = ZoomWebhookEventFactory(event_type="meeting.started")
     done = ZoomWebhookEventFactory(processed=True, outcome="joined")
     response = admin_client.get(reverse("admin:workshops_zoomwebhookevent_change", args=[pending.pk]))
     assert response.status_code == 200 and "Save" not in response.content.decode()
-    admin_client.post(
-        reverse("admin:workshops_zoomwebhookevent_changelist"),
-        {"action": "reprocess", "_selected_action": [pending.pk, done.pk]},
-    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        admin_client.post(
+            reverse("admin:workshops_zoomwebhookevent_changelist"),
+            {"action": "reprocess", "_selected_action": [pending.pk, done.pk]},
+        )
+    assert len(callbacks) == 1
     pending.refresh_from_db()
     done.refresh_from_db()
     assert (pending.processed, pending.outcome) == (True, "ignored")

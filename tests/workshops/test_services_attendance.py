@@ -1,7 +1,7 @@
 """Attendance as the union of a participant's Zoom connections (workshops/services/attendance.py).
 
 The pure functions first, then the service against PostgreSQL, then Zoom-shaped deliveries
-through `zoom_event_process`.
+through the Zoom provider (`workshops.webhooks.PROVIDER.process`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from workshops.services.attendance import (
     intervals_union,
     union_seconds,
 )
-from workshops.zoom import zoom_event_process
+from workshops.webhooks import PROVIDER as zoom
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -360,7 +360,7 @@ def test_out_of_order_deliveries_of_the_example_give_one_row_of_18_minutes():
         event = ZoomWebhookEvent.objects.create(
             zoom_event_id=f"example-{n}", event_type=payload["event"], event_data=payload
         )
-        outcomes.append(zoom_event_process(event_id=str(event.pk)))
+        outcomes.append(zoom.process(event_id=str(event.pk)))
 
     assert outcomes == ["joined", "left", "left", "joined"]
     row = WorkshopAttendance.objects.get()
@@ -410,17 +410,17 @@ def test_a_meeting_ended_delivery_closes_open_connections():
         event = ZoomWebhookEvent.objects.create(
             zoom_event_id=f"end-{n}", event_type=payload["event"], event_data=payload
         )
-        outcomes.append(zoom_event_process(event_id=str(event.pk)))
+        outcomes.append(zoom.process(event_id=str(event.pk)))
     assert outcomes == ["ended (0 recomputed)", "joined"]
     row = WorkshopAttendance.objects.get()
     assert (row.duration_minutes, row.left_at) == (84, DAY.replace(hour=19, minute=34))
 
     unknown = {**ended, "payload": {"object": {**ended["payload"]["object"], "id": "999"}}}
     event = ZoomWebhookEvent.objects.create(zoom_event_id="end-x", event_type="meeting.ended", event_data=unknown)
-    assert zoom_event_process(event_id=str(event.pk)) == "no matching workshop"
+    assert zoom.process(event_id=str(event.pk)) == "no matching workshop"
     no_time = {**ended, "payload": {"object": {"id": workshop.zoom_meeting_id}}}
     event = ZoomWebhookEvent.objects.create(zoom_event_id="end-y", event_type="meeting.ended", event_data=no_time)
-    assert zoom_event_process(event_id=str(event.pk)) == "no end time"
+    assert zoom.process(event_id=str(event.pk)) == "no end time"
 
 
 @pytest.mark.django_db
@@ -435,7 +435,7 @@ def test_a_delivery_without_any_participant_id_is_processed_without_attendance()
     participant = payload["payload"]["object"]["participant"]
     participant["participant_uuid"] = participant["user_id"] = ""
     event = ZoomWebhookEvent.objects.create(zoom_event_id="no-id", event_type=payload["event"], event_data=payload)
-    assert zoom_event_process(event_id=str(event.pk)) == "no participant id"
+    assert zoom.process(event_id=str(event.pk)) == "no participant id"
     assert not WorkshopAttendance.objects.exists()
 
 
@@ -455,7 +455,7 @@ def test_the_same_connection_event_in_two_deliveries_is_a_duplicate():
         event = ZoomWebhookEvent.objects.create(
             zoom_event_id=f"dup-{event_ts}", event_type=payload["event"], event_data=payload
         )
-        outcomes.append(zoom_event_process(event_id=str(event.pk)))
+        outcomes.append(zoom.process(event_id=str(event.pk)))
     assert outcomes == ["joined", "duplicate"]
     assert WorkshopConnectionEvent.objects.count() == 1
 

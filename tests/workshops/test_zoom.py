@@ -23,7 +23,7 @@ from workshops.models import (
     WorkshopAttendance,
     ZoomWebhookEvent,
 )
-from workshops.zoom import zoom_event_process
+from workshops.webhooks import PROVIDER as zoom
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_join_and_leave_record_attendance_and_mark_the_seat_attended(django_capt
     joined, left = workshop.starts_at + timedelta(minutes=2), workshop.starts_at + timedelta(minutes=47, seconds=10)
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = zoom_event_process(
+        outcome = zoom.process(
             event_id=_store(
                 participant_event(
                     "meeting.participant_joined",
@@ -120,7 +120,7 @@ def test_join_and_leave_record_attendance_and_mark_the_seat_attended(django_capt
             )
         )
     assert outcome == "joined"
-    zoom_event_process(
+    zoom.process(
         event_id=_store(
             participant_event(
                 "meeting.participant_left",
@@ -144,7 +144,7 @@ def test_join_and_leave_record_attendance_and_mark_the_seat_attended(django_capt
 def test_leave_before_join_is_completed_not_duplicated():
     workshop = WorkshopFactory()
     joined, left = workshop.starts_at, workshop.starts_at + timedelta(minutes=30)
-    zoom_event_process(
+    zoom.process(
         event_id=_store(
             participant_event(
                 "meeting.participant_left",
@@ -155,7 +155,7 @@ def test_leave_before_join_is_completed_not_duplicated():
             )
         )
     )
-    zoom_event_process(
+    zoom.process(
         event_id=_store(
             participant_event(
                 "meeting.participant_joined",
@@ -178,14 +178,14 @@ def test_event_for_unknown_meeting_is_processed_without_attendance():
             "meeting.participant_joined", meeting_id="999", email="x@example.com", at=_iso(workshop.starts_at)
         )
     )
-    assert zoom_event_process(event_id=event_id) == "no matching workshop"
+    assert zoom.process(event_id=event_id) == "no matching workshop"
     assert not WorkshopAttendance.objects.exists()
-    assert zoom_event_process(event_id=event_id) == "skipped"
+    assert zoom.process(event_id=event_id) == "skipped"
 
 
 def test_unknown_event_type_is_ignored():
     event_id = _store({"event": "meeting.started", "event_ts": 5, "payload": {}})
-    assert zoom_event_process(event_id=event_id) == "ignored"
+    assert zoom.process(event_id=event_id) == "ignored"
     assert ZoomWebhookEvent.objects.get(pk=event_id).processed
 
 
@@ -196,7 +196,7 @@ def test_recurring_meeting_id_matches_the_session_at_that_time():
         starts_at=earlier.starts_at + timedelta(days=7),
         ends_at=earlier.ends_at + timedelta(days=7),
     )
-    zoom_event_process(
+    zoom.process(
         event_id=_store(
             participant_event(
                 "meeting.participant_joined", meeting_id="5551234", email="p@example.com", at=_iso(later.starts_at)
@@ -247,7 +247,7 @@ def test_broker_outage_still_answers_200_and_keeps_the_event(
 
 
 def test_sweeper_re_enqueues_only_stale_unprocessed_events(monkeypatch):
-    from workshops.tasks import zoom_events_sweep_task
+    from bloom.tasks import webhooks_sweep_task
 
     enqueued = []
     monkeypatch.setattr("workshops.tasks.zoom_event_process_task.delay", enqueued.append)
@@ -256,5 +256,5 @@ def test_sweeper_re_enqueues_only_stale_unprocessed_events(monkeypatch):
     ZoomWebhookEventFactory()  # fresh: its own task is still on the way
     done = ZoomWebhookEventFactory(processed=True)
     ZoomWebhookEvent.objects.filter(pk=done.pk).update(created_at=timezone.now() - timedelta(minutes=10))
-    assert zoom_events_sweep_task() == 1
+    assert webhooks_sweep_task() == {"stripe": 0, "calendly": 0, "zoom": 1}
     assert enqueued == [str(stale.pk)]

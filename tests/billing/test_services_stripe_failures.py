@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import services, stripe_client, tasks
+from billing import selectors, services, stripe_client, tasks
 from billing.models import (
     STRIPE_CHECK_RETRY_DELAYS,
     BillingCustomer,
@@ -284,7 +284,7 @@ def test_a_retry_that_still_gets_no_answer_backs_off_then_alerts_staff_once(
     alert = EmailQueue.objects.get(to_email=settings.BLOOM_STAFF_ALERT_EMAIL)
     assert check.idempotency_key in alert.text_body
     assert tasks.stripe_check_run_task(str(check.pk)) == "not_due"  # out of retries: the sweeper leaves it
-    assert services.stripe_checks_due() == []
+    assert selectors.stripe_check_list_due() == []
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REQUIRES_PAYMENT and purchases.failed == []
     assert not UserNotification.objects.filter(user=member_with_card).exists()

@@ -239,14 +239,14 @@ def test_drain_lingers_and_applies_an_event_stored_while_it_waits(wake_spy, monk
     clock, _asked, _queued = wake_spy
     early = PaymentIntentFactory()
     late = PaymentIntentFactory()
-    webhooks.event_ingest(event=sf.event("checkout.session.completed", sf.checkout_session_obj(early)))
+    webhooks.PROVIDER.store_payload(sf.event("checkout.session.completed", sf.checkout_session_obj(early)))
     sleeps = []
 
     def sleep(seconds):
         sleeps.append(clock.now)
         clock.sleep(seconds)
         if len(sleeps) == 4:  # 0.2 s into the linger another delivery stores an event
-            webhooks.event_ingest(event=sf.event("checkout.session.completed", sf.checkout_session_obj(late)))
+            webhooks.PROVIDER.store_payload(sf.event("checkout.session.completed", sf.checkout_session_obj(late)))
 
     monkeypatch.setattr(webhooks.time, "sleep", sleep)
     handled = webhooks.stripe_events_drain()

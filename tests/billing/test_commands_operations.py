@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import tasks, webhooks
+from billing import webhooks
 from billing.models import PaymentIntent, PaymentStatus, StripeWebhookEvent
 from billing.orphans import CHECKS
+from bloom.tasks import webhooks_sweep_task
 from tests.billing import stripe_fakes as sf
 from tests.factories.billing import PaymentIntentFactory, RefundRequestFactory, StripeWebhookEventFactory
 
@@ -33,7 +34,7 @@ def test_reprocess_command_reruns_failed_events(purchases, eager_celery, django_
     done = _store(sf.event("customer.created", {"id": "cus_1", "object": "customer"}), processed=True, attempts=1)
 
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("reprocess_stripe_events", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("webhooks_reprocess", "--provider", "stripe", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
     failed.refresh_from_db()
     done.refresh_from_db()
@@ -48,7 +49,7 @@ def test_sweeper_requeues_stale_unprocessed_events(purchases, eager_celery):
     StripeWebhookEvent.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=10))
     fresh = _store(sf.event("customer.created", {"id": "cus_2", "object": "customer"}))
 
-    assert tasks.stripe_events_sweep_task() == 1
+    assert webhooks_sweep_task() == {"stripe": 1, "calendly": 0, "zoom": 0}
 
     stale.refresh_from_db()
     fresh.refresh_from_db()
@@ -194,8 +195,8 @@ def test_sweeper_is_on_the_beat_schedule():
 
     app.loader.import_default_modules()
     app.finalize()
-    entry = app.conf.beat_schedule["billing-stripe-events-sweep"]
-    assert entry["task"] == "billing.tasks.stripe_events_sweep_task"
+    entry = app.conf.beat_schedule["bloom-webhooks-sweep"]
+    assert entry["task"] == "bloom.webhooks_sweep_task"
     assert entry["schedule"] <= 300
     assert entry["task"] in app.tasks
 
@@ -207,7 +208,7 @@ def test_sweeper_leaves_events_that_used_every_attempt(purchases, eager_celery):
     )
     StripeWebhookEvent.objects.filter(pk=exhausted.pk).update(created_at=timezone.now() - timedelta(hours=1))
 
-    assert tasks.stripe_events_sweep_task() == 0
+    assert webhooks_sweep_task() == {"stripe": 0, "calendly": 0, "zoom": 0}
     exhausted.refresh_from_db()
     assert exhausted.processed is False
     assert purchases.paid == []

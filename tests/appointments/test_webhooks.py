@@ -8,13 +8,20 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import SecurityEvent
-from appointments import services
 from appointments.models import AppointmentData, AppointmentStatus, CalendlyWebhookEvent
+from appointments.webhooks import PROVIDER as calendly
+from appointments.webhooks import CalendlyPayloadError
 from tests.factories.accounts import UserFactory
 
 from .conftest import calendly_body, post_calendly, sign
 
 pytestmark = pytest.mark.django_db
+
+
+def _receive(body):
+    """Store a verified delivery through the provider's one insert path: (event or None, created)."""
+    event_id = calendly.store_payload(body)
+    return (None if event_id is None else CalendlyWebhookEvent.objects.get(pk=event_id)), event_id is not None
 
 
 def test_url_name_resolves():
@@ -50,7 +57,7 @@ def test_missing_or_malformed_signature_is_refused(client, header):
     )
     assert response.status_code == 400
     assert not CalendlyWebhookEvent.objects.exists()
-    assert SecurityEvent.objects.filter(event_type="webhook_signature_invalid").count() == 1
+    assert SecurityEvent.objects.filter(event_type="calendly_webhook_rejected").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -69,7 +76,7 @@ def test_bad_stale_or_future_signature_is_refused_and_logged(client, sign_kwargs
     assert response.status_code == 400
     assert not CalendlyWebhookEvent.objects.exists()
     security = SecurityEvent.objects.get()
-    assert security.event_type == "webhook_signature_invalid"
+    assert security.event_type == "calendly_webhook_rejected"
     assert security.details["provider"] == "calendly"
     assert reason in security.details["reason"]
 
@@ -92,7 +99,8 @@ def test_signed_body_without_keying_fields_is_400_and_not_stored(client):
     response = post_calendly(client, {"event": "invitee.created", "payload": {}})
     assert response.status_code == 400
     assert not CalendlyWebhookEvent.objects.exists()
-    assert SecurityEvent.objects.filter(event_type="webhook_payload_invalid").exists()
+    security = SecurityEvent.objects.get(event_type="calendly_webhook_rejected")
+    assert "lacks event, payload.uri or created_at" in security.details["reason"]
 
 
 def test_get_is_not_allowed(client):
@@ -111,9 +119,9 @@ def test_duplicate_delivery_is_a_no_op_that_answers_200(client, member, django_c
 
 
 def _receive_and_process(body):
-    event, created = services.calendly_event_receive(body=body)
+    event, created = _receive(body)
     assert created
-    return services.calendly_event_process(event_id=str(event.pk))
+    return calendly.process(event_id=str(event.pk))
 
 
 def test_invitee_created_books_the_member_with_the_host_therapist(member, therapist):
@@ -135,9 +143,9 @@ def test_invitee_created_books_the_member_with_the_host_therapist(member, therap
 
 def test_processing_twice_changes_nothing(member, therapist):
     body = calendly_body(email=member.email)
-    event, _ = services.calendly_event_receive(body=body)
-    services.calendly_event_process(event_id=str(event.pk))
-    assert services.calendly_event_process(event_id=str(event.pk)) == "skipped"
+    event, _ = _receive(body)
+    calendly.process(event_id=str(event.pk))
+    assert calendly.process(event_id=str(event.pk)) == "skipped"
     assert AppointmentData.objects.count() == 1
     event.refresh_from_db()
     assert event.attempts == 1
@@ -212,9 +220,9 @@ def test_unknown_event_type_is_stored_and_marked_ignored(client):
 def test_failing_handler_records_error_and_keeps_event_pending(member, therapist):
     body = calendly_body(email=member.email)
     body["payload"]["scheduled_event"]["start_time"] = "not a time"
-    event, _ = services.calendly_event_receive(body=body)
-    with pytest.raises(services.CalendlyPayloadError):
-        services.calendly_event_process(event_id=str(event.pk))
+    event, _ = _receive(body)
+    with pytest.raises(CalendlyPayloadError):
+        calendly.process(event_id=str(event.pk))
     event.refresh_from_db()
     assert event.processed is False
     assert event.attempts == 1
@@ -228,6 +236,7 @@ def test_sweeper_re_enqueues_only_stale_pending_events(monkeypatch):
     from django.utils import timezone
 
     from appointments import tasks
+    from bloom.tasks import webhooks_sweep_task
     from tests.factories.appointments import CalendlyWebhookEventFactory
 
     stale = CalendlyWebhookEventFactory()
@@ -237,40 +246,44 @@ def test_sweeper_re_enqueues_only_stale_pending_events(monkeypatch):
     CalendlyWebhookEvent.objects.filter(pk=done.pk).update(created_at=timezone.now() - timedelta(minutes=10))
     sent = []
     monkeypatch.setattr(tasks.calendly_event_process_task, "delay", lambda event_id: sent.append(event_id))
-    assert services.calendly_events_sweep() == 1
+    assert webhooks_sweep_task() == {"stripe": 0, "calendly": 1, "zoom": 0}
     assert sent == [str(stale.pk)]
 
 
 def test_reprocess_command_processes_pending_events(member, therapist):
     body = calendly_body(email=member.email)
-    services.calendly_event_receive(body=body)
+    _receive(body)
     assert not AppointmentData.objects.exists()
     from io import StringIO
 
     out = StringIO()
-    call_command("reprocess_calendly_events", stdout=out)
+    call_command("webhooks_reprocess", "--provider", "calendly", stdout=out)
     assert AppointmentData.objects.get().user == member
     assert "Processed 1 event(s), 0 failed." in out.getvalue()
 
 
-def test_admin_reprocess_action_requeues_selected_events(
+def test_admin_reprocess_action_requeues_selected_pending_events(
     client, staff, member, therapist, django_capture_on_commit_callbacks
 ):
-    body = calendly_body(email=member.email)
-    event, _ = services.calendly_event_receive(body=body)
-    services.calendly_event_process(event_id=str(event.pk))
+    done, _ = _receive(calendly_body(email=member.email))
+    calendly.process(event_id=str(done.pk))
+    failed, _ = _receive(calendly_body(email=member.email))
+    CalendlyWebhookEvent.objects.filter(pk=failed.pk).update(attempts=8, error_message="boom")
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
             reverse("admin:appointments_calendlywebhookevent_changelist"),
-            {"action": "reprocess", "_selected_action": [str(event.pk)]},
+            {"action": "reprocess", "_selected_action": [str(done.pk), str(failed.pk)]},
         )
     assert response.status_code == 302
-    event.refresh_from_db()
-    assert event.processed is False
+    failed.refresh_from_db()
+    done.refresh_from_db()
+    assert (failed.processed, failed.attempts) == (False, 0)
+    assert (done.processed, done.attempts) == (True, 1)  # processed events are left alone
     assert len(callbacks) == 1
-    services.calendly_event_process(event_id=str(event.pk))
-    assert AppointmentData.objects.count() == 1  # idempotent: reprocessing books nothing twice
+    assert calendly.process(event_id=str(failed.pk)) == "created"
+    assert calendly.process(event_id=str(done.pk)) == "skipped"
+    assert AppointmentData.objects.count() == 2  # idempotent: nothing booked twice
 
 
 @pytest.mark.worker

@@ -1,4 +1,5 @@
-"""Zoom webhooks: signature check, the URL-validation challenge, storage and event handlers.
+"""Zoom webhooks: the Zoom `WebhookProvider` (bloom/webhooks.py), its URL-validation challenge
+and its event handlers.
 
 Zoom signs `v0:{x-zm-request-timestamp}:{raw body}` with HMAC-SHA256 under the app's
 secret token and sends `x-zm-signature: v0=<hex>`. Deliveries carry no event id, so the
@@ -16,11 +17,12 @@ import json
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.utils.dateparse import parse_datetime
 
-from bloom.webhooks import SignatureError, event_process, event_store, verify_timestamped_hmac
+from bloom.webhooks import SignatureError, WebhookProvider, verify_timestamped_hmac
 
-from .attendance import attendance_connection_record, attendance_meeting_end_record
+from .services.attendance import attendance_connection_record, attendance_meeting_end_record
 from .models import ConnectionEventKind, Workshop, ZoomWebhookEvent
 
 URL_VALIDATION = "endpoint.url_validation"
@@ -54,31 +56,6 @@ def url_validation_answer(plain_token: str) -> dict:
 def event_id_for(payload: dict) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return f"{payload.get('event', '')}:{payload.get('event_ts', '')}:{hashlib.sha256(canonical).hexdigest()}"
-
-
-def _enqueue(event_id: str) -> None:
-    from bloom.tasks import send
-
-    from .tasks import zoom_event_process_task
-
-    # The row is stored; if the broker is down the sweeper re-enqueues it once it is back.
-    send(zoom_event_process_task, event_id)
-
-
-def zoom_event_store(*, payload: dict) -> tuple[ZoomWebhookEvent | None, bool]:
-    """Store a verified delivery once and enqueue its processing after commit.
-
-    A duplicate delivery stores and enqueues nothing. A broker outage does not fail the
-    request: the stored row is picked up by `zoom_events_sweep_task`.
-    """
-    return event_store(
-        model=ZoomWebhookEvent,
-        id_field="zoom_event_id",
-        external_id=event_id_for(payload),
-        event_type=str(payload.get("event", "")),
-        payload=payload,
-        enqueue=_enqueue,
-    )
 
 
 def _workshop_for(meeting_id: str, when: datetime) -> Workshop | None:
@@ -142,6 +119,31 @@ def _handle_ended(event: ZoomWebhookEvent) -> str:
 HANDLERS = {PARTICIPANT_JOINED: _handle_joined, PARTICIPANT_LEFT: _handle_left, MEETING_ENDED: _handle_ended}
 
 
-def zoom_event_process(*, event_id: str) -> str:
-    """Apply one stored Zoom event exactly once (see bloom.webhooks.event_process)."""
-    return event_process(model=ZoomWebhookEvent, event_id=event_id, handlers=HANDLERS)
+class ZoomProvider(WebhookProvider):
+    """Zoom: `x-zm-signature`, keyed by `event_id_for`; answers Zoom's URL challenge unstored."""
+
+    name = "zoom"
+    model = ZoomWebhookEvent
+    id_field = "zoom_event_id"
+    handlers = HANDLERS
+    process_task = "workshops.tasks.zoom_event_process_task"
+
+    def verify(self, *, headers, raw: bytes) -> None:
+        signature_verify(
+            body=raw, timestamp=headers.get("x-zm-request-timestamp"), signature=headers.get("x-zm-signature")
+        )
+
+    def answer_early(self, payload: dict) -> HttpResponse | None:
+        if payload.get("event") != URL_VALIDATION:
+            return None
+        plain_token = str((payload.get("payload") or {}).get("plainToken", ""))
+        return JsonResponse(url_validation_answer(plain_token))
+
+    def event_identity(self, payload: dict) -> tuple[str, str]:
+        return event_id_for(payload), str(payload.get("event", ""))
+
+    def accepted(self) -> HttpResponse:
+        return JsonResponse({"received": True})
+
+
+PROVIDER = ZoomProvider()
