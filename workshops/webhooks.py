@@ -22,8 +22,8 @@ from django.utils.dateparse import parse_datetime
 
 from bloom.webhooks import SignatureError, WebhookProvider, verify_timestamped_hmac
 
-from .services.attendance import attendance_connection_record, attendance_meeting_end_record
 from .models import ConnectionEventKind, Workshop, ZoomWebhookEvent
+from .services.attendance import attendance_connection_record, attendance_meeting_end_record
 
 URL_VALIDATION = "endpoint.url_validation"
 PARTICIPANT_JOINED = "meeting.participant_joined"
