@@ -15,6 +15,7 @@ task that no longer exists (the three webhook sweeps became `bloom-webhooks-swee
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 
 from django.apps import apps as global_apps
@@ -126,7 +127,9 @@ def install_beat_schedule(sender, *, apps=global_apps, using=DEFAULT_DB_ALIAS, v
         return
     result = beat_schedule_sync()
     if verbosity >= 1 and (result.created or result.updated or result.deleted):
-        print(
+        # migrate passes its own stdout to post_migrate receivers, as Django's own receivers use it.
+        stdout = kwargs.get("stdout") or sys.stdout
+        stdout.write(
             f"  Beat schedule: {len(result.created)} periodic task(s) created, {len(result.updated)} updated,"
-            f" {len(result.deleted)} retired."
+            f" {len(result.deleted)} retired.\n"
         )
