@@ -71,3 +71,5 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 BLOOM_STAFF_MFA_REQUIRED = True
+# collectstatic writes here and WhiteNoise serves from here (hashed, compressed names).
+STATIC_ROOT = env("BLOOM_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
