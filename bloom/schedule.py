@@ -1,6 +1,7 @@
 """Project-wide periodic tasks (collected by bloom/beat.py)."""
 
 from celery.schedules import crontab
+from django.conf import settings
 
 BEAT_SCHEDULE = {
     "bloom-retention-apply": {
@@ -14,3 +15,6 @@ BEAT_SCHEDULE = {
         "kwargs": {"fix": True},
     },
 }
+# Nightly `manage.py backup` (docs/operations.md), only where BLOOM_BACKUP_DIR says where to write.
+if settings.BLOOM_BACKUP_DIR:
+    BEAT_SCHEDULE["bloom-backup"] = {"task": "bloom.backup_task", "schedule": crontab(hour=2, minute=45)}

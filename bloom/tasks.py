@@ -63,3 +63,16 @@ def orphans_cleanup_task(fix: bool = True) -> dict[str, int]:
                 "orphans: %s: %s: %d found, %d fixed", result.app_label, result.check.name, result.found, result.fixed
             )
     return {"checks": len(results), "found": sum(r.found for r in results), "fixed": sum(r.fixed for r in results)}
+
+
+@shared_task(name="bloom.backup_task")
+def backup_task() -> str:
+    """Nightly: `manage.py backup` into BLOOM_BACKUP_DIR (nothing when it is unset)."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not settings.BLOOM_BACKUP_DIR:
+        logger.info("backup skipped: BLOOM_BACKUP_DIR is not set")
+        return "skipped"
+    call_command("backup")
+    return "done"
