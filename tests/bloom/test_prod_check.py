@@ -5,6 +5,7 @@ nothing to do; `make prod-check` runs the same core against a database of its ow
 """
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,10 @@ def test_prod_check_serves_health_portal_login_admin_and_static_under_gunicorn(t
     # gunicorn ran the configured number of workers under the gthread class.
     assert "Using worker: gthread" in result.log
     assert result.log.count("Booting worker with pid") >= 2
+    # Production logs one JSON object per line: the request line of /healthz, with its id.
+    lines = [json.loads(line) for line in result.log.splitlines() if line.startswith('{"')]
+    health = [line for line in lines if line.get("event") == "request" and line.get("route") == "/healthz"]
+    assert health and health[0]["status"] == 200 and len(health[0]["request_id"]) == 32, result.log[-3000:]
 
 
 @pytest.mark.timeout(300)
