@@ -19,7 +19,7 @@ import time
 import uuid
 
 import structlog
-from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
+from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars, reset_contextvars
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What an upstream request id may look like: a proxy's hex id or a UUID, never free text.
@@ -147,20 +147,21 @@ class RequestIdMiddleware:
 
 
 def _task_prerun(task_id=None, task=None, **_kwargs) -> None:
-    clear_contextvars()
-    bind_contextvars(task_id=task_id, task=getattr(task, "name", None))
-    _task_started[task_id] = time.perf_counter()
+    # Bound on top of what was there (a request, when a test runs the task eagerly) and reset
+    # to it afterwards; in a worker there is nothing underneath.
+    tokens = bind_contextvars(task_id=task_id, task=getattr(task, "name", None))
+    _task_runs[task_id] = (time.perf_counter(), tokens)
 
 
 def _task_postrun(task_id=None, task=None, state=None, **_kwargs) -> None:
-    started = _task_started.pop(task_id, None)
+    started, tokens = _task_runs.pop(task_id, (None, {}))
     duration = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
     with structlog.contextvars.bound_contextvars(state=state, duration_ms=duration):
         task_logger.info("task finished")
-    clear_contextvars()
+    reset_contextvars(**tokens)
 
 
-_task_started: dict[str, float] = {}
+_task_runs: dict[str, tuple[float, dict]] = {}
 
 
 def connect_celery_signals() -> None:
