@@ -86,6 +86,14 @@ def console_formatter() -> logging.Formatter:
     )
 
 
+class NoStripeBodies(logging.Filter):
+    """On the `stripe` logger: drops its DEBUG records, which carry every request's form body and
+    every response's JSON (customers' emails and names), whatever level logging is set to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
 def _trusted_request_id(request) -> str | None:
     from django.conf import settings
 
