@@ -60,30 +60,21 @@ _PRE_CHAIN = [
 ]
 
 
-def json_formatter() -> logging.Formatter:
-    """LOGGING formatter factory: one JSON object per line."""
+def _formatter(renderer) -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_PRE_CHAIN,
-        processors=[
-            _drop_internal,
-            structlog.processors.format_exc_info,
-            _scrub_emails,
-            structlog.processors.JSONRenderer(sort_keys=False),
-        ],
+        processors=[_drop_internal, structlog.processors.format_exc_info, _scrub_emails, renderer],
     )
+
+
+def json_formatter() -> logging.Formatter:
+    """LOGGING formatter factory: one JSON object per line."""
+    return _formatter(structlog.processors.JSONRenderer(sort_keys=False))
 
 
 def console_formatter() -> logging.Formatter:
     """LOGGING formatter factory: a readable line for the terminal (development, tests)."""
-    return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_PRE_CHAIN,
-        processors=[
-            _drop_internal,
-            structlog.processors.format_exc_info,
-            _scrub_emails,
-            structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
-        ],
-    )
+    return _formatter(structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback))
 
 
 class NoStripeBodies(logging.Filter):
