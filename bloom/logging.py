@@ -77,9 +77,11 @@ def console_formatter() -> logging.Formatter:
     return _formatter(structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback))
 
 
-class NoStripeBodies(logging.Filter):
-    """On the `stripe` logger: drops its DEBUG records, which carry every request's form body and
-    every response's JSON (customers' emails and names), whatever level logging is set to."""
+class NoDebugRecords(logging.Filter):
+    """Drops a logger's DEBUG records whatever level logging is set to. On `stripe` they carry
+    every request's form body and response JSON (customers' emails and names); on
+    `django.template` a missing variable logs the whole context of the template (a member's
+    address and name in every email)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno > logging.DEBUG

@@ -338,9 +338,14 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": env("BLOOM_LOG_FORMAT", default="console")}
     },
-    "filters": {"no_stripe_bodies": {"()": "bloom.logging.NoStripeBodies"}},
+    # DEBUG records of these loggers carry personal data (bloom.logging.NoDebugRecords).
+    "filters": {"no_debug": {"()": "bloom.logging.NoDebugRecords"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"filters": ["no_stripe_bodies"]}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "stripe": {"filters": ["no_debug"]},
+        "django.template": {"filters": ["no_debug"]},
+    },
 }
 BLOOM_LOG_HMAC_KEY = env("BLOOM_LOG_HMAC_KEY", default="")
 # Take the request id from the proxy's X-Request-ID; only behind proxies we run (ADR 0016).

@@ -21,7 +21,7 @@ from allauth.account.models import EmailAddress
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import RiskAlert, User
+from accounts.models import RiskAlert, RiskSource, User
 from appointments import services as appointment_services
 from appointments.models import AppointmentData, CalendlyWebhookEvent
 from appointments.tasks import calendly_event_process_task
@@ -40,8 +40,14 @@ from tests.factories.appointments import TherapistProfileFactory
 FIRST, LAST = "Quillonia", "Marchbanks-Zephyr"
 EMAIL = "quillonia.canary@example.org"
 NOTE = "She described the lighthouse dream again and the fear of the stairwell."
-WELLNESS = "I keep having intrusive thoughts about the copper kettle at night"
+WELLNESS = "Beside the copper kettle at night I keep having intrusive thoughts about my baby"
+pytestmark = pytest.mark.django_db
+
 CANARIES = [FIRST, "Marchbanks", EMAIL, "quillonia.canary", "lighthouse dream", "stairwell", "copper kettle"]
+
+
+# factory_boy logs the values the test itself passes to factories; it never runs in Bloom.
+TEST_TOOLING = ("factory",)
 
 
 class _RawRecords(logging.Handler):
@@ -52,6 +58,8 @@ class _RawRecords(logging.Handler):
         self.texts: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(TEST_TOOLING):
+            return
         text = [record.getMessage(), repr(record.args)]
         if record.exc_info:
             text.append(logging.Formatter().formatException(record.exc_info))
@@ -65,6 +73,7 @@ def all_logs():
     formatted = logging.StreamHandler(stream)
     formatted.setLevel(logging.DEBUG)
     formatted.setFormatter(json_formatter())
+    formatted.addFilter(lambda record: not record.name.startswith(TEST_TOOLING))
     raw = _RawRecords()
     manager = logging.root.manager
     loggers = [logging.root] + [item for item in manager.loggerDict.values() if isinstance(item, logging.Logger)]
@@ -146,7 +155,8 @@ def test_no_canary_reaches_any_log_line_across_the_member_flows(
     assert response.status_code == 302
     response = client.post(reverse("accounts:wellness"), {"mood": 2, "notes": WELLNESS})
     assert response.status_code == 302
-    assert RiskAlert.objects.filter(user=member).count() == 2
+    sources = sorted(RiskAlert.objects.filter(user=member).values_list("source", flat=True))
+    assert sources == [RiskSource.SCREENING, RiskSource.WELLNESS_NOTE]
 
     # A payment: checkout at (fake) Stripe, paid by the signed webhook.
     start = billing_services.checkout_start(
