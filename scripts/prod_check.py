@@ -202,7 +202,8 @@ def run_prod_check(base_env: dict[str, str] | None = None, port: int | None = No
             output = done.stdout + done.stderr
             result.log += f"$ manage.py {' '.join(step)}\n{output}"
             if done.returncode != 0:
-                result.refused = _refusal(output) or f"manage.py {' '.join(step)} failed:\n{output[-2000:]}"
+                causes = "\n".join(line for line in output.splitlines() if "error connecting" in line)[:1000]
+                result.refused = _refusal(output) or f"manage.py {' '.join(step)} failed:\n{causes}\n{output[-2000:]}"
                 return result
         gunicorn = [sys.executable, "-m", "gunicorn", "--config", "bloom/gunicorn_conf.py"]
         with tempfile.TemporaryFile(mode="w+") as log:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.db import connections
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Ports given to this helper's servers; the check binds one of them.
@@ -27,25 +27,23 @@ def _prod_check_module():
     return module
 
 
-def _base_env(database_name: str) -> dict[str, str]:
-    db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database_name}"
+def _base_env() -> dict[str, str]:
     own = ("DJANGO_", "STRIPE_", "BLOOM_FIELD", "CALENDLY_", "ZOOM_", "ANYMAIL_", "BLOOM_DB_POOL")
     env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
-    env["DATABASE_URL"] = url
+    db = connections["default"].settings_dict  # the test database's name, once it is set up
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return env
 
 
 @pytest.fixture
-def test_database_name(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        return settings.DATABASES["default"]["NAME"]
+def test_database(db):
+    """The suite's test database, migrated; the check's processes use it (this test writes nothing)."""
 
 
 @pytest.mark.timeout(600)
-def test_prod_check_serves_health_portal_login_admin_and_static_under_gunicorn(test_database_name):
+def test_prod_check_serves_health_portal_login_admin_and_static_under_gunicorn(test_database):
     prod_check = _prod_check_module()
-    result = prod_check.run_prod_check(_base_env(test_database_name), port=PROD_CHECK_PORT)
+    result = prod_check.run_prod_check(_base_env(), port=PROD_CHECK_PORT)
     assert not result.refused, result.refused
     names = [check.name for check in result.checks]
     assert names == [
@@ -68,9 +66,9 @@ def test_prod_check_serves_health_portal_login_admin_and_static_under_gunicorn(t
 
 
 @pytest.mark.timeout(300)
-def test_prod_check_fails_with_a_clear_message_when_a_secret_is_missing(test_database_name):
+def test_prod_check_fails_with_a_clear_message_when_a_secret_is_missing(test_database):
     prod_check = _prod_check_module()
-    env = {**_base_env(test_database_name), "STRIPE_WEBHOOK_SECRET": ""}
+    env = {**_base_env(), "STRIPE_WEBHOOK_SECRET": ""}
     result = prod_check.run_prod_check(env, port=PROD_CHECK_PORT)
     assert not result.ok
     assert result.checks == []  # gunicorn never started
