@@ -117,14 +117,17 @@ def _refusal(output: str) -> str:
 
 
 def _wait_until_serving(process: subprocess.Popen, port: int, deadline: float) -> bool:
+    """Until a worker answers HTTP: gunicorn's master listens before its workers have loaded Django."""
+    import requests
+
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.2)
+            requests.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+            return True
+        except requests.RequestException:
+            time.sleep(0.5)
     return False
 
 
@@ -135,7 +138,7 @@ def _http_checks(base_url: str) -> list[Check]:
     session.headers["X-Forwarded-Proto"] = "https"  # what the TLS-terminating proxy adds
 
     def get(path: str) -> requests.Response:
-        return session.get(base_url + path, allow_redirects=False, timeout=20)
+        return session.get(base_url + path, allow_redirects=False, timeout=60)
 
     checks = []
     health = get("/healthz")
@@ -209,8 +212,11 @@ def run_prod_check(base_env: dict[str, str] | None = None, port: int | None = No
         with tempfile.TemporaryFile(mode="w+") as log:
             process = subprocess.Popen(gunicorn, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
-                if _wait_until_serving(process, port, time.monotonic() + 90):
-                    result.checks = _http_checks(f"http://127.0.0.1:{port}")
+                if _wait_until_serving(process, port, time.monotonic() + 180):
+                    try:
+                        result.checks = _http_checks(f"http://127.0.0.1:{port}")
+                    except Exception as exc:  # a timeout or a broken answer is a failed check, not a crash
+                        result.checks = [Check("gunicorn answers every request", False, repr(exc))]
                 else:
                     result.checks = [Check("gunicorn starts serving", False, f"exit code {process.poll()}")]
             finally:
