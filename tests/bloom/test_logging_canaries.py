@@ -14,7 +14,6 @@ import io
 import json
 import logging
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -25,7 +24,6 @@ from accounts.models import RiskAlert, RiskSource, User
 from appointments import services as appointment_services
 from appointments.models import AppointmentData, CalendlyWebhookEvent
 from appointments.tasks import calendly_event_process_task
-from billing import services as billing_services
 from billing.models import PaymentIntent, PaymentStatus
 from bloom.logging import json_formatter
 from notifications.drain import email_queue_drain
@@ -34,6 +32,7 @@ from tests.accounts.helpers import CONFIRM_URL, signup_data
 from tests.appointments.conftest import calendly_body, post_calendly
 from tests.billing import stripe_fakes as sf
 from tests.billing.conftest import deliver, eager_celery, fake_stripe, purchases  # noqa: F401 (fixtures)
+from tests.billing.test_checkout import _start as checkout_start_for_test_purchase
 from tests.factories.accounts import StaffUserFactory
 from tests.factories.appointments import TherapistProfileFactory
 
@@ -159,15 +158,7 @@ def test_no_canary_reaches_any_log_line_across_the_member_flows(
     assert sources == [RiskSource.SCREENING, RiskSource.WELLNESS_NOTE]
 
     # A payment: checkout at (fake) Stripe, paid by the signed webhook.
-    start = billing_services.checkout_start(
-        kind="test_purchase",
-        object_id="course-1",
-        member=member,
-        amount=Decimal("120.00"),
-        description="Calm Mama course",
-        success_url="http://testserver/courses/calm-mama/",
-        cancel_url="http://testserver/courses/",
-    )
+    start = checkout_start_for_test_purchase(member)
     assert deliver(sf.event("checkout.session.completed", sf.checkout_session_obj(start.payment))).status_code == 200
     assert PaymentIntent.objects.get(pk=start.payment.pk).status == PaymentStatus.SUCCEEDED
 
