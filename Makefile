@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SERVICES := $(PY) -m bloom.devservices
 PORT ?= 8000
 
-.PHONY: run test install browser lint format bench check clean
+.PHONY: run test install browser lint format bench check clean prod-check
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -41,6 +41,10 @@ test: install browser
 bench: install
 	@DJANGO_SETTINGS_MODULE=bloom.settings.test PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(SERVICES) --db-name bloom_bench -- sh scripts/bench.sh
+
+# Production settings under gunicorn with generated secrets: /healthz, portal, login, admin, static (docs/deploy.md).
+prod-check: install
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SERVICES) --db-name bloom_prodcheck -- python scripts/prod_check.py
 
 lint: install
 	$(PY) -m ruff check .

@@ -2,9 +2,19 @@
 import os
 import sys
 
+# The developer's tool keeps a development default (docs/adr/0150), and says so on stderr,
+# so a command typed by hand on a production host without DJANGO_SETTINGS_MODULE is seen to
+# run with development settings. Servers (bloom.wsgi, bloom.asgi, Celery) never fall back.
+DEVELOPMENT_SETTINGS = "bloom.settings.dev"
+
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bloom.settings.dev")
+    if not os.environ.get("DJANGO_SETTINGS_MODULE", "").strip():
+        os.environ["DJANGO_SETTINGS_MODULE"] = DEVELOPMENT_SETTINGS
+        print(
+            f"manage.py: DJANGO_SETTINGS_MODULE is not set; using {DEVELOPMENT_SETTINGS} (development only)",
+            file=sys.stderr,
+        )
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

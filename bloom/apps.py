@@ -8,5 +8,8 @@ class BloomConfig(AppConfig):
 
     def ready(self):
         from bloom.beat import install_beat_schedule
+        from bloom.logging import connect_celery_signals
+
+        connect_celery_signals()  # task id, name and timing on a task's log lines (docs/adr/0152)
 
         post_migrate.connect(install_beat_schedule, sender=self, dispatch_uid="bloom-beat-schedule")

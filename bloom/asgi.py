@@ -1,6 +1,8 @@
-import os
+"""ASGI entry point. Never falls back to any settings (bloom.entrypoints)."""
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bloom.settings.dev")
+from bloom.entrypoints import require_settings_module
+
+require_settings_module("bloom.asgi")
 application = get_asgi_application()

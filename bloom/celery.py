@@ -7,14 +7,13 @@ tables (docs/adr/0007) and beat's DatabaseScheduler runs what is enabled there. 
 task from a request or a service goes through bloom.tasks.send / enqueue (docs/adr/0008).
 """
 
-import os
-
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bloom.settings.dev")
-
 app = Celery("bloom")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+# Django's settings, once DJANGO_SETTINGS_MODULE is known to be set: a worker or beat never
+# falls back to development settings (bloom.entrypoints). Read when the configuration is
+# first needed, so importing `bloom` stays free.
+app.config_from_object("bloom.entrypoints:celery_django_settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 

@@ -1,6 +1,7 @@
 """Project-wide periodic tasks (collected by bloom/beat.py)."""
 
 from celery.schedules import crontab
+from django.conf import settings
 
 BEAT_SCHEDULE = {
     # Webhook events of every provider whose wake-up was lost (bloom.webhooks.WebhookProvider.sweep).
@@ -27,3 +28,7 @@ RETIRED_BEAT_ENTRIES = [
     "appointments-calendly-events-sweep",
     "workshops-zoom-events-sweep",
 ]
+
+# Nightly `manage.py backup` (docs/operations.md), only where BLOOM_BACKUP_DIR says where to write.
+if settings.BLOOM_BACKUP_DIR:
+    BEAT_SCHEDULE["bloom-backup"] = {"task": "bloom.backup_task", "schedule": crontab(hour=2, minute=45)}

@@ -74,3 +74,16 @@ def webhooks_sweep_task() -> dict[str, int]:
     if any(swept.values()):
         logger.info("webhook events sent again: %s", swept)
     return swept
+
+
+@shared_task(name="bloom.backup_task")
+def backup_task() -> str:
+    """Nightly: `manage.py backup` into BLOOM_BACKUP_DIR (nothing when it is unset)."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not settings.BLOOM_BACKUP_DIR:
+        logger.info("backup skipped: BLOOM_BACKUP_DIR is not set")
+        return "skipped"
+    call_command("backup")
+    return "done"

@@ -178,7 +178,7 @@ def queue_email(
         raise EmailRefused(f"{to!r} is not an email address")
     reason = refusal_reason(email=email, category=category, user=user)
     if reason is not None:
-        logger.info("email refused: %s", reason)
+        logger.info("email refused: the address %s", reason.removeprefix(email).strip())  # no address in logs
         if raise_on_refusal:
             raise EmailRefused(reason)
         return None

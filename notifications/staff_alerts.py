@@ -25,8 +25,8 @@ def stored_file_missing(*, obj: Model, file_name: str, description: str, admin_u
     Returns the queued row, or None when this file was already reported.
     """
     label = obj._meta.label_lower
-    logger.error("stored file missing: %s %s file=%r", label, obj.pk, file_name)
     digest = hashlib.sha256(file_name.encode()).hexdigest()[:16]
+    logger.error("stored file missing: %s %s file sha256 %s", label, obj.pk, digest)  # the name may name a person
     return queue_email(
         to=settings.BLOOM_STAFF_ALERT_EMAIL,
         template="notifications/staff_file_missing",

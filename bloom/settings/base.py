@@ -63,6 +63,7 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    "bloom.logging.RequestIdMiddleware",  # request id and one log line per request (docs/adr/0152)
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY, docs/adr/0140).
     "bloom.csp.BloomCSPMiddleware",
@@ -349,14 +350,38 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Backups (`manage.py backup`, nightly in beat when the directory is set; docs/operations.md).
+BLOOM_BACKUP_DIR = env("BLOOM_BACKUP_DIR", default="")
+BLOOM_BACKUP_KEEP = env.int("BLOOM_BACKUP_KEEP", default=14)
+
+# Structured logs through structlog (bloom.logging, docs/adr/0152): `console` is a readable line,
+# `json` one object per line (production's default). Lines carry the request id, the user's
+# pseudonym (HMAC of the id under BLOOM_LOG_HMAC_KEY, default derived from SECRET_KEY), the task
+# id and timings, and never an email, a name or health information.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "console": {"()": "bloom.logging.console_formatter"},
+        "json": {"()": "bloom.logging.json_formatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env("BLOOM_LOG_FORMAT", default="console")}
+    },
+    # DEBUG records of these loggers carry personal data (bloom.logging.NoDebugRecords).
+    "filters": {"no_debug": {"()": "bloom.logging.NoDebugRecords"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "stripe": {"filters": ["no_debug"]},
+        "django.template": {"filters": ["no_debug"]},
+    },
 }
+BLOOM_LOG_HMAC_KEY = env("BLOOM_LOG_HMAC_KEY", default="")
+# Take the request id from the proxy's X-Request-ID; only behind proxies we run (ADR 0016).
+BLOOM_TRUST_REQUEST_ID = env.bool("BLOOM_TRUST_REQUEST_ID", default=BLOOM_TRUSTED_PROXY_COUNT > 0)
+# Workers log through LOGGING above rather than Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 
 # --- workshops ---

@@ -71,3 +71,7 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 BLOOM_STAFF_MFA_REQUIRED = True
+# collectstatic writes here and WhiteNoise serves from here (hashed, compressed names).
+STATIC_ROOT = env("BLOOM_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+# One JSON object per log line (docs/adr/0152); BLOOM_LOG_FORMAT=console to read by eye.
+LOGGING["handlers"]["console"]["formatter"] = env("BLOOM_LOG_FORMAT", default="json")  # noqa: F405
