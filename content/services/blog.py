@@ -129,7 +129,20 @@ def blog_post_submit_for_review(*, post: BlogPost, user: User, comment: str = ""
     return approval
 
 
+# What closing a review with each decision does to the post, and the word for a refusal.
+_REVIEW_OUTCOMES = {
+    ApprovalDecision.APPROVED: (PostStatus.APPROVED, "approved"),
+    ApprovalDecision.CHANGES_REQUESTED: (PostStatus.DRAFT, "sent back"),
+}
+
+
 def _decide(*, post: BlogPost, reviewer: User, decision: str, comment: str) -> ContentApproval:
+    """Close the post's review with `decision` and move the (locked) post on; a post not in
+    review is refused."""
+    status, refused = _REVIEW_OUTCOMES[decision]
+    post = _lock_post(post)
+    if post.status != PostStatus.IN_REVIEW:
+        raise ApplicationError(f"Only posts in review can be {refused}; this post is {post.get_status_display()}.")
     approval = _pending_approval(post) or ContentApproval(post=post)
     approval.reviewer = reviewer
     approval.decision = decision
@@ -138,6 +151,8 @@ def _decide(*, post: BlogPost, reviewer: User, decision: str, comment: str) -> C
     if comment.strip():
         approval.comment = f"{approval.comment}\n\n{comment.strip()}".strip()
     approval.save()
+    post.status = status
+    post.save(update_fields=["status", "updated_at"])
     return approval
 
 
@@ -145,13 +160,7 @@ def _decide(*, post: BlogPost, reviewer: User, decision: str, comment: str) -> C
 def blog_post_approve(*, post: BlogPost, reviewer: User, comment: str = "") -> ContentApproval:
     """Approve a post in review (publishers only); it can then be published."""
     _require_publisher(reviewer, "approve")
-    post = _lock_post(post)
-    if post.status != PostStatus.IN_REVIEW:
-        raise ApplicationError(f"Only posts in review can be approved; this post is {post.get_status_display()}.")
-    approval = _decide(post=post, reviewer=reviewer, decision=ApprovalDecision.APPROVED, comment=comment)
-    post.status = PostStatus.APPROVED
-    post.save(update_fields=["status", "updated_at"])
-    return approval
+    return _decide(post=post, reviewer=reviewer, decision=ApprovalDecision.APPROVED, comment=comment)
 
 
 @transaction.atomic
@@ -160,13 +169,7 @@ def blog_post_request_changes(*, post: BlogPost, reviewer: User, comment: str) -
     _require_publisher(reviewer, "review")
     if not comment.strip():
         raise ApplicationError("Say what should change.")
-    post = _lock_post(post)
-    if post.status != PostStatus.IN_REVIEW:
-        raise ApplicationError(f"Only posts in review can be sent back; this post is {post.get_status_display()}.")
-    approval = _decide(post=post, reviewer=reviewer, decision=ApprovalDecision.CHANGES_REQUESTED, comment=comment)
-    post.status = PostStatus.DRAFT
-    post.save(update_fields=["status", "updated_at"])
-    return approval
+    return _decide(post=post, reviewer=reviewer, decision=ApprovalDecision.CHANGES_REQUESTED, comment=comment)
 
 
 @transaction.atomic
