@@ -13,10 +13,11 @@ from django.utils.html import format_html
 from bloom.admin import ArchivedFilter, ReadOnlyAdmin
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
+from bloom.text import normalize_email
 from notifications import staff_alerts
 from notifications.selectors import campaign_metrics_summary
 
-from . import services
+from . import selectors, services
 from .forms import SegmentAdminForm, SegmentChoiceForm
 from .models import (
     AnalyticsEvent,
@@ -150,7 +151,11 @@ class BlogPostAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.status == PostStatus.PUBLISHED and not services.can_publish(request.user):
+        if (
+            obj is not None
+            and obj.status == PostStatus.PUBLISHED
+            and not selectors.user_is_publisher(user=request.user)
+        ):
             fields += [
                 "title",
                 "slug",
@@ -363,7 +368,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        obj.email = services.normalize_email(obj.email)
+        obj.email = normalize_email(obj.email)
         super().save_model(request, obj, form, change)
 
     def _segment_action(self, request, queryset, *, add: bool):
@@ -487,7 +492,7 @@ class NewsletterCampaignAdmin(admin.ModelAdmin):
             context.update(_campaign_report_context(obj))
             context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
             context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
-            context["recipient_count_now"] = services.segment_recipients(segment=obj.segment).count()
+            context["recipient_count_now"] = selectors.segment_recipient_list(segment=obj.segment).count()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):
@@ -523,7 +528,7 @@ class NewsletterCampaignAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": f"Send “{campaign.subject}”?",
             "campaign": campaign,
-            "recipients": services.segment_recipients(segment=campaign.segment).count(),
+            "recipients": selectors.segment_recipient_list(segment=campaign.segment).count(),
             "change_url": change_url,
             "opts": self.opts,
         }

@@ -9,9 +9,24 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
-from .models import BlogPost, JobPosting, SegmentKind, Subscriber, SubscriberSegment, SubscriberStatus
+from bloom.text import normalize_email
+
+from .models import (
+    PUBLISH_PERMISSION,
+    BlogPost,
+    JobPosting,
+    SegmentKind,
+    Subscriber,
+    SubscriberSegment,
+    SubscriberStatus,
+)
 
 BLOG_PAGE_SIZE = 9
+
+
+def user_is_publisher(*, user) -> bool:
+    """Whether this staff user may approve, publish and archive published blog posts."""
+    return bool(user and user.is_active and user.has_perm(PUBLISH_PERMISSION))
 
 
 def blog_post_list_published() -> QuerySet[BlogPost]:
@@ -52,7 +67,7 @@ def subscriber_marketing_consent(*, email: str) -> bool | None:
     """
     status = (
         Subscriber.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower=(email or "").strip().lower())
+        .filter(email_lower=normalize_email(email))
         .values_list("status", flat=True)
         .first()
     )
@@ -63,7 +78,7 @@ def subscriber_marketing_consent(*, email: str) -> bool | None:
     return None
 
 
-def segment_recipients(*, segment: SubscriberSegment | None) -> QuerySet[Subscriber]:
+def segment_recipient_list(*, segment: SubscriberSegment | None) -> QuerySet[Subscriber]:
     """Confirmed subscribers a campaign to `segment` reaches (None: every confirmed subscriber).
 
     A manual segment means its hand-picked members; a rule segment means every confirmed

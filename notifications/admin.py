@@ -248,13 +248,13 @@ class EmailSequenceAdmin(admin.ModelAdmin):
     @admin.action(description="Pause")
     def pause(self, request, queryset):
         for sequence in queryset:
-            services.sequence_set_status(sequence=sequence, status=SequenceStatus.PAUSED)
+            services.sequence_status_set(sequence=sequence, status=SequenceStatus.PAUSED)
         self.message_user(request, "Paused; no step is queued until resumed.")
 
     @admin.action(description="Resume")
     def resume(self, request, queryset):
         for sequence in queryset:
-            services.sequence_set_status(sequence=sequence, status=SequenceStatus.ACTIVE)
+            services.sequence_status_set(sequence=sequence, status=SequenceStatus.ACTIVE)
         self.message_user(request, "Resumed.")
 
     @admin.action(description="Archive")

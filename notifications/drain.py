@@ -33,7 +33,7 @@ from psycopg import pq
 
 from . import rendering
 from .models import EmailCampaignMetric, EmailQueue, EmailStatus, EmailSuppression
-from .services import automation_log_sent, backoff_delay, suppression_add
+from .services import automation_log_record_sent, suppression_add
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,13 @@ RETURNING id, to_email, from_email, subject, text_body, html_body, headers, mime
 
 def _setting(name: str, default):
     return getattr(settings, name, default)
+
+
+def backoff_delay(retry_count: int) -> timedelta:
+    """How long a temporarily failed email waits before its next attempt: doubling from
+    BLOOM_EMAIL_RETRY_BASE_SECONDS, capped at 6 hours."""
+    base = _setting("BLOOM_EMAIL_RETRY_BASE_SECONDS", 60)
+    return timedelta(seconds=min(base * 2 ** max(retry_count - 1, 0), 6 * 3600))
 
 
 def outbox_message(row: EmailQueue) -> EmailMultiAlternatives:
@@ -312,7 +319,7 @@ def _record_sent(row: EmailQueue, message_id: str, marker: _SentMarker) -> None:
         if row.campaign_id:
             EmailCampaignMetric.objects.filter(email_id=row.pk).update(sent_at=now)
         if row.sequence_step_id:
-            automation_log_sent(email=row)
+            automation_log_record_sent(email=row)
 
 
 def _record_failure(row: EmailQueue, failure: Failure) -> str:

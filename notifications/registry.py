@@ -23,7 +23,7 @@ _consent_lookups: list[ConsentLookup] = []
 _stop_checks: dict[str, StopCheck] = {}
 _template_keys: dict[str, TemplateKey] = {}
 
-# Variables every email template may use: queue_email adds them to the context.
+# Variables every email template may use: email_enqueue adds them to the context.
 GLOBAL_TEMPLATE_VARIABLES = {
     "site_url": "https://bloompsychology.example",
     "site_name": "Bloom Psychology",

@@ -1,11 +1,55 @@
-"""Reads: a member's notices (fenced to the member) and campaign reports."""
+"""Reads: who may receive what (suppression, consent), a member's notices (fenced to the member)
+and campaign reports."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
-from .models import EmailCampaignMetric, UserNotification
+from bloom.text import normalize_email
+
+from .models import EmailCampaignMetric, EmailCategory, EmailSuppression, UserNotification
+from .registry import marketing_consent_lookups
+
+# --- Who may receive what ------------------------------------------------------------------------
+
+
+def suppression_get(*, email: str) -> EmailSuppression | None:
+    """The suppression-list entry for this address (compared normalised), or None."""
+    return EmailSuppression.objects.filter(email=normalize_email(email)).first()
+
+
+def marketing_consent_get(*, email: str, user=None) -> bool:
+    """Marketing consent: the user's profile when the address belongs to a user, else the lookups."""
+    if user is None:
+        user = get_user_model().objects.filter(email__iexact=email).first()
+    if user is not None:
+        try:
+            return bool(user.profile.marketing_consent)
+        except ObjectDoesNotExist:
+            return False
+    for lookup in marketing_consent_lookups():
+        answer = lookup(email=email)
+        if answer is not None:
+            return bool(answer)
+    return False
+
+
+def refusal_reason_get(*, email: str, category: str, user=None) -> str | None:
+    """Why mail of this category must not go to this address, or None when it may."""
+    suppression = suppression_get(email=email)
+    if suppression is not None and (
+        suppression.scope == EmailSuppression.Scope.ALL or category == EmailCategory.MARKETING
+    ):
+        return f"{email} is on the suppression list ({suppression.get_reason_display().lower()})"
+    if category == EmailCategory.MARKETING and not marketing_consent_get(email=email, user=user):
+        return f"{email} has not consented to marketing email"
+    return None
+
+
+# --- Portal notices and campaign reports ---------------------------------------------------------
 
 
 def notification_list_for_member(*, member, limit: int = 50) -> list[UserNotification]:

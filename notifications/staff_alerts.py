@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Model
 
 from .models import EmailQueue
-from .services import EmailPriority, queue_email
+from .services import EmailPriority, email_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def stored_file_missing(*, obj: Model, file_name: str, description: str, admin_u
     label = obj._meta.label_lower
     digest = hashlib.sha256(file_name.encode()).hexdigest()[:16]
     logger.error("stored file missing: %s %s file sha256 %s", label, obj.pk, digest)  # the name may name a person
-    return queue_email(
+    return email_enqueue(
         to=settings.BLOOM_STAFF_ALERT_EMAIL,
         template="notifications/staff_file_missing",
         context={"description": description, "file_name": file_name, "admin_url": admin_url},

@@ -1,12 +1,26 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
-from content.models import AnalyticsEvent, BlogPost, BlogPostVersion, JobPosting, PostStatus, SubscriberSegmentMember
+from content import services
+from content.models import (
+    AnalyticsEvent,
+    BlogPost,
+    BlogPostVersion,
+    ChatSender,
+    ChatStatus,
+    ContactStatus,
+    ContactSubmission,
+    JobPosting,
+    PostStatus,
+    SubscriberSegmentMember,
+)
 from tests.factories.content import (
     AnalyticsEventFactory,
     BlogPostFactory,
     CareerApplicationFactory,
     ChatConversationFactory,
+    ChatMessageFactory,
     ContactSubmissionFactory,
     NewsletterCampaignFactory,
     SubscriberFactory,
@@ -130,7 +144,6 @@ def test_workflow_buttons_respect_the_publish_permission(client, editor, setting
 
 
 def test_restore_version_page_then_post(admin_client, superuser):
-    from content import services
 
     post = services.blog_post_save(post=BlogPost(title="One", slug="one", body="<p>v1</p>"), editor=superuser)
     post.body = "<p>v2</p>"
@@ -174,3 +187,59 @@ def test_add_to_segment_action_uses_an_intermediate_page(admin_client):
         changelist, {"action": "add_to_segment", "_selected_action": selected, "apply": "1", "segment": segment.pk}
     )
     assert SubscriberSegmentMember.objects.filter(segment=segment).count() == 2
+
+
+def test_cv_download_is_staff_only(admin_client, editor):
+    application = CareerApplicationFactory()
+    url = reverse("admin:content_careerapplication_cv", args=[application.pk])
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(f"/accounts/login/?next={url}")
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    # Staff without the careers view permission get nothing.
+    admin_client.force_login(editor)
+    assert admin_client.get(url).status_code == 403
+
+
+def test_staff_reply_in_admin_becomes_a_staff_message(admin_client, superuser):
+    conversation = ChatConversationFactory()
+    ChatMessageFactory(conversation=conversation)
+    url = reverse("admin:content_chatconversation_change", args=[conversation.pk])
+    response = admin_client.post(
+        url,
+        {
+            "user": "",
+            "visitor_name": conversation.visitor_name,
+            "visitor_email": conversation.visitor_email,
+            "subject": conversation.subject,
+            "status": "open",
+            "assigned_to": "",
+            "messages-TOTAL_FORMS": "2",
+            "messages-INITIAL_FORMS": "1",
+            "messages-MIN_NUM_FORMS": "0",
+            "messages-MAX_NUM_FORMS": "1000",
+            "messages-0-id": str(conversation.messages.get().pk),
+            "messages-0-conversation": str(conversation.pk),
+            "messages-1-id": "",
+            "messages-1-conversation": str(conversation.pk),
+            "messages-1-body": "We have evening slots on Tuesdays.",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    reply = conversation.messages.get(sender=ChatSender.STAFF)
+    assert reply.staff_user == superuser and reply.body == "We have evening slots on Tuesdays."
+    conversation.refresh_from_db()
+    assert conversation.status == ChatStatus.WAITING
+
+
+def test_staff_close_a_message(admin_client, superuser):
+    submission = ContactSubmission.objects.create(name="A", email="a@example.org", message="Hi")
+    admin_client.post(
+        reverse("admin:content_contactsubmission_changelist"),
+        {"action": "mark_closed", "_selected_action": [submission.pk]},
+    )
+    submission.refresh_from_db()
+    assert submission.status == ContactStatus.CLOSED
+    assert submission.handled_by == superuser and submission.closed_at is not None

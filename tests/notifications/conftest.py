@@ -202,3 +202,35 @@ def marketing_consent_for_all():
     registry.register_marketing_consent_lookup(lookup)
     yield
     registry._consent_lookups.remove(lookup)
+
+
+@pytest.fixture
+def campaign_email(marketing_consent_for_all):
+    """One tracked marketing email of a campaign, to a consenting non-member address."""
+    import uuid
+
+    from notifications.services import email_enqueue
+
+    return email_enqueue(
+        to="reader@example.com",
+        subject="News",
+        text_body="x",
+        html_body='<p><a href="https://bloom.example/blog/spring">Spring</a></p>',
+        category="marketing",
+        campaign_id=uuid.uuid4(),
+    )
+
+
+@pytest.fixture
+def unsubscribed_calls():
+    """Every call notifications makes to its registered unsubscribe handlers."""
+    from notifications.registry import _unsubscribe_handlers, register_unsubscribe_handler
+
+    calls = []
+
+    def handler(*, email, reason):
+        calls.append((email, reason))
+
+    register_unsubscribe_handler(handler)
+    yield calls
+    _unsubscribe_handlers.remove(handler)

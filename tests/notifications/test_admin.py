@@ -1,8 +1,12 @@
 import pytest
+from django.core import mail  # noqa: F401
 from django.urls import reverse
 
+from notifications.admin import EmailTemplateForm
 from notifications.models import EmailQueue, EmailStatus, EmailSuppression, EmailTemplate
-from notifications.services import queue_email
+from notifications.services import (
+    email_enqueue,
+)
 from tests.factories.accounts import StaffUserFactory
 from tests.factories.notifications import EmailQueueFactory, EmailTemplateFactory
 
@@ -24,12 +28,12 @@ def staff_client(client):
 
 
 def test_queue_changelist_filters_and_preview(staff_client):
-    row = queue_email(to="ada@example.com", template="notifications/notice", context={"title": "Preview me"})
+    row = email_enqueue(to="ada@example.com", template="notifications/notice", context={"title": "Preview me"})
     response = staff_client.get(reverse("admin:notifications_emailqueue_changelist"), {"status__exact": "pending"})
     assert response.status_code == 200
     assert b"ada@example.com" in response.content
 
-    other = queue_email(to="bo@example.com", subject="Other", text_body="x", priority=90)
+    other = email_enqueue(to="bo@example.com", subject="Other", text_body="x", priority=90)
     changelist = reverse("admin:notifications_emailqueue_changelist")
     by_recipient = staff_client.get(changelist, {"q": "ada@example.com"})
     assert [r.pk for r in by_recipient.context["cl"].result_list] == [row.pk]
@@ -153,3 +157,59 @@ def test_change_form_has_live_preview_and_test_send_button(staff_client):
     assert response.status_code == 302 and response["Location"] == change
     queued = EmailQueue.objects.get()
     assert queued.to_email == staff_client.staff.email and queued.subject.startswith("[TEST]")
+
+
+def _form(**overrides):
+    data = {
+        "key": "notifications/notice",
+        "subject": "{{ title }}",
+        "text_template": "{{ message }}",
+        "html_template": "",
+        "description": "",
+    }
+    data.update(overrides)
+    return EmailTemplateForm(data=data)
+
+
+def test_valid_template_is_accepted():
+    assert _form(
+        text_template="{% for x in message %}{{ x }}{{ forloop.counter }}{% endfor %} {{ site_url }}"
+    ).is_valid()
+
+
+def test_syntax_error_is_rejected():
+    form = _form(text_template="{% if title %}unclosed")
+    assert not form.is_valid()
+    assert "syntax error" in str(form.errors)
+
+
+def test_unknown_variable_is_rejected():
+    form = _form(html_template="<p>{{ patient_diagnosis }}</p>", subject="{{ title|default:secret_thing }}")
+    assert not form.is_valid()
+    errors = str(form.errors)
+    assert "patient_diagnosis" in errors and "secret_thing" in errors
+
+
+def test_unknown_key_is_rejected():
+    form = _form(key="nobody/declared")
+    assert not form.is_valid()
+    assert "Unknown template key" in str(form.errors)
+
+
+def test_sequence_admin_refuses_an_unknown_stop_condition():
+    from notifications.admin import EmailSequenceForm
+
+    data = {
+        "name": "Course follow-up",
+        "trigger": "course_enrolled",
+        "status": "active",
+        "category": "marketing",
+        "stop_conditions": "unsubscribed,bought_something",
+        "description": "",
+    }
+    form = EmailSequenceForm(data=data)
+    assert not form.is_valid()
+    assert "bought_something" in str(form.errors["stop_conditions"])
+
+    data["stop_conditions"] = "unsubscribed,suppressed"
+    assert EmailSequenceForm(data=data).is_valid()

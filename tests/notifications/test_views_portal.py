@@ -3,34 +3,11 @@ from django.core import mail  # noqa: F401 - locmem outbox reset per test
 from django.urls import reverse
 
 from notifications.context_processors import unread_count
-from notifications.models import EmailQueue, UserNotification
-from notifications.selectors import notification_list_for_member
-from notifications.services import notify
+from notifications.models import UserNotification
 from tests.factories.accounts import UserFactory
 from tests.factories.notifications import UserNotificationFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_notify_writes_the_notice_and_emails_when_preferred():
-    member = UserFactory()
-    notice = notify(member=member, type="course", title="New lesson", message="Week 2 is open")
-
-    assert (notice.user, notice.read, notice.data) == (member, False, {})
-    queued = EmailQueue.objects.get(template_key="notifications/notice")
-    assert queued.to_email == member.email and queued.subject == "New lesson"
-    assert "Week 2 is open" in queued.text_body
-
-
-def test_notify_honours_portal_only_preference():
-    member = UserFactory()
-    member.preferences.notification_channel = "portal"
-    member.preferences.save()
-
-    notify(member=member, type="course", title="New lesson")
-
-    assert UserNotification.objects.filter(user=member).count() == 1
-    assert not EmailQueue.objects.filter(template_key="notifications/notice").exists()
 
 
 @pytest.fixture
@@ -100,13 +77,6 @@ def test_unread_count_context_processor_is_one_query(rf, django_assert_num_queri
     request.user = me
     with django_assert_num_queries(1):
         assert unread_count(request) == {"notifications_unread_count": 2}
-
-
-def test_selector_limits_and_orders_newest_first():
-    me = UserFactory()
-    notices = UserNotificationFactory.create_batch(3, user=me)
-    listed = notification_list_for_member(member=me, limit=2)
-    assert [n.pk for n in listed] == [n.pk for n in sorted(notices, key=lambda n: n.created_at, reverse=True)][:2]
 
 
 def test_list_page_requires_login(client):

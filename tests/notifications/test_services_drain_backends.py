@@ -18,7 +18,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from notifications.drain import email_queue_drain, outbox_message
 from notifications.models import EmailQueue, EmailStatus, EmailSuppression
-from notifications.services import queue_email
+from notifications.services import email_enqueue
 from notifications.tasks import email_queue_drain_task
 
 from . import esp_fakes
@@ -31,7 +31,7 @@ SEPARATOR = "-" * 79
 @pytest.fixture
 def newsletter(marketing_consent_for_all) -> EmailQueue:
     """Marketing mail, so it carries every header Bloom adds (Message-ID and the unsubscribe pair)."""
-    return queue_email(
+    return email_enqueue(
         to="ada@example.com",
         subject="Spring workshops — book a place",
         text_body="Book a place: https://bloom.example/workshops/spring/\n",
@@ -87,7 +87,7 @@ def test_console_backend_prints_the_whole_message(settings, capsys, newsletter):
 def test_file_backend_writes_the_message_under_email_file_path(settings, tmp_path, newsletter):
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
-    second = queue_email(to="bo@example.com", subject="Receipt", text_body="Thank you\n")
+    second = email_enqueue(to="bo@example.com", subject="Receipt", text_body="Thank you\n")
 
     assert email_queue_drain().sent == 2
 
@@ -180,7 +180,7 @@ def test_postmark_gets_the_email_and_its_message_id_is_recorded(fake_postmark, n
 
 
 def test_postmark_inactive_recipient_fails_at_once_and_suppresses(fake_postmark):
-    gone = queue_email(to="gone@example.com", subject="Receipt", text_body="x")
+    gone = email_enqueue(to="gone@example.com", subject="Receipt", text_body="x")
     fake_postmark.answer = lambda request: esp_fakes.inactive_recipient(request["To"])
 
     result = email_queue_drain()
@@ -203,7 +203,7 @@ def test_postmark_inactive_recipient_fails_at_once_and_suppresses(fake_postmark)
     ids=["5xx", "429", "401", "malformed"],
 )
 def test_postmark_trouble_keeps_the_email_for_a_later_attempt(fake_postmark, answer, shown):
-    row = queue_email(to="ada@example.com", subject="Receipt", text_body="x")
+    row = email_enqueue(to="ada@example.com", subject="Receipt", text_body="x")
     fake_postmark.answer = lambda request: answer
 
     result = email_queue_drain()
@@ -218,7 +218,7 @@ def test_postmark_trouble_keeps_the_email_for_a_later_attempt(fake_postmark, ans
 @pytest.mark.parametrize("trouble", ["timeout", "refused"])
 def test_postmark_out_of_reach_keeps_the_mail_and_stops_the_batch(fake_postmark, trouble):
     for i in range(4):
-        queue_email(to=f"r{i}@example.com", subject="Hi", text_body="x")
+        email_enqueue(to=f"r{i}@example.com", subject="Hi", text_body="x")
     if trouble == "timeout":
         fake_postmark.delay = 2.0  # longer than REQUESTS_TIMEOUT (1 s)
     else:

@@ -32,9 +32,9 @@ def test_password_reset_mail_is_queued_at_high_priority_not_sent_directly(client
 
 
 def test_signup_verification_mail_goes_out_before_normal_mail(client):
-    from notifications.services import queue_email
+    from notifications.services import email_enqueue
 
-    newsletter = queue_email(to="someone@example.com", subject="Normal priority", text_body="x")
+    newsletter = email_enqueue(to="someone@example.com", subject="Normal priority", text_body="x")
     response = client.post(
         reverse("account_signup"),
         {"email": "new@example.com", "password1": "a-Long-passphrase-42", "password2": "a-Long-passphrase-42"},

@@ -10,7 +10,7 @@ from notifications.services import (
     EmailCategory,
     EmailPriority,
     EmailRefused,
-    queue_email,
+    email_enqueue,
     suppression_add,
 )
 from tests.factories.accounts import UserFactory
@@ -18,8 +18,8 @@ from tests.factories.accounts import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_queue_email_renders_at_queue_time_with_inlined_css_and_message_id():
-    row = queue_email(
+def test_email_enqueue_renders_at_queue_time_with_inlined_css_and_message_id():
+    row = email_enqueue(
         to="Ada@Example.com", template="notifications/notice", context={"title": "Your <session>", "message": "Hi"}
     )
 
@@ -36,17 +36,17 @@ def test_queue_email_renders_at_queue_time_with_inlined_css_and_message_id():
     assert parsed["Date"] is None  # stamped by the drain when it sends
 
 
-def test_queue_email_joins_the_callers_transaction(django_capture_on_commit_callbacks):
+def test_email_enqueue_joins_the_callers_transaction(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        queue_email(to="a@example.com", subject="One", text_body="x")
-        queue_email(to="b@example.com", subject="Two", text_body="x")
+        email_enqueue(to="a@example.com", subject="One", text_body="x")
+        email_enqueue(to="b@example.com", subject="Two", text_body="x")
     assert EmailQueue.objects.count() == 2
     assert len(callbacks) == 1  # one drain wake-up per transaction, not one per email
 
 
 def test_idempotency_key_blocks_the_duplicate():
-    first = queue_email(to="a@example.com", subject="Receipt", text_body="x", idempotency_key="receipt:1")
-    second = queue_email(to="a@example.com", subject="Receipt again", text_body="x", idempotency_key="receipt:1")
+    first = email_enqueue(to="a@example.com", subject="Receipt", text_body="x", idempotency_key="receipt:1")
+    second = email_enqueue(to="a@example.com", subject="Receipt again", text_body="x", idempotency_key="receipt:1")
 
     assert first is not None and second is None
     assert list(EmailQueue.objects.values_list("subject", flat=True)) == ["Receipt"]
@@ -57,34 +57,36 @@ def test_marketing_to_member_without_consent_is_refused_with_reason():
     member.profile.marketing_consent = False
     member.profile.save()
 
-    assert queue_email(to=member.email, user=member, subject="News", text_body="x", category="marketing") is None
+    assert email_enqueue(to=member.email, user=member, subject="News", text_body="x", category="marketing") is None
     with pytest.raises(EmailRefused, match="has not consented to marketing"):
-        queue_email(to=member.email, subject="News", text_body="x", category="marketing", raise_on_refusal=True)
+        email_enqueue(to=member.email, subject="News", text_body="x", category="marketing", raise_on_refusal=True)
     assert not EmailQueue.objects.exists()
     # Account mail still goes.
-    assert queue_email(to=member.email, subject="Password reset", text_body="x") is not None
+    assert email_enqueue(to=member.email, subject="Password reset", text_body="x") is not None
 
 
 def test_marketing_to_unknown_address_needs_a_consent_lookup(marketing_consent_for_all):
-    assert queue_email(to="noconsent@example.com", subject="News", text_body="x", category="marketing") is None
-    assert queue_email(to="friend@example.com", subject="News", text_body="x", category="marketing") is not None
+    assert email_enqueue(to="noconsent@example.com", subject="News", text_body="x", category="marketing") is None
+    assert email_enqueue(to="friend@example.com", subject="News", text_body="x", category="marketing") is not None
 
 
 def test_suppressed_address_is_refused_and_unsubscribe_only_stops_marketing(marketing_consent_for_all):
     suppression_add(email="gone@example.com", reason=EmailSuppression.Reason.HARD_BOUNCE)
     with pytest.raises(EmailRefused, match="suppression list"):
-        queue_email(to="gone@example.com", subject="x", text_body="x", raise_on_refusal=True)
+        email_enqueue(to="gone@example.com", subject="x", text_body="x", raise_on_refusal=True)
 
     suppression_add(email="quiet@example.com", reason=EmailSuppression.Reason.UNSUBSCRIBE, scope="marketing")
     with pytest.raises(EmailRefused, match="suppression list"):
-        queue_email(to="quiet@example.com", subject="News", text_body="x", category="marketing", raise_on_refusal=True)
-    assert queue_email(to="quiet@example.com", subject="Appointment", text_body="x", category=EmailCategory.CLINICAL)
+        email_enqueue(
+            to="quiet@example.com", subject="News", text_body="x", category="marketing", raise_on_refusal=True
+        )
+    assert email_enqueue(to="quiet@example.com", subject="Appointment", text_body="x", category=EmailCategory.CLINICAL)
     assert list(EmailQueue.objects.values_list("to_email", flat=True)) == ["quiet@example.com"]
 
 
 def test_marketing_mail_gets_one_click_unsubscribe_headers_and_tracking(marketing_consent_for_all):
     campaign = uuid.uuid4()
-    row = queue_email(
+    row = email_enqueue(
         to="reader@example.com",
         subject="Spring news",
         text_body="x",
@@ -108,7 +110,7 @@ def test_marketing_mail_gets_one_click_unsubscribe_headers_and_tracking(marketin
 
 
 def test_clinical_mail_is_never_tracked():
-    row = queue_email(
+    row = email_enqueue(
         to="patient@example.com",
         subject="Your appointment",
         text_body="x",
@@ -122,8 +124,8 @@ def test_clinical_mail_is_never_tracked():
 
 
 def test_drain_sends_in_priority_order_and_records_message_id():
-    low = queue_email(to="a@example.com", subject="Low", text_body="x", priority=EmailPriority.LOW)
-    high = queue_email(to="b@example.com", subject="High", text_body="x", priority=EmailPriority.HIGH)
+    low = email_enqueue(to="a@example.com", subject="Low", text_body="x", priority=EmailPriority.LOW)
+    high = email_enqueue(to="b@example.com", subject="High", text_body="x", priority=EmailPriority.HIGH)
 
     result = email_queue_drain()
 
@@ -140,10 +142,10 @@ def test_drain_leaves_future_and_cancelled_mail_alone():
 
     from django.utils import timezone
 
-    later = queue_email(
+    later = email_enqueue(
         to="a@example.com", subject="Later", text_body="x", scheduled_at=timezone.now() + timedelta(hours=1)
     )
-    cancelled = queue_email(to="b@example.com", subject="Cancelled", text_body="x")
+    cancelled = email_enqueue(to="b@example.com", subject="Cancelled", text_body="x")
     EmailQueue.objects.filter(pk=cancelled.pk).update(status=EmailStatus.CANCELLED)
 
     assert email_queue_drain().sent == 0
@@ -166,7 +168,7 @@ def test_claim_query_uses_the_claim_index():
 
 
 def test_text_only_mail_gets_an_html_part_in_the_bloom_layout():
-    row = queue_email(
+    row = email_enqueue(
         to="a@example.com",
         subject="Reset your password",
         text_body="Hello <Ada>,\n\nOpen https://bloom.example/reset/abc/ to choose a new one.",
@@ -182,7 +184,7 @@ def test_text_only_mail_gets_an_html_part_in_the_bloom_layout():
 
 
 def test_file_template_without_html_gets_the_layout_too():
-    row = queue_email(
+    row = email_enqueue(
         to="a@example.com",
         template="workshops/waitlisted",
         context={"workshop_title": "Sleep & the newborn", "workshop_url": "https://bloom.example/w/1/"},

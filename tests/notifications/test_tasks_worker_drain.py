@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import EmailQueue, EmailStatus
-from notifications.services import email_queue_sweep, queue_email
+from notifications.services import email_enqueue, email_queue_sweep
 from notifications.tasks import email_queue_sweep_task
 from tests.notifications.conftest import free_port
 
@@ -28,7 +28,9 @@ BROKER_OUTAGE_SECONDS = float(os.environ.get("BLOOM_TEST_BROKER_OUTAGE_SECONDS",
 
 def _queue(count: int, prefix: str = "r") -> list[EmailQueue]:
     with transaction.atomic():
-        return [queue_email(to=f"{prefix}{i}@example.com", subject=f"Message {i}", text_body="x") for i in range(count)]
+        return [
+            email_enqueue(to=f"{prefix}{i}@example.com", subject=f"Message {i}", text_body="x") for i in range(count)
+        ]
 
 
 def _wait_until_sent(count: int, timeout: float = 120) -> None:
@@ -154,9 +156,9 @@ def test_worker_retries_a_temporary_failure_and_fails_a_permanent_one_with_its_r
     smtp_sink.handler.rcpt_replies["later@example.com"] = "451 4.3.0 Mailbox busy, try again later"
     smtp_sink.handler.rcpt_replies["nobody@example.com"] = "550 5.1.1 No such user here"
     with transaction.atomic():
-        later = queue_email(to="later@example.com", subject="Later", text_body="x")
-        nobody = queue_email(to="nobody@example.com", subject="Nobody", text_body="x")
-        good = queue_email(to="good@example.com", subject="Good", text_body="x")
+        later = email_enqueue(to="later@example.com", subject="Later", text_body="x")
+        nobody = email_enqueue(to="nobody@example.com", subject="Nobody", text_body="x")
+        good = email_enqueue(to="good@example.com", subject="Good", text_body="x")
 
     _wait_until_sent(1, timeout=60)
     deadline = time.monotonic() + 30

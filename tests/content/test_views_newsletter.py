@@ -4,12 +4,11 @@ from unittest import mock
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from content import selectors, services
-from content.models import SegmentKind, Subscriber, SubscriberStatus
-from notifications.models import EmailCampaignMetric, EmailQueue, EmailSequenceEnrollment
-from tests.factories.content import SubscriberFactory, SubscriberSegmentFactory, SubscriberSegmentMemberFactory
+from content import services
+from content.models import Subscriber, SubscriberStatus
+from notifications.models import EmailQueue, EmailSequenceEnrollment
+from tests.factories.content import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,106 +110,6 @@ def test_an_old_confirm_link_cannot_undo_an_unsubscribe(client, settings):
     response = client.post(url)
     assert response.status_code == 400
     assert Subscriber.objects.get().status == SubscriberStatus.UNSUBSCRIBED
-
-
-def test_unsubscribe_handler_flips_status_and_keeps_the_first_date():
-    subscriber = SubscriberFactory(email="leaving@example.org")
-    assert services.subscriber_unsubscribe(email="Leaving@Example.org", reason="one-click") == 1
-    subscriber.refresh_from_db()
-    assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
-    first = subscriber.unsubscribed_at
-    assert services.subscriber_unsubscribe(email="leaving@example.org", reason="one-click") == 0
-    subscriber.refresh_from_db()
-    assert subscriber.unsubscribed_at == first
-
-
-def test_complaint_is_recorded_and_not_downgraded_by_a_later_unsubscribe():
-    subscriber = SubscriberFactory(email="angry@example.org")
-    services.subscriber_unsubscribe(email="angry@example.org", reason="complaint")
-    services.subscriber_unsubscribe(email="angry@example.org", reason="unsubscribe")
-    subscriber.refresh_from_db()
-    assert subscriber.status == SubscriberStatus.COMPLAINED
-
-
-def test_unknown_address_is_ignored_by_the_handler():
-    SubscriberFactory(email="stays@example.org")
-    assert services.subscriber_unsubscribe(email="nobody@example.org", reason="x") == 0
-    assert Subscriber.objects.get().status == SubscriberStatus.CONFIRMED
-
-
-def test_handlers_are_registered_with_notifications():
-    from notifications import services as notification_services
-
-    SubscriberFactory(email="reg@example.org")
-    notification_services.marketing_unsubscribe(email="reg@example.org", reason="unsubscribe")
-    assert Subscriber.objects.get().status == SubscriberStatus.UNSUBSCRIBED
-
-
-def test_marketing_consent_lookup():
-    SubscriberFactory(email="yes@example.org")
-    SubscriberFactory(email="no@example.org", status=SubscriberStatus.UNSUBSCRIBED)
-    SubscriberFactory(email="bounced@example.org", status=SubscriberStatus.BOUNCED)
-    SubscriberFactory(email="waiting@example.org", status=SubscriberStatus.PENDING)
-    assert selectors.subscriber_marketing_consent(email="YES@example.org") is True
-    assert selectors.subscriber_marketing_consent(email="no@example.org") is False
-    assert selectors.subscriber_marketing_consent(email="bounced@example.org") is False
-    assert selectors.subscriber_marketing_consent(email="waiting@example.org") is None
-    assert selectors.subscriber_marketing_consent(email="stranger@example.org") is None
-
-
-def test_engagement_score_comes_from_campaign_metrics():
-    keen = SubscriberFactory(email="keen@example.org")
-    quiet = SubscriberFactory(email="quiet@example.org")
-    SubscriberFactory(email="new@example.org")
-    now = timezone.now()
-    for index in range(3):
-        EmailCampaignMetric.objects.create(
-            recipient_email="Keen@example.org",
-            sent_at=now - timedelta(days=index),
-            opened_at=now,
-            clicked_at=now if index < 2 else None,
-        )
-    EmailCampaignMetric.objects.create(recipient_email="quiet@example.org", sent_at=now)
-    EmailCampaignMetric.objects.create(
-        recipient_email="quiet@example.org", sent_at=now - timedelta(days=200), opened_at=now
-    )
-    assert services.subscriber_engagement_recompute(now=now) == 1
-    keen.refresh_from_db()
-    quiet.refresh_from_db()
-    assert keen.engagement_score == round(100 * (3 + 2 * 2) / 9)
-    assert quiet.engagement_score == 0
-    assert keen.engagement_computed_at == now
-
-
-def test_segment_recipients_manual_and_rule():
-    manual = SubscriberSegmentFactory()
-    member = SubscriberSegmentMemberFactory(segment=manual).subscriber
-    SubscriberSegmentMemberFactory(segment=manual, subscriber=SubscriberFactory(status=SubscriberStatus.UNSUBSCRIBED))
-    outsider = SubscriberFactory()
-    assert list(selectors.segment_recipients(segment=manual)) == [member]
-    rule = SubscriberSegmentFactory(kind=SegmentKind.RULE, rule={"sources": ["blog"], "min_engagement_score": 50})
-    match = SubscriberFactory(source="blog", engagement_score=70)
-    SubscriberFactory(source="blog", engagement_score=10)
-    SubscriberFactory(source="footer", engagement_score=90)
-    assert list(selectors.segment_recipients(segment=rule)) == [match]
-    assert set(selectors.segment_recipients(segment=None)) >= {member, outsider, match}
-
-
-def test_rule_segments_refuse_manual_members():
-    from bloom.exceptions import ApplicationError
-
-    rule = SubscriberSegmentFactory(kind=SegmentKind.RULE, rule={})
-    with pytest.raises(ApplicationError):
-        services.segment_members_add(segment=rule, subscribers=[SubscriberFactory()])
-
-
-def test_segment_rule_validation():
-    from django.core.exceptions import ValidationError
-
-    assert services.segment_rule_validate({"min_engagement_score": 40}) == {"min_engagement_score": 40}
-    for bad in ({"colour": "red"}, {"min_engagement_score": 200}, {"sources": "footer"}, []):
-        with pytest.raises(ValidationError):
-            services.segment_rule_validate(bad)
 
 
 def test_resubscribing_after_an_unsubscribe_lifts_the_marketing_suppression(client, settings):

@@ -3,19 +3,19 @@
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from notifications.drain import email_queue_drain
 from notifications.models import EmailQueue, EmailStatus, EmailSuppression
-from notifications.services import email_queue_sweep, queue_email
+from notifications.services import email_enqueue, email_queue_sweep
 from tests.notifications.conftest import free_port, point_smtp_at
+from tests.notifications.helpers import attempts, three_rows
 
 pytestmark = pytest.mark.django_db
 
 
 def test_drain_delivers_over_smtp_with_message_id_and_date(smtp_sink):
-    row = queue_email(to="ada@example.com", template="notifications/notice", context={"title": "Hello"})
+    row = email_enqueue(to="ada@example.com", template="notifications/notice", context={"title": "Hello"})
 
     assert email_queue_drain().sent == 1
 
@@ -28,7 +28,7 @@ def test_drain_delivers_over_smtp_with_message_id_and_date(smtp_sink):
 
 def test_temporary_failure_backs_off_and_is_retried(smtp_sink):
     smtp_sink.handler.rcpt_replies["later@example.com"] = "451 4.3.0 Try again later"
-    row = queue_email(to="later@example.com", subject="Hi", text_body="x")
+    row = email_enqueue(to="later@example.com", subject="Hi", text_body="x")
     before = timezone.now()
 
     result = email_queue_drain()
@@ -52,7 +52,7 @@ def test_temporary_failure_backs_off_and_is_retried(smtp_sink):
 def test_temporary_failures_stop_at_the_retry_limit(smtp_sink, settings):
     settings.BLOOM_EMAIL_MAX_RETRIES = 3
     smtp_sink.handler.rcpt_replies["later@example.com"] = "451 4.3.0 Try again later"
-    row = queue_email(to="later@example.com", subject="Hi", text_body="x")
+    row = email_enqueue(to="later@example.com", subject="Hi", text_body="x")
     for _ in range(3):
         EmailQueue.objects.filter(pk=row.pk).update(scheduled_at=timezone.now())
         email_queue_drain()
@@ -64,8 +64,8 @@ def test_temporary_failures_stop_at_the_retry_limit(smtp_sink, settings):
 
 def test_permanent_rejection_fails_at_once_and_suppresses(smtp_sink):
     smtp_sink.handler.rcpt_replies["nobody@example.com"] = "550 5.1.1 No such user"
-    bad = queue_email(to="nobody@example.com", subject="Hi", text_body="x")
-    good = queue_email(to="someone@example.com", subject="Hi", text_body="x")
+    bad = email_enqueue(to="nobody@example.com", subject="Hi", text_body="x")
+    good = email_enqueue(to="someone@example.com", subject="Hi", text_body="x")
 
     result = email_queue_drain()
 
@@ -77,13 +77,13 @@ def test_permanent_rejection_fails_at_once_and_suppresses(smtp_sink):
     assert good.status == EmailStatus.SENT
     suppression = EmailSuppression.objects.get()
     assert (suppression.email, suppression.reason, suppression.scope) == ("nobody@example.com", "hard_bounce", "all")
-    assert queue_email(to="nobody@example.com", subject="Again", text_body="x") is None
+    assert email_enqueue(to="nobody@example.com", subject="Again", text_body="x") is None
 
 
 def test_smtp_server_down_keeps_mail_pending(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    rows = [queue_email(to=f"r{i}@example.com", subject="Hi", text_body="x") for i in range(5)]
+    rows = [email_enqueue(to=f"r{i}@example.com", subject="Hi", text_body="x") for i in range(5)]
 
     result = email_queue_drain()
 
@@ -95,11 +95,11 @@ def test_smtp_server_down_keeps_mail_pending(settings):
 
 
 def test_sweeper_reclaims_expired_leases(smtp_sink):
-    row = queue_email(to="a@example.com", subject="Hi", text_body="x")
+    row = email_enqueue(to="a@example.com", subject="Hi", text_body="x")
     EmailQueue.objects.filter(pk=row.pk).update(
         status=EmailStatus.SENDING, lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    fresh = queue_email(to="b@example.com", subject="Hi", text_body="x")
+    fresh = email_enqueue(to="b@example.com", subject="Hi", text_body="x")
     EmailQueue.objects.filter(pk=fresh.pk).update(
         status=EmailStatus.SENDING, lease_expires_at=timezone.now() + timedelta(minutes=5)
     )
@@ -112,35 +112,14 @@ def test_sweeper_reclaims_expired_leases(smtp_sink):
     assert [m["To"] for m in smtp_sink.messages] == ["a@example.com"]
 
 
-def test_drain_command_prints_a_summary(smtp_sink, capsys):
-    for i in range(3):
-        queue_email(to=f"r{i}@example.com", subject="Hi", text_body="x")
-    call_command("drain_email_queue")
-    out = capsys.readouterr().out
-    assert "3 due" in out
-    assert out.strip().splitlines()[-1] == "Drained the email queue: 3 sent, 0 to retry, 0 failed in 1 batch(es)."
-    assert len(smtp_sink.messages) == 3
-
-
-# --- What else an SMTP server can do wrong ---------------------------------------------------------
-
-
-def _three_rows() -> list[EmailQueue]:
-    return [queue_email(to=f"r{i}@example.com", subject="Hi", text_body="x") for i in range(3)]
-
-
-def _attempts() -> list[tuple[str, int]]:
-    return sorted(EmailQueue.objects.values_list("status", "retry_count"))
-
-
 def test_a_server_that_never_answers_times_out_and_the_mail_waits(silent_smtp_port, settings, monkeypatch):
     point_smtp_at(silent_smtp_port, settings, monkeypatch, timeout=1)
-    _three_rows()
+    three_rows()
 
     result = email_queue_drain()
 
     assert (result.sent, result.retried, result.failed, result.transport_down) == (0, 2, 0, True)
-    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
+    assert attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
     # smtplib reports a read that timed out as the server having gone away.
     assert EmailQueue.objects.filter(retry_count=1).first().last_error == (
         "could not connect: SMTPServerDisconnected: Connection unexpectedly closed: timed out"
@@ -152,7 +131,7 @@ def test_a_server_that_stops_answering_after_data_gets_the_mail_again_later(smtp
     again, so the member may get it twice but never not at all (docs/adr/0021)."""
     settings.EMAIL_TIMEOUT = 1
     smtp_sink.handler.delay = 3  # the server sits on its answer to the message's final "."
-    row = queue_email(to="ada@example.com", subject="Hi", text_body="x")
+    row = email_enqueue(to="ada@example.com", subject="Hi", text_body="x")
 
     result = email_queue_drain()
 
@@ -176,12 +155,12 @@ def test_a_server_that_stops_answering_after_data_gets_the_mail_again_later(smtp
 def test_a_server_that_refuses_us_at_the_greeting_fails_no_email(scripted_smtp, settings, monkeypatch, greeting):
     scripted_smtp.greeting = greeting
     point_smtp_at(scripted_smtp.port, settings, monkeypatch)
-    _three_rows()
+    three_rows()
 
     result = email_queue_drain()
 
     assert (result.sent, result.retried, result.failed, result.transport_down) == (0, 2, 0, True)
-    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
+    assert attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
     assert EmailQueue.objects.filter(retry_count=1).first().last_error == (
         f"could not connect: SMTPConnectError: {greeting}"
     )
@@ -192,7 +171,7 @@ def test_a_refused_login_fails_no_email(scripted_smtp, settings, monkeypatch):
     scripted_smtp.auth_reply = "535 5.7.8 Authentication credentials invalid"
     point_smtp_at(scripted_smtp.port, settings, monkeypatch)
     settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "bloom", "wrong"
-    _three_rows()
+    three_rows()
 
     result = email_queue_drain()
 
@@ -204,7 +183,7 @@ def test_a_refused_login_fails_no_email(scripted_smtp, settings, monkeypatch):
 
 def test_a_refused_sender_is_retried_not_failed(smtp_sink):
     smtp_sink.handler.mail_reply = "550 5.7.1 Sender address not allowed on this relay"
-    row = queue_email(to="ada@example.com", subject="Hi", text_body="x")
+    row = email_enqueue(to="ada@example.com", subject="Hi", text_body="x")
 
     result = email_queue_drain()
 
@@ -217,7 +196,7 @@ def test_a_refused_sender_is_retried_not_failed(smtp_sink):
 
 def test_rejected_content_fails_that_email_without_suppressing_the_address(smtp_sink):
     smtp_sink.handler.data_reply = "554 5.7.1 Message rejected as spam"
-    row = queue_email(to="ada@example.com", subject="Hi", text_body="x")
+    row = email_enqueue(to="ada@example.com", subject="Hi", text_body="x")
 
     result = email_queue_drain()
 
@@ -229,8 +208,8 @@ def test_rejected_content_fails_that_email_without_suppressing_the_address(smtp_
 
 def test_a_421_mid_batch_reconnects_for_the_next_email(smtp_sink):
     smtp_sink.handler.rcpt_replies["busy@example.com"] = "421 4.7.0 Too many messages, closing connection"
-    busy = queue_email(to="busy@example.com", subject="Hi", text_body="x")
-    after = queue_email(to="after@example.com", subject="Hi", text_body="x")
+    busy = email_enqueue(to="busy@example.com", subject="Hi", text_body="x")
+    after = email_enqueue(to="after@example.com", subject="Hi", text_body="x")
 
     result = email_queue_drain()
 
@@ -241,44 +220,3 @@ def test_a_421_mid_batch_reconnects_for_the_next_email(smtp_sink):
     assert "421" in busy.last_error
     assert after.status == EmailStatus.SENT
     assert [m["To"] for m in smtp_sink.messages] == ["after@example.com"]
-
-
-def test_the_drain_task_does_not_hand_over_while_the_server_is_down(settings, monkeypatch):
-    from notifications import tasks
-
-    point_smtp_at(free_port(), settings, monkeypatch)
-    _three_rows()
-    handed_over = []
-    monkeypatch.setattr(tasks.email_queue_drain_task, "delay", lambda: handed_over.append(True))
-
-    assert tasks.email_queue_drain_task.apply().get() == 0
-
-    # Looping on a dead server would only spend every row's attempts; beat's sweeper wakes it again.
-    assert handed_over == []
-    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]
-
-
-def test_the_drain_task_hands_over_when_its_time_is_up(smtp_sink, settings, monkeypatch):
-    from notifications import tasks
-
-    settings.BLOOM_EMAIL_DRAIN_SECONDS = 0  # its budget is spent before it claims a row
-    _three_rows()
-    handed_over = []
-    monkeypatch.setattr(tasks.email_queue_drain_task, "delay", lambda: handed_over.append(True))
-
-    assert tasks.email_queue_drain_task.apply().get() == 0
-
-    assert handed_over == [True]
-    assert _attempts() == [(EmailStatus.PENDING, 0)] * 3
-
-
-def test_drain_command_says_when_the_server_could_not_be_reached(settings, monkeypatch, capsys):
-    point_smtp_at(free_port(), settings, monkeypatch)
-    _three_rows()
-
-    call_command("drain_email_queue")
-
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-2].startswith("Stopped early: the mail server could not be reached")
-    assert lines[-1] == "Drained the email queue: 0 sent, 2 to retry, 0 failed in 1 batch(es)."
-    assert _attempts() == [(EmailStatus.PENDING, 0), (EmailStatus.PENDING, 1), (EmailStatus.PENDING, 1)]

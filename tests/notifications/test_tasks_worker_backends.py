@@ -4,7 +4,7 @@ console (bloom.settings.dev's default: the mail is in the worker's output), file
 (EMAIL_FILE_PATH), and SMTP against loopback: a refused connection and a server that never
 answers, then the server coming back. DJANGO_EMAIL_BACKEND picks the backend, as in dev and
 test settings. (locmem lives inside one process, so its drain runs in this one:
-test_drain_backends.py; the SMTP sink's 4xx/5xx answers: test_worker_drain.py.)
+test_services_drain_backends.py; the SMTP sink's 4xx/5xx answers: test_tasks_worker_drain.py.)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from bloom.celery import app
 from notifications.models import EmailQueue, EmailStatus
-from notifications.services import queue_email
+from notifications.services import email_enqueue
 from notifications.tasks import email_queue_sweep_task
 from tests.accounts.helpers import signup_data
 from tests.notifications.conftest import SmtpSink, free_port, point_smtp_at
@@ -49,7 +49,7 @@ def worker_with(request, monkeypatch):
 def _queue(count: int) -> list[EmailQueue]:
     with transaction.atomic():
         return [
-            queue_email(to=f"r{i}@example.com", subject=f"Message {i}", text_body=f"Body {i}\n") for i in range(count)
+            email_enqueue(to=f"r{i}@example.com", subject=f"Message {i}", text_body=f"Body {i}\n") for i in range(count)
         ]
 
 

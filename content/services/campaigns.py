@@ -1,0 +1,164 @@
+"""Newsletter campaigns (docs/adr/0072): drafts, scheduling, batched idempotent sending, cancelling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bloom.exceptions import ApplicationError
+from notifications import services as notification_services
+from notifications.models import EmailQueue
+
+from ..models import CampaignStatus, NewsletterCampaign
+from ..sanitize import html_to_text, sanitize_html
+from ..selectors import segment_recipient_list
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+CAMPAIGN_BATCH_SIZE = 500
+
+
+@transaction.atomic
+def campaign_save(*, campaign: NewsletterCampaign, user: User) -> NewsletterCampaign:
+    """Save a draft or scheduled campaign: body sanitised; a send time makes it scheduled,
+    clearing it makes it a draft again. Sending, sent and cancelled campaigns are frozen."""
+    if not campaign._state.adding:
+        status = NewsletterCampaign.objects.select_for_update().values_list("status", flat=True).get(pk=campaign.pk)
+        if status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            raise ApplicationError("This campaign has been sent or cancelled and can no longer change.")
+        campaign.status = status
+    else:
+        campaign.created_by = campaign.created_by or user
+    campaign.body_html = sanitize_html(campaign.body_html)
+    campaign.status = CampaignStatus.SCHEDULED if campaign.scheduled_at else CampaignStatus.DRAFT
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
+    """Mark a draft or scheduled campaign as sending and enqueue `campaign_send_task` after commit.
+
+    Idempotent for a campaign already sending (the task is enqueued again, which is safe).
+    """
+    from bloom.tasks import enqueue
+
+    from ..tasks import campaign_send_task
+
+    campaign = NewsletterCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENDING):
+        raise ApplicationError(f"This campaign is {campaign.get_status_display().lower()} and cannot be sent.")
+    if campaign.status != CampaignStatus.SENDING:
+        campaign.status = CampaignStatus.SENDING
+        campaign.send_started_at = timezone.now()
+        campaign.save(update_fields=["status", "send_started_at", "updated_at"])
+    campaign_id = str(campaign.pk)
+    enqueue(campaign_send_task, campaign_id)
+    return campaign
+
+
+def _campaign_context(campaign: NewsletterCampaign, first_name: str) -> dict:
+    body_html = sanitize_html(campaign.body_html)
+    return {
+        "subject": campaign.subject,
+        "preheader": campaign.preheader,
+        "body_html": body_html,
+        "body_text": html_to_text(body_html),
+        "first_name": first_name,
+        "campaign_id": str(campaign.pk),
+    }
+
+
+def campaign_send(*, campaign: NewsletterCampaign, batch_size: int = CAMPAIGN_BATCH_SIZE) -> int:
+    """Queue one marketing email per confirmed subscriber of the campaign's segment.
+
+    Works in batches of `batch_size` subscribers, each in its own transaction that locks
+    the campaign row. Idempotent: every email carries the key `campaign:<id>:<subscriber>`,
+    so a re-run (retried task, lost worker) queues only what is missing and
+    `recipients_count` counts each subscriber once. Suppressed addresses are refused by
+    `email_enqueue` itself. Stops between batches if the campaign was cancelled; marks it
+    sent after the last batch. Returns how many emails this run queued.
+    """
+    recipients = segment_recipient_list(segment=campaign.segment).only("id", "email", "first_name").order_by("id")
+    queued = 0
+    last_id = None
+    while True:
+        with transaction.atomic():
+            locked = NewsletterCampaign.objects.select_for_update().get(pk=campaign.pk)
+            if locked.status != CampaignStatus.SENDING:
+                return queued
+            page = recipients if last_id is None else recipients.filter(id__gt=last_id)
+            batch = list(page[:batch_size])
+            if not batch:
+                locked.status = CampaignStatus.SENT
+                locked.sent_at = timezone.now()
+                locked.save(update_fields=["status", "sent_at", "updated_at"])
+                return queued
+            keys = {subscriber.pk: f"campaign:{locked.pk}:{subscriber.pk}" for subscriber in batch}
+            # One query finds what a previous run already queued, so a resumed send skips it cheaply.
+            done = set(
+                EmailQueue.objects.filter(idempotency_key__in=keys.values()).values_list("idempotency_key", flat=True)
+            )
+            new = 0
+            for subscriber in batch:
+                if keys[subscriber.pk] in done:
+                    continue
+                row = notification_services.email_enqueue(
+                    to=subscriber.email,
+                    template="content/newsletter",
+                    context=_campaign_context(locked, subscriber.first_name),
+                    category=notification_services.EmailCategory.MARKETING,
+                    priority=notification_services.EmailPriority.LOW,
+                    idempotency_key=keys[subscriber.pk],
+                    campaign_id=locked.pk,
+                )
+                new += row is not None
+            if new:
+                NewsletterCampaign.objects.filter(pk=locked.pk).update(recipients_count=F("recipients_count") + new)
+            queued += new
+            last_id = batch[-1].pk
+
+
+def campaign_test_send(*, campaign: NewsletterCampaign, user: User):
+    """Queue the campaign once to the staff member asking (transactional, so their own
+    marketing preferences do not block it). Not counted as a recipient."""
+    context = _campaign_context(campaign, user.first_name)
+    context["subject"] = f"[Test] {campaign.subject}"
+    return notification_services.email_enqueue(
+        to=user.email,
+        template="content/newsletter",
+        context=context,
+        user=user,
+        category=notification_services.EmailCategory.TRANSACTIONAL,
+        priority=notification_services.EmailPriority.HIGH,
+    )
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
+    """Cancel a draft, scheduled or sending campaign; a sending one stops before its next batch."""
+    campaign = NewsletterCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
+        raise ApplicationError(f"This campaign is already {campaign.get_status_display().lower()}.")
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
+def campaign_send_due(*, now=None) -> int:
+    """Start every scheduled campaign whose time has come (beat, every minute)."""
+    now = now or timezone.now()
+    started = 0
+    due = NewsletterCampaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
+    for campaign in due.only("id"):
+        try:
+            campaign_send_start(campaign=campaign)
+            started += 1
+        except ApplicationError:
+            continue
+    return started
