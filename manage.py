@@ -11,9 +11,8 @@ DEVELOPMENT_SETTINGS = "bloom.settings.dev"
 def main() -> None:
     if not os.environ.get("DJANGO_SETTINGS_MODULE", "").strip():
         os.environ["DJANGO_SETTINGS_MODULE"] = DEVELOPMENT_SETTINGS
-        print(
-            f"manage.py: DJANGO_SETTINGS_MODULE is not set; using {DEVELOPMENT_SETTINGS} (development only)",
-            file=sys.stderr,
+        sys.stderr.write(
+            f"manage.py: DJANGO_SETTINGS_MODULE is not set; using {DEVELOPMENT_SETTINGS} (development only)\n"
         )
     from django.core.management import execute_from_command_line
 

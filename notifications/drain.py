@@ -409,7 +409,7 @@ def email_queue_drain(
                     transport.open()
                     connecting = False
                     message_id = transport.send(row)
-                except Exception as exc:  # every failure is recorded on the row, none is lost
+                except Exception as exc:  # noqa: BLE001  (every failure is recorded on the row, none is lost)
                     marker.wait()
                     failure = classify(exc, connecting=connecting)
                     if failure.connection_broken:

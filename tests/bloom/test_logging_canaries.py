@@ -32,7 +32,7 @@ from tests.accounts.helpers import CONFIRM_URL, signup_data
 from tests.appointments.conftest import calendly_body, post_calendly
 from tests.billing import stripe_fakes as sf
 from tests.billing.conftest import deliver, eager_celery, fake_stripe, purchases  # noqa: F401 (fixtures)
-from tests.billing.test_checkout import _start as checkout_start_for_test_purchase
+from tests.billing.test_services_checkout import _start as checkout_start_for_test_purchase
 from tests.factories.accounts import StaffUserFactory
 from tests.factories.appointments import TherapistProfileFactory
 
