@@ -1,6 +1,5 @@
 import datetime
 
-import factory
 import pytest
 from allauth.mfa.models import Authenticator
 from django.db import IntegrityError, transaction
@@ -9,18 +8,13 @@ from django.utils import timezone
 from accounts.models import AdminUser, UserAchievement, UserPreferences, UserProfile
 from accounts.services import achievement_award, data_request_create
 from bloom.exceptions import ApplicationError
-from tests.factories import accounts as account_factories
 from tests.factories.accounts import (
     AdminActivityLogFactory,
-    AdminRoleFactory,
     AdminRolePermissionFactory,
     AdminSessionFactory,
     AdminUserFactory,
-    ConsentRecordFactory,
     DataRequestFactory,
-    SecurityEventFactory,
     StaffUserFactory,
-    UserAchievementFactory,
     UserFactory,
     UserPreferencesFactory,
     UserProfileFactory,
@@ -28,48 +22,6 @@ from tests.factories.accounts import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [
-        UserFactory,
-        StaffUserFactory,
-        UserProfileFactory,
-        UserPreferencesFactory,
-        UserAchievementFactory,
-        WellnessEntryFactory,
-        AdminRoleFactory,
-        AdminUserFactory,
-        AdminSessionFactory,
-        AdminActivityLogFactory,
-        AdminRolePermissionFactory,
-        ConsentRecordFactory,
-        DataRequestFactory,
-        SecurityEventFactory,
-    ],
-)
-def test_every_factory_builds_a_valid_row(factory):
-    row = factory()
-    assert row.pk is not None
-    assert str(row)
-    row.full_clean()  # passes the model's own validation, not only the database's
-    stored = type(row).objects.get(pk=row.pk)
-    for field in type(row)._meta.concrete_fields:
-        if field.is_relation and getattr(stored, field.attname) is not None:
-            assert getattr(stored, field.name).pk is not None  # related rows exist
-
-
-def test_every_accounts_model_has_a_factory():
-    from django.apps import apps
-
-    covered = {
-        obj._meta.model
-        for obj in vars(account_factories).values()
-        if isinstance(obj, type) and issubclass(obj, factory.django.DjangoModelFactory) and obj._meta.model
-    }
-    missing = [m.__name__ for m in apps.get_app_config("accounts").get_models() if m not in covered]
-    assert missing == []
 
 
 def test_factories_build_consistent_related_rows():

@@ -2,35 +2,14 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from tests.factories.workshops import (
-    UserWorkshopSeriesProgressFactory,
-    WorkshopAttendanceFactory,
     WorkshopFactory,
     WorkshopFeedbackFactory,
     WorkshopRegistrationFactory,
     WorkshopResourceFactory,
-    WorkshopWaitlistEntryFactory,
-    ZoomWebhookEventFactory,
 )
 from workshops.models import RegistrationStatus, Workshop, WorkshopRegistration
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [
-        UserWorkshopSeriesProgressFactory,
-        WorkshopAttendanceFactory,
-        WorkshopFeedbackFactory,
-        WorkshopResourceFactory,
-        WorkshopWaitlistEntryFactory,
-        ZoomWebhookEventFactory,
-    ],
-)
-def test_every_factory_builds_a_valid_row(factory):
-    row = factory()
-    row.full_clean()
-    assert type(row).objects.filter(pk=row.pk).exists()
 
 
 def test_one_active_registration_per_member_and_workshop():
