@@ -9,7 +9,7 @@ from django.db import transaction
 
 from bloom.http import client_ip
 from bloom.links import absolute_url
-from notifications.services import EmailCategory, EmailPriority, queue_email
+from notifications.services import EmailCategory, EmailPriority, email_enqueue
 
 from .models import User
 from .services import member_signup_complete, sign_in_failure_record
@@ -80,7 +80,7 @@ class AccountAdapter(DefaultAccountAdapter):
         message = self.render_mail(template_prefix, email, ctx)
         html = next((body for body, mime in getattr(message, "alternatives", []) if mime == "text/html"), "")
         user = context.get("user")
-        queue_email(
+        email_enqueue(
             to=email,
             subject=message.subject,
             text_body=message.body,

@@ -28,7 +28,7 @@ from bloom.crypto import EncryptedTextField, rotate_token
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from notifications.models import EmailQueue
-from notifications.services import EmailCategory, notify
+from notifications.services import EmailCategory, notification_create
 
 from .models import (
     AppointmentData,
@@ -104,7 +104,7 @@ def appointment_reminder_send(*, appointment: AppointmentData, kind: str) -> boo
                 )
         except IntegrityError:
             return False
-        notification = notify(
+        notification = notification_create(
             member=member,
             type="appointment_reminder",
             title=title,
@@ -123,7 +123,7 @@ def appointment_reminder_send(*, appointment: AppointmentData, kind: str) -> boo
         )
         portal_log.notification_id = notification.pk
         portal_log.save(update_fields=["notification_id"])
-        # notify() keys its email on the notice (documented in notifications.services).
+        # notification_create() keys its email on the notice (documented in notifications.services).
         email = EmailQueue.objects.filter(idempotency_key=f"notify:{notification.pk}").only("pk").first()
         if email is not None:
             AppointmentReminderLog.objects.create(

@@ -9,7 +9,7 @@ sends the same N messages (text + HTML, one recipient each) over the same loopba
 
 - transport limit: smtplib sending prebuilt bytes over one connection;
 - library limit: Django's `send_messages` over one connection (builds each MIME message);
-- Bloom: `email_queue_drain()` on rows queued with `queue_email` (claim, send, commit per row);
+- Bloom: `email_queue_drain()` on rows queued with `email_enqueue` (claim, send, commit per row);
 - django-post-office: `manage.py send_queued_mail` on `post_office.mail.send` rows;
 - django-mailer: `manage.py send_mail` on `mailer.send_html_mail` rows.
 
@@ -146,13 +146,13 @@ def bench_bloom() -> float:
 
     from notifications.drain import email_queue_drain
     from notifications.models import EmailQueue
-    from notifications.services import queue_email
+    from notifications.services import email_enqueue
 
     EmailQueue.objects.all().delete()
     subject, text, html = _content()
     with transaction.atomic():
         for to in _recipients():
-            queue_email(to=to, subject=subject, text_body=text, html_body=html)
+            email_enqueue(to=to, subject=subject, text_body=text, html_body=html)
         transaction.get_connection().run_on_commit.clear()  # no Celery wake-up: the bench drains itself
     started = time.perf_counter()
     result = email_queue_drain()

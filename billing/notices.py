@@ -47,7 +47,7 @@ def _refund_context(refund: RefundRequest) -> dict:
 def payment_needs_action(*, payment: PaymentIntent) -> None:
     url = _url("billing:payment_complete", payment.pk)
     context = _payment_context(payment)
-    messaging.notify(
+    messaging.notification_create(
         member=payment.user,
         type="payment_action_required",
         title="Please confirm your payment",
@@ -59,7 +59,7 @@ def payment_needs_action(*, payment: PaymentIntent) -> None:
 
 
 def payment_failed(*, payment: PaymentIntent) -> None:
-    messaging.notify(
+    messaging.notification_create(
         member=payment.user,
         type="payment_failed",
         title="Payment did not go through",
@@ -71,7 +71,7 @@ def payment_failed(*, payment: PaymentIntent) -> None:
 
 
 def refund_requested(*, refund: RefundRequest) -> None:
-    messaging.queue_email(
+    messaging.email_enqueue(
         to=settings.BLOOM_STAFF_ALERT_EMAIL,
         template="billing/staff_refund_requested",
         context=_refund_context(refund),
@@ -82,7 +82,7 @@ def refund_requested(*, refund: RefundRequest) -> None:
 def refund_decided(*, refund: RefundRequest) -> None:
     approved = refund.status != "denied"
     context = _refund_context(refund)
-    messaging.notify(
+    messaging.notification_create(
         member=refund.user,
         type="refund_approved" if approved else "refund_denied",
         title="Refund approved" if approved else "Refund request declined",
@@ -99,7 +99,7 @@ def refund_decided(*, refund: RefundRequest) -> None:
 
 def refund_completed(*, refund: RefundRequest) -> None:
     context = _refund_context(refund)
-    messaging.notify(
+    messaging.notification_create(
         member=refund.user,
         type="refund_completed",
         title="Refund sent",
@@ -108,7 +108,7 @@ def refund_completed(*, refund: RefundRequest) -> None:
         email_template="billing/refund_completed",
         email_context=context,
     )
-    messaging.queue_email(
+    messaging.email_enqueue(
         to=settings.BLOOM_STAFF_ALERT_EMAIL,
         template="billing/staff_refund_completed",
         context=context,
@@ -117,7 +117,7 @@ def refund_completed(*, refund: RefundRequest) -> None:
 
 
 def dispute_opened(*, payment: PaymentIntent, dispute: dict) -> None:
-    messaging.queue_email(
+    messaging.email_enqueue(
         to=settings.BLOOM_STAFF_ALERT_EMAIL,
         template="billing/staff_dispute_opened",
         context={
@@ -141,7 +141,7 @@ DISPUTE_OUTCOME_WORDS = {
 
 def dispute_closed(*, payment: PaymentIntent, dispute: dict) -> None:
     status = dispute.get("status", "")
-    messaging.queue_email(
+    messaging.email_enqueue(
         to=settings.BLOOM_STAFF_ALERT_EMAIL,
         template="billing/staff_dispute_closed",
         context={
@@ -159,7 +159,7 @@ def dispute_closed(*, payment: PaymentIntent, dispute: dict) -> None:
 def stripe_check_stuck(*, check: StripeCheck) -> None:
     """Tell staff once that Stripe never answered a request and Bloom has stopped asking by itself."""
     payment = check.payment
-    messaging.queue_email(
+    messaging.email_enqueue(
         to=settings.BLOOM_STAFF_ALERT_EMAIL,
         template="billing/staff_stripe_check_stuck",
         context={

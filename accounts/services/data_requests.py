@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
-from notifications.services import notify, queue_email
+from notifications.services import email_enqueue, notification_create
 
 from ..models import (
     DataRequest,
@@ -49,7 +49,7 @@ def data_request_process(*, data_request: DataRequest, staff_user: User) -> Data
     if request_row.kind == DataRequestKind.EXPORT:
         request_row.export_data = member_data_export(member=member)
     else:
-        queue_email(
+        email_enqueue(
             to=member.email,
             user=member,
             subject="Your Bloom account has been deleted",
@@ -65,7 +65,7 @@ def data_request_process(*, data_request: DataRequest, staff_user: User) -> Data
     request_row.processed_by = staff_user
     request_row.save(update_fields=["export_data", "status", "completed_at", "processed_by"])
     if request_row.kind == DataRequestKind.EXPORT:
-        notify(
+        notification_create(
             member=member,
             type="data_export_ready",
             title="Your data export is ready",

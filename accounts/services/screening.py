@@ -21,7 +21,7 @@ from django.utils import timezone
 from bloom.exceptions import ApplicationError
 from bloom.http import client_ip
 from bloom.links import absolute_reverse
-from notifications.services import EmailCategory, EmailPriority, notify, queue_email
+from notifications.services import EmailCategory, EmailPriority, email_enqueue, notification_create
 
 from ..models import (
     AdminAction,
@@ -177,7 +177,7 @@ def screening_reminders_send(*, today: datetime.date | None = None) -> int:
                 )
                 if not created:
                     continue
-                notify(
+                notification_create(
                     member=profile.user,
                     type="screening_offered",
                     title=SCREENING_REMINDER_TITLE,
@@ -219,7 +219,7 @@ def _risk_alert_send(*, alert: RiskAlert, recipients: list[User], kind: str, sub
 
     def mail(email: str, user: User | None) -> bool:
         return (
-            queue_email(
+            email_enqueue(
                 to=email,
                 user=user,
                 template="accounts/risk_alert",
@@ -234,7 +234,7 @@ def _risk_alert_send(*, alert: RiskAlert, recipients: list[User], kind: str, sub
     queued = 0
     for user in recipients:
         queued += mail(user.email, user)
-        notify(
+        notification_create(
             member=user,
             type="risk_alert",
             title=subject,

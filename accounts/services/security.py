@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from bloom.http import client_ip
 from bloom.links import absolute_url
-from notifications.services import EmailPriority, queue_email
+from notifications.services import EmailPriority, email_enqueue
 
 from ..models import (
     SecurityEvent,
@@ -123,7 +123,7 @@ def _sign_in_burst_send(*, subjects: list[dict], window: datetime.timedelta) -> 
     queued = 0
     for recipient in security_alert_recipient_list():
         digest = hashlib.sha256(f"{burst}|{recipient}".encode()).hexdigest()[:40]
-        row = queue_email(
+        row = email_enqueue(
             to=recipient,
             template="accounts/staff_sign_in_burst",
             context=context,

@@ -66,7 +66,7 @@ def _access_grant(
     )
     course, member = enrollment.course, enrollment.user
     url = course_url(course)
-    notifications.notify(
+    notifications.notification_create(
         member=member,
         type="course_enrolled",
         title=f"You're enrolled in {course.title}",
@@ -260,7 +260,7 @@ def _access_end(*, enrollment: CourseEnrollment, update_fields: list[str], detai
     enrollment.access_revoked_at = timezone.now()
     enrollment.save(update_fields=[*update_fields, "access_revoked_at", "updated_at"])
     activity_record(enrollment=enrollment, activity_type=ActivityType.ACCESS_REVOKED, details=details)
-    notifications.notify(
+    notifications.notification_create(
         member=enrollment.user,
         type="course_access_revoked",
         title=f"Your access to {enrollment.course.title} has ended",
@@ -338,7 +338,7 @@ def enrollment_access_restore(*, enrollment: CourseEnrollment, staff) -> bool:
         activity_record(
             enrollment=locked, activity_type=ActivityType.ACCESS_GRANTED, details={"by_staff": str(staff.pk)}
         )
-        notifications.notify(
+        notifications.notification_create(
             member=locked.user,
             type="course_access_restored",
             title=f"{locked.course.title} is open for you again",

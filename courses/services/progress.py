@@ -169,7 +169,7 @@ def _milestones_record(*, enrollment: CourseEnrollment, percents: list[int], now
         title, message = f"You finished {course.title}", "Well done. Your certificate is ready to download."
     else:
         title, message = f"{top}% of {course.title} done", "Every lesson counts. Keep going at your own pace."
-    notifications.notify(
+    notifications.notification_create(
         member=member,
         type="course_completed" if top == 100 else "course_milestone",
         title=title,

@@ -34,8 +34,6 @@ from .tracking import (
 )
 
 # The old names, for callers in other apps until the lead's sweep renames them there.
-queue_email = email_enqueue  # TEMP-ALIAS(h2)
-notify = notification_create  # TEMP-ALIAS(h2)
 
 __all__ = [
     "EmailCategory",
@@ -56,8 +54,6 @@ __all__ = [
     "notification_create",
     "notification_mark_all_read",
     "notification_mark_read",
-    "notify",
-    "queue_email",
     "register_email_template",
     "register_marketing_consent_lookup",
     "register_sequence_stop_check",

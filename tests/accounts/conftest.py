@@ -15,18 +15,18 @@ def staff(db):
 
 @pytest.fixture
 def queued_mail(monkeypatch):
-    """Every email allauth hands to the outbox (accounts.adapters -> notifications.queue_email),
+    """Every email allauth hands to the outbox (accounts.adapters -> notifications.email_enqueue),
     recorded and then queued for real."""
     import accounts.adapters
 
     sent: list[dict] = []
-    real = accounts.adapters.queue_email
+    real = accounts.adapters.email_enqueue
 
     def spy(**kwargs):
         sent.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(accounts.adapters, "queue_email", spy)
+    monkeypatch.setattr(accounts.adapters, "email_enqueue", spy)
     return sent
 
 

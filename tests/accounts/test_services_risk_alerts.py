@@ -155,7 +155,7 @@ def test_the_alert_is_in_the_same_transaction_as_the_response(member, clinician,
     def broken(**kwargs):
         raise RuntimeError("the outbox is down")
 
-    monkeypatch.setattr(screening_services, "queue_email", broken)
+    monkeypatch.setattr(screening_services, "email_enqueue", broken)
     with pytest.raises(RuntimeError):
         _urgent_epds(member)
     assert not ScreeningResponse.objects.exists()

@@ -62,10 +62,10 @@ def test_dashboard_has_a_panel_with_an_empty_state_for_every_area(client, signed
 
 
 def test_dashboard_lists_the_members_own_notifications_only(client, signed_in, only_accounts_panels):
-    from notifications.services import notify
+    from notifications.services import notification_create
 
-    notify(member=signed_in, type="test", title="Your workshop starts soon", message="", data={})
-    notify(member=UserFactory(), type="test", title="Someone else's notice", message="", data={})
+    notification_create(member=signed_in, type="test", title="Your workshop starts soon", message="", data={})
+    notification_create(member=UserFactory(), type="test", title="Someone else's notice", message="", data={})
     html = client.get(reverse("accounts:dashboard")).content.decode()
     assert "Your workshop starts soon" in html
     assert "Someone else" not in html
@@ -73,12 +73,12 @@ def test_dashboard_lists_the_members_own_notifications_only(client, signed_in, o
 
 
 def test_dashboard_query_count_is_pinned(client, signed_in, only_accounts_panels, django_assert_num_queries):
-    from notifications.services import notify
+    from notifications.services import notification_create
 
     WellnessEntryFactory.create_batch(5, user=signed_in)
     UserAchievementFactory.create_batch(3, user=signed_in)
     for n in range(4):
-        notify(member=signed_in, type="test", title=f"Notice {n}", message="", data={})
+        notification_create(member=signed_in, type="test", title=f"Notice {n}", message="", data={})
     client.get(reverse("accounts:dashboard"))  # warm the session
     # session, user, profile (middleware), profile (onboarding check), wellness, notifications,
     # achievements, unread count (bell in the navigation)

@@ -37,7 +37,7 @@ def registration_notice_send(*, kind: str, registration_id) -> bool:
     confirmation). Returns whether a notice was sent.
     """
     from notifications.models import UserNotification
-    from notifications.services import notify, sequence_trigger
+    from notifications.services import notification_create, sequence_trigger
 
     registration = WorkshopRegistration.objects.select_related("workshop", "user").filter(pk=registration_id).first()
     expected = {
@@ -66,7 +66,7 @@ def registration_notice_send(*, kind: str, registration_id) -> bool:
         if entry and entry.offer_expires_at
         else "",
     }
-    notify(
+    notification_create(
         member=registration.user,
         type=notice_type,
         title=title.format(title=workshop.title),
