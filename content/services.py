@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_url
+from bloom.sanitize import BLOG, EMAIL, html_to_text, sanitize_html
 from notifications import services as notification_services
 from notifications.models import EmailQueue
 
@@ -46,7 +47,6 @@ from .models import (
     SubscriberSegmentMember,
     SubscriberStatus,
 )
-from .sanitize import html_to_text, sanitize_html
 from .selectors import job_posting_is_open, segment_recipients
 from .seo import seo_evaluate
 from .validators import validate_cv
@@ -100,7 +100,7 @@ def blog_post_save(*, post: BlogPost, editor: User, note: str = "") -> BlogPost:
     approved post sends it back to draft (the approval was for other words). Locks the
     post row, so version numbers never collide.
     """
-    post.body = sanitize_html(post.body)
+    post.body = sanitize_html(post.body, BLOG)
     post.excerpt = (post.excerpt or "").strip()
     post.tags = sorted({tag.strip().lower() for tag in post.tags or [] if tag.strip()})
     if post._state.adding:
@@ -510,7 +510,7 @@ def campaign_save(*, campaign: NewsletterCampaign, user: User) -> NewsletterCamp
         campaign.status = status
     else:
         campaign.created_by = campaign.created_by or user
-    campaign.body_html = sanitize_html(campaign.body_html)
+    campaign.body_html = sanitize_html(campaign.body_html, EMAIL)
     campaign.status = CampaignStatus.SCHEDULED if campaign.scheduled_at else CampaignStatus.DRAFT
     campaign.save()
     return campaign
@@ -539,7 +539,7 @@ def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
 
 
 def _campaign_context(campaign: NewsletterCampaign, first_name: str) -> dict:
-    body_html = sanitize_html(campaign.body_html)
+    body_html = sanitize_html(campaign.body_html, EMAIL)
     return {
         "subject": campaign.subject,
         "preheader": campaign.preheader,

@@ -4,7 +4,6 @@ from django.urls import reverse
 from bloom.exceptions import ApplicationError
 from content import services
 from content.models import ApprovalDecision, BlogPost, ContentApproval, PostStatus
-from content.sanitize import sanitize_html
 from tests.factories.content import AnalyticsEventFactory, BlogPostFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,10 +42,6 @@ def test_render_sanitises_rows_written_around_the_service(client):
     assert response.status_code == 200
     assert "<p>Safe</p>" in html
     assert 'alert("x")' not in html and "evil" not in html
-
-
-def test_links_get_rel_noopener():
-    assert 'rel="noopener noreferrer nofollow"' in sanitize_html('<a href="https://example.org">x</a>')
 
 
 # --- versions, SEO --------------------------------------------------------------------------
