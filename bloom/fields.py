@@ -55,6 +55,9 @@ def choice_constraint(
 ) -> models.CheckConstraint:
     """CHECK (`field` IN the values of `choices`), named `<table>_<field>_valid` unless `name` says.
 
+    `table` is the name's prefix: the db_table, or the seed's short form of it where the seed
+    named the constraint so (`screening_points_`, `email_seq_enroll_`).
+
     `choices` is a Choices class or an iterable of the allowed values (a subset); `blank=True`
     also allows the empty string (an optional choice stored as '').
     """
