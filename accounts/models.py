@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from bloom.crypto import EncryptedTextField
+from bloom.fields import choice_constraint, choice_field, ip_address_field, optional_user_fk
 from bloom.models import DbNow, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
 
 
@@ -76,7 +77,7 @@ class UserProfile(TimeStampedModel):
     last_name = models.CharField(max_length=150, blank=True)
     preferred_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=32, blank=True)
-    stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    stage = choice_field(Stage, max_length=20, blank=True)
     due_date = models.DateField(null=True, blank=True)
     baby_birth_date = models.DateField(null=True, blank=True)
     topics = ArrayField(models.CharField(max_length=50), default=list, blank=True)
@@ -91,12 +92,7 @@ class UserProfile(TimeStampedModel):
     referral_source = models.TextField(null=True, blank=True)
     marketing_consent = models.BooleanField(null=True, default=False, db_default=True)
     # The clinician staff assigned to her; alerts about her go to them first (accounts.risk).
-    care_clinician = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
+    care_clinician = optional_user_fk(
         limit_choices_to={"is_staff": True},
         help_text="Staff member who receives this member's screening and risk alerts first.",
     )
@@ -104,10 +100,7 @@ class UserProfile(TimeStampedModel):
     class Meta:
         db_table = "user_profiles"
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(stage="") | models.Q(stage__in=[s.value for s in Stage]),
-                name="user_profiles_stage_valid",
-            ),
+            choice_constraint("user_profiles", "stage", Stage, blank=True),
         ]
 
     def __str__(self) -> str:
@@ -127,8 +120,8 @@ class UserPreferences(TimeStampedModel):
     """One row per user: which notices they want and how."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="preferences")
-    notification_channel = models.CharField(
-        max_length=20, choices=NotificationChannel.choices, default=NotificationChannel.PORTAL_AND_EMAIL
+    notification_channel = choice_field(
+        NotificationChannel, max_length=20, default=NotificationChannel.PORTAL_AND_EMAIL
     )
     appointment_reminders = models.BooleanField(default=True, db_default=True)
     workshop_reminders = models.BooleanField(default=True, db_default=True)
@@ -192,9 +185,9 @@ class SecurityEvent(UUIDModel):
         CRITICAL = "critical", "Critical"
 
     event_type = models.CharField(max_length=64, db_index=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    severity = choice_field(Severity, max_length=10, default=Severity.WARNING)
+    user = optional_user_fk()
+    ip_address = ip_address_field()
     user_agent = models.TextField(blank=True, default="")
     path = models.TextField(blank=True, default="")
     details = models.JSONField(default=dict, db_default={}, blank=True)
@@ -294,7 +287,7 @@ class AdminSession(UUIDModel):
 
     admin_user = models.ForeignKey(AdminUser, on_delete=models.CASCADE, related_name="sessions")
     session_key = models.CharField(max_length=40, db_index=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = ip_address_field()
     user_agent = models.TextField(blank=True, default="")
     created_at = created_at_field()
     last_seen_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
@@ -319,13 +312,13 @@ class AdminActivityLog(UUIDModel):
     """One staff action in the back office: an add, change or delete, or a read of health information."""
 
     admin_user = models.ForeignKey(AdminUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="activity")
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    action = models.CharField(max_length=20, choices=AdminAction.choices)
+    user = optional_user_fk()
+    action = choice_field(AdminAction, max_length=20)
     object_type = models.CharField(max_length=100, blank=True, default="")
     object_id = models.CharField(max_length=64, blank=True, default="")
     object_repr = models.CharField(max_length=200, blank=True, default="")
     changes = models.JSONField(default=dict, db_default={}, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = ip_address_field()
     # Django admin's own LogEntry this row mirrors; unique so a mirror runs at most once.
     log_entry = models.OneToOneField(
         "admin.LogEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -338,9 +331,7 @@ class AdminActivityLog(UUIDModel):
         verbose_name_plural = "admin activity log"
         indexes = [models.Index(fields=["object_type", "object_id"], name="admin_activity_object_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(action__in=[a.value for a in AdminAction]), name="admin_activity_log_action_valid"
-            ),
+            choice_constraint("admin_activity_log", "action", AdminAction),
         ]
 
     def __str__(self) -> str:
@@ -376,10 +367,10 @@ class ConsentRecord(UUIDModel):
     """One consent a member gave or withdrew, with where and when (append-only evidence)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consent_records")
-    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    kind = choice_field(ConsentKind, max_length=20)
     granted = models.BooleanField()
     source = models.CharField(max_length=40, help_text="Where it was given: signup, onboarding, preferences, admin ...")
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = ip_address_field()
     created_at = created_at_field()
 
     class Meta:
@@ -387,9 +378,7 @@ class ConsentRecord(UUIDModel):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "kind", "-created_at"], name="consent_records_user_kind_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=[k.value for k in ConsentKind]), name="consent_records_kind_valid"
-            ),
+            choice_constraint("consent_records", "kind", ConsentKind),
         ]
 
     def __str__(self) -> str:
@@ -415,11 +404,11 @@ class DataRequest(UUIDModel):
     Status = DataRequestStatus
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_requests")
-    kind = models.CharField(max_length=10, choices=DataRequestKind.choices)
-    status = models.CharField(max_length=12, choices=DataRequestStatus.choices, default=DataRequestStatus.PENDING)
+    kind = choice_field(DataRequestKind, max_length=10)
+    status = choice_field(DataRequestStatus, max_length=12, default=DataRequestStatus.PENDING)
     requested_at = created_at_field()
     completed_at = models.DateTimeField(null=True, blank=True)
-    processed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    processed_by = optional_user_fk()
     staff_note = models.TextField(blank=True, default="")
     # The JSON the member downloads once an export is completed.
     export_data = models.JSONField(null=True, blank=True)
@@ -428,12 +417,8 @@ class DataRequest(UUIDModel):
         db_table = "data_requests"
         ordering = ["-requested_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(kind__in=[k.value for k in DataRequestKind]), name="data_requests_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in DataRequestStatus]), name="data_requests_status_valid"
-            ),
+            choice_constraint("data_requests", "kind", DataRequestKind),
+            choice_constraint("data_requests", "status", DataRequestStatus),
             # At most one open request of each kind per member.
             models.UniqueConstraint(
                 fields=["user", "kind"],
@@ -467,7 +452,7 @@ class ScreeningSchedulePoint(TimeStampedModel):
     name = models.CharField(max_length=80, help_text='What the member reads, e.g. "Six weeks after birth".')
     stage = models.CharField(max_length=20, choices=TIMELINE_STAGES)
     week = models.PositiveSmallIntegerField(help_text="Week of pregnancy, or full weeks since the birth.")
-    instrument = models.CharField(max_length=10, choices=ScreeningInstrument.choices, default=ScreeningInstrument.EPDS)
+    instrument = choice_field(ScreeningInstrument, max_length=10, default=ScreeningInstrument.EPDS)
     window_weeks = models.PositiveSmallIntegerField(
         default=4, help_text="How many weeks the screening stays offered after the point is reached."
     )
@@ -478,12 +463,8 @@ class ScreeningSchedulePoint(TimeStampedModel):
         # "pregnant" sorts after "postpartum": descending puts pregnancy first, as on the timeline.
         ordering = ["-stage", "week", "instrument"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(stage__in=[Stage.PREGNANT, Stage.POSTPARTUM]), name="screening_points_stage_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(instrument__in=ScreeningInstrument.values), name="screening_points_instrument_valid"
-            ),
+            choice_constraint("screening_points", "stage", [Stage.PREGNANT, Stage.POSTPARTUM]),
+            choice_constraint("screening_points", "instrument", ScreeningInstrument),
             models.CheckConstraint(
                 condition=(models.Q(stage=Stage.PREGNANT) & models.Q(week__range=(1, 42)))
                 | (models.Q(stage=Stage.POSTPARTUM) & models.Q(week__lte=156)),
@@ -501,7 +482,7 @@ class ScreeningResponse(UUIDModel):
     """One completed questionnaire: encrypted answers, the score and band, and where on her timeline it was taken."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="screening_responses")
-    instrument = models.CharField(max_length=10, choices=ScreeningInstrument.choices)
+    instrument = choice_field(ScreeningInstrument, max_length=10)
     # Health information: {item number: position of the option chosen} as JSON, Fernet-encrypted
     # at rest. Staff see it only when the member shares it, and every read is audited.
     answers = EncryptedTextField()
@@ -509,7 +490,7 @@ class ScreeningResponse(UUIDModel):
     band = models.CharField(max_length=20)
     urgent = models.BooleanField(default=False, db_default=False)
     taken_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
-    perinatal_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, default="")
+    perinatal_stage = choice_field(Stage, max_length=20, default="", blank=True)
     perinatal_week = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Week of pregnancy, or full weeks since the birth, when she took it."
     )
@@ -522,10 +503,7 @@ class ScreeningResponse(UUIDModel):
         ordering = ["-taken_at"]
         indexes = [models.Index(fields=["user", "-taken_at"], name="screening_responses_user_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(instrument__in=ScreeningInstrument.values),
-                name="screening_responses_instrument_valid",
-            ),
+            choice_constraint("screening_responses", "instrument", ScreeningInstrument),
             models.CheckConstraint(condition=models.Q(total__lte=30), name="screening_responses_total_range"),
         ]
 
@@ -546,7 +524,7 @@ class MemberScreeningPoint(UUIDModel):
     point = models.ForeignKey(ScreeningSchedulePoint, on_delete=models.CASCADE, related_name="members")
     # The due date or birth date the point was reached from: a new pregnancy reaches the points anew.
     anchor_date = models.DateField()
-    status = models.CharField(max_length=12, choices=ScreeningPointStatus.choices, default=ScreeningPointStatus.DUE)
+    status = choice_field(ScreeningPointStatus, max_length=12, default=ScreeningPointStatus.DUE)
     reached_at = created_at_field()
     reminded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_default=DbNow())
@@ -557,9 +535,7 @@ class MemberScreeningPoint(UUIDModel):
         ordering = ["-reached_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "point", "anchor_date"], name="member_screening_points_uniq"),
-            models.CheckConstraint(
-                condition=models.Q(status__in=ScreeningPointStatus.values), name="member_screening_points_status_valid"
-            ),
+            choice_constraint("member_screening_points", "status", ScreeningPointStatus),
         ]
 
     def __str__(self) -> str:
@@ -580,7 +556,7 @@ class RiskAlert(UUIDModel):
     """
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="risk_alerts")
-    source = models.CharField(max_length=20, choices=RiskSource.choices)
+    source = choice_field(RiskSource, max_length=20)
     # Why, in staff words, without her answers or her text (those are read, audited, at the source).
     reason = models.TextField()
     screening_response = models.ForeignKey(
@@ -588,14 +564,7 @@ class RiskAlert(UUIDModel):
     )
     source_object_id = models.CharField(max_length=64, blank=True, default="")
     created_at = created_at_field(db_index=True)
-    assigned_clinician = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="The clinician alerted; empty when the on-call role was.",
-    )
+    assigned_clinician = optional_user_fk(help_text="The clinician alerted; empty when the on-call role was.")
     acknowledged_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledgement_note = models.TextField(blank=True, default="")
@@ -612,7 +581,7 @@ class RiskAlert(UUIDModel):
             ),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(source__in=RiskSource.values), name="risk_alerts_source_valid"),
+            choice_constraint("risk_alerts", "source", RiskSource),
             models.CheckConstraint(
                 condition=models.Q(acknowledged_at__isnull=True) | models.Q(acknowledged_by__isnull=False),
                 name="risk_alerts_acknowledged_by_someone",

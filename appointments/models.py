@@ -12,10 +12,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bloom.crypto import EncryptedTextField
+from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk
 from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
 from bloom.webhooks import WebhookEventBase
 
-MONEY = {"max_digits": 10, "decimal_places": 2}
 DEFAULT_TIMEZONE = "America/Los_Angeles"
 
 
@@ -31,20 +31,15 @@ class TherapistProfile(SoftDeleteModel):
 
     # Seed section 3 columns, exactly as written there (nullability and defaults included).
     id = uuid_pk()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="therapist_profiles",
-        help_text="The therapist's own login, when they have one.",
+    user = optional_user_fk(
+        related_name="therapist_profiles", help_text="The therapist's own login, when they have one."
     )
     calendly_user_uri = models.TextField(
         null=True, blank=True, help_text="Calendly API URI of the host, e.g. https://api.calendly.com/users/XXXX."
     )
     specialties = ArrayField(models.TextField(), null=True, blank=True, default=list)
     bio = models.TextField(null=True, blank=True)
-    hourly_rate = models.DecimalField(**MONEY, null=True, blank=True)
+    hourly_rate = money_field(null=True, blank=True)
     is_accepting_clients = models.BooleanField(null=True, default=True, db_default=True)
     created_at = created_at_field(null=True)
     # What a clinic needs besides.
@@ -163,7 +158,7 @@ class AppointmentData(TimeStampedModel):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE, help_text="The invitee's time zone.")
-    status = models.CharField(max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED)
+    status = choice_field(AppointmentStatus, max_length=20, default=AppointmentStatus.SCHEDULED)
     cancel_reason = models.TextField(blank=True, default="")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     location = models.TextField(null=True, blank=True)
@@ -183,9 +178,7 @@ class AppointmentData(TimeStampedModel):
             models.Index(fields=["status", "starts_at"], name="appointment_data_status_starts"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=AppointmentStatus.values), name="appointment_data_status_valid"
-            ),
+            choice_constraint("appointment_data", "status", AppointmentStatus),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_data_ends_after_start"
             ),
@@ -217,10 +210,10 @@ class AppointmentPayment(UUIDModel):
     payment = models.ForeignKey(
         "billing.PaymentIntent", on_delete=models.PROTECT, null=True, blank=True, related_name="appointment_payments"
     )
-    kind = models.CharField(max_length=20, choices=PaymentKind.choices, default=PaymentKind.SESSION_FEE)
-    amount = models.DecimalField(**MONEY)
+    kind = choice_field(PaymentKind, max_length=20, default=PaymentKind.SESSION_FEE)
+    amount = money_field()
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
-    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.AUTHORIZED)
+    status = choice_field(PaymentStatus, max_length=20, default=PaymentStatus.AUTHORIZED)
     authorized_at = models.DateTimeField(null=True, blank=True)
     captured_at = models.DateTimeField(null=True, blank=True)
     created_at = created_at_field()
@@ -230,11 +223,9 @@ class AppointmentPayment(UUIDModel):
         ordering = ["-created_at"]
         indexes = [PostgresIndex(fields=["-created_at"], name="idx_appointment_payments_created_at")]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=PaymentKind.values), name="appointment_payments_kind_valid"),
-            models.CheckConstraint(
-                condition=Q(status__in=PaymentStatus.values), name="appointment_payments_status_valid"
-            ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="appointment_payments_amount_not_negative"),
+            choice_constraint("appointment_payments", "kind", PaymentKind),
+            choice_constraint("appointment_payments", "status", PaymentStatus),
+            not_negative("appointment_payments", "amount"),
             # At most one live charge of each kind per appointment.
             models.UniqueConstraint(
                 fields=["appointment", "kind"],
@@ -261,8 +252,8 @@ class AppointmentReminderLog(UUIDModel):
     """One reminder sent for an appointment on one channel (never twice: unique per kind and channel)."""
 
     appointment = models.ForeignKey(AppointmentData, on_delete=models.CASCADE, related_name="reminder_logs")
-    kind = models.CharField(max_length=8, choices=ReminderKind.choices)
-    channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
+    kind = choice_field(ReminderKind, max_length=8)
+    channel = choice_field(ReminderChannel, max_length=10)
     sent_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
     email_queue_id = models.UUIDField(null=True, blank=True, help_text="The email_queue row, for the email channel.")
     notification_id = models.UUIDField(null=True, blank=True, help_text="The user_notifications row, for the portal.")
@@ -272,12 +263,8 @@ class AppointmentReminderLog(UUIDModel):
         ordering = ["-sent_at"]
         constraints = [
             models.UniqueConstraint(fields=["appointment", "kind", "channel"], name="appointment_reminder_logs_once"),
-            models.CheckConstraint(
-                condition=Q(kind__in=ReminderKind.values), name="appointment_reminder_logs_kind_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(channel__in=ReminderChannel.values), name="appointment_reminder_logs_channel_valid"
-            ),
+            choice_constraint("appointment_reminder_logs", "kind", ReminderKind),
+            choice_constraint("appointment_reminder_logs", "channel", ReminderChannel),
         ]
 
     def __str__(self) -> str:

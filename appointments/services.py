@@ -7,16 +7,11 @@ from __future__ import annotations
 import logging
 import uuid
 import zoneinfo
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from cryptography.fernet import Fernet, InvalidToken
-from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Value
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import User
@@ -24,7 +19,6 @@ from accounts.services import health_read_record
 from billing import services as billing_services
 from billing.models import PaymentIntent
 from billing.models import PaymentStatus as BillingStatus
-from bloom.crypto import EncryptedTextField, rotate_token
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from notifications.models import EmailQueue
@@ -294,68 +288,3 @@ def therapist_delete(*, therapist: TherapistProfile) -> None:
     if refusal:
         raise ApplicationError(refusal)
     therapist.delete()
-
-
-# --- Key rotation ---------------------------------------------------------------------------------
-
-
-@dataclass
-class RotationResult:
-    rotated: int = 0
-    current: int = 0
-    per_field: dict[str, int] = field(default_factory=dict)
-
-
-def encrypted_fields() -> list[tuple[type[models.Model], models.Field]]:
-    """Every EncryptedTextField of every installed model (found through the app registry)."""
-    return [
-        (model, model_field)
-        for model in apps.get_models()
-        for model_field in model._meta.concrete_fields
-        if isinstance(model_field, EncryptedTextField)
-    ]
-
-
-def encryption_keys_rotate(*, batch_size: int = 500, progress=None) -> RotationResult:
-    """Re-encrypt every encrypted column under the newest key of BLOOM_FIELD_ENCRYPTION_KEYS.
-
-    Idempotent: values already readable with the newest key are left alone. Each batch
-    locks its rows while it rewrites them, so a concurrent edit is never overwritten. `progress(label, rotated)` is called per field.
-    """
-    newest = Fernet(settings.BLOOM_FIELD_ENCRYPTION_KEYS[0].encode())
-    result = RotationResult()
-    for model, model_field in encrypted_fields():
-        label = f"{model._meta.label}.{model_field.name}"
-        rotated = 0
-        manager = model._base_manager
-        last_pk = None
-        while True:
-            with transaction.atomic():
-                batch = manager.select_for_update().exclude(**{f"{model_field.name}__isnull": True})
-                if last_pk is not None:
-                    batch = batch.filter(pk__gt=last_pk)
-                rows = list(
-                    batch.annotate(_raw=Cast(model_field.name, models.TextField()))
-                    .order_by("pk")
-                    .values_list("pk", "_raw")[:batch_size]
-                )
-                for pk, token in rows:
-                    if not token:
-                        continue
-                    try:
-                        newest.decrypt(token.encode())
-                    except InvalidToken:
-                        manager.filter(pk=pk).update(
-                            **{model_field.name: Value(rotate_token(token), output_field=models.TextField())}
-                        )
-                        rotated += 1
-                    else:
-                        result.current += 1
-            if len(rows) < batch_size:
-                break
-            last_pk = rows[-1][0]
-        result.rotated += rotated
-        result.per_field[label] = rotated
-        if progress is not None:
-            progress(label, rotated)
-    return result

@@ -13,10 +13,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk
 from bloom.models import TimeStampedModel, UUIDModel, created_at_field
 from bloom.webhooks import WebhookEventBase
-
-MONEY = {"max_digits": 10, "decimal_places": 2}
 
 
 class PostgresIndex(models.Index):
@@ -62,16 +61,12 @@ class PaymentIntent(TimeStampedModel):
     kind = models.TextField()
     object_id = models.TextField()
     description = models.TextField(blank=True, default="")
-    amount = models.DecimalField(**MONEY)
-    discount_amount = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
-    amount_refunded = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
+    amount = money_field()
+    discount_amount = money_field(zero_default=True)
+    amount_refunded = money_field(zero_default=True)
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
-    status = models.TextField(
-        choices=PaymentStatus.choices, default=PaymentStatus.REQUIRES_PAYMENT, db_default=PaymentStatus.REQUIRES_PAYMENT
-    )
-    capture_method = models.TextField(
-        choices=CaptureMethod.choices, default=CaptureMethod.AUTOMATIC, db_default=CaptureMethod.AUTOMATIC
-    )
+    status = choice_field(PaymentStatus, default=PaymentStatus.REQUIRES_PAYMENT, db_default=True)
+    capture_method = choice_field(CaptureMethod, default=CaptureMethod.AUTOMATIC, db_default=True)
     disputed = models.BooleanField(default=False, db_default=False)
     stripe_payment_intent_id = models.TextField(null=True, blank=True, unique=True)
     stripe_checkout_session_id = models.TextField(null=True, blank=True, unique=True)
@@ -96,12 +91,10 @@ class PaymentIntent(TimeStampedModel):
             models.Index(fields=["status"], name="idx_payment_intents_status"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_intents_status_valid"),
-            models.CheckConstraint(
-                condition=Q(capture_method__in=CaptureMethod.values), name="payment_intents_capture_method_valid"
-            ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_intents_amount_not_negative"),
-            models.CheckConstraint(condition=Q(discount_amount__gte=0), name="payment_intents_discount_not_negative"),
+            choice_constraint("payment_intents", "status", PaymentStatus),
+            choice_constraint("payment_intents", "capture_method", CaptureMethod),
+            not_negative("payment_intents", "amount"),
+            not_negative("payment_intents", "discount_amount", name="payment_intents_discount_not_negative"),
             models.CheckConstraint(
                 condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("amount")),
                 name="payment_intents_refund_within_amount",
@@ -152,18 +145,14 @@ class RefundRequest(TimeStampedModel):
 
     payment = models.ForeignKey(PaymentIntent, on_delete=models.PROTECT, related_name="refund_requests")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_requests")
-    amount_requested = models.DecimalField(**MONEY)
-    amount_approved = models.DecimalField(**MONEY, null=True, blank=True)
-    amount_refunded = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
+    amount_requested = money_field()
+    amount_approved = money_field(null=True, blank=True)
+    amount_refunded = money_field(zero_default=True)
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
     reason = models.TextField(blank=True, default="")
-    status = models.TextField(
-        choices=RefundStatus.choices, default=RefundStatus.REQUESTED, db_default=RefundStatus.REQUESTED
-    )
-    source = models.TextField(choices=RefundSource.choices, default=RefundSource.MEMBER, db_default=RefundSource.MEMBER)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    status = choice_field(RefundStatus, default=RefundStatus.REQUESTED, db_default=True)
+    source = choice_field(RefundSource, default=RefundSource.MEMBER, db_default=True)
+    decided_by = optional_user_fk()
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True, default="")
     stripe_refund_id = models.TextField(null=True, blank=True, unique=True)
@@ -178,14 +167,14 @@ class RefundRequest(TimeStampedModel):
             models.Index(fields=["status"], name="idx_refund_requests_status"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refund_requests_status_valid"),
-            models.CheckConstraint(condition=Q(source__in=RefundSource.values), name="refund_requests_source_valid"),
+            choice_constraint("refund_requests", "status", RefundStatus),
+            choice_constraint("refund_requests", "source", RefundSource),
             models.CheckConstraint(condition=Q(amount_requested__gt=0), name="refund_requests_amount_positive"),
             models.CheckConstraint(
                 condition=Q(amount_approved__isnull=True) | Q(amount_approved__gt=0),
                 name="refund_requests_approved_positive",
             ),
-            models.CheckConstraint(condition=Q(amount_refunded__gte=0), name="refund_requests_refunded_not_negative"),
+            not_negative("refund_requests", "amount_refunded", name="refund_requests_refunded_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -224,7 +213,7 @@ class StripeCheck(TimeStampedModel):
     refund = models.ForeignKey(
         RefundRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_checks"
     )
-    operation = models.TextField(choices=StripeCheckOperation.choices)
+    operation = choice_field(StripeCheckOperation)
     idempotency_key = models.TextField(unique=True)
     params = models.JSONField(default=dict, db_default={}, blank=True)
     attempts = models.PositiveIntegerField(default=1, db_default=1, help_text="Requests sent so far.")
@@ -249,9 +238,7 @@ class StripeCheck(TimeStampedModel):
             ),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(operation__in=StripeCheckOperation.values), name="stripe_checks_operation_valid"
-            ),
+            choice_constraint("stripe_checks", "operation", StripeCheckOperation),
             models.CheckConstraint(
                 condition=Q(operation=StripeCheckOperation.REFUND, refund__isnull=False)
                 | (~Q(operation=StripeCheckOperation.REFUND) & Q(refund__isnull=True)),
@@ -358,9 +345,9 @@ class UserPaymentSummary(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, primary_key=True, related_name="+", db_column="user_id"
     )
-    total_paid = models.DecimalField(**MONEY)
-    total_refunded = models.DecimalField(**MONEY)
-    net_paid = models.DecimalField(**MONEY)
+    total_paid = money_field()
+    total_refunded = money_field()
+    net_paid = money_field()
     payment_count = models.IntegerField()
     refund_count = models.IntegerField()
     open_refund_requests = models.IntegerField()

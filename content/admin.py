@@ -663,9 +663,9 @@ class JobPostingAdmin(admin.ModelAdmin):
         return actions
 
     def save_model(self, request, obj, form, change):
-        from .sanitize import sanitize_html
+        from bloom.sanitize import BLOG, sanitize_html
 
-        obj.description = sanitize_html(obj.description)
+        obj.description = sanitize_html(obj.description, BLOG)
         super().save_model(request, obj, form, change)
 
     def delete_view(self, request, object_id, extra_context=None):

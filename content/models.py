@@ -1,12 +1,12 @@
 """The public site: blog, newsletter, analytics, contact form, careers and support chat."""
 
-from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from bloom.crypto import EncryptedTextField
+from bloom.fields import choice_constraint, choice_field, ip_address_field, optional_user_fk
 from bloom.models import SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
 
 # --- Blog -------------------------------------------------------------------------------
@@ -45,9 +45,7 @@ class BlogPost(TimeStampedModel, SoftDeleteModel):
     excerpt = models.TextField(blank=True, default="")
     body = models.TextField(blank=True, default="", help_text="HTML; unsafe markup is removed on save.")
     cover_image_url = models.URLField(max_length=500, blank=True, default="")
-    status = models.CharField(
-        max_length=20, choices=PostStatus.choices, default=PostStatus.DRAFT, db_default=PostStatus.DRAFT
-    )
+    status = choice_field(PostStatus, max_length=20, default=PostStatus.DRAFT, db_default=True)
     published_at = models.DateTimeField(null=True, blank=True)
     # Seed 4A: author_id UUID REFERENCES admin_users(id).
     author = models.ForeignKey(
@@ -68,9 +66,7 @@ class BlogPost(TimeStampedModel, SoftDeleteModel):
         ordering = ["-published_at", "-created_at"]
         permissions = [("publish_blogpost", "Can approve and publish blog posts")]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in PostStatus]), name="blog_posts_status_valid"
-            ),
+            choice_constraint("blog_posts", "status", PostStatus),
             models.CheckConstraint(
                 condition=~Q(status=PostStatus.PUBLISHED) | Q(published_at__isnull=False),
                 name="blog_posts_published_has_date",
@@ -100,9 +96,7 @@ class BlogPostVersion(UUIDModel):
     post = models.ForeignKey(BlogPost, on_delete=models.CASCADE, related_name="versions")
     version_number = models.PositiveIntegerField()
     snapshot = models.JSONField(help_text="The post's editable fields after the save.")
-    editor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    editor = optional_user_fk()
     note = models.CharField(max_length=200, blank=True, default="")
     created_at = created_at_field()
 
@@ -128,18 +122,9 @@ class ContentApproval(UUIDModel):
     """One review request for a blog post and the reviewer's decision on it."""
 
     post = models.ForeignKey(BlogPost, on_delete=models.CASCADE, related_name="approvals")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    decision = models.CharField(
-        max_length=20,
-        choices=ApprovalDecision.choices,
-        default=ApprovalDecision.PENDING,
-        db_default=ApprovalDecision.PENDING,
-    )
+    requested_by = optional_user_fk()
+    reviewer = optional_user_fk()
+    decision = choice_field(ApprovalDecision, max_length=20, default=ApprovalDecision.PENDING, db_default=True)
     comment = models.TextField(blank=True, default="")
     version_number = models.PositiveIntegerField(null=True, blank=True, help_text="The version that was reviewed.")
     created_at = created_at_field()
@@ -149,9 +134,7 @@ class ContentApproval(UUIDModel):
         db_table = "content_approvals"
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(decision__in=[d.value for d in ApprovalDecision]), name="content_approvals_decision_valid"
-            ),
+            choice_constraint("content_approvals", "decision", ApprovalDecision),
             models.CheckConstraint(
                 condition=Q(decision=ApprovalDecision.PENDING, decided_at__isnull=True)
                 | (~Q(decision=ApprovalDecision.PENDING) & Q(decided_at__isnull=False)),
@@ -185,12 +168,7 @@ class Subscriber(TimeStampedModel):
 
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=150, blank=True, default="")
-    status = models.CharField(
-        max_length=20,
-        choices=SubscriberStatus.choices,
-        default=SubscriberStatus.PENDING,
-        db_default=SubscriberStatus.PENDING,
-    )
+    status = choice_field(SubscriberStatus, max_length=20, default=SubscriberStatus.PENDING, db_default=True)
     source = models.CharField(max_length=64, blank=True, default="", help_text="Where they signed up.")
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -208,9 +186,7 @@ class Subscriber(TimeStampedModel):
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscribers_email_lower_uniq"),
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in SubscriberStatus]), name="subscribers_status_valid"
-            ),
+            choice_constraint("subscribers", "status", SubscriberStatus),
             models.CheckConstraint(
                 condition=~Q(status=SubscriberStatus.CONFIRMED) | Q(confirmed_at__isnull=False),
                 name="subscribers_confirmed_has_date",
@@ -234,9 +210,7 @@ class SubscriberSegment(TimeStampedModel):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=140, unique=True)
     description = models.TextField(blank=True, default="")
-    kind = models.CharField(
-        max_length=10, choices=SegmentKind.choices, default=SegmentKind.MANUAL, db_default=SegmentKind.MANUAL
-    )
+    kind = choice_field(SegmentKind, max_length=10, default=SegmentKind.MANUAL, db_default=True)
     rule = models.JSONField(
         default=dict,
         db_default={},
@@ -248,11 +222,7 @@ class SubscriberSegment(TimeStampedModel):
     class Meta:
         db_table = "subscriber_segments"
         ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=[k.value for k in SegmentKind]), name="subscriber_segments_kind_valid"
-            )
-        ]
+        constraints = [choice_constraint("subscriber_segments", "kind", SegmentKind)]
 
     def __str__(self) -> str:
         return self.name
@@ -263,9 +233,7 @@ class SubscriberSegmentMember(UUIDModel):
 
     segment = models.ForeignKey(SubscriberSegment, on_delete=models.CASCADE, related_name="memberships")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="memberships")
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    added_by = optional_user_fk()
     created_at = created_at_field()
 
     class Meta:
@@ -301,24 +269,18 @@ class NewsletterCampaign(TimeStampedModel):
         related_name="campaigns",
         help_text="Empty means every confirmed subscriber.",
     )
-    status = models.CharField(
-        max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_default=CampaignStatus.DRAFT
-    )
+    status = choice_field(CampaignStatus, max_length=20, default=CampaignStatus.DRAFT, db_default=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     send_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     recipients_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    created_by = optional_user_fk()
 
     class Meta:
         db_table = "newsletter_campaigns"
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in CampaignStatus]), name="newsletter_campaigns_status_valid"
-            ),
+            choice_constraint("newsletter_campaigns", "status", CampaignStatus),
             models.CheckConstraint(
                 condition=~Q(status=CampaignStatus.SCHEDULED) | Q(scheduled_at__isnull=False),
                 name="newsletter_campaigns_scheduled_has_time",
@@ -355,15 +317,11 @@ class AnalyticsEvent(UUIDModel):
     """One thing a visitor did on the site (a page view, a sign-up, a click), in a journey."""
 
     event_name = models.CharField(max_length=100)
-    category = models.CharField(
-        max_length=20, choices=EventCategory.choices, default=EventCategory.OTHER, db_default=EventCategory.OTHER
-    )
+    category = choice_field(EventCategory, max_length=20, default=EventCategory.OTHER, db_default=True)
     session_id = models.CharField(
         max_length=64, blank=True, default="", help_text="Journey id: one browser tab's visit, no cookie."
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    user = optional_user_fk()
     path = models.TextField(blank=True, default="")
     referrer = models.TextField(blank=True, default="")
     properties = models.JSONField(default=dict, db_default={}, blank=True)
@@ -376,11 +334,7 @@ class AnalyticsEvent(UUIDModel):
     class Meta:
         db_table = "analytics_events"
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(category__in=[c.value for c in EventCategory]), name="analytics_events_category_valid"
-            )
-        ]
+        constraints = [choice_constraint("analytics_events", "category", EventCategory)]
         indexes = [
             models.Index(fields=["category", "created_at"], name="idx_analytics_events_category"),
             models.Index(fields=["session_id", "created_at"], name="idx_analytics_events_session"),
@@ -408,23 +362,15 @@ class ContactSubmission(TimeStampedModel):
     phone = models.CharField(max_length=32, blank=True, default="")
     subject = models.CharField(max_length=200, blank=True, default="")
     message = EncryptedTextField(help_text="May hold health information; encrypted at rest.")
-    status = models.CharField(
-        max_length=20, choices=ContactStatus.choices, default=ContactStatus.NEW, db_default=ContactStatus.NEW
-    )
-    handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    status = choice_field(ContactStatus, max_length=20, default=ContactStatus.NEW, db_default=True)
+    handled_by = optional_user_fk()
     closed_at = models.DateTimeField(null=True, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = ip_address_field()
 
     class Meta:
         db_table = "contact_submissions"
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in ContactStatus]), name="contact_submissions_status_valid"
-            )
-        ]
+        constraints = [choice_constraint("contact_submissions", "status", ContactStatus)]
         indexes = [models.Index(fields=["status", "-created_at"], name="idx_contact_submissions_status")]
 
     def __str__(self) -> str:
@@ -446,7 +392,7 @@ class JobPosting(TimeStampedModel, SoftDeleteModel):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     location = models.CharField(max_length=150, blank=True, default="")
-    employment_type = models.CharField(max_length=20, choices=EmploymentType.choices, default=EmploymentType.FULL_TIME)
+    employment_type = choice_field(EmploymentType, max_length=20, default=EmploymentType.FULL_TIME)
     summary = models.TextField(blank=True, default="")
     description = models.TextField(blank=True, default="", help_text="HTML; unsafe markup is removed on save.")
     is_open = models.BooleanField(default=True, db_default=True)
@@ -455,12 +401,7 @@ class JobPosting(TimeStampedModel, SoftDeleteModel):
     class Meta(SoftDeleteModel.Meta):
         db_table = "job_postings"
         ordering = ["title"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(employment_type__in=[t.value for t in EmploymentType]),
-                name="job_postings_employment_type_valid",
-            )
-        ]
+        constraints = [choice_constraint("job_postings", "employment_type", EmploymentType)]
 
     def __str__(self) -> str:
         return self.title
@@ -495,23 +436,14 @@ class CareerApplication(TimeStampedModel):
     cover_letter = models.TextField(blank=True, default="")
     cv = models.FileField(upload_to=cv_upload_to, max_length=300)
     cv_original_name = models.CharField(max_length=255, blank=True, default="")
-    status = models.CharField(
-        max_length=20,
-        choices=ApplicationStatus.choices,
-        default=ApplicationStatus.NEW,
-        db_default=ApplicationStatus.NEW,
-    )
+    status = choice_field(ApplicationStatus, max_length=20, default=ApplicationStatus.NEW, db_default=True)
     staff_notes = models.TextField(blank=True, default="")
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = ip_address_field()
 
     class Meta:
         db_table = "career_applications"
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in ApplicationStatus]), name="career_applications_status_valid"
-            )
-        ]
+        constraints = [choice_constraint("career_applications", "status", ApplicationStatus)]
         indexes = [models.Index(fields=["job_posting", "status"], name="idx_career_applications_job")]
 
     def __str__(self) -> str:
@@ -530,29 +462,19 @@ class ChatStatus(models.TextChoices):
 class ChatConversation(TimeStampedModel):
     """A support chat between a visitor (or member) and the care team."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    user = optional_user_fk()
     visitor_name = models.CharField(max_length=150, blank=True, default="")
     visitor_email = models.EmailField(max_length=254, blank=True, default="")
     subject = models.CharField(max_length=200, blank=True, default="")
-    status = models.CharField(
-        max_length=20, choices=ChatStatus.choices, default=ChatStatus.OPEN, db_default=ChatStatus.OPEN
-    )
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    status = choice_field(ChatStatus, max_length=20, default=ChatStatus.OPEN, db_default=True)
+    assigned_to = optional_user_fk()
     last_message_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "chat_conversations"
         ordering = ["-last_message_at", "-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in ChatStatus]), name="chat_conversations_status_valid"
-            )
-        ]
+        constraints = [choice_constraint("chat_conversations", "status", ChatStatus)]
         indexes = [models.Index(fields=["status", "-last_message_at"], name="idx_chat_conversations_status")]
 
     def __str__(self) -> str:
@@ -570,10 +492,8 @@ class ChatMessage(UUIDModel):
     """One message in a support chat, from the visitor or a staff member (encrypted at rest)."""
 
     conversation = models.ForeignKey(ChatConversation, on_delete=models.CASCADE, related_name="messages")
-    sender = models.CharField(max_length=10, choices=ChatSender.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    sender = choice_field(ChatSender, max_length=10)
+    staff_user = optional_user_fk()
     body = EncryptedTextField()
     created_at = created_at_field()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -581,11 +501,7 @@ class ChatMessage(UUIDModel):
     class Meta:
         db_table = "chat_messages"
         ordering = ["created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(sender__in=[s.value for s in ChatSender]), name="chat_messages_sender_valid"
-            )
-        ]
+        constraints = [choice_constraint("chat_messages", "sender", ChatSender)]
         indexes = [models.Index(fields=["conversation", "created_at"], name="idx_chat_messages_conversation")]
 
     def __str__(self) -> str:

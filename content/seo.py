@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass, field
 
-from .sanitize import html_to_text
+from bloom.sanitize import html_to_text
 
 TITLE_RANGE = (30, 60)
 META_DESCRIPTION_RANGE = (120, 160)

@@ -1,6 +1,6 @@
 """Lesson content rules: which HTML a slide may contain, how slides are split, which videos may play.
 
-Slides are sanitised with nh3 (docs/adr/0040) both when staff save them and again when a
+Slides are sanitised under bloom.sanitize's lesson policy (docs/adr/0040) both when staff save them and again when a
 lesson is shown, so a row written by SQL or an old import is still rendered inert.
 """
 
@@ -8,24 +8,9 @@ from __future__ import annotations
 
 import re
 
-import nh3
+from bloom.sanitize import LESSON, sanitize_html
 
 from .models import video_url_is_allowed
-
-SLIDE_TAGS = {
-    "a", "abbr", "aside", "b", "blockquote", "br", "caption", "cite", "code", "dd", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h2", "h3", "h4", "h5", "hr", "i", "img", "li", "mark", "ol", "p", "pre", "q",
-    "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
-}  # fmt: skip
-SLIDE_ATTRIBUTES = {
-    "*": {"class", "lang", "title"},
-    "a": {"href"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "ol": {"start"},
-}
-SLIDE_URL_SCHEMES = {"http", "https", "mailto"}
 
 # Staff may write one HTML document with this marker between slides.
 SLIDE_SEPARATOR = "<!-- slide -->"
@@ -33,15 +18,8 @@ _SEPARATOR_RE = re.compile(r"<!--\s*slide\s*-->|<hr\s+class=[\"']slide-break[\"'
 
 
 def slide_clean(html: str) -> str:
-    """The slide's HTML with everything outside the allow-list removed (no scripts, handlers, js: URLs)."""
-    return nh3.clean(
-        html or "",
-        tags=SLIDE_TAGS,
-        clean_content_tags={"script", "style", "iframe", "object", "embed", "template", "noscript"},
-        attributes=SLIDE_ATTRIBUTES,
-        url_schemes=SLIDE_URL_SCHEMES,
-        link_rel="noopener noreferrer",
-    ).strip()
+    """The slide's HTML with everything outside the lesson policy removed (no scripts, handlers, js: URLs)."""
+    return sanitize_html(html, LESSON).strip()
 
 
 def slides_from_html(document: str) -> list[str]:

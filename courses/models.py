@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk
 from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
 
 MILESTONE_PERCENTS = (25, 50, 75, 100)
@@ -37,17 +38,9 @@ def validate_video_url(url: str) -> None:
         )
 
 
-def money_field(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=10, decimal_places=2, **kwargs)
-
-
 class PublishStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
-
-
-def _status_check(name: str, field: str, choices) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": [c.value for c in choices]}), name=name)
 
 
 class Course(TimeStampedModel, SoftDeleteModel):
@@ -58,23 +51,19 @@ class Course(TimeStampedModel, SoftDeleteModel):
     subtitle = models.CharField(max_length=300, blank=True)
     description = models.TextField(blank=True)
     instructor_name = models.CharField(max_length=200, blank=True)
-    price = money_field(default=Decimal("0.00"), db_default=Decimal("0.00"), validators=[MinValueValidator(0)])
+    price = money_field(zero_default=True, validators=[MinValueValidator(0)])
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
-    status = models.CharField(
-        max_length=20, choices=PublishStatus.choices, default=PublishStatus.DRAFT, db_default=PublishStatus.DRAFT
-    )
+    status = choice_field(PublishStatus, max_length=20, default=PublishStatus.DRAFT, db_default=True)
     published_at = models.DateTimeField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0, db_default=0, help_text="Order in the catalog.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    created_by = optional_user_fk()
 
     class Meta(SoftDeleteModel.Meta):
         db_table = "courses"
         ordering = ["position", "title"]
         constraints = [
-            _status_check("courses_status_valid", "status", PublishStatus),
-            models.CheckConstraint(condition=Q(price__gte=0), name="courses_price_not_negative"),
+            choice_constraint("courses", "status", PublishStatus),
+            not_negative("courses", "price"),
         ]
 
     def __str__(self) -> str:
@@ -127,14 +116,12 @@ class CourseLesson(TimeStampedModel, SoftDeleteModel):
     is_preview = models.BooleanField(
         default=False, db_default=False, help_text="Anyone may open a free preview lesson."
     )
-    status = models.CharField(
-        max_length=20, choices=PublishStatus.choices, default=PublishStatus.DRAFT, db_default=PublishStatus.DRAFT
-    )
+    status = choice_field(PublishStatus, max_length=20, default=PublishStatus.DRAFT, db_default=True)
 
     class Meta(SoftDeleteModel.Meta):
         db_table = "course_lessons"
         ordering = ["position", "created_at"]
-        constraints = [_status_check("course_lessons_status_valid", "status", PublishStatus)]
+        constraints = [choice_constraint("course_lessons", "status", PublishStatus)]
         indexes = [models.Index(fields=["module", "position"], name="course_lessons_module_pos")]
 
     def __str__(self) -> str:
@@ -179,9 +166,7 @@ class CourseContentVersion(UUIDModel):
     version_number = models.PositiveIntegerField()
     snapshot = models.JSONField()
     change_summary = models.CharField(max_length=300, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    changed_by = optional_user_fk()
     created_at = created_at_field()
 
     class Meta:
@@ -205,9 +190,7 @@ class CourseUser(UUIDModel):
     amount_paid = money_field(default=Decimal("0.00"))
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
     source = models.CharField(max_length=100, blank=True, help_text="Where the purchase came from (legacy shop).")
-    auth_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="course_purchases"
-    )
+    auth_user = optional_user_fk(related_name="course_purchases")
     linked_at = models.DateTimeField(null=True, blank=True)
     created_at = created_at_field()
 
@@ -245,11 +228,9 @@ class CourseEnrollment(TimeStampedModel):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="course_enrollments")
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
-    payment_status = models.CharField(
-        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_default=PaymentStatus.PENDING
-    )
-    amount_paid = money_field(default=Decimal("0.00"), db_default=Decimal("0.00"))
-    amount_refunded = money_field(default=Decimal("0.00"), db_default=Decimal("0.00"))
+    payment_status = choice_field(PaymentStatus, max_length=20, default=PaymentStatus.PENDING, db_default=True)
+    amount_paid = money_field(zero_default=True)
+    amount_refunded = money_field(zero_default=True)
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
     payment_id = models.UUIDField(
         null=True, blank=True, help_text="The billing payment that granted access (payment_intents.id)."
@@ -275,7 +256,7 @@ class CourseEnrollment(TimeStampedModel):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "course"], name="course_enrollments_user_course_unique"),
-            _status_check("course_enrollments_payment_status_valid", "payment_status", PaymentStatus),
+            choice_constraint("course_enrollments", "payment_status", PaymentStatus),
             models.CheckConstraint(
                 condition=Q(progress_percent__gte=0, progress_percent__lte=100),
                 name="course_enrollments_percent_range",
@@ -306,7 +287,7 @@ class CourseDiscountCode(UUIDModel):
 
     # Seed section 3 columns, plus is_active.
     code = models.TextField(unique=True)
-    discount_type = models.TextField(null=True, choices=DiscountType.choices)
+    discount_type = choice_field(DiscountType, null=True)
     discount_value = money_field(validators=[MinValueValidator(0)])
     course = models.ForeignKey(
         Course,
@@ -332,8 +313,8 @@ class CourseDiscountCode(UUIDModel):
         db_table = "course_discount_codes"
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(discount_type__in=[c.value for c in DiscountType]), name="course_discount_codes_type_valid"
+            choice_constraint(
+                "course_discount_codes", "discount_type", DiscountType, name="course_discount_codes_type_valid"
             ),
             models.CheckConstraint(
                 condition=Q(max_uses__isnull=True) | Q(uses_count__lte=F("max_uses")),
@@ -343,7 +324,7 @@ class CourseDiscountCode(UUIDModel):
                 condition=~Q(discount_type=DiscountType.PERCENTAGE) | Q(discount_value__lte=100),
                 name="course_discount_codes_percent_max_100",
             ),
-            models.CheckConstraint(condition=Q(discount_value__gte=0), name="course_discount_codes_value_positive"),
+            not_negative("course_discount_codes", "discount_value", name="course_discount_codes_value_positive"),
         ]
 
     def __str__(self) -> str:
@@ -377,12 +358,7 @@ class CourseProgress(TimeStampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="course_progress")
     enrollment = models.ForeignKey(CourseEnrollment, on_delete=models.PROTECT, related_name="progress")
     lesson = models.ForeignKey(CourseLesson, on_delete=models.PROTECT, related_name="progress")
-    status = models.CharField(
-        max_length=20,
-        choices=ProgressStatus.choices,
-        default=ProgressStatus.IN_PROGRESS,
-        db_default=ProgressStatus.IN_PROGRESS,
-    )
+    status = choice_field(ProgressStatus, max_length=20, default=ProgressStatus.IN_PROGRESS, db_default=True)
     last_slide_index = models.PositiveIntegerField(default=0, db_default=0)
     first_viewed_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
     last_viewed_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
@@ -394,7 +370,7 @@ class CourseProgress(TimeStampedModel):
         ordering = ["-last_viewed_at"]
         constraints = [
             models.UniqueConstraint(fields=["enrollment", "lesson"], name="course_progress_enrollment_lesson_unique"),
-            _status_check("course_progress_status_valid", "status", ProgressStatus),
+            choice_constraint("course_progress", "status", ProgressStatus),
         ]
         indexes = [
             models.Index(
@@ -465,14 +441,18 @@ class CourseActivityLog(UUIDModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     enrollment = models.ForeignKey(CourseEnrollment, on_delete=models.PROTECT, related_name="activity")
     lesson = models.ForeignKey(CourseLesson, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    activity_type = models.CharField(max_length=30, choices=ActivityType.choices)
+    activity_type = choice_field(ActivityType, max_length=30)
     details = models.JSONField(default=dict, db_default={}, blank=True)
     created_at = created_at_field()
 
     class Meta:
         db_table = "course_activity_log"
         ordering = ["-created_at"]
-        constraints = [_status_check("course_activity_log_type_valid", "activity_type", ActivityType)]
+        constraints = [
+            choice_constraint(
+                "course_activity_log", "activity_type", ActivityType, name="course_activity_log_type_valid"
+            )
+        ]
         indexes = [models.Index(fields=["enrollment", "-created_at"], name="course_activity_enr_created")]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.utils import timezone
 
+from bloom.fields import choice_constraint, choice_field, optional_user_fk
 from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
 
 
@@ -35,17 +36,11 @@ class SeedIndex(models.Index):
     max_name_length = 63
 
 
-def _choice_check(field: str, choices: type[models.Choices], name: str) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": [c.value for c in choices]}), name=name)
-
-
 class EmailQueue(TimeStampedModel):
     """One email in the outbox: rendered at queue time, claimed and sent by the drain."""
 
     to_email = models.CharField(max_length=254)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
-    )
+    user = optional_user_fk(db_index=False)
     from_email = models.CharField(max_length=254, blank=True, default="")
     subject = models.TextField(blank=True, default="")
     text_body = models.TextField(blank=True, default="")
@@ -57,11 +52,9 @@ class EmailQueue(TimeStampedModel):
     context = models.JSONField(default=dict, db_default=Value({}, models.JSONField()), blank=True)
     # Destinations of the rewritten links of a tracked email, by index (docs/adr/0022).
     tracked_links = models.JSONField(default=list, db_default=Value([], models.JSONField()), blank=True)
-    category = models.CharField(max_length=20, choices=EmailCategory.choices, default=EmailCategory.TRANSACTIONAL)
+    category = choice_field(EmailCategory, max_length=20, default=EmailCategory.TRANSACTIONAL)
     priority = models.SmallIntegerField(default=EmailPriority.NORMAL, db_default=EmailPriority.NORMAL)
-    status = models.CharField(
-        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING, db_default=EmailStatus.PENDING
-    )
+    status = choice_field(EmailStatus, max_length=10, default=EmailStatus.PENDING, db_default=True)
     scheduled_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -113,8 +106,8 @@ class EmailQueue(TimeStampedModel):
                 name="email_queue_idempotency_key_unique",
                 condition=Q(idempotency_key__isnull=False),
             ),
-            _choice_check("status", EmailStatus, "email_queue_status_valid"),
-            _choice_check("category", EmailCategory, "email_queue_category_valid"),
+            choice_constraint("email_queue", "status", EmailStatus),
+            choice_constraint("email_queue", "category", EmailCategory),
         ]
 
     def __str__(self) -> str:
@@ -164,9 +157,9 @@ class EmailSequence(TimeStampedModel, SoftDeleteModel):
     Status = SequenceStatus
 
     name = models.CharField(max_length=150, unique=True)
-    trigger = models.CharField(max_length=30, choices=SequenceTrigger.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    category = models.CharField(max_length=20, choices=EmailCategory.choices, default=EmailCategory.MARKETING)
+    trigger = choice_field(SequenceTrigger, max_length=30)
+    status = choice_field(Status, max_length=10, default=Status.ACTIVE)
+    category = choice_field(EmailCategory, max_length=20, default=EmailCategory.MARKETING)
     # Built-in StopCondition values or names registered with register_sequence_stop_check().
     stop_conditions = ArrayField(models.CharField(max_length=60), default=list, blank=True)
     description = models.TextField(blank=True, default="")
@@ -175,8 +168,8 @@ class EmailSequence(TimeStampedModel, SoftDeleteModel):
         db_table = "email_sequences"
         ordering = ["name"]
         constraints = [
-            _choice_check("trigger", SequenceTrigger, "email_sequences_trigger_valid"),
-            _choice_check("status", SequenceStatus, "email_sequences_status_valid"),
+            choice_constraint("email_sequences", "trigger", SequenceTrigger),
+            choice_constraint("email_sequences", "status", SequenceStatus),
         ]
 
     def __str__(self) -> str:
@@ -220,14 +213,12 @@ class EmailSequenceEnrollment(TimeStampedModel):
 
     sequence = models.ForeignKey(EmailSequence, on_delete=models.PROTECT, related_name="enrollments")
     email = models.CharField(max_length=254)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    user = optional_user_fk()
     context = models.JSONField(default=dict, db_default=Value({}, models.JSONField()), blank=True)
     started_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
     current_step = models.PositiveSmallIntegerField(default=0, db_default=0, help_text="Steps already handled.")
     next_due_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE)
+    status = choice_field(EnrollmentStatus, max_length=10, default=EnrollmentStatus.ACTIVE)
     stop_reason = models.TextField(blank=True, default="")
 
     class Meta:
@@ -236,7 +227,7 @@ class EmailSequenceEnrollment(TimeStampedModel):
         indexes = [models.Index(fields=["status", "next_due_at"], name="email_seq_enroll_due_idx")]
         constraints = [
             models.UniqueConstraint(fields=["sequence", "email"], name="email_seq_enroll_unique"),
-            _choice_check("status", EnrollmentStatus, "email_seq_enroll_status_valid"),
+            choice_constraint("email_seq_enroll", "status", EnrollmentStatus),
         ]
 
     def __str__(self) -> str:
@@ -263,14 +254,14 @@ class EmailAutomationLog(UUIDModel):
     step = models.ForeignKey(SequenceEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="logs")
     email = models.CharField(max_length=254)
     queued_email = models.ForeignKey(EmailQueue, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    event = models.CharField(max_length=10, choices=Event.choices)
+    event = choice_field(Event, max_length=10)
     reason = models.TextField(blank=True, default="")
     created_at = created_at_field(db_index=True)
 
     class Meta:
         db_table = "email_automation_logs"
         ordering = ["-created_at"]
-        constraints = [_choice_check("event", AutomationEvent, "email_automation_logs_event_valid")]
+        constraints = [choice_constraint("email_automation_logs", "event", AutomationEvent)]
 
     def __str__(self) -> str:
         return f"{self.event} {self.email}"
@@ -326,8 +317,8 @@ class EmailSuppression(UUIDModel):
     Scope = SuppressionScope
 
     email = models.CharField(max_length=254, unique=True)
-    reason = models.CharField(max_length=20, choices=Reason.choices)
-    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ALL)
+    reason = choice_field(Reason, max_length=20)
+    scope = choice_field(Scope, max_length=10, default=Scope.ALL)
     detail = models.TextField(blank=True, default="")
     created_at = created_at_field()
 
@@ -335,8 +326,8 @@ class EmailSuppression(UUIDModel):
         db_table = "email_suppressions"
         ordering = ["-created_at"]
         constraints = [
-            _choice_check("reason", SuppressionReason, "email_suppressions_reason_valid"),
-            _choice_check("scope", SuppressionScope, "email_suppressions_scope_valid"),
+            choice_constraint("email_suppressions", "reason", SuppressionReason),
+            choice_constraint("email_suppressions", "scope", SuppressionScope),
         ]
 
     def __str__(self) -> str:

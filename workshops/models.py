@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk
 from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
 from bloom.webhooks import WebhookEventBase
 
@@ -19,10 +20,6 @@ def validate_timezone(value: str) -> None:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationError(f"{value!r} is not a known time zone (e.g. America/Los_Angeles).") from exc
-
-
-def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
 class WorkshopSeries(TimeStampedModel, SoftDeleteModel):
@@ -67,7 +64,7 @@ class Workshop(TimeStampedModel, SoftDeleteModel):
         help_text="Time zone the facilitator announces times in.",
     )
     capacity = models.PositiveIntegerField(help_text="Seats; members beyond this join the waitlist.")
-    price = models.DecimalField(max_digits=10, decimal_places=2, default=0, db_default=0)
+    price = money_field(zero_default=True)
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
     zoom_meeting_id = models.CharField(max_length=32, blank=True, db_index=True)
     zoom_join_url = models.URLField(max_length=500, blank=True)
@@ -82,17 +79,15 @@ class Workshop(TimeStampedModel, SoftDeleteModel):
     series = models.ForeignKey(
         WorkshopSeries, on_delete=models.PROTECT, null=True, blank=True, related_name="workshops"
     )
-    status = models.CharField(
-        max_length=10, choices=WorkshopStatus.choices, default=WorkshopStatus.DRAFT, db_default=WorkshopStatus.DRAFT
-    )
+    status = choice_field(WorkshopStatus, max_length=10, default=WorkshopStatus.DRAFT, db_default=True)
 
     class Meta(SoftDeleteModel.Meta):
         db_table = "workshops"
         ordering = ["starts_at"]
         constraints = [
-            _choices_check("status", WorkshopStatus, "workshops_status_valid"),
+            choice_constraint("workshops", "status", WorkshopStatus),
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="workshops_ends_after_start"),
-            models.CheckConstraint(condition=Q(price__gte=0), name="workshops_price_not_negative"),
+            not_negative("workshops", "price"),
         ]
         indexes = [models.Index(fields=["status", "starts_at"], name="idx_workshops_status_starts")]
 
@@ -133,8 +128,8 @@ class WorkshopRegistration(TimeStampedModel):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_registrations")
     workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="registrations")
-    status = models.CharField(max_length=12, choices=RegistrationStatus.choices, default=RegistrationStatus.REGISTERED)
-    payment_status = models.CharField(max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.NOT_REQUIRED)
+    status = choice_field(RegistrationStatus, max_length=12, default=RegistrationStatus.REGISTERED)
+    payment_status = choice_field(PaymentStatus, max_length=12, default=PaymentStatus.NOT_REQUIRED)
     payment = models.ForeignKey(
         "billing.PaymentIntent",
         on_delete=models.SET_NULL,
@@ -142,7 +137,7 @@ class WorkshopRegistration(TimeStampedModel):
         blank=True,
         related_name="workshop_registrations",
     )
-    amount = models.DecimalField(max_digits=10, decimal_places=2, default=0, db_default=0)
+    amount = money_field(zero_default=True)
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
     registered_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -156,9 +151,9 @@ class WorkshopRegistration(TimeStampedModel):
                 condition=~Q(status=RegistrationStatus.CANCELLED),
                 name="workshop_registrations_one_active",
             ),
-            _choices_check("status", RegistrationStatus, "workshop_registrations_status_valid"),
-            _choices_check("payment_status", PaymentStatus, "workshop_registrations_payment_status_valid"),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="workshop_registrations_amount_not_negative"),
+            choice_constraint("workshop_registrations", "status", RegistrationStatus),
+            choice_constraint("workshop_registrations", "payment_status", PaymentStatus),
+            not_negative("workshop_registrations", "amount"),
         ]
         indexes = [
             models.Index(fields=["workshop", "status"], name="idx_workshop_reg_workshop_st"),
@@ -191,7 +186,7 @@ class WorkshopWaitlistEntry(UUIDModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_waitlist")
     registration = models.OneToOneField(WorkshopRegistration, on_delete=models.CASCADE, related_name="waitlist_entry")
     position = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    status = choice_field(WaitlistStatus, max_length=10, default=WaitlistStatus.WAITING)
     joined_at = created_at_field()
     offered_at = models.DateTimeField(null=True, blank=True)
     offer_expires_at = models.DateTimeField(null=True, blank=True)
@@ -208,7 +203,7 @@ class WorkshopWaitlistEntry(UUIDModel):
                 condition=Q(status__in=ACTIVE_WAITLIST_STATUSES),
                 name="workshop_waitlist_one_active",
             ),
-            _choices_check("status", WaitlistStatus, "workshop_waitlist_status_valid"),
+            choice_constraint("workshop_waitlist", "status", WaitlistStatus),
             models.CheckConstraint(
                 condition=~Q(status=WaitlistStatus.OFFERED) | Q(offer_expires_at__isnull=False),
                 name="workshop_waitlist_offer_has_expiry",
@@ -238,16 +233,14 @@ class WorkshopAttendance(UUIDModel):
     registration = models.ForeignKey(
         WorkshopRegistration, on_delete=models.SET_NULL, null=True, blank=True, related_name="attendance"
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="workshop_attendance"
-    )
+    user = optional_user_fk(related_name="workshop_attendance")
     participant_email = models.EmailField(blank=True)
     participant_name = models.CharField(max_length=200, blank=True)
     zoom_participant_id = models.CharField(max_length=200, blank=True)
     joined_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
-    source = models.CharField(max_length=10, choices=AttendanceSource.choices, default=AttendanceSource.ZOOM)
+    source = choice_field(AttendanceSource, max_length=10, default=AttendanceSource.ZOOM)
     # Whose Zoom connections this row adds up (workshops.attendance.participant_key_for);
     # empty for rows recorded by staff.
     participant_key = models.CharField(max_length=300, blank=True, default="", db_default="")
@@ -258,7 +251,7 @@ class WorkshopAttendance(UUIDModel):
         ordering = ["workshop", "joined_at"]
         verbose_name_plural = "workshop attendance"
         constraints = [
-            _choices_check("source", AttendanceSource, "workshop_attendance_source_valid"),
+            choice_constraint("workshop_attendance", "source", AttendanceSource),
             models.UniqueConstraint(
                 fields=["workshop", "participant_key"],
                 condition=Q(source=AttendanceSource.ZOOM) & ~Q(participant_key=""),
@@ -297,7 +290,7 @@ class WorkshopConnectionEvent(UUIDModel):
     workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="connection_events")
     participant_key = models.CharField(max_length=300)
     connection_id = models.CharField(max_length=200)
-    kind = models.CharField(max_length=6, choices=ConnectionEventKind.choices)
+    kind = choice_field(ConnectionEventKind, max_length=6)
     at = models.DateTimeField()
     participant_email = models.EmailField(blank=True)
     participant_name = models.CharField(max_length=200, blank=True)
@@ -312,7 +305,7 @@ class WorkshopConnectionEvent(UUIDModel):
             models.UniqueConstraint(
                 fields=["workshop", "connection_id", "kind", "at"], name="workshop_connection_events_once"
             ),
-            _choices_check("kind", ConnectionEventKind, "workshop_connection_events_kind_valid"),
+            choice_constraint("workshop_connection_events", "kind", ConnectionEventKind),
             models.CheckConstraint(
                 condition=(Q(kind=ConnectionEventKind.ENDED) & Q(connection_id="") & Q(participant_key=""))
                 | (~Q(kind=ConnectionEventKind.ENDED) & ~Q(connection_id="") & ~Q(participant_key="")),

@@ -9,9 +9,9 @@ from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
+from bloom.sanitize import BLOG, sanitize_html
 
 from ..models import AnalyticsEvent, ApprovalDecision, BlogPost, BlogPostVersion, ContentApproval, PostStatus
-from ..sanitize import sanitize_html
 from ..selectors import user_is_publisher
 from ..seo import seo_evaluate
 
@@ -57,7 +57,7 @@ def blog_post_save(*, post: BlogPost, editor: User, note: str = "") -> BlogPost:
     approved post sends it back to draft (the approval was for other words). Locks the
     post row, so version numbers never collide.
     """
-    post.body = sanitize_html(post.body)
+    post.body = sanitize_html(post.body, BLOG)
     post.excerpt = (post.excerpt or "").strip()
     post.tags = sorted({tag.strip().lower() for tag in post.tags or [] if tag.strip()})
     if post._state.adding:

@@ -9,11 +9,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
+from bloom.sanitize import EMAIL, html_to_text, sanitize_html
 from notifications import services as notification_services
 from notifications.models import EmailQueue
 
 from ..models import CampaignStatus, NewsletterCampaign
-from ..sanitize import html_to_text, sanitize_html
 from ..selectors import segment_recipient_list
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def campaign_save(*, campaign: NewsletterCampaign, user: User) -> NewsletterCamp
         campaign.status = status
     else:
         campaign.created_by = campaign.created_by or user
-    campaign.body_html = sanitize_html(campaign.body_html)
+    campaign.body_html = sanitize_html(campaign.body_html, EMAIL)
     campaign.status = CampaignStatus.SCHEDULED if campaign.scheduled_at else CampaignStatus.DRAFT
     campaign.save()
     return campaign
@@ -63,7 +63,7 @@ def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
 
 
 def _campaign_context(campaign: NewsletterCampaign, first_name: str) -> dict:
-    body_html = sanitize_html(campaign.body_html)
+    body_html = sanitize_html(campaign.body_html, EMAIL)
     return {
         "subject": campaign.subject,
         "preheader": campaign.preheader,

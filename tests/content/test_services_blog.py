@@ -3,7 +3,6 @@ import pytest
 from bloom.exceptions import ApplicationError
 from content import services
 from content.models import ApprovalDecision, BlogPost, ContentApproval, PostStatus
-from content.sanitize import sanitize_html
 from tests.factories.content import AnalyticsEventFactory, BlogPostFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +25,6 @@ def test_save_strips_scripts_handlers_and_javascript_urls(editor):
     assert "javascript:" not in post.body
     assert "<h2>Kept</h2>" in post.body
     assert '<img src="https://img.example/x.png">' in post.body
-
-
-def test_links_get_rel_noopener():
-    assert 'rel="noopener noreferrer nofollow"' in sanitize_html('<a href="https://example.org">x</a>')
 
 
 def test_every_staff_save_writes_a_numbered_version_and_scores_seo(editor):
