@@ -4,10 +4,10 @@ from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     # Every minute, so an alert waits at most a minute past BLOOM_RISK_ALERT_ESCALATE_AFTER.
-    "accounts-risk-alerts-escalate": {"task": "accounts.risk_alerts_escalate", "schedule": 60.0},
+    "accounts-risk-alerts-escalate": {"task": "accounts.risk_alerts_escalate_task", "schedule": 60.0},
     # 17:05 UTC is morning across the US; each point is offered once, whichever run reaches it.
     "accounts-screening-reminders": {
-        "task": "accounts.screening_reminders_send",
+        "task": "accounts.screening_reminders_send_task",
         "schedule": crontab(hour=17, minute=5),
     },
 }

@@ -1,9 +1,9 @@
 """Thin Celery wrappers for accounts; each is idempotent and safe to run twice or concurrently."""
 
-from celery import shared_task
+from bloom.taskdef import task
 
 
-@shared_task(name="accounts.risk_alerts_escalate")
+@task()
 def risk_alerts_escalate_task() -> int:
     """Escalate risk alerts left unacknowledged too long to the owners (each alert once)."""
     from .services import risk_alerts_escalate
@@ -11,7 +11,7 @@ def risk_alerts_escalate_task() -> int:
     return risk_alerts_escalate()
 
 
-@shared_task(name="accounts.screening_reminders_send")
+@task()
 def screening_reminders_send_task() -> int:
     """Offer members the screening points they reached (one notice per point, once)."""
     from .services import screening_reminders_send

@@ -2,7 +2,7 @@
 
 BEAT_SCHEDULE = {
     "appointments-reminders-send": {
-        "task": "appointments.tasks.appointment_reminders_send_task",
+        "task": "appointments.appointment_reminders_send_task",
         "schedule": 300.0,
     },
 }

@@ -39,7 +39,7 @@ def _refunds_of_another_member():
 
 
 def _events_out_of_attempts():
-    from bloom.webhooks import MAX_ATTEMPTS
+    from bloom.taskdef import MAX_ATTEMPTS
 
     return StripeWebhookEvent.objects.filter(Q(processed=False) | Q(processed__isnull=True), attempts__gte=MAX_ATTEMPTS)
 

@@ -21,9 +21,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from bloom.taskdef import RETRY_FIRST_SECONDS
 from bloom.webhooks import (
     NOT_APPLIED,
-    RETRY_FIRST_SECONDS,
     UNMATCHED,
     PayloadError,
     SignatureError,

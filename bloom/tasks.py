@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from celery import shared_task
 from django.db import transaction
 
 from bloom.orphans import orphans_cleanup
 from bloom.outage import OutageGate
 from bloom.retention import retention_apply
+from bloom.taskdef import task
 from bloom.webhooks import webhook_providers
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def enqueue(task, *args) -> None:
     transaction.on_commit(partial(send, task, *args))
 
 
-@shared_task(name="bloom.retention_apply_task", ignore_result=False)
+@task(ignore_result=False)
 def retention_apply_task() -> dict[str, int]:
     """Nightly: apply the data-retention policies (docs/adr/0081)."""
     results = retention_apply()
@@ -53,7 +53,7 @@ def retention_apply_task() -> dict[str, int]:
     return summary
 
 
-@shared_task(name="bloom.orphans_cleanup_task")
+@task()
 def orphans_cleanup_task(fix: bool = True) -> dict[str, int]:
     """Nightly: what `manage.py cleanup_orphans --fix` does (staff pause the periodic task to
     repair only by hand). Logs each check that found something; returns the totals."""
@@ -66,7 +66,7 @@ def orphans_cleanup_task(fix: bool = True) -> dict[str, int]:
     return {"checks": len(results), "found": sum(r.found for r in results), "fixed": sum(r.fixed for r in results)}
 
 
-@shared_task(name="bloom.webhooks_sweep_task", ignore_result=True)
+@task(ignore_result=True)
 def webhooks_sweep_task() -> dict[str, int]:
     """Every 5 minutes, for every webhook provider: send again the events still unprocessed
     a few minutes after they arrived (their wake-up was lost with Redis; docs/adr/0003)."""
@@ -76,7 +76,7 @@ def webhooks_sweep_task() -> dict[str, int]:
     return swept
 
 
-@shared_task(name="bloom.backup_task")
+@task()
 def backup_task() -> str:
     """Nightly: `manage.py backup` into BLOOM_BACKUP_DIR (nothing when it is unset)."""
     from django.conf import settings

@@ -13,7 +13,7 @@ everything else is the base class's and so the same for every provider:
 - `enqueue()` after commit through `bloom.tasks.send`: with the broker down nothing fails,
   the row waits for the sweep;
 - `process()`: lock the row with SKIP LOCKED, run the handler, record outcome and attempts;
-  the app's process task retries with `PROCESS_TASK_OPTIONS` backoff;
+  the app's process task retries with the `BACKOFF` policy (bloom/taskdef.py);
 - `sweep()` (all providers: `bloom.tasks.webhooks_sweep_task`) and `reprocess()`
   (`manage.py webhooks_reprocess`, the admin action of `bloom.admin_webhooks`).
 
@@ -50,23 +50,14 @@ from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
 from bloom.models import created_at_field, uuid_pk
+from bloom.taskdef import MAX_ATTEMPTS
 
 logger = logging.getLogger(__name__)
 
 IGNORED = "ignored"
 SKIPPED = "skipped"
-MAX_ATTEMPTS = 8
 # An unprocessed event this old has lost its wake-up; the sweep sends it again.
 STALE_AFTER = timedelta(minutes=5)
-# The retry policy of every provider's process task (spread into its @shared_task).
-RETRY_FIRST_SECONDS = 5
-PROCESS_TASK_OPTIONS = {
-    "autoretry_for": (Exception,),
-    "retry_backoff": RETRY_FIRST_SECONDS,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": MAX_ATTEMPTS,
-}
 # Seconds a provider is asked to wait before retrying a delivery we could not store.
 RETRY_AFTER_SECONDS = 60
 

@@ -4,11 +4,11 @@ from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     "content-campaign-send-due": {
-        "task": "content.tasks.campaign_send_due_task",
+        "task": "content.campaign_send_due_task",
         "schedule": 60.0,
     },
     "content-subscriber-engagement-recompute": {
-        "task": "content.tasks.subscriber_engagement_recompute_task",
+        "task": "content.subscriber_engagement_recompute_task",
         "schedule": crontab(hour=3, minute=30),
     },
 }

@@ -1,12 +1,12 @@
 """Thin Celery wrappers over content services; each takes ids and may run twice safely."""
 
-from celery import shared_task
+from bloom.taskdef import BACKOFF, task
 
 from .models import NewsletterCampaign
 from .services import campaign_send, campaign_send_due, subscriber_engagement_recompute
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=30, max_retries=5)
+@task(retry=BACKOFF, acks_late=True)
 def campaign_send_task(campaign_id: str) -> int:
     campaign = NewsletterCampaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
@@ -14,11 +14,11 @@ def campaign_send_task(campaign_id: str) -> int:
     return campaign_send(campaign=campaign)
 
 
-@shared_task(acks_late=True)
+@task(acks_late=True)
 def campaign_send_due_task() -> int:
     return campaign_send_due()
 
 
-@shared_task(acks_late=True)
+@task(acks_late=True)
 def subscriber_engagement_recompute_task() -> int:
     return subscriber_engagement_recompute()

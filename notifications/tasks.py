@@ -1,10 +1,11 @@
 """Thin Celery wrappers; each is idempotent and safe to run twice or concurrently."""
 
-from celery import shared_task
 from django.conf import settings
 
+from bloom.taskdef import task
 
-@shared_task(name="notifications.email_queue_drain")
+
+@task()
 def email_queue_drain_task() -> int:
     """Drain the outbox for up to BLOOM_EMAIL_DRAIN_SECONDS, then hand over to a fresh task.
 
@@ -19,14 +20,14 @@ def email_queue_drain_task() -> int:
     return result.sent
 
 
-@shared_task(name="notifications.email_queue_sweep")
+@task()
 def email_queue_sweep_task() -> int:
     from .services import email_queue_sweep
 
     return email_queue_sweep().due
 
 
-@shared_task(name="notifications.sequence_enrollments_advance")
+@task()
 def sequence_enrollments_advance_task() -> int:
     from .services import sequence_enrollments_advance
 

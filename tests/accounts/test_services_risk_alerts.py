@@ -297,7 +297,7 @@ def test_the_escalation_is_on_the_beat_schedule():
     from bloom.beat import beat_schedule
 
     entry = beat_schedule()["accounts-risk-alerts-escalate"]
-    assert entry["task"] == "accounts.risk_alerts_escalate" and entry["schedule"] == 60.0
+    assert entry["task"] == "accounts.risk_alerts_escalate_task" and entry["schedule"] == 60.0
 
 
 # --- Free text ------------------------------------------------------------------------------------

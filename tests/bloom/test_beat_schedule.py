@@ -47,7 +47,7 @@ def test_orphan_cleanup_and_stripe_reconciliation_have_schedules_of_their_own():
     assert (orphans.crontab.hour, orphans.crontab.minute) == ("4", "15")
     assert json.loads(orphans.kwargs) == {"fix": True}
     reconcile = PeriodicTask.objects.get(name="billing-stripe-events-reconcile")
-    assert reconcile.task == "billing.tasks.stripe_events_reconcile_task"
+    assert reconcile.task == "billing.stripe_events_reconcile_task"
     assert (reconcile.crontab.hour, reconcile.crontab.minute) == ("*", "17")
     assert json.loads(reconcile.kwargs) == {"hours": 6}
 
@@ -76,7 +76,7 @@ def test_a_pause_and_staff_fields_survive_a_re_migrate_while_the_code_keeps_the_
     sweep.save()
     own = PeriodicTask.objects.create(
         name="staff: nightly recompute",
-        task="content.tasks.subscriber_engagement_recompute_task",
+        task="content.subscriber_engagement_recompute_task",
         interval=IntervalSchedule.objects.get_or_create(every=86400, period=IntervalSchedule.SECONDS)[0],
         enabled=False,
     )
@@ -154,7 +154,7 @@ def test_a_real_beat_sends_due_tasks_but_not_a_paused_one(transactional_db):
                 assert beat.poll() is None, log_path.read_text()[-3000:]
 
             wait_until(
-                lambda: "notifications.email_queue_sweep" in _queued_task_names(queue),
+                lambda: "notifications.email_queue_sweep_task" in _queued_task_names(queue),
                 timeout=60,
                 interval=0.5,
                 what="beat to send the sweep",
@@ -171,8 +171,8 @@ def test_a_real_beat_sends_due_tasks_but_not_a_paused_one(transactional_db):
             with app.connection_for_write() as connection:
                 connection.default_channel.client.delete(queue)
 
-    assert "notifications.email_queue_sweep" in sent, log_path.read_text()[-3000:]
-    assert "content.tasks.campaign_send_due_task" not in sent
+    assert "notifications.email_queue_sweep_task" in sent, log_path.read_text()[-3000:]
+    assert "content.campaign_send_due_task" not in sent
     paused = PeriodicTask.objects.get(name="content-campaign-send-due")
     # (django-celery-beat clears last_run_at whenever it saves a disabled task.)
     assert paused.enabled is False and paused.total_run_count == 0

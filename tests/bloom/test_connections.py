@@ -319,7 +319,8 @@ def test_a_prefork_worker_with_the_pool_runs_database_tasks_in_each_child():
         )
         try:
             results = [
-                app.send_task("notifications.email_queue_sweep", queue=queue, ignore_result=False) for _ in range(20)
+                app.send_task("notifications.email_queue_sweep_task", queue=queue, ignore_result=False)
+                for _ in range(20)
             ]
             with ConnectionSampler() as sampler:
                 answers = [result.get(timeout=120) for result in results]
