@@ -4,6 +4,7 @@
   calls a service for each selected row and writes one message per outcome.
 - `DeleteGuardMixin` / `SoftDeleteAdmin`: deletion refused with a reason that says what to do
   instead, and archive / restore actions for soft-deleted models.
+- `AdminViewsMixin`: a model's own extra admin pages, declared as a list.
 - `ReadOnlyAdmin`, `YesNoFilter`, `ArchivedFilter`.
 
 docs/admin.md shows how to write an action with them; docs/adr/0135-one-admin-toolkit.md says why.
@@ -21,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from bloom.exceptions import ApplicationError
 
@@ -38,6 +40,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class AdminViewsMixin:
+    """Extra admin pages of one model: `admin_views = [(route, view method name, name suffix)]`.
+
+    Each is behind the admin's login (`admin_site.admin_view`), named
+    `<app>_<model>_<suffix>` and matched before the model's own URLs.
+    """
+
+    admin_views: Sequence[tuple[str, str, str]] = ()
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        own = [
+            path(route, self.admin_site.admin_view(getattr(self, view)), name=f"{prefix}_{suffix}")
+            for route, view, suffix in self.admin_views
+        ]
+        return own + super().get_urls()
 
 
 class YesNoFilter(admin.SimpleListFilter):

@@ -6,11 +6,11 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bloom.admin import ArchivedFilter, ReadOnlyAdmin, SoftDeleteAdmin, row_action
+from bloom.admin import AdminViewsMixin, ArchivedFilter, ReadOnlyAdmin, SoftDeleteAdmin, row_action
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from notifications import staff_alerts
@@ -98,7 +98,11 @@ STATUS_ACTIONS = {
 
 
 @admin.register(BlogPost)
-class BlogPostAdmin(SoftDeleteAdmin):
+class BlogPostAdmin(AdminViewsMixin, SoftDeleteAdmin):
+    admin_views = [
+        ("<uuid:object_id>/workflow/", "workflow_view", "workflow"),
+        ("<uuid:object_id>/versions/<uuid:version_id>/restore/", "restore_version_view", "restore_version"),
+    ]
     list_display = ["title", "status", "author", "published_at", "seo_score", "view_count", "updated_at"]
     list_filter = ["status", ArchivedFilter, "author"]
     search_fields = ["title", "slug", "excerpt"]
@@ -176,21 +180,6 @@ class BlogPostAdmin(SoftDeleteAdmin):
             context["workflow_url"] = reverse("admin:content_blogpost_workflow", args=[obj.pk])
             context["preview_url"] = reverse("content:blog_detail", args=[obj.slug])
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def get_urls(self):
-        return [
-            path(
-                "<uuid:object_id>/workflow/",
-                self.admin_site.admin_view(self.workflow_view),
-                name="content_blogpost_workflow",
-            ),
-            path(
-                "<uuid:object_id>/versions/<uuid:version_id>/restore/",
-                self.admin_site.admin_view(self.restore_version_view),
-                name="content_blogpost_restore_version",
-            ),
-            *super().get_urls(),
-        ]
 
     def workflow_view(self, request, object_id):
         post = get_object_or_404(BlogPost.all_objects, pk=object_id)
@@ -425,7 +414,11 @@ class SubscriberSegmentMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(NewsletterCampaign)
-class NewsletterCampaignAdmin(admin.ModelAdmin):
+class NewsletterCampaignAdmin(AdminViewsMixin, admin.ModelAdmin):
+    admin_views = [
+        ("<uuid:object_id>/send/", "send_view", "send"),
+        ("<uuid:object_id>/test-send/", "test_send_view", "test_send"),
+    ]
     list_display = ["subject", "status", "segment", "scheduled_at", "sent_at", "recipients_count"]
     list_filter = ["status", "segment"]
     search_fields = ["subject", "preheader"]
@@ -458,21 +451,6 @@ class NewsletterCampaignAdmin(admin.ModelAdmin):
             context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
             context["recipient_count_now"] = services.segment_recipients(segment=obj.segment).count()
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def get_urls(self):
-        return [
-            path(
-                "<uuid:object_id>/send/",
-                self.admin_site.admin_view(self.send_view),
-                name="content_newslettercampaign_send",
-            ),
-            path(
-                "<uuid:object_id>/test-send/",
-                self.admin_site.admin_view(self.test_send_view),
-                name="content_newslettercampaign_test_send",
-            ),
-            *super().get_urls(),
-        ]
 
     def send_view(self, request, object_id):
         """Confirmation page; the POST starts the send in the background and returns at once."""
@@ -636,7 +614,10 @@ class JobPostingAdmin(SoftDeleteAdmin):
 
 
 @admin.register(CareerApplication)
-class CareerApplicationAdmin(admin.ModelAdmin):
+class CareerApplicationAdmin(AdminViewsMixin, admin.ModelAdmin):
+    admin_views = [
+        ("<uuid:object_id>/cv/", "cv_view", "cv"),
+    ]
     list_display = ["created_at", "full_name", "email", "job_posting", "status"]
     list_filter = ["status", "job_posting"]
     search_fields = ["full_name", "email"]
@@ -662,12 +643,6 @@ class CareerApplicationAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:content_careerapplication_cv", args=[application.pk])
         return format_html('<a href="{}">Download {}</a>', url, application.cv_original_name or "CV")
-
-    def get_urls(self):
-        return [
-            path("<uuid:object_id>/cv/", self.admin_site.admin_view(self.cv_view), name="content_careerapplication_cv"),
-            *super().get_urls(),
-        ]
 
     def cv_view(self, request, object_id):
         """CVs are only ever served here, to staff allowed to see applications."""

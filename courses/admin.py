@@ -16,12 +16,13 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from bloom.admin import (
+    AdminViewsMixin,
     ArchivedFilter,
     Confirm,
     ConfirmField,
@@ -242,7 +243,11 @@ class LessonResourceInline(admin.TabularInline):
 
 
 @admin.register(CourseLesson)
-class CourseLessonAdmin(SoftDeleteAdmin):
+class CourseLessonAdmin(AdminViewsMixin, SoftDeleteAdmin):
+    admin_views = [
+        ("<uuid:lesson_id>/versions/compare/", "compare_view", "compare"),
+        ("<uuid:lesson_id>/versions/<uuid:version_id>/restore/", "restore_view", "restore"),
+    ]
     form = LessonAdminForm
     list_display = ("title", "module", "course_title", "position", "status", "is_preview", "archived_at")
     list_filter = ("status", "is_preview", ArchivedFilter, "module__course")
@@ -314,21 +319,6 @@ class CourseLessonAdmin(SoftDeleteAdmin):
                 rows,
             ),
         )
-
-    def get_urls(self):
-        urls = [
-            path(
-                "<uuid:lesson_id>/versions/compare/",
-                self.admin_site.admin_view(self.compare_view),
-                name="courses_courselesson_compare",
-            ),
-            path(
-                "<uuid:lesson_id>/versions/<uuid:version_id>/restore/",
-                self.admin_site.admin_view(self.restore_view),
-                name="courses_courselesson_restore",
-            ),
-        ]
-        return urls + super().get_urls()
 
     @staticmethod
     def _lines(version: CourseContentVersion) -> list[str]:

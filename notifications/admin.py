@@ -3,11 +3,12 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from bloom.admin import ReadOnlyAdmin, SoftDeleteAdmin, row_action
+from bloom.admin import AdminViewsMixin, ReadOnlyAdmin, SoftDeleteAdmin, row_action
 
 from . import rendering, services
 from .models import (
@@ -123,7 +124,11 @@ def template_preview_render(*, key: str, subject: str, text: str, html: str) -> 
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(SoftDeleteAdmin):
+class EmailTemplateAdmin(AdminViewsMixin, SoftDeleteAdmin):
+    admin_views = [
+        ("live-preview/", "live_preview_view", "live_preview"),
+        ("<path:object_id>/test-send/", "test_send_view", "test_send"),
+    ]
     form = EmailTemplateForm
     change_form_template = "notifications/admin/emailtemplate_change_form.html"
     list_display = ("key", "subject", "description", "archived_at", "updated_at")
@@ -136,21 +141,7 @@ class EmailTemplateAdmin(SoftDeleteAdmin):
     archive_description = "Archive (use the file default again)"
     restore_description = "Restore"
 
-    def get_urls(self):
-        return [
-            path(
-                "live-preview/",
-                self.admin_site.admin_view(require_POST(self.live_preview_view)),
-                name="notifications_emailtemplate_live_preview",
-            ),
-            path(
-                "<path:object_id>/test-send/",
-                self.admin_site.admin_view(require_POST(self.test_send_view)),
-                name="notifications_emailtemplate_test_send",
-            ),
-            *super().get_urls(),
-        ]
-
+    @method_decorator(require_POST)
     def live_preview_view(self, request):
         """JSON for the change form's live preview: the typed sources rendered with sample data."""
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
@@ -164,6 +155,7 @@ class EmailTemplateAdmin(SoftDeleteAdmin):
             )
         )
 
+    @method_decorator(require_POST)
     def test_send_view(self, request, object_id):
         template = get_object_or_404(EmailTemplate.all_objects, pk=object_id)
         if not self.has_change_permission(request, template):
