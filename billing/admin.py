@@ -190,20 +190,8 @@ class RefundRequestAdmin(admin.ModelAdmin):
         "failure_message",
         "refunded_at",
     )
-    readonly_fields = (
-        "payment",
-        "user",
-        "amount_requested",
-        "reason",
-        "status",
-        "source",
-        "decided_by",
-        "decided_at",
-        "amount_refunded",
-        "stripe_refund_id",
-        "failure_message",
-        "refunded_at",
-    )
+    # Staff decide the amount and write the note; everything else is the request and its history.
+    readonly_fields = tuple(name for name in fields if name not in ("amount_approved", "decision_note"))
     actions = ["approve_refunds", "deny_refunds"]
 
     def get_queryset(self, request):

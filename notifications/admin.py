@@ -40,6 +40,10 @@ def _html_preview(html: str, text: str):
     return format_html("{}" * len(parts), *parts)
 
 
+# Putting an email back in line leaves sent and in-flight ones alone (services.email_requeue).
+_REQUEUE = {"things": "email", "unchanged": "{things} left alone: sent or being sent."}
+
+
 @admin.register(EmailQueue)
 class EmailQueueAdmin(ReadOnlyAdmin):
     list_display = ("subject", "to_email", "category", "priority", "status", "scheduled_at", "retry_count", "sent_at")
@@ -58,21 +62,11 @@ class EmailQueueAdmin(ReadOnlyAdmin):
     def preview(self, obj):
         return _html_preview(obj.html_body, obj.text_body)
 
-    @row_action(
-        description="Retry (back in line)",
-        things="email",
-        done="{things} put back in the queue.",
-        unchanged="{things} left alone: sent or being sent.",
-    )
+    @row_action(description="Retry (back in line)", done="{things} put back in the queue.", **_REQUEUE)
     def retry(self, request, email):
         return services.email_requeue(email=email)
 
-    @row_action(
-        description="Send now",
-        things="email",
-        done="{things} will be sent now.",
-        unchanged="{things} left alone: sent or being sent.",
-    )
+    @row_action(description="Send now", done="{things} will be sent now.", **_REQUEUE)
     def send_now(self, request, email):
         return services.email_requeue(email=email, send_now=True)
 
