@@ -217,6 +217,14 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
 
 
+# Data request actions act on pending requests only; the others are already decided.
+_PENDING = {
+    "permissions": ["change"],
+    "things": "request",
+    "rows": lambda requests: requests.filter(status=DataRequestStatus.PENDING),
+}
+
+
 @admin.register(DataRequest)
 class DataRequestAdmin(admin.ModelAdmin):
     list_display = ["requested_at", "user", "kind", "status", "completed_at", "processed_by"]
@@ -234,23 +242,13 @@ class DataRequestAdmin(admin.ModelAdmin):
         return False
 
     @row_action(
-        description="Carry out the selected requests (export / anonymise)",
-        permissions=["change"],
-        things="request",
-        rows=lambda requests: requests.filter(status=DataRequestStatus.PENDING),
-        done="{things} carried out.",
+        description="Carry out the selected requests (export / anonymise)", done="{things} carried out.", **_PENDING
     )
     def process_requests(self, request, data_request):
         data_request_process(data_request=data_request, staff_user=request.user)
         self.log_change(request, data_request, [{"changed": {"fields": ["status"]}}, "carried out"])
 
-    @row_action(
-        description="Reject the selected requests",
-        permissions=["change"],
-        things="request",
-        rows=lambda requests: requests.filter(status=DataRequestStatus.PENDING),
-        done="{things} rejected.",
-    )
+    @row_action(description="Reject the selected requests", done="{things} rejected.", **_PENDING)
     def reject_requests(self, request, data_request):
         data_request_reject(data_request=data_request, staff_user=request.user, note="Rejected by staff")
         self.log_change(request, data_request, [{"changed": {"fields": ["status"]}}, "rejected"])
