@@ -2,15 +2,17 @@
 
 import json
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from bloom.admin import ConfirmedActionsMixin, ReadOnlyAdmin
+from bloom.admin import Confirm, ConfirmField, ReadOnlyAdmin, row_action
 
 from .models import (
     AdminActivityLog,
@@ -215,6 +217,14 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
 
 
+# Data request actions act on pending requests only; the others are already decided.
+_PENDING = {
+    "permissions": ["change"],
+    "things": "request",
+    "rows": lambda requests: requests.filter(status=DataRequestStatus.PENDING),
+}
+
+
 @admin.register(DataRequest)
 class DataRequestAdmin(admin.ModelAdmin):
     list_display = ["requested_at", "user", "kind", "status", "completed_at", "processed_by"]
@@ -231,23 +241,17 @@ class DataRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Carry out the selected requests (export / anonymise)", permissions=["change"])
-    def process_requests(self, request, queryset):
-        done = 0
-        for data_request in queryset.filter(status=DataRequestStatus.PENDING):
-            data_request_process(data_request=data_request, staff_user=request.user)
-            self.log_change(request, data_request, [{"changed": {"fields": ["status"]}}, "carried out"])
-            done += 1
-        self.message_user(request, f"{done} request(s) carried out.", messages.SUCCESS)
+    @row_action(
+        description="Carry out the selected requests (export / anonymise)", done="{things} carried out.", **_PENDING
+    )
+    def process_requests(self, request, data_request):
+        data_request_process(data_request=data_request, staff_user=request.user)
+        self.log_change(request, data_request, [{"changed": {"fields": ["status"]}}, "carried out"])
 
-    @admin.action(description="Reject the selected requests", permissions=["change"])
-    def reject_requests(self, request, queryset):
-        done = 0
-        for data_request in queryset.filter(status=DataRequestStatus.PENDING):
-            data_request_reject(data_request=data_request, staff_user=request.user, note="Rejected by staff")
-            self.log_change(request, data_request, [{"changed": {"fields": ["status"]}}, "rejected"])
-            done += 1
-        self.message_user(request, f"{done} request(s) rejected.", messages.WARNING)
+    @row_action(description="Reject the selected requests", done="{things} rejected.", **_PENDING)
+    def reject_requests(self, request, data_request):
+        data_request_reject(data_request=data_request, staff_user=request.user, note="Rejected by staff")
+        self.log_change(request, data_request, [{"changed": {"fields": ["status"]}}, "rejected"])
 
 
 # --- Screening and the "needs attention" queue (docs/adr/0100-0104) -------------------------
@@ -344,7 +348,7 @@ class RiskAlertStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(RiskAlert)
-class RiskAlertAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
+class RiskAlertAdmin(admin.ModelAdmin):
     """The "needs attention" queue: open alerts first; a clinician acknowledges them (audited)."""
 
     list_display = ["created_at", "user", "source", "reason", "assigned_clinician", "status", "acknowledged_by"]
@@ -383,9 +387,7 @@ class RiskAlertAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status(self, obj):
-        if obj.acknowledged_at is not None:
-            return "Acknowledged"
-        return "Escalated, waiting" if obj.escalated_at is not None else "Waiting"
+        return _alert_status(obj)
 
     @admin.display(description="Where to read it")
     def source_link(self, obj):
@@ -397,23 +399,33 @@ class RiskAlertAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
             return format_html('<a href="{}">The wellness entry (opening it is audited)</a>', url)
         return "—"
 
-    @admin.action(description="Acknowledge: I am taking care of this", permissions=["change"])
-    def acknowledge(self, request, queryset):
-        if request.POST.get("confirm") != "yes":
-            return self.action_confirm(
-                request,
-                queryset.select_related("user"),
-                template="accounts/admin/risk_alert_acknowledge.html",
-                action="acknowledge",
-                title="Acknowledge these alerts?",
-                button="Yes, I am taking care of them",
-            )
-        note = request.POST.get("note", "")
-        self.action_apply(
-            request,
-            queryset,
-            lambda alert: risk_alert_acknowledge(alert=alert, staff_user=request.user, note=note, request=request),
-            "{done} alert(s) acknowledged.",
-            label=str,
-        )
-        return None
+    @row_action(
+        description="Acknowledge: I am taking care of this",
+        permissions=["change"],
+        things="alert",
+        done="{things} acknowledged.",
+        unchanged="{things} had already been acknowledged and were left as they were.",
+        confirm=Confirm(
+            title="Acknowledge these alerts?",
+            button="Yes, I am taking care of them",
+            intro="Acknowledging says you are taking care of these members now: contact them, or hand over to a "
+            "colleague who will. Your name and the time are recorded in the audit log. Members whose alert is "
+            "acknowledged are not escalated to the owner.",
+            columns=[
+                ("Raised", lambda alert: date_format(timezone.localtime(alert.created_at), "j M Y H:i")),
+                ("Member", lambda alert: alert.user.email),
+                ("Why", lambda alert: alert.reason),
+                ("Status", lambda alert: _alert_status(alert, done="Already acknowledged")),
+            ],
+            related=["user"],
+            field=ConfirmField(name="note", label="Note for the record (optional; no clinical detail needed here)"),
+        ),
+    )
+    def acknowledge(self, request, alert, *, note: str):
+        return risk_alert_acknowledge(alert=alert, staff_user=request.user, note=note, request=request)
+
+
+def _alert_status(alert, *, done: str = "Acknowledged") -> str:
+    if alert.acknowledged_at is not None:
+        return done
+    return "Escalated, waiting" if alert.escalated_at is not None else "Waiting"

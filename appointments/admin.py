@@ -1,7 +1,6 @@
-from django.contrib import admin, messages
-from django.shortcuts import redirect
+from django.contrib import admin
 
-from bloom.admin import ReadOnlyAdmin
+from bloom.admin import DeleteGuardMixin, ReadOnlyAdmin, SoftDeleteAdmin
 from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
@@ -22,7 +21,7 @@ class AvailabilityInline(admin.TabularInline):
 
 
 @admin.register(TherapistProfile)
-class TherapistProfileAdmin(admin.ModelAdmin):
+class TherapistProfileAdmin(SoftDeleteAdmin):
     list_display = [
         "display_name",
         "credentials",
@@ -36,35 +35,12 @@ class TherapistProfileAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     readonly_fields = ["archived_at", "created_at", "updated_at"]
     inlines = [AvailabilityInline]
-    actions = ["archive", "restore"]
+    things = "therapist"
+    archive_description = "Archive selected therapists (hide from the directory)"
+    restore_description = "Restore selected therapists"
 
-    def get_queryset(self, request):
-        return TherapistProfile.all_objects.all()
-
-    @admin.action(description="Archive selected therapists (hide from the directory)")
-    def archive(self, request, queryset):
-        count = queryset.archive()
-        self.message_user(request, f"Archived {count} therapist(s).", messages.SUCCESS)
-
-    @admin.action(description="Restore selected therapists")
-    def restore(self, request, queryset):
-        count = queryset.filter(archived_at__isnull=False).update(archived_at=None)
-        self.message_user(request, f"Restored {count} therapist(s).", messages.SUCCESS)
-
-    def get_actions(self, request):
-        # Bulk delete would skip the check below; archive is the way to retire therapists.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def delete_view(self, request, object_id, extra_context=None):
-        therapist = self.get_object(request, object_id)
-        if therapist is not None:
-            refusal = services.therapist_delete_refusal(therapist=therapist)
-            if refusal:
-                self.message_user(request, refusal, messages.ERROR)
-                return redirect("admin:appointments_therapistprofile_change", therapist.pk)
-        return super().delete_view(request, object_id, extra_context)
+    def delete_refusal(self, therapist) -> str | None:
+        return services.therapist_delete_refusal(therapist=therapist)
 
 
 @admin.register(TherapistAvailability)
@@ -87,7 +63,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(AppointmentData)
-class AppointmentDataAdmin(admin.ModelAdmin):
+class AppointmentDataAdmin(DeleteGuardMixin, admin.ModelAdmin):
     list_display = ["starts_at", "user", "invitee_email", "therapist", "status", "created_at"]
     list_filter = ["status", "therapist", ("user", admin.EmptyFieldListFilter)]
     search_fields = ["invitee_email", "invitee_name", "user__email", "therapist__display_name", "calendly_invitee_uri"]
@@ -104,21 +80,10 @@ class AppointmentDataAdmin(admin.ModelAdmin):
     ]
     inlines = [PaymentInline]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def delete_view(self, request, object_id, extra_context=None):
-        appointment = self.get_object(request, object_id)
-        if appointment is not None and (appointment.payments.exists() or appointment.session_notes_id):
-            self.message_user(
-                request,
-                "Not deleted: this appointment has payments or a session note. Cancel it instead.",
-                messages.ERROR,
-            )
-            return redirect("admin:appointments_appointmentdata_change", appointment.pk)
-        return super().delete_view(request, object_id, extra_context)
+    def delete_refusal(self, appointment) -> str | None:
+        if appointment.payments.exists() or appointment.session_notes_id:
+            return "Not deleted: this appointment has payments or a session note. Cancel it instead."
+        return None
 
 
 @admin.register(AppointmentPayment)

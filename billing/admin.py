@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
-from bloom.admin import ConfirmedActionsMixin, ReadOnlyAdmin
+from bloom.admin import Confirm, ReadOnlyAdmin, YesNoFilter, row_action
 from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
@@ -25,19 +25,13 @@ def _open_checks(**outer) -> Exists:
     return Exists(StripeCheck.objects.filter(settled_at__isnull=True, **outer))
 
 
-class CheckingFilter(admin.SimpleListFilter):
+class CheckingFilter(YesNoFilter):
     """Rows waiting for Stripe's answer to a request (annotated `checking`)."""
 
     title = "checking with Stripe"
     parameter_name = "checking"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Checking with Stripe"), ("no", "Settled")]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(checking=self.value() == "yes")
-        return queryset
+    yes_label, no_label = "Checking with Stripe", "Settled"
+    condition = Q(checking=True)
 
 
 class StripeCheckInline(admin.TabularInline):
@@ -138,8 +132,34 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
         _run_checks(self, request, queryset)
 
 
+def _money(amount, refund) -> str:
+    return f"{amount} {refund.currency.upper()}"
+
+
+def _refund_confirm(*, title: str, button: str, intro: str, decision: tuple) -> Confirm:
+    """The confirmation page of a refund decision: who, which payment, how much, and `decision`."""
+    return Confirm(
+        title=title,
+        button=button,
+        intro=intro,
+        columns=[
+            ("Member", lambda refund: refund.user.email),
+            (
+                "Payment",
+                lambda refund: (
+                    f"{refund.payment.description or refund.payment.kind} ({_money(refund.payment.amount, refund)})"
+                ),
+            ),
+            ("Requested", lambda refund: _money(refund.amount_requested, refund)),
+            decision,
+            ("Status", lambda refund: refund.get_status_display()),
+        ],
+        related=["user", "payment"],
+    )
+
+
 @admin.register(RefundRequest)
-class RefundRequestAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
+class RefundRequestAdmin(admin.ModelAdmin):
     """Staff decide refunds here: set "amount approved" for a partial refund, then run an action."""
 
     list_display = (
@@ -171,20 +191,8 @@ class RefundRequestAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
         "failure_message",
         "refunded_at",
     )
-    readonly_fields = (
-        "payment",
-        "user",
-        "amount_requested",
-        "reason",
-        "status",
-        "source",
-        "decided_by",
-        "decided_at",
-        "amount_refunded",
-        "stripe_refund_id",
-        "failure_message",
-        "refunded_at",
-    )
+    # Staff decide the amount and write the note; everything else is the request and its history.
+    readonly_fields = tuple(name for name in fields if name not in ("amount_approved", "decision_note"))
     actions = ["approve_refunds", "deny_refunds"]
 
     def get_queryset(self, request):
@@ -205,54 +213,37 @@ class RefundRequestAdmin(ConfirmedActionsMixin, admin.ModelAdmin):
             return (*self.readonly_fields, "amount_approved", "decision_note")
         return self.readonly_fields
 
-    def _confirm(self, request, queryset, *, action: str, title: str, button: str):
-        return self.action_confirm(
-            request,
-            queryset.select_related("user", "payment"),
-            template="billing/admin/refund_action_confirm.html",
-            action=action,
-            title=title,
-            button=button,
-            approving=action == "approve_refunds",
-        )
+    @row_action(
+        description="Approve and refund through Stripe (amount approved, else amount requested)",
+        things="refund",
+        done="{things} sent to Stripe.",
+        confirm=_refund_confirm(
+            title="Refund these payments through Stripe?",
+            button="Yes, refund through Stripe",
+            intro="Each request is refunded for its amount approved, or the amount requested when none is set. "
+            "The member is told, and Stripe sends the money back to their card. This cannot be undone.",
+            decision=("Will refund", lambda refund: _money(refund.amount_approved or refund.amount_requested, refund)),
+        ),
+    )
+    def approve_refunds(self, request, refund):
+        return services.refund_approve(refund=refund, staff=request.user, amount=refund.amount_approved)
 
-    @admin.action(description="Approve and refund through Stripe (amount approved, else amount requested)")
-    def approve_refunds(self, request, queryset):
-        if request.POST.get("confirm") != "yes":
-            return self._confirm(
-                request,
-                queryset,
-                action="approve_refunds",
-                title="Refund these payments through Stripe?",
-                button="Yes, refund through Stripe",
-            )
-        self.action_apply(
-            request,
-            queryset,
-            lambda refund: services.refund_approve(refund=refund, staff=request.user, amount=refund.amount_approved),
-            "{done} refund(s) sent to Stripe.",
-            label=str,
-        )
-        return None
-
-    @admin.action(description="Deny (the member sees the decision note)")
-    def deny_refunds(self, request, queryset):
-        if request.POST.get("confirm") != "yes":
-            return self._confirm(
-                request,
-                queryset,
-                action="deny_refunds",
-                title="Deny these refund requests?",
-                button="Yes, deny and tell the members",
-            )
-        self.action_apply(
-            request,
-            queryset,
-            lambda refund: services.refund_deny(refund=refund, staff=request.user, note=refund.decision_note),
-            "{done} refund request(s) denied.",
-            label=str,
-        )
-        return None
+    @row_action(
+        description="Deny (the member sees the decision note)",
+        things="refund request",
+        done="{things} denied.",
+        confirm=_refund_confirm(
+            title="Deny these refund requests?",
+            button="Yes, deny and tell the members",
+            intro="Each member is told their request was declined, with the decision note shown below.",
+            decision=(
+                "Decision note",
+                lambda refund: refund.decision_note or "(no note: the member sees a generic message)",
+            ),
+        ),
+    )
+    def deny_refunds(self, request, refund):
+        return services.refund_deny(refund=refund, staff=request.user, note=refund.decision_note)
 
 
 @admin.register(StripeCheck)

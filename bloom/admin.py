@@ -1,11 +1,32 @@
-"""Admin building blocks shared by every app (this module registers no model)."""
+"""Admin building blocks shared by every app (this module registers no model).
 
-from collections.abc import Callable
+- `row_action`: an admin action that (optionally) shows one shared confirmation page, then
+  calls a service for each selected row and writes one message per outcome.
+- `DeleteGuardMixin` / `SoftDeleteAdmin`: deletion refused with a reason that says what to do
+  instead, and archive / restore actions for soft-deleted models.
+- `AdminViewsMixin`: a model's own extra admin pages, declared as a list.
+- `ReadOnlyAdmin`, `YesNoFilter`, `ArchivedFilter`.
+
+docs/admin.md shows how to write an action with them; docs/adr/0135-one-admin-toolkit.md says why.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from bloom.exceptions import ApplicationError
+
+CONFIRM_TEMPLATE = "admin/bloom/confirm_action.html"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,65 +42,308 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ArchivedFilter(admin.SimpleListFilter):
+class AdminViewsMixin:
+    """Extra admin pages of one model: `admin_views = [(route, view method name, name suffix)]`.
+
+    Each is behind the admin's login (`admin_site.admin_view`), named
+    `<app>_<model>_<suffix>` and matched before the model's own URLs.
+    """
+
+    admin_views: Sequence[tuple[str, str, str]] = ()
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        own = [
+            path(route, self.admin_site.admin_view(getattr(self, view)), name=f"{prefix}_{suffix}")
+            for route, view, suffix in self.admin_views
+        ]
+        return own + super().get_urls()
+
+
+class YesNoFilter(admin.SimpleListFilter):
+    """A two-way list filter: rows matching `condition` ("yes") or the others ("no")."""
+
+    yes_label = "Yes"
+    no_label = "No"
+    condition: Q
+
+    def lookups(self, request, model_admin):
+        return [("yes", self.yes_label), ("no", self.no_label)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(self.condition)
+        if self.value() == "no":
+            return queryset.exclude(self.condition)
+        return queryset
+
+
+class ArchivedFilter(YesNoFilter):
     """Active / archived for soft-deleted models (`archived_at`)."""
 
     title = "archived"
     parameter_name = "archived"
+    yes_label, no_label = "Archived", "Active"
+    condition = Q(archived_at__isnull=False)
 
     def lookups(self, request, model_admin):
-        return [("no", "Active"), ("yes", "Archived")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "no":
-            return queryset.filter(archived_at__isnull=True)
-        if self.value() == "yes":
-            return queryset.filter(archived_at__isnull=False)
-        return queryset
+        return [("no", self.no_label), ("yes", self.yes_label)]
 
 
-class ConfirmedActionsMixin:
-    """Admin actions that show what they will do first and change rows only once confirmed.
+# --- Counting in plain words -----------------------------------------------------------------
 
-    An action returns `self.action_confirm(...)` until the POST carries `confirm=yes` (the
-    page's form re-posts the selection with it: templates/admin/_action_confirm_fields.html),
-    then calls `self.action_apply(...)`, which runs one service call per row and reports.
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`plural(1, "email")` is "1 email", `plural(5, "email")` "5 emails", `plural(0, ...)` "0 emails"."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+# --- Confirm, then apply a service to each row ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfirmField:
+    """A text box on the confirmation page; its stripped value reaches the row function as `name=`.
+
+    With `missing`, confirming with the box empty shows the page again with that text and
+    changes nothing.
     """
 
-    def action_confirm(self, request, queryset, *, template: str, action: str, title: str, button: str, **extra):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "button": button,
-            "action": action,
-            "queryset": queryset,
-            "opts": self.opts,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            **extra,
-        }
-        return TemplateResponse(request, template, context)
+    name: str
+    label: str
+    missing: str = ""
+    rows: int = 3
 
-    def action_apply(
-        self,
-        request,
-        queryset,
-        change: Callable[[object], object],
-        done_message: str,
-        *,
-        label: Callable[[object], str] | None = None,
-    ) -> int:
-        """Call `change(row)` for each row; a truthy result counts as done, an ApplicationError is shown
-        (after `label(row)` when the error does not say which row it is about).
 
-        `done_message` is formatted with `done`; it is shown as success when anything was done,
-        else as a warning.
-        """
-        done = 0
-        for obj in queryset:
-            try:
-                done += bool(change(obj))
-            except ApplicationError as exc:
-                prefix = f"{label(obj)}: " if label else ""
-                self.message_user(request, prefix + exc.message, messages.ERROR)
-        self.message_user(request, done_message.format(done=done), messages.SUCCESS if done else messages.WARNING)
-        return done
+@dataclass(frozen=True)
+class Confirm:
+    """What the shared confirmation page (templates/admin/bloom/confirm_action.html) shows.
+
+    `columns` are (heading, function of a row) pairs for the table of selected rows;
+    `related` is passed to select_related for that table.
+    """
+
+    title: str
+    button: str
+    intro: str = ""
+    columns: Sequence[tuple[str, Callable[[Any], object]]] = ()
+    related: Sequence[str] = ()
+    field: ConfirmField | None = None
+
+
+@dataclass
+class Outcome:
+    """What one run of a row action did: rows changed (with what the service returned),
+    rows left as they were (the function returned False), rows refused (with the reason)."""
+
+    modeladmin: Any
+    noun: tuple[str, str | None]
+    done: list[tuple[Any, Any]] = field(default_factory=list)
+    unchanged: list[Any] = field(default_factory=list)
+    refused: list[tuple[Any, str]] = field(default_factory=list)
+
+    def things(self, count: int) -> str:
+        return plural(count, *self.noun)
+
+    @property
+    def results(self) -> list[Any]:
+        return [result for _, result in self.done]
+
+    def say(self, message: Message, count: int | None = None) -> str:
+        """`message` with `{things}` as the count of changed rows (or `count`) in words."""
+        if callable(message):
+            return message(self)
+        count = len(self.done) if count is None else count
+        return message.format(things=self.things(count), count=count)
+
+
+Message = str | Callable[["Outcome"], str]
+
+
+def _noun(modeladmin, things) -> tuple[str, str | None]:
+    things = things or getattr(modeladmin, "things", None)
+    if things is None:
+        return str(modeladmin.opts.verbose_name), str(modeladmin.opts.verbose_name_plural)
+    return (things, None) if isinstance(things, str) else things
+
+
+def _refusal_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return exc.message
+
+
+def row_action(
+    *,
+    description: str,
+    done: Message,
+    things: str | tuple[str, str] | None = None,
+    unchanged: Message = "",
+    confirm: Confirm | None = None,
+    rows: Callable[[Any], Any] | None = None,
+    label: Callable[[Any], object] = str,
+    permissions: Sequence[str] | None = None,
+):
+    """Build an admin action from a function that changes one row by calling a service.
+
+    The decorated method is `(self, request, obj, **fields)`; it returns False when the row
+    was already as asked (counted as left alone), anything else when it changed it, and raises
+    ApplicationError or ValidationError to refuse that row (the reason is shown after
+    `label(obj)`; the other rows go on).
+
+    `things` names one row ("email", or ("entry", "entries"); by default the admin's own
+    `things` or the model's verbose names); `done` is shown once with
+    `{things}` replaced by the count ("{things} cancelled." reads "1 email cancelled.",
+    "5 emails cancelled."), as a success when anything changed, else as a warning;
+    `unchanged`, when given, is shown once more if some rows were left alone. Either may be a
+    function of the Outcome instead. `rows` narrows the selection first (e.g. pending only).
+
+    With `confirm`, the first POST shows the shared confirmation page listing the rows and
+    changes nothing; only its "confirm=yes" re-post applies (cancelling goes back to the list).
+    """
+
+    def decorator(apply: Callable[..., Any]):
+        @admin.action(description=description, permissions=permissions)
+        @functools.wraps(apply)
+        def action(modeladmin, request, queryset):
+            if rows is not None:
+                queryset = rows(queryset)
+            values = {}
+            if confirm is not None:
+                values, error = _confirmed_values(request, confirm)
+                if values is None:
+                    return _confirm_page(modeladmin, request, queryset, confirm, apply.__name__, error)
+            outcome = Outcome(modeladmin=modeladmin, noun=_noun(modeladmin, things))
+            for obj in queryset:
+                try:
+                    result = apply(modeladmin, request, obj, **values)
+                except (ApplicationError, ValidationError) as exc:
+                    outcome.refused.append((obj, _refusal_text(exc)))
+                    continue
+                if result is False:
+                    outcome.unchanged.append(obj)
+                else:
+                    outcome.done.append((obj, result))
+            level = messages.SUCCESS if outcome.done else messages.WARNING
+            modeladmin.message_user(request, outcome.say(done), level)
+            if unchanged and outcome.unchanged:
+                modeladmin.message_user(request, outcome.say(unchanged, len(outcome.unchanged)), messages.INFO)
+            for obj, reason in outcome.refused:
+                modeladmin.message_user(request, f"{label(obj)}: {reason}", messages.ERROR)
+            return None
+
+        return action
+
+    return decorator
+
+
+def _confirmed_values(request, confirm: Confirm) -> tuple[dict | None, str]:
+    """The confirmation page's values once staff confirmed (None until then), and any error to show."""
+    confirmed = request.POST.get("confirm") == "yes"
+    values = {}
+    if confirm.field is not None:
+        value = request.POST.get(confirm.field.name, "").strip()
+        if confirmed and confirm.field.missing and not value:
+            return None, confirm.field.missing
+        values[confirm.field.name] = value
+    return (values, "") if confirmed else (None, "")
+
+
+def _confirm_page(modeladmin, request, queryset, confirm: Confirm, action: str, error: str):
+    if confirm.related:
+        queryset = queryset.select_related(*confirm.related)
+    objects = list(queryset)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": confirm.title,
+        "intro": confirm.intro,
+        "button": confirm.button,
+        "action": action,
+        "error": error,
+        "headings": [heading for heading, _ in confirm.columns],
+        "rows": [(obj, [cell(obj) for _, cell in confirm.columns]) for obj in objects],
+        "field": confirm.field,
+        "field_value": request.POST.get(confirm.field.name, "") if confirm.field else "",
+        "opts": modeladmin.opts,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, CONFIRM_TEMPLATE, context)
+
+
+# --- Deletion refused with a reason; archive and restore --------------------------------------
+
+
+class DeleteGuardMixin:
+    """Delete rules in one place: `delete_refusal(obj)` says why a row may not be deleted
+    (and what to do instead), or None. A refused delete page goes back to the row's own page
+    with that reason.
+
+    Bulk deletion is not offered unless `bulk_delete = True`: it cannot show the reason per
+    row, so only admins whose held rows are protected by PROTECT foreign keys (which Django's
+    bulk delete page refuses on its own) switch it on.
+    """
+
+    bulk_delete = False
+
+    def delete_refusal(self, obj) -> str | None:
+        return None
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not self.bulk_delete:
+            actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, object_id)
+        refusal = self.delete_refusal(obj) if obj is not None else None
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", obj.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+
+class SoftDeleteAdmin(DeleteGuardMixin, admin.ModelAdmin):
+    """For SoftDeleteModel rows: the list shows archived rows too, with archive and restore
+    actions; deleting a row members still hold is refused with a message suggesting archiving.
+
+    Subclasses name what archiving means (`archive_description`, `archive_done`, ...), say
+    when a row is held (`delete_refusal`), and override `archive_row` / `restore_row` where
+    archiving goes through a service (lessons write a version, blog posts check the publish
+    permission). The defaults use ActiveQuerySet.archive() / restore() on the one row.
+    """
+
+    things: str | tuple[str, str] | None = None  # default: the model's verbose names
+    archive_description = "Archive selected %(verbose_name_plural)s"
+    restore_description = "Restore selected %(verbose_name_plural)s"
+    archive_done = "{things} archived."
+    restore_done = "{things} restored."
+    actions = ["archive", "restore"]
+
+    def get_queryset(self, request):
+        queryset = self.model.all_objects.get_queryset()
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_action(self, action):
+        found = super().get_action(action)
+        descriptions = {"archive": self.archive_description, "restore": self.restore_description}
+        if found is not None and found[1] in descriptions:
+            return found[0], found[1], descriptions[found[1]]
+        return found
+
+    def archive_row(self, request, obj):
+        """Archive one row; return False when it already was."""
+        return bool(self.model.all_objects.filter(pk=obj.pk).archive())
+
+    def restore_row(self, request, obj):
+        """Restore one row; return False when it was not archived."""
+        return bool(self.model.all_objects.filter(pk=obj.pk).restore())
+
+    @row_action(description="Archive selected rows", done=lambda o: o.say(o.modeladmin.archive_done))
+    def archive(self, request, obj):
+        return self.archive_row(request, obj)
+
+    @row_action(description="Restore selected rows", done=lambda o: o.say(o.modeladmin.restore_done))
+    def restore(self, request, obj):
+        return self.restore_row(request, obj)

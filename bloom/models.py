@@ -55,6 +55,10 @@ class ActiveQuerySet(models.QuerySet):
     def archive(self) -> int:
         return self.filter(archived_at__isnull=True).update(archived_at=timezone.now())
 
+    def restore(self) -> int:
+        """Bring archived rows back; returns how many were archived."""
+        return self.filter(archived_at__isnull=False).update(archived_at=None)
+
 
 class ActiveManager(models.Manager.from_queryset(ActiveQuerySet)):
     """Default manager of soft-deletable models: archived rows are hidden."""

@@ -6,11 +6,11 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bloom.admin import ArchivedFilter, ReadOnlyAdmin
+from bloom.admin import AdminViewsMixin, ArchivedFilter, ReadOnlyAdmin, SoftDeleteAdmin, row_action
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from bloom.text import normalize_email
@@ -39,22 +39,6 @@ from .models import (
     SubscriberSegmentMember,
 )
 from .seo import seo_evaluate
-
-
-def _run_each(modeladmin, request, queryset, verb: str, call) -> None:
-    """Apply a service to every selected row; report successes and refusals separately."""
-    done, refused = 0, []
-    for obj in queryset:
-        try:
-            call(obj)
-            done += 1
-        except ApplicationError as exc:
-            refused.append(f"{obj}: {exc.message}")
-    if done:
-        modeladmin.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
-    for line in refused:
-        modeladmin.message_user(request, line, messages.ERROR)
-
 
 # --- Blog ---------------------------------------------------------------------------------
 
@@ -115,7 +99,11 @@ STATUS_ACTIONS = {
 
 
 @admin.register(BlogPost)
-class BlogPostAdmin(admin.ModelAdmin):
+class BlogPostAdmin(AdminViewsMixin, SoftDeleteAdmin):
+    admin_views = [
+        ("<uuid:object_id>/workflow/", "workflow_view", "workflow"),
+        ("<uuid:object_id>/versions/<uuid:version_id>/restore/", "restore_version_view", "restore_version"),
+    ]
     list_display = ["title", "status", "author", "published_at", "seo_score", "view_count", "updated_at"]
     list_filter = ["status", ArchivedFilter, "author"]
     search_fields = ["title", "slug", "excerpt"]
@@ -138,16 +126,15 @@ class BlogPostAdmin(admin.ModelAdmin):
     ]
     inlines = [ContentApprovalInline, BlogPostVersionInline]
     change_form_template = "content/admin/blogpost_change_form.html"
-    actions = ["submit_for_review", "approve_posts", "publish_posts", "archive_posts", "restore_posts"]
+    actions = ["submit_for_review", "approve_posts", "publish_posts", "archive", "restore"]
+    things = "post"
+    archive_description = "Archive selected posts (take them off the site)"
+    restore_description = "Restore selected archived posts as drafts"
+    archive_done = "{things} archived: off the site."
+    restore_done = "{things} restored as drafts."
 
     def get_queryset(self, request):
-        return BlogPost.all_objects.select_related("author")
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        # Bulk delete would hit analytics' PROTECT on the generic page; archive instead.
-        actions.pop("delete_selected", None)
-        return actions
+        return super().get_queryset(request).select_related("author")
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -199,21 +186,6 @@ class BlogPostAdmin(admin.ModelAdmin):
             context["preview_url"] = reverse("content:blog_detail", args=[obj.slug])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def get_urls(self):
-        return [
-            path(
-                "<uuid:object_id>/workflow/",
-                self.admin_site.admin_view(self.workflow_view),
-                name="content_blogpost_workflow",
-            ),
-            path(
-                "<uuid:object_id>/versions/<uuid:version_id>/restore/",
-                self.admin_site.admin_view(self.restore_version_view),
-                name="content_blogpost_restore_version",
-            ),
-            *super().get_urls(),
-        ]
-
     def workflow_view(self, request, object_id):
         post = get_object_or_404(BlogPost.all_objects, pk=object_id)
         if request.method != "POST" or not self.has_change_permission(request, post):
@@ -254,49 +226,32 @@ class BlogPostAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "content/admin/blogpost_restore_version.html", context)
 
-    def delete_view(self, request, object_id, extra_context=None):
-        post = BlogPost.all_objects.filter(pk=object_id).first()
-        if post is not None:
-            referenced = AnalyticsEvent.objects.filter(blog_post=post).count()
-            if referenced:
-                self.message_user(
-                    request,
-                    f"“{post.title}” is referenced by {referenced} analytics events and cannot be deleted; archive it instead.",
-                    messages.ERROR,
-                )
-                return HttpResponseRedirect(reverse("admin:content_blogpost_change", args=[post.pk]))
-        return super().delete_view(request, object_id, extra_context)
+    def delete_refusal(self, post) -> str | None:
+        referenced = AnalyticsEvent.objects.filter(blog_post=post).count()
+        if referenced:
+            return f"“{post.title}” is referenced by {referenced} analytics events and cannot be deleted; archive it instead."
+        return None
 
     def delete_model(self, request, obj):
         services.blog_post_delete(post=obj)
 
-    @admin.action(description="Submit selected drafts for review")
-    def submit_for_review(self, request, queryset):
-        _run_each(
-            self,
-            request,
-            queryset,
-            "Submitted",
-            lambda p: services.blog_post_submit_for_review(post=p, user=request.user),
-        )
+    def archive_row(self, request, post):
+        return services.blog_post_archive(post=post, user=request.user)
 
-    @admin.action(description="Approve selected posts in review")
-    def approve_posts(self, request, queryset):
-        _run_each(
-            self, request, queryset, "Approved", lambda p: services.blog_post_approve(post=p, reviewer=request.user)
-        )
+    def restore_row(self, request, post):
+        return services.blog_post_restore(post=post, user=request.user)
 
-    @admin.action(description="Publish selected approved posts")
-    def publish_posts(self, request, queryset):
-        _run_each(self, request, queryset, "Published", lambda p: services.blog_post_publish(post=p, user=request.user))
+    @row_action(description="Submit selected drafts for review", things="post", done="{things} submitted for review.")
+    def submit_for_review(self, request, post):
+        return services.blog_post_submit_for_review(post=post, user=request.user)
 
-    @admin.action(description="Archive selected posts (take them off the site)")
-    def archive_posts(self, request, queryset):
-        _run_each(self, request, queryset, "Archived", lambda p: services.blog_post_archive(post=p, user=request.user))
+    @row_action(description="Approve selected posts in review", things="post", done="{things} approved.")
+    def approve_posts(self, request, post):
+        return services.blog_post_approve(post=post, reviewer=request.user)
 
-    @admin.action(description="Restore selected archived posts as drafts")
-    def restore_posts(self, request, queryset):
-        _run_each(self, request, queryset, "Restored", lambda p: services.blog_post_restore(post=p, user=request.user))
+    @row_action(description="Publish selected approved posts", things="post", done="{things} published.")
+    def publish_posts(self, request, post):
+        return services.blog_post_publish(post=post, user=request.user)
 
 
 @admin.register(BlogPostVersion)
@@ -310,17 +265,17 @@ class BlogPostVersionAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("post")
 
-    @admin.action(description="Restore the selected versions (one per post)", permissions=["view"])
-    def restore_versions(self, request, queryset):
-        if not request.user.has_perm("content.change_blogpost"):
-            raise PermissionDenied
-        _run_each(
-            self,
-            request,
-            queryset,
-            "Restored",
-            lambda v: services.blog_post_version_restore(version=v, editor=request.user),
-        )
+    @row_action(
+        description="Restore the selected versions (one per post)",
+        permissions=["restore"],
+        things="version",
+        done="{things} restored as new versions.",
+    )
+    def restore_versions(self, request, version):
+        return services.blog_post_version_restore(version=version, editor=request.user)
+
+    def has_restore_permission(self, request) -> bool:
+        return request.user.has_perm("content.change_blogpost")
 
 
 @admin.register(ContentApproval)
@@ -404,17 +359,20 @@ class SubscriberAdmin(admin.ModelAdmin):
     def remove_from_segment(self, request, queryset):
         return self._segment_action(request, queryset, add=False)
 
-    @admin.action(description="Mark selected subscribers unsubscribed")
-    def mark_unsubscribed(self, request, queryset):
-        count = sum(services.subscriber_unsubscribe(email=s.email, reason="staff") for s in queryset)
-        self.message_user(request, f"{count} subscribers unsubscribed.", messages.SUCCESS)
+    @row_action(
+        description="Mark selected subscribers unsubscribed", things="subscriber", done="{things} unsubscribed."
+    )
+    def mark_unsubscribed(self, request, subscriber):
+        return bool(services.subscriber_unsubscribe(email=subscriber.email, reason="staff"))
 
-    @admin.action(description="Resend the confirmation email to selected pending subscribers")
-    def resend_confirmation(self, request, queryset):
-        pending = queryset.filter(status="pending")
-        for subscriber in pending:
-            services.subscriber_subscribe(email=subscriber.email)
-        self.message_user(request, f"Confirmation resent where due ({pending.count()} pending).", messages.SUCCESS)
+    @row_action(
+        description="Resend the confirmation email to selected pending subscribers",
+        things="pending subscriber",
+        rows=lambda subscribers: subscribers.filter(status="pending"),
+        done="Confirmation resent where due ({things}).",
+    )
+    def resend_confirmation(self, request, subscriber):
+        return services.subscriber_subscribe(email=subscriber.email)
 
     @admin.action(description="Recompute engagement scores (all subscribers)")
     def recompute_engagement(self, request, queryset):
@@ -461,7 +419,11 @@ class SubscriberSegmentMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(NewsletterCampaign)
-class NewsletterCampaignAdmin(admin.ModelAdmin):
+class NewsletterCampaignAdmin(AdminViewsMixin, admin.ModelAdmin):
+    admin_views = [
+        ("<uuid:object_id>/send/", "send_view", "send"),
+        ("<uuid:object_id>/test-send/", "test_send_view", "test_send"),
+    ]
     list_display = ["subject", "status", "segment", "scheduled_at", "sent_at", "recipients_count"]
     list_filter = ["status", "segment"]
     search_fields = ["subject", "preheader"]
@@ -494,21 +456,6 @@ class NewsletterCampaignAdmin(admin.ModelAdmin):
             context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
             context["recipient_count_now"] = selectors.segment_recipient_list(segment=obj.segment).count()
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def get_urls(self):
-        return [
-            path(
-                "<uuid:object_id>/send/",
-                self.admin_site.admin_view(self.send_view),
-                name="content_newslettercampaign_send",
-            ),
-            path(
-                "<uuid:object_id>/test-send/",
-                self.admin_site.admin_view(self.test_send_view),
-                name="content_newslettercampaign_test_send",
-            ),
-            *super().get_urls(),
-        ]
 
     def send_view(self, request, object_id):
         """Confirmation page; the POST starts the send in the background and returns at once."""
@@ -554,15 +501,18 @@ class NewsletterCampaignAdmin(admin.ModelAdmin):
             return None
         return HttpResponseRedirect(reverse("admin:content_newslettercampaign_send", args=[queryset.get().pk]))
 
-    @admin.action(description="Send a test of the selected campaigns to me")
-    def test_send(self, request, queryset):
-        for campaign in queryset:
-            services.campaign_test_send(campaign=campaign, user=request.user)
-        self.message_user(request, f"Test emails queued to {request.user.email}.", messages.SUCCESS)
+    @row_action(
+        description="Send a test of the selected campaigns to me",
+        things=("test email", "test emails"),
+        done="{things} queued to your own address.",
+        unchanged="{things} refused (is your address suppressed?).",
+    )
+    def test_send(self, request, campaign):
+        return services.campaign_test_send(campaign=campaign, user=request.user) is not None
 
-    @admin.action(description="Cancel selected campaigns")
-    def cancel_campaigns(self, request, queryset):
-        _run_each(self, request, queryset, "Cancelled", lambda c: services.campaign_cancel(campaign=c))
+    @row_action(description="Cancel selected campaigns", things="campaign", done="{things} cancelled.")
+    def cancel_campaigns(self, request, campaign):
+        return services.campaign_cancel(campaign=campaign)
 
 
 def _campaign_report_context(campaign: NewsletterCampaign) -> dict:
@@ -613,28 +563,16 @@ class ContactSubmissionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         services.contact_submission_status_set(submission=obj, status=obj.status, user=request.user)
 
-    @admin.action(description="Mark selected messages in progress")
-    def mark_in_progress(self, request, queryset):
-        _run_each(
-            self,
-            request,
-            queryset,
-            "In progress",
-            lambda s: services.contact_submission_status_set(
-                submission=s, status=ContactStatus.IN_PROGRESS, user=request.user
-            ),
+    @row_action(description="Mark selected messages in progress", things="message", done="{things} in progress.")
+    def mark_in_progress(self, request, submission):
+        return services.contact_submission_status_set(
+            submission=submission, status=ContactStatus.IN_PROGRESS, user=request.user
         )
 
-    @admin.action(description="Close selected messages")
-    def mark_closed(self, request, queryset):
-        _run_each(
-            self,
-            request,
-            queryset,
-            "Closed",
-            lambda s: services.contact_submission_status_set(
-                submission=s, status=ContactStatus.CLOSED, user=request.user
-            ),
+    @row_action(description="Close selected messages", things="message", done="{things} closed.")
+    def mark_closed(self, request, submission):
+        return services.contact_submission_status_set(
+            submission=submission, status=ContactStatus.CLOSED, user=request.user
         )
 
 
@@ -642,25 +580,23 @@ class ContactSubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobPosting)
-class JobPostingAdmin(admin.ModelAdmin):
+class JobPostingAdmin(SoftDeleteAdmin):
     list_display = ["title", "employment_type", "location", "is_open", "closes_at", "application_count", "archived_at"]
     list_filter = ["is_open", "employment_type", ArchivedFilter]
     search_fields = ["title", "slug", "location"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["archived_at"]
-    actions = ["archive_postings", "restore_postings"]
+    things = "posting"
+    archive_description = "Archive selected postings"
+    restore_description = "Restore selected postings (closed until you reopen them)"
+    restore_done = "{things} restored (closed until you reopen them)."
 
     def get_queryset(self, request):
-        return JobPosting.all_objects.annotate(applications_total=Count("applications"))
+        return super().get_queryset(request).annotate(applications_total=Count("applications"))
 
     @admin.display(description="applications", ordering="applications_total")
     def application_count(self, posting):
         return posting.applications_total
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def save_model(self, request, obj, form, change):
         from bloom.sanitize import BLOG, sanitize_html
@@ -668,28 +604,25 @@ class JobPostingAdmin(admin.ModelAdmin):
         obj.description = sanitize_html(obj.description, BLOG)
         super().save_model(request, obj, form, change)
 
-    def delete_view(self, request, object_id, extra_context=None):
-        posting = JobPosting.all_objects.filter(pk=object_id).first()
-        if posting is not None and posting.applications.exists():
-            self.message_user(
-                request, f"“{posting}” has applications and cannot be deleted; archive it instead.", messages.ERROR
+    def delete_refusal(self, posting) -> str | None:
+        if posting.applications.exists():
+            return f"“{posting}” has applications and cannot be deleted; archive it instead."
+        return None
+
+    def archive_row(self, request, posting):
+        # An archived posting is closed too: it takes no more applications.
+        return bool(
+            JobPosting.all_objects.filter(pk=posting.pk, archived_at__isnull=True).update(
+                archived_at=timezone.now(), is_open=False
             )
-            return HttpResponseRedirect(reverse("admin:content_jobposting_change", args=[posting.pk]))
-        return super().delete_view(request, object_id, extra_context)
-
-    @admin.action(description="Archive selected postings")
-    def archive_postings(self, request, queryset):
-        count = queryset.filter(archived_at__isnull=True).update(archived_at=timezone.now(), is_open=False)
-        self.message_user(request, f"{count} postings archived.", messages.SUCCESS)
-
-    @admin.action(description="Restore selected postings (closed until you reopen them)")
-    def restore_postings(self, request, queryset):
-        count = queryset.filter(archived_at__isnull=False).update(archived_at=None)
-        self.message_user(request, f"{count} postings restored.", messages.SUCCESS)
+        )
 
 
 @admin.register(CareerApplication)
-class CareerApplicationAdmin(admin.ModelAdmin):
+class CareerApplicationAdmin(AdminViewsMixin, admin.ModelAdmin):
+    admin_views = [
+        ("<uuid:object_id>/cv/", "cv_view", "cv"),
+    ]
     list_display = ["created_at", "full_name", "email", "job_posting", "status"]
     list_filter = ["status", "job_posting"]
     search_fields = ["full_name", "email"]
@@ -715,12 +648,6 @@ class CareerApplicationAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:content_careerapplication_cv", args=[application.pk])
         return format_html('<a href="{}">Download {}</a>', url, application.cv_original_name or "CV")
-
-    def get_urls(self):
-        return [
-            path("<uuid:object_id>/cv/", self.admin_site.admin_view(self.cv_view), name="content_careerapplication_cv"),
-            *super().get_urls(),
-        ]
 
     def cv_view(self, request, object_id):
         """CVs are only ever served here, to staff allowed to see applications."""
@@ -783,10 +710,9 @@ class ChatConversationAdmin(admin.ModelAdmin):
                 conversation=form.instance, sender=ChatSender.STAFF, body=message.body, staff_user=request.user
             )
 
-    @admin.action(description="Close selected conversations")
-    def close_conversations(self, request, queryset):
-        count = sum(services.chat_conversation_close(conversation=c) for c in queryset)
-        self.message_user(request, f"{count} conversations closed.", messages.SUCCESS)
+    @row_action(description="Close selected conversations", things="conversation", done="{things} closed.")
+    def close_conversations(self, request, conversation):
+        return bool(services.chat_conversation_close(conversation=conversation))
 
 
 @admin.register(ChatMessage)

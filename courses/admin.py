@@ -14,12 +14,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from bloom.admin import ArchivedFilter, ConfirmedActionsMixin, ReadOnlyAdmin
+from bloom.admin import (
+    AdminViewsMixin,
+    ArchivedFilter,
+    Confirm,
+    ConfirmField,
+    DeleteGuardMixin,
+    ReadOnlyAdmin,
+    SoftDeleteAdmin,
+    plural,
+    row_action,
+)
 from bloom.exceptions import ApplicationError
 
 from . import services
@@ -41,19 +53,6 @@ from .models import (
     LessonCompletionDetail,
     UserCourseStats,
 )
-
-
-class SoftDeleteAdmin(admin.ModelAdmin):
-    """Shows archived rows too; archive/restore actions instead of deletion."""
-
-    def get_queryset(self, request):
-        return self.model.all_objects.all()
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
 
 # --- Courses --------------------------------------------------------------------------
 
@@ -131,42 +130,32 @@ class CourseAdmin(SoftDeleteAdmin):
         super().save_related(request, form, formsets, change)
         services.course_progress_recompute(course_id=form.instance.pk)
 
-    @admin.action(description="Publish selected courses")
-    def publish(self, request, queryset):
-        for course in queryset:
-            services.course_publish(course=course)
-        self.message_user(request, f"{queryset.count()} course(s) published.", messages.SUCCESS)
+    @row_action(description="Publish selected courses", done="{things} published.")
+    def publish(self, request, course):
+        return services.course_publish(course=course)
 
-    @admin.action(description="Move selected courses back to draft")
-    def unpublish(self, request, queryset):
-        for course in queryset:
-            services.course_unpublish(course=course)
-        self.message_user(request, f"{queryset.count()} course(s) moved to draft.", messages.SUCCESS)
+    @row_action(description="Move selected courses back to draft", done="{things} moved to draft.")
+    def unpublish(self, request, course):
+        return services.course_unpublish(course=course)
 
-    @admin.action(description="Archive selected courses (members keep access)")
-    def archive(self, request, queryset):
-        for course in queryset:
-            services.course_archive(course=course)
-        self.message_user(request, "Archived: hidden from the catalog; enrollments are untouched.", messages.SUCCESS)
+    archive_description = "Archive selected courses (members keep access)"
+    restore_description = "Restore selected courses from the archive"
+    archive_done = "{things} archived: hidden from the catalog; enrollments are untouched."
 
-    @admin.action(description="Restore selected courses from the archive")
-    def restore(self, request, queryset):
-        for course in queryset:
-            services.course_restore(course=course)
-        self.message_user(request, "Restored.", messages.SUCCESS)
+    def archive_row(self, request, course):
+        return services.course_archive(course=course)
 
-    def delete_view(self, request, object_id, extra_context=None):
-        course = Course.all_objects.filter(pk=object_id).first()
-        if course is not None and course.enrollments.exists():
-            count = course.enrollments.count()
-            self.message_user(
-                request,
-                f'"{course.title}" cannot be deleted: {count} member enrollment{"s" if count != 1 else ""} '
-                "point at it. Archive it instead: it leaves the catalog and members keep their access.",
-                messages.ERROR,
-            )
-            return redirect("admin:courses_course_change", object_id)
-        return super().delete_view(request, object_id, extra_context)
+    def restore_row(self, request, course):
+        return services.course_restore(course=course)
+
+    def delete_refusal(self, course) -> str | None:
+        count = course.enrollments.count()
+        if not count:
+            return None
+        return (
+            f'"{course.title}" cannot be deleted: {plural(count, "member enrollment")} point at it. '
+            "Archive it instead: it leaves the catalog and members keep their access."
+        )
 
     def delete_model(self, request, obj):
         try:
@@ -195,7 +184,6 @@ class CourseModuleAdmin(SoftDeleteAdmin):
     list_select_related = ("course",)
     readonly_fields = ("archived_at",)
     inlines = [LessonInline]
-    actions = ["archive", "restore"]
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not CourseLesson:
@@ -208,19 +196,20 @@ class CourseModuleAdmin(SoftDeleteAdmin):
         super().save_related(request, form, formsets, change)
         services.course_progress_recompute(course_id=form.instance.course_id)
 
-    @admin.action(description="Archive selected modules")
-    def archive(self, request, queryset):
-        for module in queryset:
-            module.archive()
-            services.course_progress_recompute(course_id=module.course_id)
-        self.message_user(request, "Archived. Completions and certificates already earned are kept.", messages.SUCCESS)
+    things = "module"
+    archive_description = "Archive selected modules"
+    restore_description = "Restore selected modules"
+    archive_done = "{things} archived. Completions and certificates already earned are kept."
 
-    @admin.action(description="Restore selected modules")
-    def restore(self, request, queryset):
-        for module in queryset:
-            module.restore()
-            services.course_progress_recompute(course_id=module.course_id)
-        self.message_user(request, "Restored.", messages.SUCCESS)
+    def archive_row(self, request, module):
+        changed = super().archive_row(request, module)
+        services.course_progress_recompute(course_id=module.course_id)
+        return changed
+
+    def restore_row(self, request, module):
+        changed = super().restore_row(request, module)
+        services.course_progress_recompute(course_id=module.course_id)
+        return changed
 
 
 class LessonAdminForm(forms.ModelForm):
@@ -254,7 +243,11 @@ class LessonResourceInline(admin.TabularInline):
 
 
 @admin.register(CourseLesson)
-class CourseLessonAdmin(SoftDeleteAdmin):
+class CourseLessonAdmin(AdminViewsMixin, SoftDeleteAdmin):
+    admin_views = [
+        ("<uuid:lesson_id>/versions/compare/", "compare_view", "compare"),
+        ("<uuid:lesson_id>/versions/<uuid:version_id>/restore/", "restore_view", "restore"),
+    ]
     form = LessonAdminForm
     list_display = ("title", "module", "course_title", "position", "status", "is_preview", "archived_at")
     list_filter = ("status", "is_preview", ArchivedFilter, "module__course")
@@ -327,21 +320,6 @@ class CourseLessonAdmin(SoftDeleteAdmin):
             ),
         )
 
-    def get_urls(self):
-        urls = [
-            path(
-                "<uuid:lesson_id>/versions/compare/",
-                self.admin_site.admin_view(self.compare_view),
-                name="courses_courselesson_compare",
-            ),
-            path(
-                "<uuid:lesson_id>/versions/<uuid:version_id>/restore/",
-                self.admin_site.admin_view(self.restore_view),
-                name="courses_courselesson_restore",
-            ),
-        ]
-        return urls + super().get_urls()
-
     @staticmethod
     def _lines(version: CourseContentVersion) -> list[str]:
         snapshot = dict(version.snapshot)
@@ -394,24 +372,21 @@ class CourseLessonAdmin(SoftDeleteAdmin):
         }
         return TemplateResponse(request, "courses/admin/version_restore.html", context)
 
-    @admin.action(description="Publish selected lessons")
-    def publish(self, request, queryset):
-        for lesson in queryset:
-            lesson.status = "published"
-            services.lesson_save(lesson=lesson, changed_by=request.user, change_summary="Published")
-        self.message_user(request, "Published.", messages.SUCCESS)
+    @row_action(description="Publish selected lessons", things="lesson", done="{things} published.")
+    def publish(self, request, lesson):
+        lesson.status = "published"
+        return services.lesson_save(lesson=lesson, changed_by=request.user, change_summary="Published")
 
-    @admin.action(description="Archive selected lessons")
-    def archive(self, request, queryset):
-        for lesson in queryset:
-            services.lesson_archive(lesson=lesson, changed_by=request.user)
-        self.message_user(request, "Archived. Completions and certificates already earned are kept.", messages.SUCCESS)
+    things = "lesson"
+    archive_description = "Archive selected lessons"
+    restore_description = "Restore selected lessons"
+    archive_done = "{things} archived. Completions and certificates already earned are kept."
 
-    @admin.action(description="Restore selected lessons")
-    def restore(self, request, queryset):
-        for lesson in queryset:
-            services.lesson_restore(lesson=lesson, changed_by=request.user)
-        self.message_user(request, "Restored.", messages.SUCCESS)
+    def archive_row(self, request, lesson):
+        return services.lesson_archive(lesson=lesson, changed_by=request.user)
+
+    def restore_row(self, request, lesson):
+        return services.lesson_restore(lesson=lesson, changed_by=request.user)
 
 
 @admin.register(CourseResource)
@@ -420,15 +395,9 @@ class CourseResourceAdmin(SoftDeleteAdmin):
     list_filter = (ArchivedFilter, "course")
     search_fields = ("title", "course__title")
     list_select_related = ("course", "lesson")
-    actions = ["archive", "restore"]
-
-    @admin.action(description="Archive selected resources")
-    def archive(self, request, queryset):
-        queryset.archive()
-
-    @admin.action(description="Restore selected resources")
-    def restore(self, request, queryset):
-        queryset.update(archived_at=None)
+    things = "resource"
+    archive_description = "Archive selected resources"
+    restore_description = "Restore selected resources"
 
 
 @admin.register(CourseContentVersion)
@@ -451,8 +420,29 @@ class CourseUserAdmin(admin.ModelAdmin):
     readonly_fields = ("auth_user", "linked_at", "created_at")
 
 
+def _access_now(enrollment) -> str:
+    if enrollment.has_access:
+        return "Yes"
+    if enrollment.access_revoked_at:
+        return f"Revoked {date_format(timezone.localtime(enrollment.access_revoked_at), 'j M Y')}"
+    return "No"
+
+
+# What the access actions share: who may run them, and the table their confirmation page shows.
+_ACCESS = {"permissions": ["manage_access"], "things": "enrollment"}
+_ENROLLMENT_TABLE = {
+    "columns": [
+        ("Member", lambda enrollment: enrollment.user.email),
+        ("Course", lambda enrollment: enrollment.course.title),
+        ("Payment", lambda enrollment: enrollment.get_payment_status_display()),
+        ("Access now", _access_now),
+    ],
+    "related": ["user", "course"],
+}
+
+
 @admin.register(CourseEnrollment)
-class CourseEnrollmentAdmin(ConfirmedActionsMixin, ReadOnlyAdmin):
+class CourseEnrollmentAdmin(ReadOnlyAdmin):
     list_display = (
         "user",
         "course",
@@ -477,58 +467,45 @@ class CourseEnrollmentAdmin(ConfirmedActionsMixin, ReadOnlyAdmin):
     def has_manage_access_permission(self, request) -> bool:
         return request.user.has_perm("courses.change_courseenrollment")
 
-    def _access_confirm(self, request, queryset, *, action: str, title: str, button: str, error: str = ""):
-        return self.action_confirm(
-            request,
-            queryset.select_related("user", "course"),
-            template="courses/admin/enrollment_access_confirm.html",
-            action=action,
-            title=title,
-            button=button,
-            revoking=action == "revoke_access",
-            error=error,
-            reason=request.POST.get("reason", ""),
-        )
-
-    @admin.action(description="Revoke access (no refund; asks for a reason)", permissions=["manage_access"])
-    def revoke_access(self, request, queryset):
-        reason = request.POST.get("reason", "").strip()
-        if request.POST.get("confirm") != "yes" or not reason:
-            return self._access_confirm(
-                request,
-                queryset,
-                action="revoke_access",
-                title="End these members' access?",
-                button="Yes, end access",
-                error="Say why access is ending." if request.POST.get("confirm") == "yes" else "",
-            )
-        self.action_apply(
-            request,
-            queryset,
-            lambda enrollment: services.enrollment_access_revoke(
-                enrollment=enrollment, staff=request.user, reason=reason
+    @row_action(
+        description="Revoke access (no refund; asks for a reason)",
+        **_ACCESS,
+        done="Access ended for {things}.",
+        confirm=Confirm(
+            title="End these members' access?",
+            button="Yes, end access",
+            intro="Each member below loses access to the course at once and is told in the portal (and by email if "
+            "they asked for it). Nothing is refunded. Lessons completed, milestones and certificates stay. You can "
+            "restore access later.",
+            **_ENROLLMENT_TABLE,
+            field=ConfirmField(
+                name="reason",
+                label="Why is access ending? (kept in the course activity log)",
+                missing="Say why access is ending.",
             ),
-            "Access ended for {done} enrollment(s).",
-        )
-        return None
+        ),
+    )
+    def revoke_access(self, request, enrollment, *, reason: str):
+        return services.enrollment_access_revoke(enrollment=enrollment, staff=request.user, reason=reason)
 
-    @admin.action(description="Restore access revoked by staff", permissions=["manage_access"])
-    def restore_access(self, request, queryset):
-        if request.POST.get("confirm") != "yes":
-            return self._access_confirm(
-                request, queryset, action="restore_access", title="Open the course again?", button="Yes, restore access"
-            )
-        self.action_apply(
-            request,
-            queryset,
-            lambda enrollment: services.enrollment_access_restore(enrollment=enrollment, staff=request.user),
-            "Access restored for {done} enrollment(s).",
-        )
-        return None
+    @row_action(
+        description="Restore access revoked by staff",
+        **_ACCESS,
+        done="Access restored for {things}.",
+        confirm=Confirm(
+            title="Open the course again?",
+            button="Yes, restore access",
+            intro="Each member below can open the course again and is told so. Enrollments whose payment was "
+            "refunded cannot be restored: those members can enroll again.",
+            **_ENROLLMENT_TABLE,
+        ),
+    )
+    def restore_access(self, request, enrollment):
+        return services.enrollment_access_restore(enrollment=enrollment, staff=request.user)
 
 
 @admin.register(CourseDiscountCode)
-class CourseDiscountCodeAdmin(admin.ModelAdmin):
+class CourseDiscountCodeAdmin(DeleteGuardMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "is_active",
@@ -551,22 +528,13 @@ class CourseDiscountCodeAdmin(admin.ModelAdmin):
             field.required = True
         return field
 
-    def delete_view(self, request, object_id, extra_context=None):
-        code = CourseDiscountCode.objects.filter(pk=object_id).first()
-        if code is not None and code.uses_count:
-            self.message_user(
-                request,
-                f"“{code.code}” was used {code.uses_count} time{'s' if code.uses_count != 1 else ''} and cannot be "
-                "deleted (enrollments name it). Untick “is active” instead.",
-                messages.ERROR,
-            )
-            return redirect("admin:courses_coursediscountcode_change", object_id)
-        return super().delete_view(request, object_id, extra_context)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
+    def delete_refusal(self, code) -> str | None:
+        if not code.uses_count:
+            return None
+        return (
+            f"“{code.code}” was used {plural(code.uses_count, 'time')} and cannot be deleted (enrollments name it). "
+            "Untick “is active” instead."
+        )
 
 
 @admin.register(CourseProgress)

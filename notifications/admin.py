@@ -1,14 +1,14 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import ProtectedError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import path, reverse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from bloom.admin import ReadOnlyAdmin
+from bloom.admin import AdminViewsMixin, ReadOnlyAdmin, SoftDeleteAdmin, row_action
 
 from . import rendering, services
 from .models import (
@@ -40,6 +40,10 @@ def _html_preview(html: str, text: str):
     return format_html("{}" * len(parts), *parts)
 
 
+# Putting an email back in line leaves sent and in-flight ones alone (services.email_requeue).
+_REQUEUE = {"things": "email", "unchanged": "{things} left alone: sent or being sent."}
+
+
 @admin.register(EmailQueue)
 class EmailQueueAdmin(ReadOnlyAdmin):
     list_display = ("subject", "to_email", "category", "priority", "status", "scheduled_at", "retry_count", "sent_at")
@@ -58,20 +62,22 @@ class EmailQueueAdmin(ReadOnlyAdmin):
     def preview(self, obj):
         return _html_preview(obj.html_body, obj.text_body)
 
-    @admin.action(description="Retry (back in line)")
-    def retry(self, request, queryset):
-        count = sum(services.email_requeue(email=email) for email in queryset)
-        self.message_user(request, f"{count} email(s) put back in the queue; sent or in-flight ones were left alone.")
+    @row_action(description="Retry (back in line)", done="{things} put back in the queue.", **_REQUEUE)
+    def retry(self, request, email):
+        return services.email_requeue(email=email)
 
-    @admin.action(description="Send now")
-    def send_now(self, request, queryset):
-        count = sum(services.email_requeue(email=email, send_now=True) for email in queryset)
-        self.message_user(request, f"{count} email(s) will be sent now.")
+    @row_action(description="Send now", done="{things} will be sent now.", **_REQUEUE)
+    def send_now(self, request, email):
+        return services.email_requeue(email=email, send_now=True)
 
-    @admin.action(description="Cancel")
-    def cancel(self, request, queryset):
-        count = sum(services.email_cancel(email=email) for email in queryset)
-        self.message_user(request, f"{count} email(s) cancelled; only pending or failed ones can be.")
+    @row_action(
+        description="Cancel",
+        things="email",
+        done="{things} cancelled.",
+        unchanged="{things} left alone: only pending or failed emails can be cancelled.",
+    )
+    def cancel(self, request, email):
+        return services.email_cancel(email=email)
 
 
 class EmailTemplateForm(forms.ModelForm):
@@ -112,7 +118,11 @@ def template_preview_render(*, key: str, subject: str, text: str, html: str) -> 
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
+class EmailTemplateAdmin(AdminViewsMixin, SoftDeleteAdmin):
+    admin_views = [
+        ("live-preview/", "live_preview_view", "live_preview"),
+        ("<path:object_id>/test-send/", "test_send_view", "test_send"),
+    ]
     form = EmailTemplateForm
     change_form_template = "notifications/admin/emailtemplate_change_form.html"
     list_display = ("key", "subject", "description", "archived_at", "updated_at")
@@ -120,25 +130,12 @@ class EmailTemplateAdmin(admin.ModelAdmin):
     search_fields = ("key", "subject", "description")
     readonly_fields = ("allowed_variables", "preview")
     actions = ("test_send", "archive", "restore")
+    things = "template"
+    bulk_delete = True
+    archive_description = "Archive (use the file default again)"
+    restore_description = "Restore"
 
-    def get_queryset(self, request):
-        return EmailTemplate.all_objects.all()
-
-    def get_urls(self):
-        return [
-            path(
-                "live-preview/",
-                self.admin_site.admin_view(require_POST(self.live_preview_view)),
-                name="notifications_emailtemplate_live_preview",
-            ),
-            path(
-                "<path:object_id>/test-send/",
-                self.admin_site.admin_view(require_POST(self.test_send_view)),
-                name="notifications_emailtemplate_test_send",
-            ),
-            *super().get_urls(),
-        ]
-
+    @method_decorator(require_POST)
     def live_preview_view(self, request):
         """JSON for the change form's live preview: the typed sources rendered with sample data."""
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
@@ -152,6 +149,7 @@ class EmailTemplateAdmin(admin.ModelAdmin):
             )
         )
 
+    @method_decorator(require_POST)
     def test_send_view(self, request, object_id):
         template = get_object_or_404(EmailTemplate.all_objects, pk=object_id)
         if not self.has_change_permission(request, template):
@@ -187,21 +185,13 @@ class EmailTemplateAdmin(admin.ModelAdmin):
             _html_preview(rendered["html"], rendered["text"]),
         )
 
-    @admin.action(description="Send a test to my own address")
-    def test_send(self, request, queryset):
-        for template in queryset:
-            services.email_template_test_send(template=template, to=request.user.email)
-        self.message_user(request, f"Queued {queryset.count()} test email(s) to {request.user.email}.")
-
-    @admin.action(description="Archive (use the file default again)")
-    def archive(self, request, queryset):
-        self.message_user(request, f"Archived {queryset.archive()} template(s).")
-
-    @admin.action(description="Restore")
-    def restore(self, request, queryset):
-        for template in queryset:
-            template.restore()
-        self.message_user(request, "Restored.")
+    @row_action(
+        description="Send a test to my own address",
+        things=("test email", "test emails"),
+        done="{things} queued to your own address.",
+    )
+    def test_send(self, request, template):
+        return services.email_template_test_send(template=template, to=request.user.email)
 
 
 class SequenceEmailInline(admin.TabularInline):
@@ -234,50 +224,30 @@ class EmailSequenceForm(forms.ModelForm):
 
 
 @admin.register(EmailSequence)
-class EmailSequenceAdmin(admin.ModelAdmin):
+class EmailSequenceAdmin(SoftDeleteAdmin):
     form = EmailSequenceForm
     list_display = ("name", "trigger", "category", "status", "archived_at")
     list_filter = ("trigger", "status", "category", "archived_at")
     search_fields = ("name", "description")
     inlines = (SequenceEmailInline,)
     actions = ("pause", "resume", "archive", "restore")
+    things = "sequence"
+    bulk_delete = True  # recipients' rows PROTECT their sequence
+    archive_description = "Archive"
+    restore_description = "Restore"
 
-    def get_queryset(self, request):
-        return EmailSequence.all_objects.all()
+    @row_action(description="Pause", things="sequence", done="{things} paused; no step is queued until resumed.")
+    def pause(self, request, sequence):
+        return services.sequence_status_set(sequence=sequence, status=SequenceStatus.PAUSED)
 
-    @admin.action(description="Pause")
-    def pause(self, request, queryset):
-        for sequence in queryset:
-            services.sequence_status_set(sequence=sequence, status=SequenceStatus.PAUSED)
-        self.message_user(request, "Paused; no step is queued until resumed.")
+    @row_action(description="Resume", things="sequence", done="{things} resumed.")
+    def resume(self, request, sequence):
+        return services.sequence_status_set(sequence=sequence, status=SequenceStatus.ACTIVE)
 
-    @admin.action(description="Resume")
-    def resume(self, request, queryset):
-        for sequence in queryset:
-            services.sequence_status_set(sequence=sequence, status=SequenceStatus.ACTIVE)
-        self.message_user(request, "Resumed.")
-
-    @admin.action(description="Archive")
-    def archive(self, request, queryset):
-        self.message_user(request, f"Archived {queryset.archive()} sequence(s).")
-
-    @admin.action(description="Restore")
-    def restore(self, request, queryset):
-        for sequence in queryset:
-            sequence.restore()
-        self.message_user(request, "Restored.")
-
-    def delete_model(self, request, obj):
-        try:
-            obj.delete()
-        except ProtectedError:
-            self.message_user(request, "This sequence has recipients; archive it instead.", messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        try:
-            queryset.delete()
-        except ProtectedError:
-            self.message_user(request, "Some sequences have recipients; archive them instead.", messages.ERROR)
+    def delete_refusal(self, sequence) -> str | None:
+        if sequence.enrollments.exists():
+            return f"“{sequence}” has recipients, so it cannot be deleted. Archive it instead."
+        return None
 
 
 @admin.register(SequenceEmail)
@@ -298,15 +268,13 @@ class EmailSequenceEnrollmentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Pause for this recipient")
-    def pause(self, request, queryset):
-        count = sum(services.enrollment_pause(enrollment=e) for e in queryset)
-        self.message_user(request, f"Paused {count} recipient(s).")
+    @row_action(description="Pause for this recipient", things="recipient", done="{things} paused.")
+    def pause(self, request, enrollment):
+        return services.enrollment_pause(enrollment=enrollment)
 
-    @admin.action(description="Resume for this recipient")
-    def resume(self, request, queryset):
-        count = sum(services.enrollment_resume(enrollment=e) for e in queryset)
-        self.message_user(request, f"Resumed {count} recipient(s).")
+    @row_action(description="Resume for this recipient", things="recipient", done="{things} resumed.")
+    def resume(self, request, enrollment):
+        return services.enrollment_resume(enrollment=enrollment)
 
 
 @admin.register(EmailAutomationLog)

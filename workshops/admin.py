@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db.models import ProtectedError
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from bloom.admin import ReadOnlyAdmin
+from bloom.admin import ReadOnlyAdmin, SoftDeleteAdmin, plural, row_action
 from bloom.admin_webhooks import WebhookEventAdminMixin
-from bloom.exceptions import ApplicationError
 
-from . import attendance, services, webhooks
+from . import services, webhooks
 from .models import (
     AttendanceSource,
     UserWorkshopSeriesProgress,
@@ -27,58 +23,26 @@ from .models import (
     WorkshopWaitlistEntry,
     ZoomWebhookEvent,
 )
+from .services import attendance
 
 
-class ArchivableAdmin(admin.ModelAdmin):
+class ArchivableAdmin(SoftDeleteAdmin):
     """Catalog rows: archived rows stay visible; deleting one that members hold is refused."""
 
-    actions = ["archive", "restore"]
+    bulk_delete = True  # member rows PROTECT their workshop and series
+    archive_description = "Archive selected (hide from members)"
+    restore_description = "Restore selected"
     protected_message = "{obj} is still referenced by member records, so it cannot be deleted. Archive it instead."
-
-    def get_queryset(self, request):
-        return self.model.all_objects.get_queryset()
 
     @admin.display(boolean=True, description="archived")
     def archived(self, obj) -> bool:
         return obj.is_archived
 
-    @admin.action(description="Archive selected (hide from members)")
-    def archive(self, request, queryset):
-        count = queryset.archive()
-        self.message_user(request, f"{count} archived.", messages.SUCCESS)
-
-    @admin.action(description="Restore selected")
-    def restore(self, request, queryset):
-        count = queryset.filter(archived_at__isnull=False).update(archived_at=None)
-        self.message_user(request, f"{count} restored.", messages.SUCCESS)
-
     def member_records_exist(self, obj) -> bool:
         raise NotImplementedError
 
-    def delete_view(self, request, object_id, extra_context=None):
-        obj = self.get_object(request, object_id)
-        if obj is not None and self.member_records_exist(obj):
-            self.message_user(request, self.protected_message.format(obj=obj), messages.ERROR)
-            return HttpResponseRedirect(
-                reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-            )
-        return super().delete_view(request, object_id, extra_context)
-
-    def delete_model(self, request, obj):
-        try:
-            super().delete_model(request, obj)
-        except ProtectedError:
-            self.message_user(request, self.protected_message.format(obj=obj), messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        try:
-            super().delete_queryset(request, queryset)
-        except ProtectedError:
-            self.message_user(
-                request,
-                "Some selected rows are still referenced by member records; archive them instead.",
-                messages.ERROR,
-            )
+    def delete_refusal(self, obj) -> str | None:
+        return self.protected_message.format(obj=obj) if self.member_records_exist(obj) else None
 
 
 class WorkshopResourceInline(admin.TabularInline):
@@ -131,10 +95,19 @@ class WorkshopAdmin(ArchivableAdmin):
             or obj.waitlist_entries.exists()
         )
 
-    @admin.action(description="Cancel selected workshops (cancels every registration)")
-    def cancel_workshops(self, request, queryset):
-        cancelled = sum(services.workshop_cancel(workshop=workshop) for workshop in queryset)
-        self.message_user(request, f"{queryset.count()} workshops cancelled, {cancelled} registrations cancelled.")
+    @row_action(
+        description="Cancel selected workshops (cancels every registration)",
+        things="workshop",
+        done=lambda outcome: (
+            f"{outcome.things(len(outcome.done))} cancelled, {plural(sum(outcome.results), 'registration')} cancelled."
+        ),
+    )
+    def cancel_workshops(self, request, workshop):
+        return services.workshop_cancel(workshop=workshop)
+
+
+# Registration actions' refusals name the member ("ada@example.com: already marked attended").
+_REGISTRATIONS = {"things": "registration", "label": lambda registration: registration.user}
 
 
 @admin.register(WorkshopRegistration)
@@ -166,29 +139,21 @@ class WorkshopRegistrationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def _apply(self, request, queryset, service, done: str) -> None:
-        changed, refused = 0, []
-        for registration in queryset:
-            try:
-                service(registration=registration)
-                changed += 1
-            except ApplicationError as exc:
-                refused.append(f"{registration.user}: {exc.message}")
-        self.message_user(request, f"{changed} {done}.", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+    @row_action(
+        description="Cancel selected registrations (offers freed seats to the waitlist)",
+        done="{things} cancelled.",
+        **_REGISTRATIONS,
+    )
+    def cancel_registrations(self, request, registration):
+        return services.registration_cancel(registration=registration)
 
-    @admin.action(description="Cancel selected registrations (offers freed seats to the waitlist)")
-    def cancel_registrations(self, request, queryset):
-        self._apply(request, queryset, services.registration_cancel, "registrations cancelled")
+    @row_action(description="Mark attended", done="{things} marked attended.", **_REGISTRATIONS)
+    def mark_attended(self, request, registration):
+        return services.registration_mark_attended(registration=registration)
 
-    @admin.action(description="Mark attended")
-    def mark_attended(self, request, queryset):
-        self._apply(request, queryset, services.registration_mark_attended, "marked attended")
-
-    @admin.action(description="Mark no-show")
-    def mark_no_show(self, request, queryset):
-        self._apply(request, queryset, services.registration_mark_no_show, "marked no-show")
+    @row_action(description="Mark no-show", done="{things} marked no-show.", **_REGISTRATIONS)
+    def mark_no_show(self, request, registration):
+        return services.registration_mark_no_show(registration=registration)
 
 
 @admin.register(WorkshopWaitlistEntry)
@@ -300,11 +265,9 @@ class UserWorkshopSeriesProgressAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "series"]
     actions = ["recount"]
 
-    @admin.action(description="Recount attended sessions")
-    def recount(self, request, queryset):
-        for progress in queryset:
-            services.series_progress_update(user_id=progress.user_id, series_id=progress.series_id)
-        self.message_user(request, f"{queryset.count()} progress rows recounted.", messages.SUCCESS)
+    @row_action(description="Recount attended sessions", things="progress row", done="{things} recounted.")
+    def recount(self, request, progress):
+        return services.series_progress_update(user_id=progress.user_id, series_id=progress.series_id)
 
 
 @admin.register(ZoomWebhookEvent)

@@ -241,7 +241,7 @@ class WorkshopAttendance(UUIDModel):
     left_at = models.DateTimeField(null=True, blank=True)
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     source = choice_field(AttendanceSource, max_length=10, default=AttendanceSource.ZOOM)
-    # Whose Zoom connections this row adds up (workshops.attendance.participant_key_for);
+    # Whose Zoom connections this row adds up (workshops.services.attendance.participant_key_for);
     # empty for rows recorded by staff.
     participant_key = models.CharField(max_length=300, blank=True, default="", db_default="")
     created_at = created_at_field()

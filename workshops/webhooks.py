@@ -5,7 +5,7 @@ Zoom signs `v0:{x-zm-request-timestamp}:{raw body}` with HMAC-SHA256 under the a
 secret token and sends `x-zm-signature: v0=<hex>`. Deliveries carry no event id, so the
 stored `zoom_event_id` is a digest of the event name, its `event_ts` and the body
 (docs/adr/0051): a retried delivery of the same event maps to the same row. Participant
-joins and leaves become connection events, from which `workshops.attendance` computes each
+joins and leaves become connection events, from which `workshops.services.attendance` computes each
 participant's attended time (docs/adr/0054).
 """
 

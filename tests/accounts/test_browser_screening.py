@@ -140,7 +140,7 @@ def test_epds_item_10_hardly_ever_reaches_her_clinician_and_the_admin_queue(live
         expect(admin_page.get_by_role("heading", name="Acknowledge these alerts?")).to_be_visible()
         admin_page.get_by_label("Note for the record").fill("Called Rosa; safe; seeing her tomorrow.")
         admin_page.get_by_role("button", name="Yes, I am taking care of them").click()
-        expect(admin_page.get_by_text("1 alert(s) acknowledged.")).to_be_visible()
+        expect(admin_page.get_by_text("1 alert acknowledged.")).to_be_visible()
         staff_context.close()
         context.close()
         browser.close()

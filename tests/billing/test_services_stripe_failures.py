@@ -552,7 +552,7 @@ def test_refund_approved_without_an_answer_stays_approved_and_is_refunded_once(
     assert response.status_code == 200
     page = response.content.decode()
     assert "Stripe did not confirm the refund. It stays approved" in page
-    assert "0 refund(s) sent to Stripe." in page
+    assert "0 refunds sent to Stripe." in page
     request.refresh_from_db()
     check = StripeCheck.objects.get(refund=request)
     assert request.status == RefundStatus.APPROVED and request.stripe_refund_id is None
@@ -570,7 +570,7 @@ def test_refund_approved_without_an_answer_stays_approved_and_is_refunded_once(
 
     stripe_mends(fake_stripe, settings)
     again = _approve_in_admin(staff_client, request).content.decode()  # staff retry
-    assert "1 refund(s) sent to Stripe." in again
+    assert "1 refund sent to Stripe." in again
     request.refresh_from_db()
     payment.refresh_from_db()
     assert request.status == RefundStatus.REFUNDED and payment.amount_refunded == Decimal("40.00")

@@ -87,7 +87,7 @@ def test_bulk_delete_is_replaced_by_archive(admin_client):
     changelist = reverse("admin:content_blogpost_changelist")
     response = admin_client.post(changelist, {"action": "delete_selected", "_selected_action": [post.pk]}, follow=True)
     assert BlogPost.all_objects.filter(pk=post.pk).exists()
-    admin_client.post(changelist, {"action": "archive_posts", "_selected_action": [post.pk]})
+    admin_client.post(changelist, {"action": "archive", "_selected_action": [post.pk]})
     post.refresh_from_db()
     assert post.archived_at is not None and post.status == PostStatus.ARCHIVED
     # Archived posts stay visible to staff.

@@ -351,7 +351,7 @@ def test_staff_revoke_access_asks_first_needs_a_reason_and_can_be_restored(staff
     assert Notice.objects.filter(user=enrollment.user, type="course_access_revoked").count() == 1
     # Revoking again changes nothing and says so.
     page = _enrollment_action(staff_client, "revoke_access", enrollment, confirm="yes", reason="again").content.decode()
-    assert "Access ended for 0 enrollment(s)." in page
+    assert "Access ended for 0 enrollments." in page
 
     page = _enrollment_action(staff_client, "restore_access", enrollment).content.decode()
     assert "Open the course again?" in page

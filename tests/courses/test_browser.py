@@ -255,7 +255,7 @@ def test_new_member_learns_a_free_course_then_buys_and_refunds_a_paid_one(
         admin_page.get_by_role("button", name="Go").click()
         expect(admin_page.get_by_role("heading", name="Refund these payments through Stripe?")).to_be_visible()
         admin_page.get_by_role("button", name="Yes, refund through Stripe").click()
-        expect(admin_page.get_by_text("1 refund(s) sent to Stripe.")).to_be_visible()
+        expect(admin_page.get_by_text("1 refund sent to Stripe.")).to_be_visible()
         staff_context.close()
         refund.refresh_from_db()
         assert refund.status == "processing" and refund.decided_by_id == staff.pk

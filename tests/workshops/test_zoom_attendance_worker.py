@@ -4,7 +4,7 @@ and a real worker: every participant's attended time is the union of their conne
 Members reconnect and use a second device at the same time; some dial in without an email.
 In every third meeting one leave is never delivered and `meeting.ended` closes that
 connection instead. The expectation is computed here from the generated intervals by counting
-covered seconds, independently of workshops/attendance.py.
+covered seconds, independently of workshops/services/attendance.py.
 """
 
 from __future__ import annotations
