@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -13,6 +12,8 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+
+from tests.waiting import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -105,13 +106,18 @@ class WorkerProcess:
     def wait_ready(self, timeout: float = 30) -> None:
         from bloom.celery import app
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def still_running() -> None:
             if self.process.poll() is not None:
                 raise RuntimeError(f"celery worker exited early:\n{self.log_path.read_text()[-3000:]}")
-            if app.control.ping(destination=[f"{self.queue}@{os.uname().nodename}"], timeout=0.5):
-                return
-        raise RuntimeError(f"celery worker did not answer:\n{self.log_path.read_text()[-3000:]}")
+
+        wait_until(
+            # The ping waits up to half a second for an answer: that is the interval.
+            lambda: app.control.ping(destination=[f"{self.queue}@{os.uname().nodename}"], timeout=0.5),
+            timeout=timeout,
+            interval=0,
+            what=lambda: f"the celery worker to answer:\n{self.log_path.read_text()[-3000:]}",
+            check=still_running,
+        )
 
     def kill(self, signal_number: int) -> None:
         self.process.send_signal(signal_number)

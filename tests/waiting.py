@@ -3,8 +3,9 @@
     wait_until(lambda: EmailQueue.objects.filter(status="sent").count() == 3, what="three sent emails")
 
 The condition is polled until it returns a truthy value, which is returned; after ``timeout``
-seconds the test fails with ``what`` in the message. ``check`` runs before each poll and may
-raise to stop early (for example when the process being waited for has exited).
+seconds the test fails with ``what`` in the message (a callable is called then, so the message can
+carry a live count or a log's tail). ``check`` runs before each poll and may raise to stop early
+(for example when the process being waited for has exited).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def wait_until(
     *,
     timeout: float = 30,
     interval: float = 0.2,
-    what: str = "the condition",
+    what: str | Callable[[], str] = "the condition",
     check: Callable[[], None] | None = None,
 ) -> T:
     deadline = time.monotonic() + timeout
@@ -36,5 +37,5 @@ def wait_until(
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}")
+            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what() if callable(what) else what}")
         time.sleep(interval)

@@ -4,7 +4,6 @@ priority without any answer in the mail, leave a portal notice, wait in the admi
 a clinician acknowledges (audited), and escalate to the owners once when nobody does."""
 
 import datetime
-import time
 
 import pytest
 from django.urls import reverse
@@ -33,6 +32,7 @@ from accounts.services import screening as screening_services
 from notifications.models import EmailCategory, EmailPriority, EmailQueue, EmailSuppression, UserNotification
 from tests.factories.accounts import AdminUserFactory, RiskAlertFactory, StaffUserFactory, UserFactory
 from tests.factories.appointments import AppointmentDataFactory, TherapistProfileFactory
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -286,9 +286,11 @@ def test_the_beat_task_escalates_through_a_real_worker(celery_worker_process, se
     )
 
     risk_alerts_escalate_task.delay()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not RiskAlert.objects.filter(pk=alert.pk, escalated_at__isnull=False):
-        time.sleep(0.2)
+    wait_until(
+        lambda: RiskAlert.objects.filter(pk=alert.pk, escalated_at__isnull=False).exists(),
+        timeout=60,
+        what="the worker to escalate the alert",
+    )
     assert RiskAlert.objects.get(pk=alert.pk).escalated_at is not None
     assert EmailQueue.objects.filter(to_email=owner.email, priority=EmailPriority.HIGH).count() == 1
 

@@ -12,6 +12,7 @@ from appointments.models import AppointmentData, AppointmentStatus, CalendlyWebh
 from appointments.webhooks import PROVIDER as calendly
 from appointments.webhooks import CalendlyPayloadError
 from tests.factories.accounts import UserFactory
+from tests.waiting import wait_until
 
 from .conftest import calendly_body, post_calendly, sign
 
@@ -294,9 +295,11 @@ def test_webhook_to_booking_through_a_real_worker(celery_worker_process, client)
     therapist = TherapistProfileFactory()
     body = calendly_body(email=member.email, host_uri=therapist.calendly_user_uri)
     assert post_calendly(client, body).status_code == 200
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not CalendlyWebhookEvent.objects.filter(processed=True).exists():
-        time.sleep(0.2)
+    wait_until(
+        lambda: CalendlyWebhookEvent.objects.filter(processed=True).exists(),
+        timeout=30,
+        what="the worker to process the Calendly event",
+    )
     appointment = AppointmentData.objects.get()
     assert appointment.user == member
     assert appointment.therapist == therapist

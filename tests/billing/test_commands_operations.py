@@ -16,6 +16,7 @@ from billing.orphans import CHECKS
 from bloom.tasks import webhooks_sweep_task
 from tests.billing import stripe_fakes as sf
 from tests.factories.billing import PaymentIntentFactory, RefundRequestFactory, StripeWebhookEventFactory
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -141,11 +142,13 @@ def test_real_worker_applies_a_delivered_event(celery_worker_process, client, se
     )
     assert duplicate.status_code == 200
 
-    deadline = time.monotonic() + 30
     row = StripeWebhookEvent.objects.get(stripe_event_id=event["id"])
-    while time.monotonic() < deadline and not row.processed:
-        time.sleep(0.2)
+
+    def processed() -> bool:
         row.refresh_from_db()
+        return row.processed
+
+    wait_until(processed, timeout=30, what="the worker to process the webhook event")
     payment.refresh_from_db()
     assert (row.processed, row.attempts, row.outcome) == (True, 1, "paid")
     assert payment.status == PaymentStatus.SUCCEEDED

@@ -37,6 +37,7 @@ from tests.billing import stripe_fakes as sf
 from tests.billing.stripe_fakes import FAILURES, UNKNOWN_FAILURES, stripe_breaks, stripe_mends
 from tests.factories.accounts import StaffUserFactory, UserFactory
 from tests.factories.billing import BillingCustomerFactory, PaymentIntentFactory, UserPaymentMethodFactory
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -637,15 +638,6 @@ def test_charge_refunded_alone_settles_an_unanswered_refund_without_a_dashboard_
 # --- the retry loop with a real worker --------------------------------------------------------
 
 
-def _wait_for(condition, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.fixture
 def worker_with_fake_stripe(monkeypatch, settings):
     """A fake Stripe the worker subprocess can reach (its settings read BLOOM_TEST_STRIPE_API_BASE)."""
@@ -670,7 +662,11 @@ def test_the_sweeper_on_a_worker_resends_the_same_request_when_due(
 
     tasks.stripe_checks_sweep_task.delay()
 
-    assert _wait_for(lambda: StripeCheck.objects.filter(pk=check.pk, settled_at__isnull=False).exists())
+    wait_until(
+        lambda: StripeCheck.objects.filter(pk=check.pk, settled_at__isnull=False).exists(),
+        timeout=60,
+        what="the worker's sweeper to settle the check",
+    )
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REQUIRES_CAPTURE
     keys = [c.idempotency_key for c in fake.calls if c.path == "/v1/payment_intents"]

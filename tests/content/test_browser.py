@@ -1,8 +1,7 @@
-import time
-
 from content.models import AnalyticsEvent
 from tests.browser import DESKTOP_CHROME, browser_test, launch
 from tests.factories.content import BlogPostFactory
+from tests.waiting import wait_until
 
 
 @browser_test
@@ -21,9 +20,12 @@ def test_reading_a_post_records_one_page_view_in_a_journey(live_server, transact
         page.goto(f"{live_server.url}/blog/{second.slug}/")
         page.wait_for_load_state("networkidle")
         browser.close()
-    deadline = time.monotonic() + 10
-    while AnalyticsEvent.objects.count() < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(
+        lambda: AnalyticsEvent.objects.count() >= 2,
+        timeout=10,
+        interval=0.1,
+        what=lambda: f"two page views (have {AnalyticsEvent.objects.count()})",
+    )
     events = list(AnalyticsEvent.objects.order_by("created_at"))
     assert [e.blog_post_id for e in events] == [first.pk, second.pk]
     assert events[0].session_id and events[0].session_id == events[1].session_id

@@ -7,22 +7,21 @@ from tests.factories.content import (
     NewsletterCampaignFactory,
     SubscriberFactory,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.worker
 def test_worker_sends_a_started_campaign(celery_worker_process):
-    import time
-
     SubscriberFactory.create_batch(3)
     campaign = NewsletterCampaignFactory()
     services.campaign_send_start(campaign=campaign)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def sent() -> bool:
         campaign.refresh_from_db()
-        if campaign.status == CampaignStatus.SENT:
-            break
-        time.sleep(0.2)
+        return campaign.status == CampaignStatus.SENT
+
+    wait_until(sent, timeout=30, what=lambda: f"the campaign to be sent (status {campaign.status})")
     assert campaign.status == CampaignStatus.SENT
     assert EmailQueue.objects.filter(campaign_id=campaign.pk).count() == 3

@@ -7,6 +7,7 @@ import os
 
 from tests.browser import browser_test, launch
 from tests.courses.conftest import build_course, lessons_of
+from tests.waiting import wait_until
 
 
 @browser_test
@@ -80,14 +81,7 @@ def _connections_closed_on_exit():
 
 def _wait_for(condition, *, timeout: float = 45.0, what: str) -> None:
     """Poll the database until the Celery worker has applied an event."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+    wait_until(condition, timeout=timeout, interval=0.25, what=what)
 
 
 @browser_test

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import socket
 import threading
@@ -16,6 +17,8 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from tests.waiting import WaitTimeout, wait_until
 
 
 def free_port() -> int:
@@ -77,9 +80,9 @@ class SmtpSink:
         return self.handler.messages
 
     def wait_for(self, count: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.handler.messages) < count:
-            time.sleep(0.05)
+        """Wait up to `timeout` for `count` messages; returns either way, and the test asserts what arrived."""
+        with contextlib.suppress(WaitTimeout):
+            wait_until(lambda: len(self.handler.messages) >= count, timeout=timeout, interval=0.05)
 
 
 @pytest.fixture

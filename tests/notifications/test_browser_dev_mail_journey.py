@@ -17,7 +17,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -30,6 +29,7 @@ from notifications.models import EmailQueue, EmailStatus
 from tests.browser import BROWSER, DESKTOP_CHROME, launch
 from tests.conftest import BASE_DIR, database_url_for_subprocess
 from tests.notifications.conftest import free_port
+from tests.waiting import wait_until
 
 pytestmark = [*BROWSER, pytest.mark.worker, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -85,14 +85,19 @@ class DevStack:
             return False
 
     def wait_until(self, condition, *, what: str, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """`tests.waiting.wait_until`, stopping if the stack exits; either failure shows its output's tail."""
+
+        def still_running() -> None:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the dev stack exited early:\n{self.output()[-4000:]}")
-            if condition():
-                return
-            time.sleep(0.3)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.output()[-4000:]}")
+
+        wait_until(
+            condition,
+            timeout=timeout,
+            interval=0.3,
+            what=lambda: f"{what}:\n{self.output()[-4000:]}",
+            check=still_running,
+        )
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -25,6 +25,7 @@ from notifications.services import email_enqueue
 from notifications.tasks import email_queue_sweep_task
 from tests.accounts.helpers import signup_data
 from tests.notifications.conftest import SmtpSink, free_port, point_smtp_at
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -54,12 +55,7 @@ def _queue(count: int) -> list[EmailQueue]:
 
 
 def _wait(condition, *, timeout: float = 60, what: str = "the worker") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    wait_until(condition, timeout=timeout, what=what)
 
 
 def _sent(count: int) -> bool:

@@ -18,6 +18,7 @@ from notifications.models import EmailQueue, EmailStatus
 from notifications.services import email_enqueue, email_queue_sweep
 from notifications.tasks import email_queue_sweep_task
 from tests.notifications.conftest import free_port
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -33,13 +34,12 @@ def _queue(count: int, prefix: str = "r") -> list[EmailQueue]:
         ]
 
 
+def _sent() -> int:
+    return EmailQueue.objects.filter(status=EmailStatus.SENT).count()
+
+
 def _wait_until_sent(count: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if EmailQueue.objects.filter(status=EmailStatus.SENT).count() >= count:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"only {EmailQueue.objects.filter(status=EmailStatus.SENT).count()} of {count} sent")
+    wait_until(lambda: _sent() >= count, timeout=timeout, what=lambda: f"{count} sent (only {_sent()} so far)")
 
 
 def test_a_thousand_emails_arrive_exactly_once(smtp_sink, celery_worker_process):
@@ -103,16 +103,16 @@ def own_broker(monkeypatch):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
         import redis
 
-        while time.monotonic() < deadline:
+        def answers() -> bool:
             try:
-                redis.Redis(port=port).ping()
-                return process
+                return redis.Redis(port=port).ping()
             except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("test redis did not start")
+                return False
+
+        wait_until(answers, timeout=10, interval=0.05, what="the test redis to start")
+        return process
 
     def reset_pools() -> None:
         app._pool = None
@@ -161,9 +161,11 @@ def test_worker_retries_a_temporary_failure_and_fails_a_permanent_one_with_its_r
         good = email_enqueue(to="good@example.com", subject="Good", text_body="x")
 
     _wait_until_sent(1, timeout=60)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and EmailQueue.objects.filter(retry_count=0, status="pending").exists():
-        time.sleep(0.2)
+    wait_until(
+        lambda: not EmailQueue.objects.filter(retry_count=0, status="pending").exists(),
+        timeout=30,
+        what="the failed attempts to be recorded",
+    )
 
     later.refresh_from_db()
     nobody.refresh_from_db()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from django.urls import reverse
 
 from tests.factories.accounts import UserFactory
 from tests.factories.workshops import WorkshopFactory, WorkshopRegistrationFactory
+from tests.waiting import wait_until
 from tests.workshops.conftest import zoom_headers
 from workshops.models import (
     AttendanceSource,
@@ -191,11 +191,12 @@ def test_attended_time_is_the_union_of_each_participants_connections(celery_work
         response = client.post(target, data=body, content_type="application/json", **zoom_headers(body))
         assert response.status_code == 200, response.content
 
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if not ZoomWebhookEvent.objects.filter(processed=False).exists():
-            break
-        time.sleep(0.5)
+    wait_until(
+        lambda: not ZoomWebhookEvent.objects.filter(processed=False).exists(),
+        timeout=600,
+        interval=0.5,
+        what=lambda: f"the worker to finish ({ZoomWebhookEvent.objects.filter(processed=False).count()} left)",
+    )
     assert ZoomWebhookEvent.objects.count() == len(bodies)
     assert not ZoomWebhookEvent.objects.filter(processed=False).exists(), "the worker did not finish"
     outcomes = list(ZoomWebhookEvent.objects.values_list("outcome", flat=True))
