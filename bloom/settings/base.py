@@ -382,6 +382,10 @@ BLOOM_LOG_HMAC_KEY = env("BLOOM_LOG_HMAC_KEY", default="")
 BLOOM_TRUST_REQUEST_ID = env.bool("BLOOM_TRUST_REQUEST_ID", default=BLOOM_TRUSTED_PROXY_COUNT > 0)
 # Workers log through LOGGING above rather than Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# What a task writes to stdout is not a log line: the console email backend prints the whole mail
+# there (make run's verification link, with its recipient), and app code never prints (ruff T20).
+# Left unredirected, it reaches the terminal as written instead of through the log scrubber.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 
 
 # --- workshops ---

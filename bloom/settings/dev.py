@@ -18,5 +18,3 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-4f9c1e7a2b"
 # Mail goes through the outbox to the console unless SMTP settings say otherwise.
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
-# The console backend prints each mail from inside a task; Celery would log that as WARNING.
-CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
