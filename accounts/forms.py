@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import PROFILE_FIELDS, TOPICS, DataRequestKind, Stage, User, UserPreferences
+from .models import PREFERENCE_FIELDS, PROFILE_FIELDS, TOPICS, DataRequestKind, Stage, User, UserPreferences
 from .services import sign_in_failure_record
 
 # "About ten months" ahead for a due date, "about three years" back for a birth date.
@@ -157,14 +157,7 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = UserPreferences
-        fields = [
-            "notification_channel",
-            "appointment_reminders",
-            "workshop_reminders",
-            "course_updates",
-            "wellness_reminders",
-            "newsletter",
-        ]
+        fields = list(PREFERENCE_FIELDS)
         labels = {
             "notification_channel": "How should we tell you about things?",
             "appointment_reminders": "Appointment reminders",
