@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import PROFILE_FIELDS, TOPICS, DataRequestKind, Stage, User, UserPreferences
+from .models import PREFERENCE_FIELDS, PROFILE_FIELDS, TOPICS, DataRequestKind, Stage, User, UserPreferences
 from .services import sign_in_failure_record
 
 # "About ten months" ahead for a due date, "about three years" back for a birth date.
@@ -157,14 +157,7 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = UserPreferences
-        fields = [
-            "notification_channel",
-            "appointment_reminders",
-            "workshop_reminders",
-            "course_updates",
-            "wellness_reminders",
-            "newsletter",
-        ]
+        fields = list(PREFERENCE_FIELDS)
         labels = {
             "notification_channel": "How should we tell you about things?",
             "appointment_reminders": "Appointment reminders",
@@ -196,6 +189,13 @@ class ProfileForm(NamesForm, StageForm, TopicsForm):
 RATING_CHOICES = [(i, str(i)) for i in range(1, 6)]
 
 
+def _optional_rating(label: str) -> forms.TypedChoiceField:
+    """A 1-5 rating that may be left empty (None)."""
+    return forms.TypedChoiceField(
+        label=label, choices=[("", "—"), *RATING_CHOICES], coerce=int, empty_value=None, required=False
+    )
+
+
 class WellnessEntryForm(forms.Form):
     mood = forms.TypedChoiceField(
         label="Mood today (1 very low, 5 very good)", choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
@@ -208,20 +208,8 @@ class WellnessEntryForm(forms.Form):
         max_digits=3,
         decimal_places=1,
     )
-    anxiety = forms.TypedChoiceField(
-        label="Anxiety (1 calm, 5 very anxious; optional)",
-        choices=[("", "—"), *RATING_CHOICES],
-        coerce=int,
-        empty_value=None,
-        required=False,
-    )
-    energy = forms.TypedChoiceField(
-        label="Energy (1 exhausted, 5 energetic; optional)",
-        choices=[("", "—"), *RATING_CHOICES],
-        coerce=int,
-        empty_value=None,
-        required=False,
-    )
+    anxiety = _optional_rating("Anxiety (1 calm, 5 very anxious; optional)")
+    energy = _optional_rating("Energy (1 exhausted, 5 energetic; optional)")
     notes = forms.CharField(
         label="Notes (optional, private)",
         required=False,

@@ -214,6 +214,16 @@ PROFILE_FIELDS = (
     "timezone",
 )
 
+# The member's notification preferences, in the order the page shows them (forms, services and the export share it).
+PREFERENCE_FIELDS = (
+    "notification_channel",
+    "appointment_reminders",
+    "workshop_reminders",
+    "course_updates",
+    "wellness_reminders",
+    "newsletter",
+)
+
 TOPICS = [
     ("anxiety", "Anxiety and worry"),
     ("mood", "Low mood and depression"),

@@ -226,6 +226,18 @@ def _link_session(payment: PaymentIntent, session: dict) -> None:
     )
 
 
+def _session_payment(event: StripeWebhookEvent, *, link: bool = True) -> tuple[dict, PaymentIntent | None]:
+    """The event's Checkout Session and Bloom's payment for it (None when unmatched).
+
+    With `link`, a matched payment gets the session's and PaymentIntent's Stripe ids.
+    """
+    session = _object(event)
+    payment = selectors.payment_find_for_session(session)
+    if payment is not None and link:
+        _link_session(payment, session)
+    return session, payment
+
+
 def _session_paid(payment: PaymentIntent, session: dict) -> str:
     services.payment_mark_succeeded(
         payment=payment, stripe_payment_intent_id=stripe_client.object_id(session.get("payment_intent"), "pi")
@@ -255,11 +267,9 @@ def _member_for_customer(customer) -> object | None:
 
 
 def checkout_session_completed(event: StripeWebhookEvent) -> str:
-    session = _object(event)
-    payment = selectors.payment_find_for_session(session)
+    session, payment = _session_payment(event)
     if payment is None:
         return UNMATCHED
-    _link_session(payment, session)
     if session.get("payment_status") in ("paid", "no_payment_required"):
         return _session_paid(payment, session)
     moved = services.payment_status_apply(payment=payment, status=PaymentStatus.PROCESSING, at=_created(event))
@@ -267,20 +277,16 @@ def checkout_session_completed(event: StripeWebhookEvent) -> str:
 
 
 def checkout_session_async_payment_succeeded(event: StripeWebhookEvent) -> str:
-    session = _object(event)
-    payment = selectors.payment_find_for_session(session)
+    session, payment = _session_payment(event)
     if payment is None:
         return UNMATCHED
-    _link_session(payment, session)
     return _session_paid(payment, session)
 
 
 def checkout_session_async_payment_failed(event: StripeWebhookEvent) -> str:
-    session = _object(event)
-    payment = selectors.payment_find_for_session(session)
+    session, payment = _session_payment(event)
     if payment is None:
         return UNMATCHED
-    _link_session(payment, session)
     moved = services.payment_status_apply(
         payment=payment,
         status=PaymentStatus.FAILED,
@@ -291,8 +297,7 @@ def checkout_session_async_payment_failed(event: StripeWebhookEvent) -> str:
 
 
 def checkout_session_expired(event: StripeWebhookEvent) -> str:
-    session = _object(event)
-    payment = selectors.payment_find_for_session(session)
+    _session, payment = _session_payment(event, link=False)
     if payment is None:
         return UNMATCHED
     moved = services.payment_status_apply(payment=payment, status=PaymentStatus.CANCELED, at=_created(event))

@@ -43,59 +43,39 @@ class RedisCache(django_redis.RedisCache):
         gate.succeeded()
         return result
 
-    def get(self, key, default=None, version=None):
+    def _or(self, fallback, method, *args):
+        """`method(*args)`, or `fallback` while Redis is unavailable."""
         try:
-            return self._call(super().get, key, default, version)
+            return self._call(method, *args)
         except _Unavailable:
-            return default
+            return fallback
+
+    def get(self, key, default=None, version=None):
+        return self._or(default, super().get, key, default, version)
 
     def get_many(self, keys, version=None):
-        try:
-            return self._call(super().get_many, keys, version)
-        except _Unavailable:
-            return {}
+        return self._or({}, super().get_many, keys, version)
 
     def has_key(self, key, version=None):
-        try:
-            return self._call(super().has_key, key, version)
-        except _Unavailable:
-            return False
+        return self._or(False, super().has_key, key, version)
 
     def add(self, key, value, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
-        try:
-            return self._call(super().add, key, value, timeout, version)
-        except _Unavailable:
-            return True
+        return self._or(True, super().add, key, value, timeout, version)
 
     def set(self, key, value, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
-        try:
-            self._call(super().set, key, value, timeout, version)
-        except _Unavailable:
-            return
+        self._or(None, super().set, key, value, timeout, version)
 
     def set_many(self, data, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
-        try:
-            return self._call(super().set_many, data, timeout, version)
-        except _Unavailable:
-            return list(data)
+        return self._or(list(data), super().set_many, data, timeout, version)
 
     def touch(self, key, timeout=django_redis.DEFAULT_TIMEOUT, version=None):
-        try:
-            return self._call(super().touch, key, timeout, version)
-        except _Unavailable:
-            return False
+        return self._or(False, super().touch, key, timeout, version)
 
     def delete(self, key, version=None):
-        try:
-            return self._call(super().delete, key, version)
-        except _Unavailable:
-            return False
+        return self._or(False, super().delete, key, version)
 
     def delete_many(self, keys, version=None):
-        try:
-            self._call(super().delete_many, keys, version)
-        except _Unavailable:
-            return
+        self._or(None, super().delete_many, keys, version)
 
     def incr(self, key, delta=1, version=None):
         try:
@@ -104,7 +84,4 @@ class RedisCache(django_redis.RedisCache):
             raise ValueError(f"Key '{key}' not found: the cache is unavailable") from None
 
     def clear(self):
-        try:
-            return self._call(super().clear)
-        except _Unavailable:
-            return False
+        return self._or(False, super().clear)

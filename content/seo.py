@@ -17,25 +17,24 @@ class SeoReport:
     advice: list[str] = field(default_factory=list)
 
 
+def _length_rule(report: SeoReport, text: str, bounds: tuple[int, int], advice: str) -> None:
+    """25 points for a length within `bounds`; else 10 for any text, and `advice` ({low}, {high}) with the length."""
+    low, high = bounds
+    if low <= len(text) <= high:
+        report.score += 25
+    else:
+        report.score += 10 if text else 0
+        report.advice.append(f"{advice.format(low=low, high=high)} (now {len(text)}).")
+
+
 def seo_evaluate(*, title: str, seo_title: str, meta_description: str, body: str) -> SeoReport:
     """Score 0-100 in four rules of 25 points: title length, meta description length,
     subheadings in the body, and enough words to be useful."""
     report = SeoReport()
-    shown_title = (seo_title or title).strip()
-    low, high = TITLE_RANGE
-    if low <= len(shown_title) <= high:
-        report.score += 25
-    else:
-        report.score += 10 if shown_title else 0
-        report.advice.append(f"Make the (SEO) title {low}-{high} characters long (now {len(shown_title)}).")
-
-    description = meta_description.strip()
-    low, high = META_DESCRIPTION_RANGE
-    if low <= len(description) <= high:
-        report.score += 25
-    else:
-        report.score += 10 if description else 0
-        report.advice.append(f"Write a meta description of {low}-{high} characters (now {len(description)}).")
+    _length_rule(report, (seo_title or title).strip(), TITLE_RANGE, "Make the (SEO) title {low}-{high} characters long")
+    _length_rule(
+        report, meta_description.strip(), META_DESCRIPTION_RANGE, "Write a meta description of {low}-{high} characters"
+    )
 
     if _HEADING.search(body or ""):
         report.score += 25

@@ -135,15 +135,21 @@ class CourseOutline:
         return next((item for item in self.lessons if not item.completed and not item.locked), None)
 
 
+def _first_or_404(queryset: QuerySet, message: str):
+    """The queryset's first row, else Http404 with `message` (one query, no MultipleObjectsReturned)."""
+    row = queryset.first()
+    if row is None:
+        raise Http404(message)
+    return row
+
+
 def _course_for_viewer(*, slug: str, member) -> tuple[Course, CourseEnrollment | None, bool]:
     """The course a viewer may see, their enrollment and whether this is a staff preview.
 
     Anyone sees published, non-archived courses; a member who holds access also keeps
     seeing a course that was archived later; staff see every course (preview).
     """
-    course = Course.all_objects.filter(slug=slug).first()
-    if course is None:
-        raise Http404("No such course.")
+    course = _first_or_404(Course.all_objects.filter(slug=slug), "No such course.")
     enrollment = None
     if member is not None and member.is_authenticated:
         enrollment = CourseEnrollment.objects.filter(user=member, course=course).select_related("last_lesson").first()
@@ -272,12 +278,10 @@ def enrollment_list_for_member(*, member) -> QuerySet[UserCourseStats]:
 
 
 def enrollment_get_for_member(*, member, enrollment_id) -> CourseEnrollment:
-    enrollment = (
-        CourseEnrollment.objects.filter(user=member, pk=enrollment_id).select_related("course", "last_lesson").first()
+    return _first_or_404(
+        CourseEnrollment.objects.filter(user=member, pk=enrollment_id).select_related("course", "last_lesson"),
+        "No such enrollment.",
     )
-    if enrollment is None:
-        raise Http404("No such enrollment.")
-    return enrollment
 
 
 def enrollment_stats_get(*, enrollment: CourseEnrollment) -> UserCourseStats | None:
@@ -308,12 +312,10 @@ def resource_get_for_member(*, member, resource_id, now: datetime | None = None)
 
 
 def certificate_get_for_member(*, member, certificate_id) -> CourseCertificate:
-    certificate = (
-        CourseCertificate.objects.filter(user=member, pk=certificate_id).select_related("course", "enrollment").first()
+    return _first_or_404(
+        CourseCertificate.objects.filter(user=member, pk=certificate_id).select_related("course", "enrollment"),
+        "No such certificate.",
     )
-    if certificate is None:
-        raise Http404("No such certificate.")
-    return certificate
 
 
 def certificate_get_for_enrollment(*, enrollment: CourseEnrollment) -> CourseCertificate | None:
@@ -321,10 +323,10 @@ def certificate_get_for_enrollment(*, enrollment: CourseEnrollment) -> CourseCer
 
 
 def certificate_get_by_code(*, code: str) -> CourseCertificate:
-    certificate = CourseCertificate.objects.filter(verification_code=code).select_related("course").first()
-    if certificate is None:
-        raise Http404("No certificate has this code.")
-    return certificate
+    return _first_or_404(
+        CourseCertificate.objects.filter(verification_code=code).select_related("course"),
+        "No certificate has this code.",
+    )
 
 
 def milestone_percent_list_for_enrollment(*, enrollment: CourseEnrollment) -> list[int]:

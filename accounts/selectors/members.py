@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from ..models import (
+    PREFERENCE_FIELDS,
     ConsentRecord,
     DataRequest,
     DataRequestKind,
@@ -121,12 +122,5 @@ def member_data_export(*, member: User) -> dict:
             "marketing_consent": profile.marketing_consent,
         }
     if preferences is not None:
-        data["preferences"] = {
-            "notification_channel": preferences.notification_channel,
-            "appointment_reminders": preferences.appointment_reminders,
-            "workshop_reminders": preferences.workshop_reminders,
-            "course_updates": preferences.course_updates,
-            "wellness_reminders": preferences.wellness_reminders,
-            "newsletter": preferences.newsletter,
-        }
+        data["preferences"] = {name: getattr(preferences, name) for name in PREFERENCE_FIELDS}
     return data

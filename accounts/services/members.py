@@ -9,6 +9,7 @@ from bloom.http import client_ip
 from notifications import services as notifications_services
 
 from ..models import (
+    PREFERENCE_FIELDS,
     PROFILE_FIELDS,
     ConsentKind,
     ConsentRecord,
@@ -110,16 +111,6 @@ def consent_record(*, user: User, kind: str, granted: bool, source: str, request
     return ConsentRecord.objects.create(
         user=user, kind=kind, granted=granted, source=source[:40], ip_address=client_ip(request)
     )
-
-
-PREFERENCE_FIELDS = (
-    "notification_channel",
-    "appointment_reminders",
-    "workshop_reminders",
-    "course_updates",
-    "wellness_reminders",
-    "newsletter",
-)
 
 
 @transaction.atomic
