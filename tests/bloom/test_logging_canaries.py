@@ -168,8 +168,17 @@ def test_no_canary_reaches_any_log_line_across_the_member_flows(
 
     output = stream.getvalue()
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    assert len(records) > 20, output[-2000:]  # the capture saw the flows' logging
-    assert any(record.get("logger") == "bloom.request" for record in records)
+    # The capture saw each flow's request lines (how many other lines there are depends on what
+    # earlier tests left configured, so the check is per flow, not a count).
+    routes = {record.get("route") for record in records if record.get("logger") == "bloom.request"}
+    flows = {
+        "/accounts/signup/",
+        "/webhooks/calendly/",
+        "/screening/take/<slug:instrument>/",
+        "/wellness/",
+        "/webhooks/stripe/",
+    }
+    assert flows <= routes, sorted(r for r in routes if r)
     captured = capfd.readouterr()
     assert _leaks(output) == [], [line for line in output.splitlines() if _leaks(line)][:5]
     assert _leaks(" ".join(raw.texts)) == [], [text for text in raw.texts if _leaks(text)][:5]
