@@ -34,21 +34,16 @@ class CheckingFilter(YesNoFilter):
     condition = Q(checking=True)
 
 
+# Where a StripeCheck stands, shown the same on the payment's page and in the checks' list.
+CHECK_PROGRESS_FIELDS = ("operation", "attempts", "next_attempt_at", "settled_at", "outcome", "last_error")
+
+
 class StripeCheckInline(admin.TabularInline):
     model = StripeCheck
     fk_name = "payment"
     extra = 0
     can_delete = False
-    fields = (
-        "created_at",
-        "operation",
-        "attempts",
-        "next_attempt_at",
-        "settled_at",
-        "outcome",
-        "last_error",
-        "idempotency_key",
-    )
+    fields = ("created_at", *CHECK_PROGRESS_FIELDS, "idempotency_key")
     readonly_fields = fields
     verbose_name_plural = "checks with Stripe (requests Stripe did not answer clearly)"
 
@@ -250,17 +245,7 @@ class RefundRequestAdmin(admin.ModelAdmin):
 class StripeCheckAdmin(ReadOnlyAdmin):
     """Requests Stripe gave no clear answer to: retried with the same key until settled (docs/billing.md)."""
 
-    list_display = (
-        "created_at",
-        "payment",
-        "operation",
-        "attempts",
-        "next_attempt_at",
-        "settled_at",
-        "outcome",
-        "last_error",
-        "staff_alerted_at",
-    )
+    list_display = ("created_at", "payment", *CHECK_PROGRESS_FIELDS, "staff_alerted_at")
     list_filter = ("operation", ("settled_at", admin.EmptyFieldListFilter))
     search_fields = ("idempotency_key", "payment__user__email", "payment__stripe_payment_intent_id")
     list_select_related = ("payment", "payment__user")

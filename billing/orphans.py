@@ -44,12 +44,16 @@ def _events_out_of_attempts():
     return StripeWebhookEvent.objects.filter(Q(processed=False) | Q(processed__isnull=True), attempts__gte=MAX_ATTEMPTS)
 
 
+def _reported_only(name: str, find, what_to_do: str) -> OrphanCheck:
+    """A check that `--fix` only reports: what it finds needs a person, told `what_to_do`."""
+    return OrphanCheck(name=name, find=find, fix=lambda qs: 0, fix_description=f"none: {what_to_do}")
+
+
 CHECKS = [
-    OrphanCheck(
-        name="payment_intents whose kind has no registered handler",
-        find=_payments_of_unknown_kinds,
-        fix=lambda qs: 0,
-        fix_description="none: register the kind or investigate by hand (payments are never deleted)",
+    _reported_only(
+        "payment_intents whose kind has no registered handler",
+        _payments_of_unknown_kinds,
+        "register the kind or investigate by hand (payments are never deleted)",
     ),
     OrphanCheck(
         name="payment_intents awaiting payment for more than 2 days (abandoned checkouts)",
@@ -57,11 +61,10 @@ CHECKS = [
         fix=lambda qs: qs.update(status=PaymentStatus.CANCELED, status_changed_at=timezone.now()),
         fix_description="mark them canceled (Stripe expires Checkout Sessions after 24 hours)",
     ),
-    OrphanCheck(
-        name="stripe_checks still open a day after the request (Stripe never answered)",
-        find=_checks_open_for_a_day,
-        fix=lambda qs: 0,
-        fix_description="none: look the idempotency key up in the Stripe dashboard, then use "
+    _reported_only(
+        "stripe_checks still open a day after the request (Stripe never answered)",
+        _checks_open_for_a_day,
+        "look the idempotency key up in the Stripe dashboard, then use "
         "'Check with Stripe now' or wait for the webhook (docs/billing.md)",
     ),
     OrphanCheck(
@@ -70,11 +73,8 @@ CHECKS = [
         fix=lambda qs: qs.update(status=RefundStatus.DENIED, decision_note="The payment was not completed."),
         fix_description="deny them with a note",
     ),
-    OrphanCheck(
-        name="refund_requests whose member is not the payment's member",
-        find=_refunds_of_another_member,
-        fix=lambda qs: 0,
-        fix_description="none: investigate by hand",
+    _reported_only(
+        "refund_requests whose member is not the payment's member", _refunds_of_another_member, "investigate by hand"
     ),
     OrphanCheck(
         name="stripe_webhook_events that failed every attempt",

@@ -20,6 +20,7 @@ Webhook signatures are verified without the library (billing.webhooks).
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -116,9 +117,13 @@ def _stripe():
     return stripe
 
 
-def _call(fn, *args, expect: str | None = None, **kwargs) -> dict:
-    """Call the library; map its errors to the two kinds; check the answer is the object asked for."""
+def _call(method: str, *args, expect: str | None = None, **kwargs) -> dict:
+    """Call `stripe.<method>` ("Refund.create"); map its errors to the two kinds; check the answer.
+
+    With `expect` the answer must be that kind of object ("list": a page of them).
+    """
     stripe = _stripe()
+    fn = operator.attrgetter(method)(stripe)
     try:
         result = fn(*args, api_key=settings.STRIPE_SECRET_KEY, **kwargs)
     except stripe.CardError as exc:
@@ -145,6 +150,17 @@ def _call(fn, *args, expect: str | None = None, **kwargs) -> dict:
     return data
 
 
+def _create(resource: str, *, idempotency_key: str, **params) -> dict:
+    """`stripe.<resource>.create` with the idempotency key; the answer must be a `resource` object."""
+    expect = operator.attrgetter(resource)(_stripe()).OBJECT_NAME
+    return _call(f"{resource}.create", expect=expect, idempotency_key=idempotency_key, **params)
+
+
+def _on_payment_intent(method: str, payment_intent_id: str, **params) -> dict:
+    """`stripe.PaymentIntent.<method>` on one PaymentIntent; the answer must be a PaymentIntent."""
+    return _call(f"PaymentIntent.{method}", payment_intent_id, expect="payment_intent", **params)
+
+
 def _clean(params: dict) -> dict:
     return {key: value for key, value in params.items() if value is not None}
 
@@ -162,10 +178,8 @@ def checkout_session_create(
     customer_id: str | None = None,
 ) -> dict:
     """A Checkout Session in payment mode for one line; the PaymentIntent carries the same metadata."""
-    stripe = _stripe()
-    return _call(
-        stripe.checkout.Session.create,
-        expect="checkout.session",
+    return _create(
+        "checkout.Session",
         idempotency_key=idempotency_key,
         **_clean(
             {
@@ -193,23 +207,13 @@ def checkout_session_create(
 
 
 def customer_create(*, idempotency_key: str, email: str, name: str, metadata: dict[str, str]) -> dict:
-    stripe = _stripe()
-    return _call(
-        stripe.Customer.create,
-        expect="customer",
-        idempotency_key=idempotency_key,
-        email=email,
-        name=name,
-        metadata=metadata,
-    )
+    return _create("Customer", idempotency_key=idempotency_key, email=email, name=name, metadata=metadata)
 
 
 def setup_intent_create(*, idempotency_key: str, customer_id: str, metadata: dict[str, str]) -> dict:
     """A SetupIntent that saves a card on the customer for later off-session charges."""
-    stripe = _stripe()
-    return _call(
-        stripe.SetupIntent.create,
-        expect="setup_intent",
+    return _create(
+        "SetupIntent",
         idempotency_key=idempotency_key,
         customer=customer_id,
         usage="off_session",
@@ -230,10 +234,8 @@ def payment_intent_create(
     metadata: dict[str, str],
 ) -> dict:
     """Create and confirm an off-session PaymentIntent on a saved card."""
-    stripe = _stripe()
-    return _call(
-        stripe.PaymentIntent.create,
-        expect="payment_intent",
+    return _create(
+        "PaymentIntent",
         idempotency_key=idempotency_key,
         amount=amount_cents,
         currency=currency,
@@ -248,33 +250,21 @@ def payment_intent_create(
 
 
 def payment_intent_retrieve(*, payment_intent_id: str) -> dict:
-    stripe = _stripe()
-    return _call(stripe.PaymentIntent.retrieve, payment_intent_id, expect="payment_intent")
+    return _on_payment_intent("retrieve", payment_intent_id)
 
 
 def payment_intent_capture(*, idempotency_key: str, payment_intent_id: str, amount_cents: int | None) -> dict:
-    stripe = _stripe()
-    return _call(
-        stripe.PaymentIntent.capture,
-        payment_intent_id,
-        expect="payment_intent",
-        idempotency_key=idempotency_key,
-        **_clean({"amount_to_capture": amount_cents}),
-    )
+    params = _clean({"amount_to_capture": amount_cents})
+    return _on_payment_intent("capture", payment_intent_id, idempotency_key=idempotency_key, **params)
 
 
 def payment_intent_cancel(*, idempotency_key: str, payment_intent_id: str) -> dict:
-    stripe = _stripe()
-    return _call(
-        stripe.PaymentIntent.cancel, payment_intent_id, expect="payment_intent", idempotency_key=idempotency_key
-    )
+    return _on_payment_intent("cancel", payment_intent_id, idempotency_key=idempotency_key)
 
 
 def refund_create(*, idempotency_key: str, payment_intent_id: str, amount_cents: int, metadata: dict[str, str]) -> dict:
-    stripe = _stripe()
-    return _call(
-        stripe.Refund.create,
-        expect="refund",
+    return _create(
+        "Refund",
         idempotency_key=idempotency_key,
         payment_intent=payment_intent_id,
         amount=amount_cents,
@@ -283,17 +273,15 @@ def refund_create(*, idempotency_key: str, payment_intent_id: str, amount_cents:
 
 
 def payment_method_detach(*, payment_method_id: str) -> dict:
-    stripe = _stripe()
-    return _call(stripe.PaymentMethod.detach, payment_method_id, expect="payment_method")
+    return _call("PaymentMethod.detach", payment_method_id, expect="payment_method")
 
 
 def event_list(*, created_gte: int, types: list[str] | None = None) -> Iterator[dict]:
     """Every event created at or after `created_gte` (epoch seconds), newest first, page by page."""
-    stripe = _stripe()
     starting_after: str | None = None
     while True:
         page = _call(
-            stripe.Event.list,
+            "Event.list",
             expect="list",
             **_clean(
                 {

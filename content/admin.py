@@ -2,7 +2,6 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -10,7 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from bloom.admin import AdminViewsMixin, ArchivedFilter, ReadOnlyAdmin, SoftDeleteAdmin, row_action
+from bloom.admin import (
+    AdminViewsMixin,
+    ArchivedFilter,
+    CountColumnsMixin,
+    ReadOnlyAdmin,
+    SoftDeleteAdmin,
+    count_column,
+    row_action,
+)
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from bloom.text import normalize_email
@@ -381,7 +388,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubscriberSegment)
-class SubscriberSegmentAdmin(admin.ModelAdmin):
+class SubscriberSegmentAdmin(CountColumnsMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "member_count", "updated_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug", "description"]
@@ -389,12 +396,7 @@ class SubscriberSegmentAdmin(admin.ModelAdmin):
     inlines = [SegmentMemberInline]
     form = SegmentAdminForm
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(members=Count("memberships"))
-
-    @admin.display(description="manual members", ordering="members")
-    def member_count(self, segment):
-        return segment.members
+    member_count = count_column("memberships", "manual members")
 
     def save_formset(self, request, form, formset, change):
         for member in formset.save(commit=False):
@@ -580,7 +582,7 @@ class ContactSubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobPosting)
-class JobPostingAdmin(SoftDeleteAdmin):
+class JobPostingAdmin(CountColumnsMixin, SoftDeleteAdmin):
     list_display = ["title", "employment_type", "location", "is_open", "closes_at", "application_count", "archived_at"]
     list_filter = ["is_open", "employment_type", ArchivedFilter]
     search_fields = ["title", "slug", "location"]
@@ -591,12 +593,7 @@ class JobPostingAdmin(SoftDeleteAdmin):
     restore_description = "Restore selected postings (closed until you reopen them)"
     restore_done = "{things} restored (closed until you reopen them)."
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(applications_total=Count("applications"))
-
-    @admin.display(description="applications", ordering="applications_total")
-    def application_count(self, posting):
-        return posting.applications_total
+    application_count = count_column("applications", "applications")
 
     def save_model(self, request, obj, form, change):
         from bloom.sanitize import BLOG, sanitize_html

@@ -17,7 +17,7 @@ from bloom.exceptions import ApplicationError
 from bloom.http import client_ip
 
 from . import selectors, services
-from .forms import CareerApplicationForm, ContactForm, NewsletterSignupForm
+from .forms import CareerApplicationForm, ContactForm, HoneypotMixin, NewsletterSignupForm
 from .models import BlogPost, EventCategory
 from .ratelimit import rate_limit_exceeded
 
@@ -171,6 +171,11 @@ def _post_for(value) -> BlogPost | None:
 CONTACT_LIMIT = "5/h"  # messages per IP
 
 
+def _submitted(form: HoneypotMixin) -> dict:
+    """What a visitor submitted, as the service takes it: every cleaned field but the honeypot."""
+    return {name: value for name, value in form.cleaned_data.items() if name not in HoneypotMixin.base_fields}
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def contact(request):
@@ -183,15 +188,7 @@ def contact(request):
             )
             return render(request, "content/contact_form.html", {"form": form}, status=429)
         if not form.is_bot():
-            data = form.cleaned_data
-            services.contact_submission_create(
-                name=data["name"],
-                email=data["email"],
-                phone=data["phone"],
-                subject=data["subject"],
-                message=data["message"],
-                ip_address=client_ip(request),
-            )
+            services.contact_submission_create(**_submitted(form), ip_address=client_ip(request))
         return redirect("content:contact_thanks")
     return render(request, "content/contact_form.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -229,16 +226,9 @@ def career_detail(request, slug: str):
             elif form.is_bot():
                 return redirect("content:career_applied", slug=posting.slug)
             else:
-                data = form.cleaned_data
                 try:
                     services.career_application_submit(
-                        job_posting=posting,
-                        full_name=data["full_name"],
-                        email=data["email"],
-                        phone=data["phone"],
-                        cover_letter=data["cover_letter"],
-                        cv=data["cv"],
-                        ip_address=client_ip(request),
+                        job_posting=posting, **_submitted(form), ip_address=client_ip(request)
                     )
                 except ApplicationError as exc:
                     form.add_error(None, exc.message)

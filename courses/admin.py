@@ -12,7 +12,6 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,9 +25,11 @@ from bloom.admin import (
     ArchivedFilter,
     Confirm,
     ConfirmField,
+    CountColumnsMixin,
     DeleteGuardMixin,
     ReadOnlyAdmin,
     SoftDeleteAdmin,
+    count_column,
     plural,
     row_action,
 )
@@ -89,7 +90,7 @@ class ResourceInline(admin.TabularInline):
 
 
 @admin.register(Course)
-class CourseAdmin(SoftDeleteAdmin):
+class CourseAdmin(CountColumnsMixin, SoftDeleteAdmin):
     list_display = ("title", "status", "price", "currency", "enrollment_count", "archived_at", "position")
     list_filter = ("status", ArchivedFilter)
     search_fields = ("title", "slug", "instructor_name")
@@ -110,12 +111,7 @@ class CourseAdmin(SoftDeleteAdmin):
     inlines = [ModuleInline, ResourceInline]
     actions = ["publish", "unpublish", "archive", "restore"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_enrollments=Count("enrollments"))
-
-    @admin.display(description="Enrollments", ordering="_enrollments")
-    def enrollment_count(self, obj) -> int:
-        return obj._enrollments
+    enrollment_count = count_column("enrollments", "Enrollments")
 
     def view_on_site(self, obj):
         # "Preview as a member": staff see drafts and archived courses on the site with a banner.

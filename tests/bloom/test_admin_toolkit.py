@@ -13,12 +13,26 @@ from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
 
-from bloom.admin import Confirm, ConfirmField, DeleteGuardMixin, SoftDeleteAdmin, plural, row_action
+from bloom.admin import (
+    Confirm,
+    ConfirmField,
+    CountColumnsMixin,
+    DeleteGuardMixin,
+    SoftDeleteAdmin,
+    count_column,
+    plural,
+    row_action,
+)
 from bloom.exceptions import ApplicationError
 from notifications import services
-from notifications.models import EmailQueue, EmailStatus, EmailTemplate
+from notifications.models import EmailQueue, EmailSequence, EmailStatus, EmailTemplate
 from tests.factories.accounts import StaffUserFactory
-from tests.factories.notifications import EmailQueueFactory, EmailTemplateFactory
+from tests.factories.notifications import (
+    EmailQueueFactory,
+    EmailSequenceFactory,
+    EmailTemplateFactory,
+    SequenceEmailFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +95,11 @@ class BulkTemplateAdmin(TemplateAdmin):
 
 class GuardedEmailAdmin(DeleteGuardMixin, admin.ModelAdmin):
     pass
+
+
+class SequenceAdmin(CountColumnsMixin, admin.ModelAdmin):
+    list_display = ("name", "step_count")
+    step_count = count_column("steps", "steps")
 
 
 @pytest.fixture
@@ -281,3 +300,45 @@ def test_a_row_without_a_refusal_is_deleted_as_usual(staff):
     response = model_admin.delete_view(_request(staff, {"post": "yes"}), str(free.pk))
     assert response.status_code == 302
     assert not EmailTemplate.all_objects.filter(pk=free.pk).exists()
+
+
+# --- count columns ------------------------------------------------------------------------
+
+
+def test_a_count_column_counts_each_rows_relation_in_the_lists_one_query(staff, django_assert_num_queries):
+    busy = EmailSequenceFactory(name="busy")
+    EmailSequenceFactory(name="idle")
+    SequenceEmailFactory.create_batch(3, sequence=busy)
+    model_admin = SequenceAdmin(EmailSequence, admin.site)
+    with django_assert_num_queries(1):
+        queryset = model_admin.get_queryset(_request(staff, method="get"))
+        rows = list(queryset.filter(name__in=["busy", "idle"]).order_by("name"))
+        counts = [(row.name, model_admin.step_count(row)) for row in rows]
+    assert counts == [("busy", 3), ("idle", 0)]
+
+
+def test_a_count_column_is_sortable_and_headed_by_its_description():
+    column = SequenceAdmin.step_count
+    assert column.short_description == "steps"
+    assert column.admin_order_field == "steps_count"
+
+
+def test_the_changelist_sorts_by_the_count(staff):
+    for name, steps in (("two", 2), ("none", 0), ("one", 1)):
+        SequenceEmailFactory.create_batch(steps, sequence=EmailSequenceFactory(name=name))
+    model_admin = SequenceAdmin(EmailSequence, admin.site)
+    request = _request(staff, method="get")
+    request.GET = request.GET.copy()
+    request.GET["o"] = "-2"  # the second column, descending
+    changelist = model_admin.get_changelist_instance(request)
+    mine = changelist.get_queryset(request).filter(name__in=["two", "one", "none"])
+    assert [row.name for row in mine] == ["two", "one", "none"]
+
+
+def test_an_admin_without_count_columns_adds_no_annotation(staff):
+    class PlainAdmin(CountColumnsMixin, admin.ModelAdmin):
+        list_display = ("name",)
+
+    EmailSequenceFactory(name="plain")
+    queryset = PlainAdmin(EmailSequence, admin.site).get_queryset(_request(staff, method="get"))
+    assert queryset.query.annotations == {}

@@ -5,16 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import (
-    ACTIVE_WAITLIST_STATUSES,
-    RegistrationStatus,
-    WaitlistStatus,
-    Workshop,
-    WorkshopRegistration,
-    WorkshopStatus,
-    WorkshopWaitlistEntry,
-)
-from .seats import workshop_lock
+from ..models import RegistrationStatus, Workshop, WorkshopRegistration, WorkshopStatus
+from .seats import waitlist_entries_close, workshop_lock
 
 
 @transaction.atomic
@@ -28,9 +20,7 @@ def workshop_cancel(*, workshop: Workshop) -> int:
     locked.status = WorkshopStatus.CANCELLED
     locked.save(update_fields=["status", "updated_at"])
     now = timezone.now()
-    WorkshopWaitlistEntry.objects.filter(workshop=locked, status__in=ACTIVE_WAITLIST_STATUSES).update(
-        status=WaitlistStatus.CANCELLED
-    )
+    waitlist_entries_close(workshop=locked)
     return WorkshopRegistration.objects.filter(
         workshop=locked, status__in=[RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED]
     ).update(status=RegistrationStatus.CANCELLED, cancelled_at=now, updated_at=now)

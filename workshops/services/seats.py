@@ -107,7 +107,15 @@ def registration_cancel_locked(*, registration: WorkshopRegistration, payment_st
         registration.payment_status = payment_status
         fields.append("payment_status")
     registration.save(update_fields=fields)
-    WorkshopWaitlistEntry.objects.filter(registration=registration, status__in=ACTIVE_WAITLIST_STATUSES).update(
+    waitlist_entries_close(registration=registration)
+
+
+def waitlist_entries_close(**where) -> int:
+    """Cancel the waiting or offered waitlist entries matching `where` (a workshop, a registration).
+
+    The caller holds the workshop lock. Returns how many entries closed.
+    """
+    return WorkshopWaitlistEntry.objects.filter(status__in=ACTIVE_WAITLIST_STATUSES, **where).update(
         status=WaitlistStatus.CANCELLED
     )
 
