@@ -1,5 +1,7 @@
 """Members, their profile and preferences, staff accounts and security records."""
 
+import datetime
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, Permission, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -128,6 +130,11 @@ class UserPreferences(TimeStampedModel):
     course_updates = models.BooleanField(default=True, db_default=True)
     wellness_reminders = models.BooleanField(default=False, db_default=False)
     newsletter = models.BooleanField(default=False, db_default=False)
+    # Quiet hours (docs/quiet-hours.md): between start and end, in the member's own time zone, her
+    # newsletters and gentle nudges wait; crisis, clinical, appointment and account mail never does.
+    quiet_hours = models.BooleanField(default=False, db_default=False)
+    quiet_hours_start = models.TimeField(default=datetime.time(21, 0), db_default=datetime.time(21, 0))
+    quiet_hours_end = models.TimeField(default=datetime.time(8, 0), db_default=datetime.time(8, 0))
 
     class Meta:
         db_table = "user_preferences"
@@ -222,6 +229,9 @@ PREFERENCE_FIELDS = (
     "course_updates",
     "wellness_reminders",
     "newsletter",
+    "quiet_hours",
+    "quiet_hours_start",
+    "quiet_hours_end",
 )
 
 TOPICS = [

@@ -4,6 +4,7 @@ Member reads take the member and filter by it."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from django.shortcuts import get_object_or_404
@@ -122,5 +123,9 @@ def member_data_export(*, member: User) -> dict:
             "marketing_consent": profile.marketing_consent,
         }
     if preferences is not None:
-        data["preferences"] = {name: getattr(preferences, name) for name in PREFERENCE_FIELDS}
+        # Quiet-hour times as "21:00": the export is JSON.
+        data["preferences"] = {
+            name: value.strftime("%H:%M") if isinstance(value, datetime.time) else value
+            for name, value in ((name, getattr(preferences, name)) for name in PREFERENCE_FIELDS)
+        }
     return data
