@@ -292,3 +292,29 @@ class MFAAuthenticateForm(_RecordsMFALockout, AuthenticateForm):
 
 class MFAReauthenticateForm(_RecordsMFALockout, ReauthenticateForm):
     pass
+
+
+PAUSE_REASONS = [
+    ("", "I'd rather not say"),
+    ("A birth", "A birth"),
+    ("A hospital stay", "A hospital stay"),
+    ("A loss", "A loss"),
+    ("Something else", "Something else"),
+]
+
+
+class PauseForm(forms.Form):
+    """Take a break: how long, and (optionally, kept encrypted) why."""
+
+    weeks = forms.TypedChoiceField(
+        label="For how long?",
+        coerce=int,
+        choices=[(w, f"{w} week" if w == 1 else f"{w} weeks") for w in (1, 2, 3, 4, 6, 8, 12)],
+        initial=3,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.ChoiceField(
+        label="What's happening? (optional, only your care team can see it)",
+        choices=PAUSE_REASONS,
+        required=False,
+    )

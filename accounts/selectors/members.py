@@ -92,6 +92,15 @@ def member_data_export(*, member: User) -> dict:
             {"kind": c.kind, "granted": c.granted, "source": c.source, "created_at": _iso(c.created_at)}
             for c in ConsentRecord.objects.filter(user=member).order_by("created_at")
         ],
+        "pauses": [
+            {
+                "starts_at": _iso(p.starts_at),
+                "ends_at": _iso(p.ends_at),
+                "ended_at": _iso(p.ended_at),
+                "reason": p.reason,
+            }
+            for p in member.pauses.order_by("starts_at")
+        ],
         "screening_responses": [
             {
                 "instrument": r.instrument,

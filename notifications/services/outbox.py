@@ -21,6 +21,7 @@ from bloom.text import normalize_email
 
 from .. import rendering, tokens
 from ..models import EmailCampaignMetric, EmailCategory, EmailPriority, EmailQueue, EmailStatus, SequenceEmail
+from ..registry import pause_checks
 from ..selectors import mail_may_wait, quiet_hours_release_get, refusal_reason_get, user_for_email_get
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,8 @@ def email_enqueue(
         # One lookup serves the consent check and quiet hours (campaign mail names no user).
         recipient = user_for_email_get(email=email)
     reason = refusal_reason_get(email=email, category=category, user=recipient)
+    if reason is None and may_wait and recipient is not None and any(c(user=recipient) for c in pause_checks()):
+        reason = f"{email} is taking a break (a member's pause holds newsletters and nudges)"
     if reason is not None:
         logger.info("email refused: the address %s", reason.removeprefix(email).strip())  # no address in logs
         if raise_on_refusal:
