@@ -23,6 +23,7 @@ from .models import (
     ConsentRecord,
     DataRequest,
     DataRequestStatus,
+    MemberPause,
     MemberScreeningPoint,
     RiskAlert,
     RiskSource,
@@ -199,6 +200,23 @@ class AdminActivityLogAdmin(ReadOnlyAdmin):
     list_filter = ["action", "object_type", "created_at"]
     search_fields = ["user__email", "object_type", "object_id", "object_repr"]
     list_select_related = ["user"]
+
+
+@admin.register(MemberPause)
+class MemberPauseAdmin(ReadOnlyAdmin):
+    """Members' breaks: lists show the dates only; opening one shows why, and is audited."""
+
+    list_display = ["user", "starts_at", "ends_at", "ended_at"]
+    list_filter = ["starts_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "starts_at", "ends_at", "ended_at", "reason", "created_at"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and self.has_view_permission(request, obj):
+            health_read_record(staff_user=request.user, obj=obj, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(SecurityEvent)

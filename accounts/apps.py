@@ -9,3 +9,10 @@ class AccountsConfig(AppConfig):
         from . import panels, receivers  # noqa: F401  (allauth signals)
 
         panels.register()
+
+        from notifications.services import register_pause_check
+
+        from .selectors import member_is_paused
+
+        # Newsletters and nudges are not queued to a member on a pause (docs/accounts.md).
+        register_pause_check(member_is_paused)

@@ -165,8 +165,37 @@ class PreferencesForm(forms.ModelForm):
             "course_updates": "Course updates",
             "wellness_reminders": "Gentle reminders to check in on your wellness",
             "newsletter": "Bloom's newsletter and news about courses and workshops",
+            "quiet_hours": "Quiet hours: hold newsletters and gentle reminders overnight",
+            "quiet_hours_start": "Quiet from",
+            "quiet_hours_end": "Until",
         }
-        widgets = {"notification_channel": forms.RadioSelect}
+        help_texts = {
+            "quiet_hours": (
+                "In your own time zone. Anything about your safety, your sessions or your account "
+                "still reaches you straight away."
+            ),
+        }
+        widgets = {
+            "notification_channel": forms.RadioSelect,
+            "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "quiet_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The times matter only with quiet hours on; left empty they keep what was saved (21:00-08:00).
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = getattr(self.instance, name)
+        start, end = cleaned.get("quiet_hours_start"), cleaned.get("quiet_hours_end")
+        if cleaned.get("quiet_hours") and start is not None and start == end:
+            self.add_error("quiet_hours_end", "Choose an end time different from the start, such as 08:00.")
+        return cleaned
 
 
 ONBOARDING_FORMS = {1: NamesForm, 2: StageForm, 3: TopicsForm, 4: PreferencesForm}
@@ -263,3 +292,29 @@ class MFAAuthenticateForm(_RecordsMFALockout, AuthenticateForm):
 
 class MFAReauthenticateForm(_RecordsMFALockout, ReauthenticateForm):
     pass
+
+
+PAUSE_REASONS = [
+    ("", "I'd rather not say"),
+    ("A birth", "A birth"),
+    ("A hospital stay", "A hospital stay"),
+    ("A loss", "A loss"),
+    ("Something else", "Something else"),
+]
+
+
+class PauseForm(forms.Form):
+    """Take a break: how long, and (optionally, kept encrypted) why."""
+
+    weeks = forms.TypedChoiceField(
+        label="For how long?",
+        coerce=int,
+        choices=[(w, f"{w} week" if w == 1 else f"{w} weeks") for w in (1, 2, 3, 4, 6, 8, 12)],
+        initial=3,
+        widget=forms.RadioSelect,
+    )
+    reason = forms.ChoiceField(
+        label="What's happening? (optional, only your care team can see it)",
+        choices=PAUSE_REASONS,
+        required=False,
+    )

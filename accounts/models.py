@@ -1,5 +1,7 @@
 """Members, their profile and preferences, staff accounts and security records."""
 
+import datetime
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, Permission, PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -128,6 +130,11 @@ class UserPreferences(TimeStampedModel):
     course_updates = models.BooleanField(default=True, db_default=True)
     wellness_reminders = models.BooleanField(default=False, db_default=False)
     newsletter = models.BooleanField(default=False, db_default=False)
+    # Quiet hours (docs/quiet-hours.md): between start and end, in the member's own time zone, her
+    # newsletters and gentle nudges wait; crisis, clinical, appointment and account mail never does.
+    quiet_hours = models.BooleanField(default=False, db_default=False)
+    quiet_hours_start = models.TimeField(default=datetime.time(21, 0), db_default=datetime.time(21, 0))
+    quiet_hours_end = models.TimeField(default=datetime.time(8, 0), db_default=datetime.time(8, 0))
 
     class Meta:
         db_table = "user_preferences"
@@ -222,6 +229,9 @@ PREFERENCE_FIELDS = (
     "course_updates",
     "wellness_reminders",
     "newsletter",
+    "quiet_hours",
+    "quiet_hours_start",
+    "quiet_hours_end",
 )
 
 TOPICS = [
@@ -600,3 +610,51 @@ class RiskAlert(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} alert {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MemberPause(UUIDModel):
+    """A "life happened" pause (docs/accounts.md): a birth, a hospital stay, a loss.
+
+    While it lasts, course drips, email sequences and non-clinical reminders and nudges are frozen;
+    afterwards they resume shifted by exactly the pause. Appointments, clinical mail and crisis
+    routing never pause. The row is the record of both ends: `ends_at` is the end she chose,
+    `ended_at` when she came back early (one click). Why she paused is health information:
+    encrypted, optional.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="pauses")
+    starts_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
+    ends_at = models.DateTimeField(help_text="The end she chose.")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When she came back before the end she chose.")
+    reason = EncryptedTextField(blank=True, default="")
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "member_pauses"
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["user", "starts_at"], name="member_pauses_user_starts_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="member_pauses_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("starts_at")),
+                name="member_pauses_ended_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pause of {self.user_id} from {self.starts_at:%Y-%m-%d}"
+
+    @property
+    def effective_end(self):
+        """When the pause stops (or stopped) freezing things: her early return, else the end she chose."""
+        return min(self.ended_at, self.ends_at) if self.ended_at else self.ends_at
+
+    @property
+    def duration(self):
+        return self.effective_end - self.starts_at
+
+    def is_active(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.starts_at <= now < self.effective_end

@@ -31,7 +31,7 @@ class RoleSpec:
 # "needs attention" queue (acknowledging an alert is changing it).
 CLINICAL_RULES = (
     ("appointments", ALL, None),
-    ("accounts", ("view",), ("user", "userprofile", "wellnessentry")),
+    ("accounts", ("view",), ("user", "userprofile", "wellnessentry", "memberpause")),
     ("accounts", ("view",), ("screeningresponse", "memberscreeningpoint", "screeningschedulepoint")),
     ("accounts", ("view", "change"), ("riskalert",)),
     ("courses", ("view",), None),

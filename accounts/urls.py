@@ -9,6 +9,8 @@ urlpatterns = [
     path("welcome/", views.onboarding, name="onboarding"),
     path("account/profile/", views.profile, name="profile"),
     path("account/security/", views.security, name="security"),
+    path("account/break/", views.pause, name="pause"),
+    path("account/break/end/", views.pause_end, name="pause_end"),
     path("account/data-requests/", views.data_request_create, name="data_request_create"),
     path(
         "account/data-requests/<uuid:request_id>/download/", views.data_request_download, name="data_request_download"

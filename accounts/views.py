@@ -16,6 +16,7 @@ from .forms import (
     ONBOARDING_FORMS,
     ONBOARDING_TITLES,
     DataRequestForm,
+    PauseForm,
     PreferencesForm,
     ProfileForm,
     WellnessEntryForm,
@@ -51,7 +52,11 @@ def dashboard(request):
     if not profile.onboarding_completed:
         return redirect("accounts:onboarding")
     sections = [(panel, panel.context(member)) for panel in panels()]
-    return render(request, "accounts/dashboard.html", {"sections": sections, "profile": profile})
+    return render(
+        request,
+        "accounts/dashboard.html",
+        {"sections": sections, "profile": profile, "pause": selectors.member_pause_get_active(member=member)},
+    )
 
 
 def _profile_initial(profile) -> dict:
@@ -140,6 +145,42 @@ def profile(request):
             "timezone_names": timezone_names(),
         },
     )
+
+
+@login_required
+def pause(request):
+    """Take a break ("life happened"): one click to start, one click to come back."""
+    member = request.user
+    form = PauseForm()
+    if request.method == "POST":
+        form = PauseForm(request.POST)
+        if form.is_valid():
+            try:
+                taken = services.member_pause_start(
+                    member=member, weeks=form.cleaned_data["weeks"], reason=form.cleaned_data["reason"]
+                )
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(
+                    request,
+                    f"Your break has started. Take all the time you need: we'll pick up again on "
+                    f"{timezone.localtime(taken.ends_at):%A %-d %B}.",
+                )
+                return redirect("accounts:pause")
+    return render(
+        request,
+        "accounts/pause.html",
+        {"form": form, "pause": selectors.member_pause_get_active(member=member)},
+    )
+
+
+@login_required
+@require_POST
+def pause_end(request):
+    if services.member_pause_end(member=request.user) is not None:
+        messages.success(request, "Welcome back. Everything carries on from where you left it.")
+    return redirect("accounts:dashboard")
 
 
 @login_required

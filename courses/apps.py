@@ -7,6 +7,7 @@ class CoursesConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.dashboard import DashboardPanel, register_panel
+        from accounts.services import register_pause_shift_handler
         from billing.registry import register_purchase_kind
         from notifications.registry import register_sequence_stop_check
 
@@ -23,6 +24,8 @@ class CoursesConfig(AppConfig):
             on_refunded=services.enrollment_payment_refunded,
         )
         register_sequence_stop_check("purchased", selectors.member_has_purchased_course)
+        # A member's pause moves her course access expiries by the pause (drips are computed).
+        register_pause_shift_handler(services.enrollment_access_expiries_shift)
         register_panel(
             DashboardPanel(
                 key="courses",

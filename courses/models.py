@@ -57,6 +57,9 @@ class Course(TimeStampedModel, SoftDeleteModel):
     published_at = models.DateTimeField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0, db_default=0, help_text="Order in the catalog.")
     created_by = optional_user_fk()
+    access_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Members keep access this many days after enrolling (empty: for good)."
+    )
 
     class Meta(SoftDeleteModel.Meta):
         db_table = "courses"
@@ -220,7 +223,9 @@ ACCESS_STATUSES = (PaymentStatus.PAID, PaymentStatus.FREE)
 
 class EnrollmentQuerySet(models.QuerySet):
     def with_access(self):
-        return self.filter(payment_status__in=ACCESS_STATUSES, access_revoked_at__isnull=True)
+        return self.filter(payment_status__in=ACCESS_STATUSES, access_revoked_at__isnull=True).filter(
+            Q(access_expires_at__isnull=True) | Q(access_expires_at__gt=models.functions.Now())
+        )
 
 
 class CourseEnrollment(TimeStampedModel):
@@ -240,6 +245,8 @@ class CourseEnrollment(TimeStampedModel):
     discount_amount = money_field(null=True, blank=True)
     affiliate_id = models.TextField(null=True, blank=True)
     access_revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set at the first grant when the course has `access_days`; a member's pause moves it later.
+    access_expires_at = models.DateTimeField(null=True, blank=True)
 
     enrolled_at = models.DateTimeField(null=True, blank=True, help_text="First time access was granted.")
     progress_percent = models.PositiveSmallIntegerField(default=0, db_default=0)
@@ -269,7 +276,11 @@ class CourseEnrollment(TimeStampedModel):
 
     @property
     def has_access(self) -> bool:
-        return self.payment_status in ACCESS_STATUSES and self.access_revoked_at is None
+        return (
+            self.payment_status in ACCESS_STATUSES
+            and self.access_revoked_at is None
+            and (self.access_expires_at is None or self.access_expires_at > timezone.now())
+        )
 
     @property
     def closed_by_staff(self) -> bool:

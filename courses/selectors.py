@@ -14,6 +14,8 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.selectors import member_pause_list_for_member, pause_shifted
+
 from .content import slides_clean, video_embed_url
 from .models import (
     Course,
@@ -187,11 +189,17 @@ def course_outline_get(*, slug: str, member, now: datetime | None = None) -> Cou
         )
     resources = list(CourseResource.objects.filter(course=course).order_by("position", "title"))
     enrolled_at = enrollment.enrolled_at if enrollment is not None and enrollment.has_access else None
+    # Her pauses move drips still to come (one query, only when a module drips at all).
+    pauses = (
+        member_pause_list_for_member(member=member)
+        if enrolled_at is not None and any(module.drip_days for module in modules)
+        else []
+    )
     outline = CourseOutline(
         course=course, modules=[], enrollment=enrollment, resources=resources, staff_preview=staff_preview
     )
     for module in modules:
-        opens_at = module.opens_at(enrolled_at)
+        opens_at = pause_shifted(module.opens_at(enrolled_at), pauses=pauses)
         locked = opens_at is not None and opens_at > now and not staff
         items = [
             LessonItem(lesson=lesson, completed=lesson.pk in completed_ids, locked=locked, opens_at=opens_at)
@@ -305,6 +313,8 @@ def resource_get_for_member(*, member, resource_id, now: datetime | None = None)
     lesson = resource.lesson
     if lesson is not None:
         opens_at = lesson.module.opens_at(enrollment.enrolled_at)
+        if opens_at is not None:
+            opens_at = pause_shifted(opens_at, pauses=member_pause_list_for_member(member=member))
         hidden = not lesson.is_published or lesson.is_archived or lesson.module.is_archived
         if hidden or (opens_at is not None and opens_at > (now or timezone.now())):
             raise Http404("No such resource.")

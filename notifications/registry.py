@@ -5,6 +5,8 @@
 - marketing-consent lookups: answer for addresses that belong to no user (newsletter subscribers);
 - sequence stop checks: named predicates a sequence can list in its stop conditions
   ("purchased" the promoted course ...);
+- pause checks: whether an account is on a "life happened" pause now (accounts answers), so mail
+  that may wait (newsletters, nudges) is not sent to her while it lasts;
 - email template keys: the variables each system email may use, with sample data for the
   admin preview and the strict template validation.
 """
@@ -17,10 +19,12 @@ from dataclasses import dataclass, field
 UnsubscribeHandler = Callable[..., None]
 ConsentLookup = Callable[..., "bool | None"]
 StopCheck = Callable[..., bool]
+PauseCheck = Callable[..., bool]
 
 _unsubscribe_handlers: list[UnsubscribeHandler] = []
 _consent_lookups: list[ConsentLookup] = []
 _stop_checks: dict[str, StopCheck] = {}
+_pause_checks: list[PauseCheck] = []
 _template_keys: dict[str, TemplateKey] = {}
 
 # Variables every email template may use: email_enqueue adds them to the context.
@@ -57,6 +61,16 @@ def register_marketing_consent_lookup(fn: ConsentLookup) -> None:
 
 def marketing_consent_lookups() -> list[ConsentLookup]:
     return list(_consent_lookups)
+
+
+def register_pause_check(fn: PauseCheck) -> None:
+    """fn(*, user) -> bool: True while that account is on a pause (no newsletters or nudges)."""
+    if fn not in _pause_checks:
+        _pause_checks.append(fn)
+
+
+def pause_checks() -> list[PauseCheck]:
+    return list(_pause_checks)
 
 
 def register_sequence_stop_check(name: str, fn: StopCheck) -> None:

@@ -3,6 +3,9 @@ and campaign reports."""
 
 from __future__ import annotations
 
+import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q
@@ -10,7 +13,7 @@ from django.db.models.functions import TruncDate
 
 from bloom.text import normalize_email
 
-from .models import EmailCampaignMetric, EmailCategory, EmailSuppression, UserNotification
+from .models import EmailCampaignMetric, EmailCategory, EmailPriority, EmailSuppression, UserNotification
 from .registry import marketing_consent_lookups
 
 # --- Who may receive what ------------------------------------------------------------------------
@@ -47,6 +50,51 @@ def refusal_reason_get(*, email: str, category: str, user=None) -> str | None:
     if category == EmailCategory.MARKETING and not marketing_consent_get(email=email, user=user):
         return f"{email} has not consented to marketing email"
     return None
+
+
+def user_for_email_get(*, email: str):
+    """The account this address belongs to (compared case-insensitively), with the preferences and
+    profile quiet hours need, in one query; None for an address with no account."""
+    return get_user_model().objects.filter(email__iexact=email).select_related("preferences", "profile").first()
+
+
+# --- Quiet hours ----------------------------------------------------------------------------------
+
+
+def mail_may_wait(*, category: str, priority: int) -> bool:
+    """Whether quiet hours may hold this mail: newsletters, campaigns and gentle nudges (marketing or
+    low priority). Clinical mail (crisis alerts, session matters), high-priority mail and the
+    account and appointment mail a member is waiting for are never held."""
+    if category == EmailCategory.CLINICAL or int(priority) <= EmailPriority.HIGH:
+        return False
+    return category == EmailCategory.MARKETING or int(priority) >= EmailPriority.LOW
+
+
+def quiet_hours_release_get(*, user, when: datetime.datetime) -> datetime.datetime:
+    """When mail that may wait, due at `when`, should go to `user`: `when` itself outside her quiet
+    hours, else the end of the quiet hours in her own time zone (DST-aware). Members without quiet
+    hours, without preferences or with an unknown zone get `when`."""
+    preferences = getattr(user, "preferences", None) if user is not None else None
+    if preferences is None or not preferences.quiet_hours:
+        return when
+    start, end = preferences.quiet_hours_start, preferences.quiet_hours_end
+    if start == end:
+        return when
+    try:
+        zone = ZoneInfo(getattr(getattr(user, "profile", None), "timezone", "") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = when.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    overnight = start > end
+    inside = (clock >= start or clock < end) if overnight else (start <= clock < end)
+    if not inside:
+        return when
+    release_day = local.date()
+    if overnight and clock >= start:
+        release_day += datetime.timedelta(days=1)
+    release = datetime.datetime.combine(release_day, end, tzinfo=zone)
+    return max(when, release.astimezone(datetime.UTC))
 
 
 # --- Portal notices and campaign reports ---------------------------------------------------------

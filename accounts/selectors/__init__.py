@@ -1,6 +1,7 @@
 """Reads for accounts, one module per sub-domain; import the package: `from accounts import selectors`.
 
 members    profile, preferences, wellness, achievements, data requests, the member's export
+pauses     "life happened" pauses and the dates they shift
 screening  due questionnaires, responses, the perinatal timeline, crisis routing's recipients
 staff      owners and on-call staff, who hears about sign-in attacks
 """
@@ -14,6 +15,13 @@ from .members import (
     profile_get_for_member,
     wellness_entry_list_for_member,
     wellness_entry_today_for_member,
+)
+from .pauses import (
+    member_is_paused,
+    member_pause_get_active,
+    member_pause_list_for_member,
+    pause_shifted,
+    paused_members_exist,
 )
 from .screening import (
     DueScreening,
@@ -37,8 +45,13 @@ __all__ = [
     "data_request_export_get_for_member",
     "data_request_list_for_member",
     "member_data_export",
+    "member_is_paused",
+    "member_pause_get_active",
+    "member_pause_list_for_member",
     "member_local_date",
     "member_today",
+    "pause_shifted",
+    "paused_members_exist",
     "preferences_get_for_member",
     "profile_get_for_member",
     "risk_alert_open_exists",

@@ -4,6 +4,7 @@ Member reads take the member and filter by it."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from django.shortcuts import get_object_or_404
@@ -91,6 +92,15 @@ def member_data_export(*, member: User) -> dict:
             {"kind": c.kind, "granted": c.granted, "source": c.source, "created_at": _iso(c.created_at)}
             for c in ConsentRecord.objects.filter(user=member).order_by("created_at")
         ],
+        "pauses": [
+            {
+                "starts_at": _iso(p.starts_at),
+                "ends_at": _iso(p.ends_at),
+                "ended_at": _iso(p.ended_at),
+                "reason": p.reason,
+            }
+            for p in member.pauses.order_by("starts_at")
+        ],
         "screening_responses": [
             {
                 "instrument": r.instrument,
@@ -122,5 +132,9 @@ def member_data_export(*, member: User) -> dict:
             "marketing_consent": profile.marketing_consent,
         }
     if preferences is not None:
-        data["preferences"] = {name: getattr(preferences, name) for name in PREFERENCE_FIELDS}
+        # Quiet-hour times as "21:00": the export is JSON.
+        data["preferences"] = {
+            name: value.strftime("%H:%M") if isinstance(value, datetime.time) else value
+            for name, value in ((name, getattr(preferences, name)) for name in PREFERENCE_FIELDS)
+        }
     return data

@@ -3,6 +3,7 @@
 members        the records every account has, sign-up, addresses, consent, profile, preferences
 onboarding     onboarding steps and achievements
 wellness       wellness check-ins
+pauses         "life happened" pauses: start, end early, what they shift
 data_requests  a member's export or deletion, carried out by staff
 staff          admin users, roles, admin sessions, the audit trail
 security       security events, refused sign-ins and the alert once per burst
@@ -27,6 +28,7 @@ from .onboarding import (
     onboarding_complete,
     onboarding_step_save,
 )
+from .pauses import PAUSE_WEEKS, member_pause_end, member_pause_start, register_pause_shift_handler
 from .screening import (
     ESCALATION_PREFIX,
     RISK_ALERT_SUBJECTS,
@@ -63,6 +65,10 @@ from .staff import (
 from .wellness import wellness_entry_record
 
 __all__ = [
+    "PAUSE_WEEKS",
+    "member_pause_end",
+    "member_pause_start",
+    "register_pause_shift_handler",
     "ESCALATION_PREFIX",
     "ONBOARDING_STEPS",
     "PREFERENCE_FIELDS",

@@ -103,6 +103,7 @@ def member_anonymize(*, member: User) -> None:
     # Her screening answers go too; risk alerts stay, as the record of the care team's response.
     member.screening_points.all().delete()
     member.screening_responses.all().delete()
+    member.pauses.all().delete()  # why she paused is health information
     UserProfile.objects.filter(user=member).update(
         first_name="",
         last_name="",

@@ -42,6 +42,7 @@ from ..screening import INSTRUMENTS, instrument_get, perinatal_week, score, urge
 from ..selectors import (
     member_local_date,
     member_today,
+    paused_members_exist,
     risk_alert_recipient_list,
     screening_points_reached,
     staff_owner_list,
@@ -164,6 +165,8 @@ def screening_reminders_send(*, today: datetime.date | None = None) -> int:
     profiles = (
         UserProfile.objects.filter(user__is_active=True)
         .filter(Q(stage="pregnant", due_date__isnull=False) | Q(stage="postpartum", baby_birth_date__isnull=False))
+        # A member on a pause is offered nothing until she is back; the points wait for her.
+        .filter(~paused_members_exist(user_ref="user_id"))
         .select_related("user")
         .order_by("pk")
     )

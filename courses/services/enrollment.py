@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from billing import services as billing_services
@@ -57,6 +60,8 @@ def _access_grant(
     enrollment.payment_id = payment_id
     enrollment.access_revoked_at = None
     enrollment.enrolled_at = enrollment.enrolled_at or now
+    if first_time and enrollment.course.access_days:
+        enrollment.access_expires_at = now + timedelta(days=enrollment.course.access_days)
     enrollment.last_activity_at = now
     enrollment.save()
     activity_record(
@@ -80,6 +85,18 @@ def _access_grant(
         email=member.email,
         user=member,
         context={"course_id": str(course.pk), "course_title": course.title, "course_url": url},
+    )
+
+
+def enrollment_access_expiries_shift(*, member, by: timedelta, not_before: datetime | None = None) -> int:
+    """Move her course access expiries still to come by `by` (a pause; negative when she ends it
+    early), never earlier than `not_before`. Registered with accounts' pause service."""
+    now = timezone.now()
+    moved = F("access_expires_at") + by
+    if not_before is not None:
+        moved = Greatest(moved, not_before)
+    return CourseEnrollment.objects.filter(user=member, access_expires_at__gt=now).update(
+        access_expires_at=moved, updated_at=now
     )
 
 

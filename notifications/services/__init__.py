@@ -10,6 +10,7 @@ from ..models import EmailCategory, EmailPriority
 from ..registry import (
     register_email_template,
     register_marketing_consent_lookup,
+    register_pause_check,
     register_sequence_stop_check,
     register_unsubscribe_handler,
 )
@@ -20,6 +21,7 @@ from .sequences import (
     enrollment_pause,
     enrollment_resume,
     sequence_enrollments_advance,
+    sequence_enrollments_shift,
     sequence_status_set,
     sequence_trigger,
 )
@@ -56,9 +58,11 @@ __all__ = [
     "notification_mark_read",
     "register_email_template",
     "register_marketing_consent_lookup",
+    "register_pause_check",
     "register_sequence_stop_check",
     "register_unsubscribe_handler",
     "sequence_enrollments_advance",
+    "sequence_enrollments_shift",
     "sequence_status_set",
     "sequence_trigger",
     "suppression_add",

@@ -21,7 +21,8 @@ from bloom.text import normalize_email
 
 from .. import rendering, tokens
 from ..models import EmailCampaignMetric, EmailCategory, EmailPriority, EmailQueue, EmailStatus, SequenceEmail
-from ..selectors import refusal_reason_get
+from ..registry import pause_checks
+from ..selectors import mail_may_wait, quiet_hours_release_get, refusal_reason_get, user_for_email_get
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,14 @@ def email_enqueue(
     category = EmailCategory(category)
     if not email or "@" not in email:
         raise EmailRefused(f"{to!r} is not an email address")
-    reason = refusal_reason_get(email=email, category=category, user=user)
+    may_wait = mail_may_wait(category=category, priority=priority)
+    recipient = user
+    if recipient is None and may_wait:
+        # One lookup serves the consent check and quiet hours (campaign mail names no user).
+        recipient = user_for_email_get(email=email)
+    reason = refusal_reason_get(email=email, category=category, user=recipient)
+    if reason is None and may_wait and recipient is not None and any(c(user=recipient) for c in pause_checks()):
+        reason = f"{email} is taking a break (a member's pause holds newsletters and nudges)"
     if reason is not None:
         logger.info("email refused: the address %s", reason.removeprefix(email).strip())  # no address in logs
         if raise_on_refusal:
@@ -99,6 +107,9 @@ def email_enqueue(
         return None
     if idempotency_key and EmailQueue.objects.filter(idempotency_key=idempotency_key).exists():
         return None
+    due_at = scheduled_at or timezone.now()
+    if may_wait:
+        due_at = quiet_hours_release_get(user=recipient, when=due_at)
 
     row = EmailQueue(
         id=uuid.uuid4(),
@@ -109,7 +120,7 @@ def email_enqueue(
         context=_json_safe(context),
         category=category,
         priority=int(priority),
-        scheduled_at=scheduled_at or timezone.now(),
+        scheduled_at=due_at,
         idempotency_key=idempotency_key or None,
         campaign_id=campaign_id,
         sequence_step=sequence_step,

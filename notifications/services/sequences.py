@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from bloom.text import normalize_email
@@ -188,6 +190,21 @@ def enrollment_resume(*, enrollment: EmailSequenceEnrollment) -> bool:
             status=EnrollmentStatus.ACTIVE, updated_at=timezone.now()
         )
     )
+
+
+def sequence_enrollments_shift(*, user, by: timedelta, not_before: datetime | None = None) -> int:
+    """Move every step still to come for this member by `by` (her pause; negative when she comes
+    back early), never earlier than `not_before`. Active and paused enrollments of her account or
+    her address are moved; finished ones are not. Returns how many were moved."""
+    due = EmailSequenceEnrollment.objects.filter(
+        Q(user=user) | Q(email=normalize_email(user.email)),
+        status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED],
+        next_due_at__isnull=False,
+    )
+    moved = F("next_due_at") + by
+    if not_before is not None:
+        moved = Greatest(moved, not_before)
+    return due.update(next_due_at=moved, updated_at=timezone.now())
 
 
 def automation_log_record_sent(*, email: EmailQueue) -> None:

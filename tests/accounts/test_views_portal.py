@@ -81,8 +81,8 @@ def test_dashboard_query_count_is_pinned(client, signed_in, only_accounts_panels
         notification_create(member=signed_in, type="test", title=f"Notice {n}", message="", data={})
     client.get(reverse("accounts:dashboard"))  # warm the session
     # session, user, profile (middleware), profile (onboarding check), wellness, notifications,
-    # achievements, unread count (bell in the navigation)
-    with django_assert_num_queries(8):
+    # achievements, unread count (bell in the navigation), her pause (the break banner)
+    with django_assert_num_queries(9):
         response = client.get(reverse("accounts:dashboard"))
     html = response.content.decode()
     assert html.count("mood 3/5") == 3
@@ -386,3 +386,42 @@ def test_the_member_time_zone_lasts_for_the_request_only(rf):
 
     assert seen == ["America/Chicago", "America/Los_Angeles"]
     assert tz.get_current_timezone_name() == "UTC"
+
+
+def test_quiet_hours_are_set_on_the_profile_page(client, signed_in):
+    page = client.get(reverse("accounts:profile"))
+    assert b'name="prefs-quiet_hours_start"' in page.content and b'type="time"' in page.content
+    response = client.post(
+        reverse("accounts:profile"),
+        {
+            "form": "preferences",
+            "prefs-notification_channel": "portal_and_email",
+            "prefs-quiet_hours": "on",
+            "prefs-quiet_hours_start": "22:00",
+            "prefs-quiet_hours_end": "07:30",
+        },
+    )
+    assert response.status_code == 302
+    preferences = UserPreferences.objects.get(user=signed_in)
+    assert preferences.quiet_hours is True
+    assert (preferences.quiet_hours_start.isoformat(), preferences.quiet_hours_end.isoformat()) == (
+        "22:00:00",
+        "07:30:00",
+    )
+
+
+def test_quiet_hours_that_start_and_end_together_are_refused_keeping_what_was_typed(client, signed_in):
+    response = client.post(
+        reverse("accounts:profile"),
+        {
+            "form": "preferences",
+            "prefs-notification_channel": "portal",
+            "prefs-quiet_hours": "on",
+            "prefs-quiet_hours_start": "22:00",
+            "prefs-quiet_hours_end": "22:00",
+        },
+    )
+    assert response.status_code == 200
+    assert "Choose an end time different from the start" in response.content.decode()
+    assert b'value="22:00"' in response.content
+    assert UserPreferences.objects.get(user=signed_in).quiet_hours is False

@@ -170,6 +170,7 @@ def test_every_page_keeps_to_the_content_security_policy(live_server, transactio
         UserProfile.objects.filter(user=member).update(onboarding_completed=True)
         visit(page, seen, reverse("accounts:dashboard"))
         visit(page, seen, reverse("accounts:profile"), heading="Your profile")
+        visit(page, seen, reverse("accounts:pause"), heading="Take a break")
         visit(page, seen, reverse("courses:course_detail", args=[course.slug]), heading=course.title)
         visit(page, seen, reverse("courses:lesson_detail", args=[course.slug, lesson.pk]))
         expect(page.get_by_text("Slide 1 of 2")).to_be_visible()

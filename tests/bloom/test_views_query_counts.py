@@ -41,6 +41,7 @@ MEMBER_NAMESPACES = ("accounts", "courses", "workshops", "appointments", "billin
 NOT_A_MEMBER_PAGE = {
     "accounts:data_request_create",  # POST from the profile page
     "accounts:data_request_download",
+    "accounts:pause_end",  # POST from the break page and the dashboard banner
     "workshops:registration_cancel",
     "billing:stripe_webhook",
     "workshops:zoom_webhook",
@@ -121,10 +122,11 @@ def _grow(history: History) -> None:
 # url name -> (kwargs from the history, queries). Counts include the session, the user and
 # the base template's per-request reads (the bell's unread count and the member's preferences).
 PINNED = {
-    "accounts:dashboard": (lambda h: {}, 15),
+    "accounts:dashboard": (lambda h: {}, 16),  # 15 + her pause, if any
     "accounts:onboarding": (lambda h: {}, 6),  # measured for a member who has not finished it
     "accounts:profile": (lambda h: {}, 7),
     "accounts:security": (lambda h: {}, 5),
+    "accounts:pause": (lambda h: {}, 5),
     "accounts:wellness": (lambda h: {}, 6),
     "accounts:screening": (lambda h: {}, 6),
     "accounts:screening_take": (lambda h: {"instrument": "epds"}, 4),

@@ -23,6 +23,7 @@ from accounts.models import (
     DataRequest,
     DataRequestKind,
     DataRequestStatus,
+    MemberPause,
     MemberScreeningPoint,
     RiskAlert,
     RiskSource,
@@ -298,3 +299,14 @@ class RiskAlertFactory(factory.django.DjangoModelFactory):
     screening_response = factory.SubFactory(
         ScreeningResponseFactory, user=factory.SelfAttribute("..user"), urgent=True, total=1
     )
+
+
+class MemberPauseFactory(factory.django.DjangoModelFactory):
+    """A three-week break that started now."""
+
+    class Meta:
+        model = MemberPause
+
+    user = factory.SubFactory(UserFactory)
+    starts_at = factory.LazyFunction(timezone.now)
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(weeks=3))
