@@ -141,13 +141,13 @@ def test_one_check_in_draws_both_charts_with_a_text_alternative(client, signed_i
 
 
 def test_a_week_without_check_ins_is_a_gap_not_a_zero(client, signed_in):
-    for weeks_ago in (0, 2):
+    for weeks_ago in (0, 1, 3):  # this week and last week, then nothing the week before
         WellnessEntryFactory(user=signed_in, entry_date=_ago(signed_in, 7 * weeks_ago), mood=3)
     html = client.get(URL).content.decode()
     ratings = re.search(r"<svg[^>]*wellness-ratings-title.*?</svg>", html, re.S).group(0)
-    mood_line = [p for p in re.findall(r'<polyline points="([^"]+)" fill="none" stroke="#7a3e6b"', ratings)]
-    assert mood_line == []  # two separate weeks with an empty week between: no line joins them
-    assert ratings.count('fill="#7a3e6b"><title>Mood 3') == 2
+    mood_lines = re.findall(r'<polyline points="([^"]+)" fill="none" stroke="#7a3e6b"', ratings)
+    assert len(mood_lines) == 1 and len(mood_lines[0].split()) == 2  # only the two neighbouring weeks are joined
+    assert ratings.count('fill="#7a3e6b"><title>Mood 3') == 3  # a marker for each week with a check-in
 
 
 @pytest.mark.parametrize("count", [0, 1, 200])
