@@ -84,9 +84,11 @@ def _svg(*, key: str, title: str, summary: str, weeks: list[WellnessWeek], field
     for index, week in enumerate(weeks):
         if index % 2 == len(weeks) % 2 or index == len(weeks) - 1:  # every other week, always the current one
             x = _fmt(sx(index))
-            label = "This week" if index == len(weeks) - 1 else _day(week)
+            last = index == len(weeks) - 1
+            label = "This week" if last else _day(week)
+            anchor = "end" if last and len(weeks) > 1 else "middle"  # the last label stays inside the chart
             parts.append(
-                f'<text x="{x}" y="{TOP + plot_h + 18}" font-size="11" text-anchor="middle" fill="{INK}">{label}</text>'
+                f'<text x="{x}" y="{TOP + plot_h + 18}" font-size="11" text-anchor="{anchor}" fill="{INK}">{label}</text>'
             )
     parts.append(
         f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 6}" font-size="12" text-anchor="middle" '
