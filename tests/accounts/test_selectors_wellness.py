@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.selectors import (
+    member_data_export,
     wellness_averages,
     wellness_entry_staff_queryset,
     wellness_share_active,
@@ -92,3 +93,9 @@ def test_an_entry_with_a_risk_alert_stays_visible_for_the_review(member):
     _entry(member, 2)
     RiskAlertFactory(user=member, source="wellness_note", source_object_id=str(flagged.pk))
     assert list(wellness_entry_staff_queryset()) == [flagged]
+
+
+def test_her_data_export_has_the_support_rating(member):
+    _entry(member, 2, support=5, notes="felt held")
+    (exported,) = member_data_export(member=member)["wellness_entries"]
+    assert (exported["support"], exported["notes"]) == (5, "felt held")
