@@ -82,7 +82,7 @@ def _svg(*, key: str, title: str, summary: str, weeks: list[WellnessWeek], field
             f'fill="{INK}">{value}</text>'
         )
     for index, week in enumerate(weeks):
-        if index % 2 == len(weeks) % 2 or index == len(weeks) - 1:  # every other week, always the current one
+        if (len(weeks) - 1 - index) % 2 == 0:  # every other week, counted back from the current one
             x = _fmt(sx(index))
             last = index == len(weeks) - 1
             label = "This week" if last else _day(week)

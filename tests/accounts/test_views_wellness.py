@@ -138,6 +138,9 @@ def test_one_check_in_draws_both_charts_with_a_text_alternative(client, signed_i
     assert "1 check-in in the week of" in html  # the summary sentence (desc and caption)
     assert "mood 4" in html and "sleep 6.5 h" in html
     assert re.search(r"<td>4\.0</td>\s*<td>2\.0</td>", html)  # the weekly table
+    ratings = re.search(r"<svg[^>]*wellness-ratings-title.*?</svg>", html, re.S).group(0)
+    week_labels = re.findall(r'font-size="11" text-anchor="(?:middle|end)" fill="#1f2a37">([^<]+)</text>', ratings)[5:]
+    assert len(week_labels) == 6 and week_labels[-1] == "This week"  # every other week, back from this one
 
 
 def test_a_week_without_check_ins_is_a_gap_not_a_zero(client, signed_in):
