@@ -37,6 +37,7 @@ from .models import (
     WellnessEntry,
 )
 from .screening import INSTRUMENTS, week_label
+from .selectors import wellness_entry_staff_queryset
 from .services import (
     admin_user_role_set,
     data_request_process,
@@ -107,14 +108,29 @@ class UserAchievementAdmin(admin.ModelAdmin):
 
 @admin.register(WellnessEntry)
 class WellnessEntryAdmin(admin.ModelAdmin):
-    """Lists show scores only; opening an entry shows its notes and is written to the audit log."""
+    """Only check-ins she shares with her clinician now (and an entry whose note raised a risk
+    alert); once she stops sharing, none are listed or opened. Lists show scores only; opening
+    an entry shows its notes and is written to the audit log."""
 
-    list_display = ["user", "entry_date", "mood", "anxiety", "energy", "sleep_hours"]
+    list_display = ["user", "entry_date", "mood", "anxiety", "energy", "support", "sleep_hours"]
     list_filter = ["entry_date", "mood"]
     search_fields = ["user__email"]
     list_select_related = ["user"]
     date_hierarchy = "entry_date"
-    readonly_fields = ["user", "entry_date", "mood", "sleep_hours", "anxiety", "energy", "notes", "created_at"]
+    readonly_fields = [
+        "user",
+        "entry_date",
+        "mood",
+        "sleep_hours",
+        "anxiety",
+        "energy",
+        "support",
+        "notes",
+        "created_at",
+    ]
+
+    def get_queryset(self, request):
+        return wellness_entry_staff_queryset(super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False

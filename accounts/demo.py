@@ -1,11 +1,12 @@
 """Demo member and staff owner for `make run` (never for production data)."""
 
 import datetime
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from .models import AdminRole, AdminUser, User
+from .models import AdminRole, AdminUser, User, WellnessEntry
 from .roles import roles_sync_defaults
 from .screening import EPDS
 from .services import (
@@ -14,6 +15,7 @@ from .services import (
     admin_user_role_set,
     member_records_ensure,
     screening_submit,
+    wellness_share_set,
 )
 
 DEMO_LOGINS = [
@@ -61,6 +63,7 @@ def seed(*, stdout) -> None:
         "(staff set up TOTP at their first /admin/ visit)"
     )
     _seed_screenings(member=member, stdout=stdout)
+    _seed_wellness(member=member, stdout=stdout)
 
 
 # Maya's EPDS points per question (0-3), two and six weeks after the birth: some signs, then fewer.
@@ -93,3 +96,42 @@ def _seed_screenings(*, member: User, stdout) -> None:
             taken_at=born + datetime.timedelta(days=days_after_birth),
         )
     stdout.write("  demo member: postpartum, two EPDS results on the screening timeline")
+
+
+DEMO_WELLNESS_WEEKS = 6
+DEMO_WELLNESS_NOTES = {
+    2: "Long night with feeds, but my partner took the early shift.",
+    9: "Walked to the park with the baby. Felt more like myself.",
+    23: "Anxious about the check-up; it went fine.",
+}
+
+
+def _seed_wellness(*, member: User, stdout) -> None:
+    """Six weeks of Maya's check-ins (most days, not all), slowly feeling better, shared with
+    her clinician, so the wellness charts and the clinician's admin view have a story."""
+    if member.wellness_entries.exists():
+        return
+    today = timezone.localdate()
+    rows = []
+    for days_ago in range(DEMO_WELLNESS_WEEKS * 7 - 1, -1, -1):
+        if days_ago % 5 == 3:  # some days without a check-in, as in real life
+            continue
+        progress = (DEMO_WELLNESS_WEEKS * 7 - days_ago) / (DEMO_WELLNESS_WEEKS * 7)  # 0 -> 1 over the weeks
+        wobble = (days_ago * 7) % 3 - 1  # -1, 0 or 1
+        rows.append(
+            WellnessEntry(
+                user=member,
+                entry_date=today - datetime.timedelta(days=days_ago),
+                mood=min(5, max(1, round(2 + 2 * progress + wobble * 0.6))),
+                anxiety=min(5, max(1, round(4 - 2 * progress - wobble * 0.6))),
+                energy=min(5, max(1, round(2 + 1.5 * progress + wobble * 0.5))),
+                support=min(5, max(1, round(3 + 1.5 * progress))),
+                sleep_hours=Decimal(str(round(4.5 + 2.5 * progress + wobble * 0.5, 1))),
+                notes=DEMO_WELLNESS_NOTES.get(days_ago, ""),
+            )
+        )
+    WellnessEntry.objects.bulk_create(rows)
+    wellness_share_set(member=member, shared=True)
+    stdout.write(
+        f"  demo member: {len(rows)} wellness check-ins over {DEMO_WELLNESS_WEEKS} weeks, shared with her clinician"
+    )

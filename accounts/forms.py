@@ -226,11 +226,20 @@ def _optional_rating(label: str) -> forms.TypedChoiceField:
 
 
 class WellnessEntryForm(forms.Form):
+    """One day's check-in; the day is today (also when left empty) unless she picks another
+    of the last 7 days (the service checks the range; the view shows its message on this field)."""
+
+    entry_date = forms.DateField(
+        label="Day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Today, or any of the 7 days before it.",
+    )
     mood = forms.TypedChoiceField(
-        label="Mood today (1 very low, 5 very good)", choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
+        label="Mood (1 very low, 5 very good)", choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
     )
     sleep_hours = forms.DecimalField(
-        label="Hours of sleep last night (optional)",
+        label="Hours of sleep the night before (optional)",
         required=False,
         min_value=0,
         max_value=24,
@@ -239,6 +248,7 @@ class WellnessEntryForm(forms.Form):
     )
     anxiety = _optional_rating("Anxiety (1 calm, 5 very anxious; optional)")
     energy = _optional_rating("Energy (1 exhausted, 5 energetic; optional)")
+    support = _optional_rating("How supported you felt (1 alone, 5 well supported; optional)")
     notes = forms.CharField(
         label="Notes (optional, private)",
         required=False,
@@ -246,6 +256,25 @@ class WellnessEntryForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Stored encrypted. Your care team sees them only if you share them, and every staff read is logged.",
     )
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if today is not None:
+            attrs = self.fields["entry_date"].widget.attrs
+            attrs["max"] = today.isoformat()
+            attrs["min"] = (today - datetime.timedelta(days=7)).isoformat()
+
+
+class WellnessSummaryForm(forms.Form):
+    """The PDF summary she downloads: how many weeks, and whether her notes go in it."""
+
+    weeks = forms.TypedChoiceField(
+        label="Weeks to include",
+        choices=[(2, "Last 2 weeks"), (4, "Last 4 weeks"), (8, "Last 8 weeks"), (12, "Last 12 weeks")],
+        coerce=int,
+        initial=4,
+    )
+    notes = forms.BooleanField(label="Include my notes", required=False)
 
 
 class DataRequestForm(forms.Form):

@@ -266,7 +266,9 @@ class UserAchievement(UUIDModel):
 
 
 class WellnessEntry(TimeStampedModel):
-    """A member's wellness check-in for one day (mood, sleep, anxiety, energy, encrypted notes)."""
+    """A member's wellness check-in for one day (mood, sleep, anxiety, energy, support, encrypted notes).
+
+    She may write or edit any of the last 7 days (accounts.services.wellness)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="wellness_entries")
     entry_date = models.DateField()
@@ -274,6 +276,9 @@ class WellnessEntry(TimeStampedModel):
     sleep_hours = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
     anxiety = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (calm) to 5 (very anxious)")
     energy = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (exhausted) to 5 (energetic)")
+    support = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How supported she felt: 1 (alone) to 5 (well supported)"
+    )
     # Health information: Fernet-encrypted at rest (docs/adr/0011); staff reads are audited.
     notes = EncryptedTextField(blank=True, default="")
 
@@ -291,6 +296,10 @@ class WellnessEntry(TimeStampedModel):
             models.CheckConstraint(
                 condition=models.Q(energy__isnull=True) | models.Q(energy__range=(1, 5)),
                 name="wellness_entries_energy_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(support__isnull=True) | models.Q(support__range=(1, 5)),
+                name="wellness_entries_support_range",
             ),
             models.CheckConstraint(
                 condition=models.Q(sleep_hours__isnull=True) | models.Q(sleep_hours__range=(0, 24)),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import screening_views, views
+from . import screening_views, views, wellness_views
 
 app_name = "accounts"
 
@@ -15,7 +15,9 @@ urlpatterns = [
     path(
         "account/data-requests/<uuid:request_id>/download/", views.data_request_download, name="data_request_download"
     ),
-    path("wellness/", views.wellness, name="wellness"),
+    path("wellness/", wellness_views.wellness, name="wellness"),
+    path("wellness/summary.pdf", wellness_views.wellness_summary, name="wellness_summary"),
+    path("wellness/sharing/", wellness_views.wellness_share, name="wellness_share"),
     path("screening/", screening_views.screening, name="screening"),
     path("screening/take/<slug:instrument>/", screening_views.screening_take, name="screening_take"),
     path("screening/results/<uuid:response_id>/", screening_views.screening_result, name="screening_result"),

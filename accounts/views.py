@@ -19,11 +19,9 @@ from .forms import (
     PauseForm,
     PreferencesForm,
     ProfileForm,
-    WellnessEntryForm,
     timezone_names,
 )
 from .models import DataRequestKind
-from .risk import risk_categories_found
 from .services import ONBOARDING_STEPS
 
 
@@ -218,34 +216,3 @@ def data_request_download(request, request_id):
     )
     response["Content-Disposition"] = f'attachment; filename="bloom-data-{data_request.requested_at:%Y%m%d}.json"'
     return response
-
-
-@login_required
-def wellness(request):
-    member = request.user
-    today_entry = selectors.wellness_entry_today_for_member(member=member)
-    initial = {}
-    if today_entry is not None:
-        initial = {
-            "mood": today_entry.mood,
-            "sleep_hours": today_entry.sleep_hours,
-            "anxiety": today_entry.anxiety,
-            "energy": today_entry.energy,
-            "notes": today_entry.notes,
-        }
-    form = WellnessEntryForm(initial=initial)
-    if request.method == "POST":
-        form = WellnessEntryForm(request.POST)
-        if form.is_valid():
-            services.wellness_entry_record(member=member, entry_date=timezone.localdate(), **form.cleaned_data)
-            messages.success(request, "Today's check-in is saved.")
-            if risk_categories_found(form.cleaned_data.get("notes", "")):
-                # The note was flagged for a clinician (same rule as the service): resources at once.
-                return redirect("accounts:screening_support")
-            return redirect("accounts:wellness")
-        messages.error(request, "Please check the highlighted fields.")
-    return render(
-        request,
-        "accounts/wellness.html",
-        {"form": form, "entries": selectors.wellness_entry_list_for_member(member=member), "today": today_entry},
-    )

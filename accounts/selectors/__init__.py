@@ -3,6 +3,7 @@
 members    profile, preferences, wellness, achievements, data requests, the member's export
 pauses     "life happened" pauses and the dates they shift
 screening  due questionnaires, responses, the perinatal timeline, crisis routing's recipients
+wellness   one day's check-in, weekly averages, sharing with her clinician
 staff      owners and on-call staff, who hears about sign-in attacks
 """
 
@@ -37,8 +38,26 @@ from .screening import (
     screening_response_list_for_member,
 )
 from .staff import security_alert_recipient_list, staff_on_call_list, staff_owner_list
+from .wellness import (
+    WELLNESS_MEASURES,
+    WellnessWeek,
+    wellness_averages,
+    wellness_entry_get_for_member,
+    wellness_entry_list_between,
+    wellness_entry_staff_queryset,
+    wellness_share_active,
+    wellness_week_list,
+)
 
 __all__ = [
+    "WELLNESS_MEASURES",
+    "WellnessWeek",
+    "wellness_averages",
+    "wellness_entry_get_for_member",
+    "wellness_entry_list_between",
+    "wellness_entry_staff_queryset",
+    "wellness_share_active",
+    "wellness_week_list",
     "DueScreening",
     "achievement_list_for_member",
     "care_clinician_get_for_member",

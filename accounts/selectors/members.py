@@ -84,6 +84,7 @@ def member_data_export(*, member: User) -> dict:
                 "sleep_hours": str(e.sleep_hours) if e.sleep_hours is not None else None,
                 "anxiety": e.anxiety,
                 "energy": e.energy,
+                "support": e.support,
                 "notes": e.notes,
             }
             for e in WellnessEntry.objects.filter(user=member).order_by("entry_date")

@@ -62,7 +62,7 @@ from .staff import (
     role_permissions_set,
     role_permissions_sync,
 )
-from .wellness import wellness_entry_record
+from .wellness import WELLNESS_EDIT_DAYS, wellness_day_check, wellness_entry_record, wellness_share_set
 
 __all__ = [
     "PAUSE_WEEKS",
@@ -113,5 +113,8 @@ __all__ = [
     "security_event_record",
     "sign_in_burst_alert",
     "sign_in_failure_record",
+    "WELLNESS_EDIT_DAYS",
+    "wellness_day_check",
     "wellness_entry_record",
+    "wellness_share_set",
 ]

@@ -26,7 +26,7 @@ from accounts.models import (
     UserAchievement,
 )
 from accounts.roles import roles_sync_defaults
-from accounts.services import admin_user_role_set
+from accounts.services import admin_user_role_set, wellness_share_set
 from tests.factories.accounts import (
     DEFAULT_PASSWORD,
     AdminRoleFactory,
@@ -233,6 +233,7 @@ def test_admin_reads_write_no_change_rows(client, superuser):
 
 def test_staff_reading_a_wellness_entry_is_audited(client, superuser):
     entry = WellnessEntryFactory(notes="Could not stop crying")
+    wellness_share_set(member=entry.user, shared=True)  # staff see only check-ins she shares
     listing = client.get(reverse("admin:accounts_wellnessentry_changelist"))
     assert "Could not stop crying" not in listing.content.decode()
     assert not AdminActivityLog.objects.exists()

@@ -20,6 +20,7 @@ from accounts.models import (
 from accounts.risk import risk_categories_found
 from accounts.roles import roles_sync_defaults
 from accounts.screening import EPDS, PHQ9
+from accounts.selectors import member_today
 from accounts.services import (
     admin_user_role_set,
     risk_alert_acknowledge,
@@ -377,5 +378,7 @@ def test_the_wellness_note_and_its_alert_commit_together(member, monkeypatch):
 
     monkeypatch.setattr(screening_services, "risk_alert_raise", lambda **kwargs: (_ for _ in ()).throw(RuntimeError))
     with pytest.raises(RuntimeError):
-        wellness_entry_record(member=member, entry_date=timezone.localdate(), mood=2, notes="I want to die")
+        wellness_entry_record(
+            member=member, entry_date=member_today(profile=member.profile), mood=2, notes="I want to die"
+        )
     assert not WellnessEntry.objects.exists()

@@ -65,6 +65,7 @@ NOT_A_MEMBER_PAGE = {
     "billing:card_add",  # starts a Stripe SetupIntent; billing's tests fake Stripe for it
     "billing:card_remove",
     "billing:card_make_default",
+    "accounts:wellness_share",  # POST only
     "notifications:notification_mark_read",
     "notifications:notification_mark_all_read",
     "notifications:track_open",
@@ -127,7 +128,8 @@ PINNED = {
     "accounts:profile": (lambda h: {}, 7),
     "accounts:security": (lambda h: {}, 5),
     "accounts:pause": (lambda h: {}, 5),
-    "accounts:wellness": (lambda h: {}, 6),
+    "accounts:wellness": (lambda h: {}, 10),
+    "accounts:wellness_summary": (lambda h: {}, 6),  # the PDF download
     "accounts:screening": (lambda h: {}, 6),
     "accounts:screening_take": (lambda h: {"instrument": "epds"}, 4),
     "accounts:screening_timeline": (lambda h: {}, 6),

@@ -168,6 +168,7 @@ class WellnessEntryFactory(factory.django.DjangoModelFactory):
     sleep_hours = Decimal("7.0")
     anxiety = 2
     energy = 3
+    support = 4
     notes = "Slept better after the walk."
 
 

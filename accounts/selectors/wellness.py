@@ -1,0 +1,149 @@
+"""Reads for wellness check-ins: one day's entry, weekly averages for the trend charts and the
+PDF summary, and whether she shares her check-ins with her clinician. Each is a fixed number
+of queries, whatever the number of entries."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Avg, CharField, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast, TruncWeek
+
+from ..models import ConsentRecord, RiskAlert, RiskSource, User, WellnessEntry
+
+# The measures on the charts, in the order they are drawn and tabled: (field, label, scale).
+WELLNESS_MEASURES = (
+    ("mood", "Mood", "1 very low to 5 very good"),
+    ("anxiety", "Anxiety", "1 calm to 5 very anxious"),
+    ("energy", "Energy", "1 exhausted to 5 energetic"),
+    ("support", "Support", "1 alone to 5 well supported"),
+    ("sleep_hours", "Sleep", "hours a night"),
+)
+SHARE_SOURCE = "wellness_share"  # the same constant as accounts.services.wellness.WELLNESS_SHARE_SOURCE
+
+
+@dataclass(frozen=True)
+class WellnessWeek:
+    """One week (Monday to Sunday) of her check-ins: how many, and the average of each measure
+    over the days she answered it (None when she answered it on no day that week)."""
+
+    start: datetime.date
+    entries: int
+    mood: float | None = None
+    anxiety: float | None = None
+    energy: float | None = None
+    support: float | None = None
+    sleep_hours: float | None = None
+
+    @property
+    def end(self) -> datetime.date:
+        return self.start + datetime.timedelta(days=6)
+
+    def value(self, field: str) -> float | None:
+        return getattr(self, field)
+
+    @property
+    def values(self) -> list[float | None]:
+        """The averages in WELLNESS_MEASURES order (for tables)."""
+        return [getattr(self, field) for field, _label, _scale in WELLNESS_MEASURES]
+
+
+def week_start(day: datetime.date) -> datetime.date:
+    """The Monday of the week `day` falls in."""
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def wellness_entry_get_for_member(*, member: User, entry_date: datetime.date) -> WellnessEntry | None:
+    """Her check-in for that day, or None (never another member's)."""
+    return WellnessEntry.objects.filter(user=member, entry_date=entry_date).first()
+
+
+def wellness_entry_list_between(*, member: User, start: datetime.date, end: datetime.date) -> list[WellnessEntry]:
+    """Her check-ins from `start` to `end` (both included), oldest first. One query."""
+    return list(WellnessEntry.objects.filter(user=member, entry_date__range=(start, end)).order_by("entry_date"))
+
+
+def wellness_week_list(*, member: User, today: datetime.date, weeks: int = 12) -> list[WellnessWeek]:
+    """Her last `weeks` weeks, oldest first, the current week last; every week is listed, a
+    week with no check-in has entries=0 and no averages. One query (averaged in PostgreSQL)."""
+    weeks = max(1, weeks)
+    first = week_start(today) - datetime.timedelta(weeks=weeks - 1)
+    rows = (
+        WellnessEntry.objects.filter(user=member, entry_date__range=(first, today))
+        .annotate(week=TruncWeek("entry_date"))
+        .values("week")
+        .annotate(
+            n=Count("id"),
+            mood_avg=Avg("mood"),
+            anxiety_avg=Avg("anxiety"),
+            energy_avg=Avg("energy"),
+            support_avg=Avg("support"),
+            sleep_avg=Avg("sleep_hours"),
+        )
+        .order_by("week")
+    )
+    by_week = {}
+    for row in rows:
+        start = row["week"].date() if isinstance(row["week"], datetime.datetime) else row["week"]
+        by_week[start] = row
+
+    def number(value) -> float | None:
+        return None if value is None else round(float(value), 2)
+
+    result = []
+    for index in range(weeks):
+        start = first + datetime.timedelta(weeks=index)
+        row = by_week.get(start)
+        if row is None:
+            result.append(WellnessWeek(start=start, entries=0))
+            continue
+        result.append(
+            WellnessWeek(
+                start=start,
+                entries=row["n"],
+                mood=number(row["mood_avg"]),
+                anxiety=number(row["anxiety_avg"]),
+                energy=number(row["energy_avg"]),
+                support=number(row["support_avg"]),
+                sleep_hours=number(row["sleep_avg"]),
+            )
+        )
+    return result
+
+
+def wellness_averages(*, member: User, start: datetime.date, end: datetime.date) -> dict:
+    """Her check-ins from `start` to `end`: {"entries": n, field: average over the days she
+    answered it, or None}. One query."""
+    row = WellnessEntry.objects.filter(user=member, entry_date__range=(start, end)).aggregate(
+        entries=Count("id"), **{field: Avg(field) for field, _label, _scale in WELLNESS_MEASURES}
+    )
+    return {key: (value if key == "entries" or value is None else round(float(value), 1)) for key, value in row.items()}
+
+
+def wellness_share_active(*, member: User) -> bool:
+    """Whether she shares her check-ins with her clinician now: her newest wellness-share
+    consent record grants it. One query."""
+    granted = (
+        ConsentRecord.objects.filter(user=member, source=SHARE_SOURCE)
+        .order_by("-created_at")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    return bool(granted)
+
+
+def wellness_entry_staff_queryset(queryset: QuerySet[WellnessEntry] | None = None) -> QuerySet[WellnessEntry]:
+    """The check-ins staff may see in the back office: those of members who share them now,
+    and any single entry whose note raised a risk alert (the alert sends the clinician to it).
+    Once she stops sharing, everything else disappears from staff view."""
+    queryset = WellnessEntry.objects.all() if queryset is None else queryset
+    newest_choice = (
+        ConsentRecord.objects.filter(user=OuterRef("user"), source=SHARE_SOURCE)
+        .order_by("-created_at")
+        .values("granted")[:1]
+    )
+    flagged = RiskAlert.objects.filter(source=RiskSource.WELLNESS_NOTE).values("source_object_id")
+    return queryset.annotate(shared_now=Subquery(newest_choice), id_text=Cast("id", CharField())).filter(
+        Q(shared_now=True) | Q(id_text__in=flagged)
+    )
