@@ -473,10 +473,14 @@ def warehouse_table_load(*, table: WarehouseTable, full: bool = False) -> TableL
     source is gone, move the watermark to the newest change stamp now in the table.
 
     Guarantees: idempotent (a re-run with no source change reports 0/0/0 and writes nothing
-    but the watermark row); a failure leaves the table and its watermark as they were."""
+    but the watermark row); a failure leaves the table and its watermark as they were; two
+    loads of one table never overlap (a transaction-scoped advisory lock per table)."""
     started = time.perf_counter()
     incremental = table.incremental and not full
     with transaction.atomic(), connection.cursor() as cursor:
+        # One load of a table at a time (the nightly task and a `warehouse_load` by hand):
+        # the second waits for the first to commit, then finds nothing left to do.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"bloom.warehouse.{table.name}"])
         cursor.execute("SELECT now()")
         (run_started,) = cursor.fetchone()
         since = None

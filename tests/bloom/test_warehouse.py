@@ -4,13 +4,14 @@ set-based SQL, incrementally from a watermark, idempotently, with members pseudo
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -272,3 +273,35 @@ def test_the_nightly_task_loads_from_the_watermark_and_beat_sends_it(seeded):
     first = warehouse_load_task()
     assert first["fact_payment"] == 2 and first["dim_date"] > 0
     assert set(warehouse_load_task().values()) == {0}
+
+
+def test_a_second_load_of_a_table_waits_for_the_first(seeded):
+    """Another connection holding the table's load lock (a load in progress) holds this one back."""
+    taken, release = threading.Event(), threading.Event()
+
+    def other_load():
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["bloom.warehouse.fact_payment"])
+                taken.set()
+                release.wait(10)
+                cursor.execute("COMMIT")
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=other_load)
+    thread.start()
+    assert taken.wait(10)
+    threading.Timer(0.5, release.set).start()
+    started = timezone.now()
+    result = warehouse.warehouse_table_load(table=warehouse.FACT_PAYMENT)
+    waited = (timezone.now() - started).total_seconds()
+    thread.join(10)
+    assert waited >= 0.45, waited
+    assert result.inserted == 2
+    # Another table's lock is not this one's: it loads at once.
+    started = timezone.now()
+    warehouse.warehouse_table_load(table=warehouse.FACT_APPOINTMENT)
+    assert (timezone.now() - started).total_seconds() < 0.45
