@@ -23,6 +23,7 @@ names: one `INSERT … SELECT … ON CONFLICT DO UPDATE` per warehouse table, no
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -58,15 +59,26 @@ def _member_key(column: str) -> str:
     )
 
 
+def _pseudonym_key() -> bytes:
+    """salted_hmac's derived key under the log pseudonym secret (key = sha256(salt + secret))."""
+    secret = settings.BLOOM_LOG_HMAC_KEY or settings.SECRET_KEY
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return hashlib.sha256(PSEUDONYM_SALT.encode() + secret).digest()
+
+
 def pseudonym_pads() -> dict[str, bytes]:
     """The HMAC inner and outer pads of Django's salted_hmac under the log pseudonym key.
 
-    Same key derivation as django.utils.crypto.salted_hmac (key = sha256(salt + secret)),
-    same secret as bloom.logging.user_pseudonym; the test proves the two agree."""
-    secret = settings.BLOOM_LOG_HMAC_KEY or settings.SECRET_KEY
-    secret = secret.encode() if isinstance(secret, str) else secret
-    key = hashlib.sha256(PSEUDONYM_SALT.encode() + secret).digest().ljust(64, b"\0")
+    Same key derivation as django.utils.crypto.salted_hmac, same secret as
+    bloom.logging.user_pseudonym; the test proves the two agree."""
+    key = _pseudonym_key().ljust(64, b"\0")
     return {"ipad": bytes(b ^ 0x36 for b in key), "opad": bytes(b ^ 0x5C for b in key)}
+
+
+def pseudonym_fingerprint() -> str:
+    """Which key the pseudonyms are under, revealing nothing of it: a table loaded under another
+    fingerprint is read whole, so a rotated key re-keys every row, not only the recent ones."""
+    return hmac.new(_pseudonym_key(), b"bloom.warehouse.fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -420,12 +432,14 @@ DIM_DATE_SQL = f"""
 
 WATERMARK_SQL = """
     INSERT INTO {schema}.load_watermark AS wm
-        (table_name, last_updated_at, last_id, rows_inserted, rows_updated, last_run_started_at,
-         last_run_finished_at)
-    SELECT %(name)s, newest.source_updated_at, newest.id, %(inserted)s, %(updated)s, %(started)s, clock_timestamp()
+        (table_name, last_updated_at, last_id, pseudonym_fingerprint, rows_inserted, rows_updated,
+         last_run_started_at, last_run_finished_at)
+    SELECT %(name)s, newest.source_updated_at, newest.id, %(fingerprint)s, %(inserted)s, %(updated)s, %(started)s,
+           clock_timestamp()
     FROM (SELECT 1) AS one LEFT JOIN ({newest}) AS newest ON true
     ON CONFLICT (table_name) DO UPDATE SET
         last_updated_at = EXCLUDED.last_updated_at, last_id = EXCLUDED.last_id,
+        pseudonym_fingerprint = EXCLUDED.pseudonym_fingerprint,
         rows_inserted = EXCLUDED.rows_inserted, rows_updated = EXCLUDED.rows_updated,
         last_run_started_at = EXCLUDED.last_run_started_at, last_run_finished_at = EXCLUDED.last_run_finished_at
 """
@@ -458,10 +472,18 @@ class TableLoad:
 
 def warehouse_watermark_get(*, table: str):
     """The watermark of `table`: the newest source change stamp loaded, or None before its first load."""
+    return _watermark(table)[0]
+
+
+def _watermark(table: str) -> tuple:
+    """(last_updated_at, pseudonym_fingerprint) of `table`, (None, None) before its first load."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT last_updated_at FROM {SCHEMA}.load_watermark WHERE table_name = %s", [table])
+        cursor.execute(
+            f"SELECT last_updated_at, pseudonym_fingerprint FROM {SCHEMA}.load_watermark WHERE table_name = %s",
+            [table],
+        )
         row = cursor.fetchone()
-    return row[0] if row else None
+    return row if row else (None, None)
 
 
 def _params() -> dict:
@@ -484,9 +506,11 @@ def warehouse_table_load(*, table: WarehouseTable, full: bool = False) -> TableL
         cursor.execute("SELECT now()")
         (run_started,) = cursor.fetchone()
         since = None
+        fingerprint = pseudonym_fingerprint()
         if incremental:
-            watermark = warehouse_watermark_get(table=table.name)
-            since = watermark - LOOKBACK if watermark else None
+            watermark, loaded_under = _watermark(table.name)
+            if watermark and loaded_under == fingerprint:
+                since = watermark - LOOKBACK
         params = {**_params(), "since": since}
         cursor.execute(table.upsert_sql(incremental=since is not None), params)
         inserted, updated = cursor.fetchone()
@@ -502,7 +526,13 @@ def warehouse_table_load(*, table: WarehouseTable, full: bool = False) -> TableL
         watermark_sql = WATERMARK_SQL.format(schema=SCHEMA, newest=newest)
         cursor.execute(
             watermark_sql,
-            {"name": table.name, "inserted": inserted, "updated": updated, "started": run_started},
+            {
+                "name": table.name,
+                "fingerprint": fingerprint,
+                "inserted": inserted,
+                "updated": updated,
+                "started": run_started,
+            },
         )
     return TableLoad(table.name, inserted, updated, deleted, since, time.perf_counter() - started)
 

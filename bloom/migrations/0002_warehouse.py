@@ -18,12 +18,13 @@ CREATE TABLE warehouse.load_watermark (
     table_name text PRIMARY KEY,
     last_updated_at timestamptz,
     last_id text,
+    pseudonym_fingerprint text,
     rows_inserted bigint NOT NULL DEFAULT 0,
     rows_updated bigint NOT NULL DEFAULT 0,
     last_run_started_at timestamptz,
     last_run_finished_at timestamptz
 );
-COMMENT ON TABLE warehouse.load_watermark IS 'Per table: the newest source change stamp (and its id) loaded, and the last run''s counts.';
+COMMENT ON TABLE warehouse.load_watermark IS 'Per table: the newest source change stamp (and its id) loaded, which pseudonym key it was loaded under, and the last run''s counts.';
 
 CREATE TABLE warehouse.dim_date (
     date_key date PRIMARY KEY,

@@ -211,20 +211,33 @@ def test_no_name_email_or_raw_user_id_reaches_any_warehouse_column(seeded):
 
 
 def test_the_member_pseudonym_is_the_log_pseudonym_stable_across_runs_and_keyed(seeded):
-    member = seeded["member"]
+    member, payment = seeded["member"], seeded["payment"]
+    # The payment changed long before the watermark's look-back: incremental runs skip it.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE payment_intents SET updated_at = now() - interval '3 days' WHERE id = %s", [payment.pk])
     warehouse.warehouse_load()
     first = _rows("dim_member")
     warehouse.warehouse_load(full=True)
+    warehouse.warehouse_load()
     assert _rows("dim_member") == first
     assert _row("dim_member", "member_key", user_pseudonym(member.pk))["member_key"].startswith("u_")
+    fingerprint = warehouse.pseudonym_fingerprint()
 
-    # Another key: every member's pseudonym changes; the old rows are pruned, not kept beside them.
+    # Another key: every member's pseudonym changes in every table, old rows included (the
+    # fingerprint differs, so facts are read whole); the old members are pruned.
     with override_settings(BLOOM_LOG_HMAC_KEY="another-warehouse-test-key"):
+        assert warehouse.pseudonym_fingerprint() != fingerprint
         results = _by_table(warehouse.warehouse_load())
         new_key = user_pseudonym(member.pk)
+        again = _by_table(warehouse.warehouse_load())
     assert new_key != user_pseudonym(member.pk)
     assert results["dim_member"].deleted == results["dim_member"].inserted == len(first)
+    assert all(results[t].since is None for t in FACT_TABLES)
     assert _row("dim_member", "member_key", new_key)
+    assert _row("fact_payment", "payment_id", payment.pk)["member_key"] == new_key
+    # Under the new key, the next run is incremental again.
+    assert all(again[t].since is not None for t in FACT_TABLES)
+    assert all(r.inserted == r.updated == 0 for r in again.values())
 
 
 def test_rows_whose_source_is_gone_are_deleted(seeded):
