@@ -89,7 +89,7 @@ def backup_task() -> str:
     return "done"
 
 
-@task()
+@task(ignore_result=False)
 def warehouse_load_task(full: bool = False) -> dict[str, int]:
     """Nightly: load the warehouse tables from their watermarks (docs/warehouse.md); what
     `manage.py warehouse_load` does. Returns rows inserted and updated per table."""

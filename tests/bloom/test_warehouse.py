@@ -318,3 +318,19 @@ def test_a_second_load_of_a_table_waits_for_the_first(seeded):
     started = timezone.now()
     warehouse.warehouse_table_load(table=warehouse.FACT_APPOINTMENT)
     assert (timezone.now() - started).total_seconds() < 0.45
+
+
+@pytest.fixture
+def _empty_warehouse_after():
+    """Tests with committed data leave the warehouse empty (the test flush knows only Django's tables)."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(f'warehouse.{t}' for t in ALL_TABLES)}, warehouse.load_watermark")
+
+
+def test_the_nightly_task_runs_in_a_real_worker(_empty_warehouse_after, celery_worker_process):
+    payment = PaymentIntentFactory(paid=True)
+    loaded = warehouse_load_task.delay().get(timeout=120)
+    assert loaded["fact_payment"] == 1 and loaded["dim_member"] == 1
+    assert _row("fact_payment", "payment_id", payment.pk)["member_key"] == user_pseudonym(payment.user_id)
+    assert set(warehouse_load_task.delay().get(timeout=120).values()) == {0}
