@@ -10,9 +10,10 @@ for each of fact_lesson_progress and fact_payment, alternates over ROUNDS rounds
 - measured: `bloom.warehouse.warehouse_table_load(full=True)` into the emptied fact table
   (pseudonym in SQL, ON CONFLICT DO UPDATE, pruning, watermark).
 
-The seeded rows are dated a day back (yesterday's rows, as the nightly load finds them). Then
-it reports the load's re-run (nothing changed since the watermark: nothing read past the
-watermark's look-back, nothing written) and an incremental run after 1% of the source rows changed. Rows per second and the ratio of times to the
+The seeded rows are dated over the day before (the newest an hour ago), as the nightly load
+finds them. Then it reports the load's re-run (nothing changed: it re-reads the hour before
+the watermark, about 4% of the rows, and writes nothing) and an incremental run after 1% of
+the source rows changed. Rows per second and the ratio of times to the
 baseline are printed per fact.
 
 Creates and drops its own scratch database named after DATABASE_URL's, with
@@ -75,9 +76,12 @@ def _seed() -> None:
         batch_size=5_000,
     )
     with connection.cursor() as cursor:
-        # Yesterday's rows, as a nightly load finds them: older than its watermark's look-back.
+        # Rows changed over the day before, as the nightly load finds them: the newest an hour
+        # ago, so a run after the first re-reads its look-back's worth (the last hour's rows).
         for source in ("course_progress", "payment_intents"):
-            cursor.execute(f"UPDATE public.{source} SET updated_at = now() - interval '1 day'")
+            cursor.execute(
+                f"UPDATE public.{source} SET updated_at = now() - interval '1 hour' - random() * interval '1 day'"
+            )
         cursor.execute("ANALYZE")
 
 
