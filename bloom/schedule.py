@@ -19,6 +19,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=4, minute=15),
         "kwargs": {"fix": True},
     },
+    # The warehouse tables from their watermarks, after retention and orphan cleanup (docs/warehouse.md).
+    "bloom-warehouse-load": {
+        "task": "bloom.warehouse_load_task",
+        "schedule": crontab(hour=4, minute=45),
+    },
 }
 
 # Entries an earlier release wrote and this one no longer has: `migrate` deletes their rows,

@@ -87,3 +87,13 @@ def backup_task() -> str:
         return "skipped"
     call_command("backup")
     return "done"
+
+
+@task(ignore_result=False)
+def warehouse_load_task(full: bool = False) -> dict[str, int]:
+    """Nightly: load the warehouse tables from their watermarks (docs/warehouse.md); what
+    `manage.py warehouse_load` does. Returns rows inserted and updated per table."""
+    from bloom.warehouse import warehouse_load
+
+    results = warehouse_load(full=full)
+    return {r.table: r.inserted + r.updated for r in results}
