@@ -2,6 +2,7 @@
 
 import json
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -14,12 +15,15 @@ from django.utils.safestring import mark_safe
 
 from bloom.admin import Confirm, ConfirmField, ReadOnlyAdmin, row_action
 
+from .assignables import assignable_list
 from .models import (
     AdminActivityLog,
     AdminRole,
     AdminRolePermission,
     AdminSession,
     AdminUser,
+    AssignmentKind,
+    CareAssignment,
     ConsentRecord,
     DataRequest,
     DataRequestStatus,
@@ -37,9 +41,10 @@ from .models import (
     WellnessEntry,
 )
 from .screening import INSTRUMENTS, week_label
-from .selectors import wellness_entry_staff_queryset
+from .selectors import care_assignment_progress_get, wellness_entry_staff_queryset
 from .services import (
     admin_user_role_set,
+    care_assignment_create,
     data_request_process,
     data_request_reject,
     health_read_record,
@@ -463,3 +468,80 @@ def _alert_status(alert, *, done: str = "Acknowledged") -> str:
     if alert.acknowledged_at is not None:
         return done
     return "Escalated, waiting" if alert.escalated_at is not None else "Waiting"
+
+
+class CareAssignmentForm(forms.ModelForm):
+    """Suggest one published lesson, course or workshop to a client, with a note for her."""
+
+    item = forms.ChoiceField(label="What to suggest")
+
+    class Meta:
+        model = CareAssignment
+        fields = ["user", "item", "note"]
+        labels = {"user": "Client", "note": "A note for her (she sees it on her dashboard)"}
+        widgets = {"note": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].choices = [("", "Choose a lesson, course or workshop")] + [
+            (
+                AssignmentKind(assignable.kind).label,
+                [(f"{assignable.kind}:{pk}", label) for pk, label in assignable.choices()],
+            )
+            for assignable in assignable_list()
+        ]
+
+    def clean_user(self):
+        member = self.cleaned_data["user"]
+        if member.is_staff:
+            raise forms.ValidationError("Suggestions are for clients, not staff.")
+        return member
+
+    def clean_item(self):
+        kind, _, object_id = self.cleaned_data["item"].partition(":")
+        self.cleaned_data["kind"], self.cleaned_data["object_id"] = kind, object_id
+        return self.cleaned_data["item"]
+
+
+@admin.register(CareAssignment)
+class CareAssignmentAdmin(admin.ModelAdmin):
+    """What clinicians suggested to clients. Her progress shows only while she shares it; opening
+    one (its note) is audited."""
+
+    form = CareAssignmentForm
+    list_display = ["user", "title", "kind", "clinician", "created_at", "progress"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["user__email", "title"]
+    list_select_related = ["user", "clinician"]
+    raw_id_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "kind", "title", "clinician", "note", "created_at", "archived_at", "progress"] if obj else []
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) if obj else ["user", "item", "note"]
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.display(description="Her progress")
+    def progress(self, obj):
+        item = care_assignment_progress_get(assignment=obj)
+        return item.progress if item is not None else "Not shared"
+
+    def save_model(self, request, obj, form, change):
+        created = care_assignment_create(
+            clinician=request.user,
+            member=form.cleaned_data["user"],
+            kind=form.cleaned_data["kind"],
+            object_id=form.cleaned_data["object_id"],
+            note=form.cleaned_data.get("note", ""),
+        )
+        obj.pk, obj.kind, obj.title, obj.clinician = created.pk, created.kind, created.title, created.clinician
+        obj._state.adding = False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and self.has_view_permission(request, obj):
+            health_read_record(staff_user=request.user, obj=obj, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)

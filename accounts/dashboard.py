@@ -8,7 +8,8 @@ registers a panel in its AppConfig.ready():
                                   context=lambda member: {...}))
 
 A panel's `context` callable gets the member and returns the template context; it must
-use a fixed number of queries (the dashboard pins its count).
+use a fixed number of queries (the dashboard pins its count). A context with `hidden: True`
+leaves the panel out (nothing to show and no empty state worth a card).
 """
 
 from collections.abc import Callable

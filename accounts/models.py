@@ -667,3 +667,37 @@ class MemberPause(UUIDModel):
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
         return self.starts_at <= now < self.effective_end
+
+
+class AssignmentKind(models.TextChoices):
+    COURSE = "course", "Course"
+    LESSON = "lesson", "Lesson"
+    WORKSHOP = "workshop", "Workshop"
+
+
+class CareAssignment(UUIDModel):
+    """Something a clinician suggests to a client: a lesson, a course or a workshop, with a note.
+
+    The item lives in a higher app (courses, workshops), named by kind and id: accounts may not
+    import those apps (docs/accounts.md, "Suggested by your therapist"). Her progress on it is
+    shown to the clinician only while she shares it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="care_assignments")
+    clinician = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", limit_choices_to={"is_staff": True})
+    kind = choice_field(AssignmentKind, max_length=20)
+    object_id = models.UUIDField()
+    title = models.CharField(max_length=300, help_text="The item's name when it was suggested.")
+    # A clinician's words to her client: health information, encrypted at rest.
+    note = EncryptedTextField(blank=True, default="")
+    created_at = created_at_field()
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "care_assignments"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="care_assignments_user_idx")]
+        constraints = [choice_constraint("care_assignments", "kind", AssignmentKind)]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"

@@ -3,7 +3,13 @@
 from notifications.selectors import notification_list_for_member
 
 from .dashboard import DashboardPanel, register_panel
-from .selectors import profile_get_for_member, screening_due_list_for_member, wellness_entry_list_for_member
+from .selectors import (
+    care_assignment_list_for_member,
+    care_progress_shared_get,
+    profile_get_for_member,
+    screening_due_list_for_member,
+    wellness_entry_list_for_member,
+)
 
 
 def _wellness_context(member) -> dict:
@@ -25,7 +31,23 @@ def _account_context(member) -> dict:
     return {"achievements": list(member.achievements.order_by("-awarded_at")[:3])}
 
 
+def _care_context(member) -> dict:
+    suggestions = care_assignment_list_for_member(member=member)
+    if not suggestions:
+        return {"hidden": True}  # no panel for members her therapist has suggested nothing to
+    return {"suggestions": suggestions, "shared": care_progress_shared_get(member=member)}
+
+
 def register() -> None:
+    register_panel(
+        DashboardPanel(
+            key="care",
+            title="From your therapist",
+            order=5,
+            template="accounts/_care_panel.html",
+            context=_care_context,
+        )
+    )
     register_panel(
         DashboardPanel(
             key="wellness",

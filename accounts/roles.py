@@ -34,6 +34,7 @@ CLINICAL_RULES = (
     ("accounts", ("view",), ("user", "userprofile", "wellnessentry", "memberpause")),
     ("accounts", ("view",), ("screeningresponse", "memberscreeningpoint", "screeningschedulepoint")),
     ("accounts", ("view", "change"), ("riskalert",)),
+    ("accounts", ("view", "add"), ("careassignment",)),
     ("courses", ("view",), None),
     ("workshops", ("view", "change"), ("workshopattendance",)),
     ("workshops", ("view",), None),

@@ -11,6 +11,8 @@ urlpatterns = [
     path("account/security/", views.security, name="security"),
     path("account/break/", views.pause, name="pause"),
     path("account/break/end/", views.pause_end, name="pause_end"),
+    path("care/suggestions/<uuid:assignment_id>/done/", views.care_assignment_done, name="care_assignment_done"),
+    path("care/sharing/", views.care_progress_share, name="care_progress_share"),
     path("account/data-requests/", views.data_request_create, name="data_request_create"),
     path(
         "account/data-requests/<uuid:request_id>/download/", views.data_request_download, name="data_request_download"

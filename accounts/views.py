@@ -49,7 +49,7 @@ def dashboard(request):
     profile = _member_profile(member)
     if not profile.onboarding_completed:
         return redirect("accounts:onboarding")
-    sections = [(panel, panel.context(member)) for panel in panels()]
+    sections = [(panel, context) for panel in panels() if not (context := panel.context(member)).get("hidden")]
     return render(
         request,
         "accounts/dashboard.html",
@@ -178,6 +178,29 @@ def pause(request):
 def pause_end(request):
     if services.member_pause_end(member=request.user) is not None:
         messages.success(request, "Welcome back. Everything carries on from where you left it.")
+    return redirect("accounts:dashboard")
+
+
+@login_required
+@require_POST
+def care_assignment_done(request, assignment_id):
+    """She puts a suggestion away; another member's id changes nothing."""
+    if services.care_assignment_archive(member=request.user, assignment_id=assignment_id):
+        messages.success(request, "Put away. Your therapist still knows they suggested it.")
+    return redirect("accounts:dashboard")
+
+
+@login_required
+@require_POST
+def care_progress_share(request):
+    shared = request.POST.get("shared") == "1"
+    if services.care_progress_share_set(member=request.user, shared=shared, request=request):
+        messages.success(
+            request,
+            "Your therapist can now see your progress on what they suggested."
+            if shared
+            else "Your progress is private again.",
+        )
     return redirect("accounts:dashboard")
 
 

@@ -6,12 +6,14 @@ class CoursesConfig(AppConfig):
     verbose_name = "Courses"
 
     def ready(self) -> None:
+        from accounts.assignables import register_assignable
         from accounts.dashboard import DashboardPanel, register_panel
         from accounts.services import register_pause_shift_handler
         from billing.registry import register_purchase_kind
         from notifications.registry import register_sequence_stop_check
 
         from . import (
+            assignables,
             receivers,  # noqa: F401  (allauth's email_confirmed)
             selectors,
             services,
@@ -26,6 +28,9 @@ class CoursesConfig(AppConfig):
         register_sequence_stop_check("purchased", selectors.member_has_purchased_course)
         # A member's pause moves her course access expiries by the pause (drips are computed).
         register_pause_shift_handler(services.enrollment_access_expiries_shift)
+        # Courses and lessons a clinician can suggest to a client (docs/accounts.md).
+        register_assignable(assignables.COURSE)
+        register_assignable(assignables.LESSON)
         register_panel(
             DashboardPanel(
                 key="courses",

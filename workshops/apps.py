@@ -6,10 +6,13 @@ class WorkshopsConfig(AppConfig):
     verbose_name = "Workshops"
 
     def ready(self) -> None:
+        from accounts.assignables import register_assignable
         from accounts.dashboard import DashboardPanel, register_panel
         from billing.registry import register_purchase_kind
 
-        from . import selectors, services
+        from . import assignables, selectors, services
+
+        register_assignable(assignables.WORKSHOP)  # a clinician can suggest a workshop to a client
 
         register_panel(
             DashboardPanel(

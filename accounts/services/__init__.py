@@ -4,12 +4,14 @@ members        the records every account has, sign-up, addresses, consent, profi
 onboarding     onboarding steps and achievements
 wellness       wellness check-ins
 pauses         "life happened" pauses: start, end early, what they shift
+care           content a clinician suggests, and her choice to share progress on it
 data_requests  a member's export or deletion, carried out by staff
 staff          admin users, roles, admin sessions, the audit trail
 security       security events, refused sign-ins and the alert once per burst
 screening      questionnaires on the perinatal timeline and crisis routing (docs/adr/0100-0104)
 """
 
+from .care import care_assignment_archive, care_assignment_create, care_progress_share_set
 from .data_requests import data_request_create, data_request_process, data_request_reject, member_anonymize
 from .members import (
     PREFERENCE_FIELDS,
@@ -65,6 +67,9 @@ from .staff import (
 from .wellness import WELLNESS_EDIT_DAYS, wellness_day_check, wellness_entry_record, wellness_share_set
 
 __all__ = [
+    "care_assignment_archive",
+    "care_assignment_create",
+    "care_progress_share_set",
     "PAUSE_WEEKS",
     "member_pause_end",
     "member_pause_start",

@@ -42,6 +42,8 @@ NOT_A_MEMBER_PAGE = {
     "accounts:data_request_create",  # POST from the profile page
     "accounts:data_request_download",
     "accounts:pause_end",  # POST from the break page and the dashboard banner
+    "accounts:care_assignment_done",  # POST from the dashboard's "From your therapist"
+    "accounts:care_progress_share",  # POST from the dashboard's "From your therapist"
     "workshops:registration_cancel",
     "billing:stripe_webhook",
     "workshops:zoom_webhook",
@@ -123,7 +125,7 @@ def _grow(history: History) -> None:
 # url name -> (kwargs from the history, queries). Counts include the session, the user and
 # the base template's per-request reads (the bell's unread count and the member's preferences).
 PINNED = {
-    "accounts:dashboard": (lambda h: {}, 16),  # 15 + her pause, if any
+    "accounts:dashboard": (lambda h: {}, 17),  # 15 + her pause + her therapist's suggestions
     "accounts:onboarding": (lambda h: {}, 6),  # measured for a member who has not finished it
     "accounts:profile": (lambda h: {}, 7),
     "accounts:security": (lambda h: {}, 5),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import uuid
 from decimal import Decimal
 
 import factory
@@ -18,6 +19,7 @@ from accounts.models import (
     AdminRolePermission,
     AdminSession,
     AdminUser,
+    CareAssignment,
     ConsentKind,
     ConsentRecord,
     DataRequest,
@@ -311,3 +313,17 @@ class MemberPauseFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     starts_at = factory.LazyFunction(timezone.now)
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(weeks=3))
+
+
+class CareAssignmentFactory(factory.django.DjangoModelFactory):
+    """A course a clinician suggested to a client (the item is named by kind and id)."""
+
+    class Meta:
+        model = CareAssignment
+
+    user = factory.SubFactory(UserFactory)
+    clinician = factory.SubFactory(StaffUserFactory)
+    kind = "course"
+    object_id = factory.LazyFunction(uuid.uuid4)
+    title = "Calm in the fourth trimester"
+    note = "Try the first two lessons before we meet."
