@@ -17,7 +17,7 @@ class Command(BaseCommand):
         def report(table: str, done: int, total: int) -> None:
             checked[table] = done
             if total > chunk_size or done == total:
-                bar = "#" * int(20 * done / (total or 1))
+                bar = "#" * (int(20 * done / total) if total else 20)
                 self.stdout.write(f"[{bar:<20}] {table}: {done}/{total} rows")
 
         drift = ledger_drift_list(chunk_size=chunk_size, progress=report)
