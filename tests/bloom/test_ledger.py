@@ -16,10 +16,11 @@ from billing.models import PaymentIntent
 from bloom.ledger import TRACKED, Drift, LedgerEvent, LedgerIsAppendOnly, ledger_context, ledger_drift_list, trigger_sql
 from courses.models import CourseEnrollment
 from tests.factories.accounts import UserFactory
-from tests.factories.appointments import AppointmentDataFactory
-from tests.factories.billing import PaymentIntentFactory
+from tests.factories.appointments import AppointmentDataFactory, AppointmentPaymentFactory
+from tests.factories.billing import PaymentIntentFactory, RefundRequestFactory
 from tests.factories.courses import CourseEnrollmentFactory
 from tests.factories.ledger import LedgerEventFactory
+from tests.factories.workshops import WorkshopRegistrationFactory
 from tests.ledger import events_of
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,26 @@ def test_every_tracked_table_has_its_triggers():
             "SELECT tgrelid::regclass::text, count(*) FROM pg_trigger WHERE tgname LIKE 'ledger_record_%%' GROUP BY 1"
         )
         assert dict(cursor.fetchall()) == dict.fromkeys(TRACKED, 3)
+
+
+@pytest.mark.parametrize(
+    ("make", "state_column", "change_to", "expected"),
+    [
+        (RefundRequestFactory, "status", "denied", ("requested", "denied")),
+        (WorkshopRegistrationFactory, "status", "cancelled", ("registered/not_required", "cancelled/not_required")),
+        (AppointmentDataFactory, "status", "cancelled", ("scheduled", "cancelled")),
+        (AppointmentPaymentFactory, "status", "captured", ("authorized", "captured")),
+    ],
+    ids=["refund", "workshop_registration", "appointment", "appointment_payment"],
+)
+def test_each_tracked_table_records_creation_and_a_state_change(make, state_column, change_to, expected):
+    row = make()
+    type(row).objects.filter(pk=row.pk).update(**{state_column: change_to})
+
+    first, then = expected
+    assert events_of(row) == [("created", None, first), ("changed", first, then)]
+    assert LedgerEvent.objects.filter(entity_id=row.pk).last().subject_id == row.user_id
+    assert ledger_drift_list() == []
 
 
 def test_insert_update_and_delete_of_a_payment_are_events_and_other_edits_are_not():
