@@ -97,3 +97,7 @@ class SoftDeleteModel(models.Model):
         if self.archived_at is not None:
             self.archived_at = None
             self.save(update_fields=["archived_at"])
+
+
+# The event ledger's model lives with its triggers and verifier (docs/adr/0160).
+from bloom.ledger import LedgerEvent  # noqa: E402, F401

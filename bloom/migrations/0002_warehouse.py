@@ -221,6 +221,6 @@ DROP = "DROP SCHEMA IF EXISTS warehouse CASCADE;"
 
 class Migration(migrations.Migration):
     # The SQL reads no app table at migrate time; bloom/warehouse.py does, when it loads.
-    dependencies = []
+    dependencies = [("bloom", "0001_event_ledger")]
 
     operations = [migrations.RunSQL(CREATE, reverse_sql=DROP)]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from billing import registry
 from bloom.celery import app as celery_app
 from tests.billing.stripe_fakes import running_fake_stripe, sign
+from tests.ledger import _ledger_has_no_drift_after_each_test  # noqa: F401 - verify after each test (docs/ledger.md)
 
 
 @pytest.fixture(autouse=True)

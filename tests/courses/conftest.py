@@ -9,6 +9,7 @@ import pytest
 from courses.models import CourseLesson
 from tests.factories.accounts import UserFactory
 from tests.factories.courses import CourseFactory, CourseLessonFactory, CourseModuleFactory
+from tests.ledger import _ledger_has_no_drift_after_each_test  # noqa: F401 - verify after each test (docs/ledger.md)
 
 
 @pytest.fixture(autouse=True)

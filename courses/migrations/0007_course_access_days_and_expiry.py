@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("courses", "0005_course_progress_plural"),
+        ("courses", "0006_ledger_triggers"),
     ]
 
     operations = [
