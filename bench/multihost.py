@@ -52,10 +52,21 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+
+
+def _python() -> str:
+    """The project's venv interpreter for the workers and servers (this one when there is none)."""
+    venv = ROOT / ".venv" / "bin" / "python"
+    try:
+        return str(venv) if venv.exists() else sys.executable
+    except OSError:  # not readable by this user (the SKIP path runs before anything needs it)
+        return sys.executable
+
+
+PYTHON = _python()
 STATE_DIR = ROOT / ".services"
 HOSTS = 3
 SMTP_PORT = 2525
@@ -138,25 +149,44 @@ def teardown(state: dict) -> None:
             Path(path).unlink()
 
 
+def _alive(pid: int | None) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def cleanup_all() -> int:
-    """`--cleanup`: tear down every run recorded under .services, and stray bmh-* namespaces."""
+    """`--cleanup`: tear down every run recorded under .services whose script is no longer
+    running, and every other bmh-* namespace and bmh*br bridge no running run owns."""
     removed = 0
+    owned: set[str] = set()
     for path in STATE_DIR.glob("multihost-*.json"):
-        with contextlib.suppress(ValueError, OSError):
-            teardown(json.loads(path.read_text()))
-            removed += 1
+        try:
+            state = json.loads(path.read_text())
+        except (ValueError, OSError):
+            continue
+        if _alive(state.get("pid")):
+            owned.update(state.get("namespaces", []))
+            owned.add(state.get("bridge") or "")
+            continue
+        teardown(state)
+        removed += 1
     for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
         name = line.split()[0] if line.split() else ""
-        if name.startswith("bmh-"):
+        if name.startswith("bmh-") and name not in owned:
             _kill_namespace(name)
             sh("ip", "netns", "del", name, check=False)
             removed += 1
     for line in sh("ip", "-o", "link", "show", "type", "bridge", check=False).stdout.splitlines():
         name = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
-        if name.startswith("bmh") and name.endswith("br"):
+        if name.startswith("bmh") and name.endswith("br") and name not in owned:
             sh("ip", "link", "del", name, check=False)
             removed += 1
-    print(f"multihost cleanup: removed {removed} run(s)/namespace(s)/bridge(s)")
+    print(f"multihost cleanup: removed {removed} run(s), namespace(s) and bridge(s)")
     return 0
 
 
@@ -182,21 +212,28 @@ class Run:
         self.database = f"bloom_multihost_{self.tag}"
         db_url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bloom"))
         redis_url = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-        self.db_target = f"{db_url.hostname or '127.0.0.1'}:{db_url.port or 5432}"
+        socket_dir = parse_qs(db_url.query).get("host", [""])[0]
+        if not db_url.hostname and socket_dir:  # a socket (bloom.devservices' embedded server)
+            self.db_target = f"unix:{socket_dir}/.s.PGSQL.{db_url.port or 5432}"
+            db_url = db_url._replace(query="")
+        else:
+            self.db_target = f"{db_url.hostname or '127.0.0.1'}:{db_url.port or 5432}"
         self.redis_target = f"{redis_url.hostname or '127.0.0.1'}:{redis_url.port or 6379}"
-        self.local_db_url = urlunsplit(db_url._replace(path=f"/{self.database}"))
-        self.admin_url = urlunsplit(db_url._replace(path="/postgres"))
+        local = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bloom"))
+        self.local_db_url = urlunsplit(local._replace(path=f"/{self.database}"))
+        self.admin_url = urlunsplit(local._replace(path="/postgres"))
         self.local_redis_url = urlunsplit(redis_url)
         userinfo = db_url.netloc.rpartition("@")[0]
-        netloc = f"{userinfo}@{self.bridge_ip}:{db_url.port or 5432}" if userinfo else f"{self.bridge_ip}:5432"
+        netloc = f"{userinfo}@{self.bridge_ip}:5432" if userinfo else f"{self.bridge_ip}:5432"
         self.host_db_url = urlunsplit(db_url._replace(netloc=netloc, path=f"/{self.database}"))
         redis_auth = redis_url.netloc.rpartition("@")[0]
-        redis_netloc = f"{redis_auth}@{self.bridge_ip}:{redis_url.port or 6379}" if redis_auth else None
+        redis_netloc = f"{redis_auth}@{self.bridge_ip}:6379" if redis_auth else None
         self.host_redis_url = urlunsplit(redis_url._replace(netloc=redis_netloc or f"{self.bridge_ip}:6379"))
         self.log_dir = STATE_DIR / f"multihost-{self.tag}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.sink_log = self.log_dir / "smtp-deliveries.log"
         self.state = {
+            "pid": os.getpid(),
             "state_file": str(STATE_DIR / f"multihost-{self.tag}.json"),
             "namespaces": [],
             "pids": [],
@@ -444,8 +481,8 @@ class Run:
                 last_sweep = now
             sent = sum(1 for _ in open(self.sink_log))  # noqa: SIM115
             if "kill" not in self.marks and sent >= self.args.emails * 0.25:
-                self.marks["kill"] = time.time()
                 self.notes["killed_processes"] = _kill_namespace(self.namespaces[KILLED])
+                self.marks["kill"] = time.time()  # after the kill: what reached the sink before it was in flight
                 self.notes["sent_at_kill"] = sent
                 self.notes["sending_at_kill"] = self._pending()[2]
                 self.log(
@@ -592,7 +629,8 @@ def email_tally(
     A message delivered more than once is put down to a disruption when its first copy came
     from host 1 within `email_timeout` before the SIGKILL (it was in flight there), or from host 2 between
     `email_timeout` before the cut began (the socket wait the cut turns into a failure) and the
-    moment the network came back; any other duplicate is unexplained.
+    moment the network came back, and it was delivered exactly twice; any other duplicate
+    is unexplained.
     """
     copies: dict[str, list[tuple[float, int]]] = defaultdict(list)
     per_host: Counter = Counter()
@@ -607,7 +645,9 @@ def email_tally(
     duplicates = {mid: sorted(found) for mid, found in copies.items() if len(found) > 1}
     for found in duplicates.values():
         first_at, first_host = found[0]
-        if first_host == KILLED and kill_at is not None and kill_at - email_timeout <= first_at <= kill_at:
+        if len(found) > 2:  # one message in flight is sent again once, never twice
+            unexplained += 1
+        elif first_host == KILLED and kill_at is not None and kill_at - email_timeout <= first_at <= kill_at:
             on_killed += 1
         elif first_host == CUT and cut is not None and cut[0] - email_timeout <= first_at <= cut[1]:
             on_cut += 1

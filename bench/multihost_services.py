@@ -1,11 +1,12 @@
 """The two small servers bench/multihost.py starts on the bridge address (each its own process).
 
-    python bench/multihost_services.py forward LISTEN_HOST:PORT TARGET_HOST:PORT [LISTEN:PORT TARGET:PORT ...]
+    python bench/multihost_services.py forward LISTEN_HOST:PORT TARGET [LISTEN_HOST:PORT TARGET ...]
     python bench/multihost_services.py sink LISTEN_HOST:PORT LOG_FILE [LATENCY_MS]
 
 `forward` is a plain TCP relay (PostgreSQL and Redis listen on 127.0.0.1 only, and the
 machine's configuration is not ours to change): every accepted connection gets its own
-connection to the target and bytes are copied both ways until either side closes.
+connection to the target (HOST:PORT, or unix:/path/to/socket) and bytes are copied both ways
+until either side closes.
 
 `sink` is an aiosmtpd server that accepts every message and appends one line per message to
 LOG_FILE, flushed at once, then waits LATENCY_MS before answering 250: `<unix time>\t<client ip>\t<Message-ID>`. Bloom builds the
@@ -42,11 +43,13 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 async def _forward(pairs: list[tuple[str, str]]) -> None:
     servers = []
     for listen, target in pairs:
-        target_host, target_port = _split(target)
 
-        async def handle(reader, writer, target_host=target_host, target_port=target_port):
+        async def handle(reader, writer, target=target):
             try:
-                upstream_reader, upstream_writer = await asyncio.open_connection(target_host, target_port)
+                if target.startswith("unix:"):  # the embedded PostgreSQL of bloom.devservices
+                    upstream_reader, upstream_writer = await asyncio.open_unix_connection(target[5:])
+                else:
+                    upstream_reader, upstream_writer = await asyncio.open_connection(*_split(target))
             except OSError:
                 writer.close()
                 return
