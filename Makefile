@@ -47,10 +47,10 @@ prod-check: install
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SERVICES) --db-name bloom_prodcheck -- python scripts/prod_check.py
 
 # Three worker hosts (network namespaces) drain 10,000 emails and 3,000 Stripe events through a
-# SIGKILL and a 30 s network cut; root only, skips otherwise (docs/operations.md). ARGS="--emails 300 ..."
+# SIGKILL and a 30 s network cut in a database of its own; root only, skips otherwise (docs/operations.md).
 multihost: install
 	@DJANGO_SETTINGS_MODULE=bench.settings_multihost PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-		$(SERVICES) --db-name bloom -- python bench/multihost.py $(ARGS)
+		$(SERVICES) --db-name postgres -- python bench/multihost.py $(ARGS)
 
 lint: install
 	$(PY) -m ruff check .
