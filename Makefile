@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SERVICES := $(PY) -m bloom.devservices
 PORT ?= 8000
 
-.PHONY: run test install browser lint format bench check clean prod-check
+.PHONY: run test install browser lint format bench check clean prod-check multihost
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -45,6 +45,12 @@ bench: install
 # Production settings under gunicorn with generated secrets: /healthz, portal, login, admin, static (docs/deploy.md).
 prod-check: install
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SERVICES) --db-name bloom_prodcheck -- python scripts/prod_check.py
+
+# Three worker hosts (network namespaces) drain 10,000 emails and 3,000 Stripe events through a
+# SIGKILL and a 30 s network cut in a database of its own; root only, skips otherwise (docs/operations.md).
+multihost: install
+	@DJANGO_SETTINGS_MODULE=bench.settings_multihost PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(SERVICES) --db-name postgres -- python bench/multihost.py $(ARGS)
 
 lint: install
 	$(PY) -m ruff check .

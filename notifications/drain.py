@@ -3,6 +3,8 @@
 Claiming is one statement (`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
 RETURNING ...`) that moves a batch to `sending` with a lease, so parallel drains never take
 the same row and a dead worker's rows come back when the lease expires (email_queue_sweep).
+Every later write of a claimed row matches the lease it was claimed with, so a drain that
+stalled past its lease changes nothing another drain has claimed since (docs/adr/0159).
 Each row's outcome is committed as soon as it is known: a worker killed mid-batch re-sends
 at most the message it was sending (docs/adr/0021). Mail goes through whichever Django email
 backend is configured; only Django's own SMTP backend is handed the bytes built at queue
@@ -255,16 +257,20 @@ def _claim(batch_size: int) -> list[EmailQueue]:
 
 
 def _release(rows: list[EmailQueue]) -> None:
-    """Hand claimed-but-unsent rows back without counting an attempt."""
+    """Hand claimed-but-unsent rows back without counting an attempt.
+
+    Only rows still under this drain's claim (the lease it set): a drain that stalled past
+    its lease must not hand back rows the sweep returned and another drain has claimed since.
+    """
     if rows:
-        EmailQueue.objects.filter(pk__in=[row.pk for row in rows], status=EmailStatus.SENDING).update(
-            status=EmailStatus.PENDING, lease_expires_at=None, updated_at=timezone.now()
-        )
+        EmailQueue.objects.filter(
+            pk__in=[row.pk for row in rows], status=EmailStatus.SENDING, lease_expires_at=rows[0].lease_expires_at
+        ).update(status=EmailStatus.PENDING, lease_expires_at=None, updated_at=timezone.now())
 
 
 _MARK_SENT_SQL = (
     b"UPDATE email_queue SET status = 'sent', sent_at = $1, updated_at = $1, lease_expires_at = NULL, "
-    b"message_id = $2 WHERE id = $3 AND status = 'sending'"
+    b"message_id = $2 WHERE id = $3 AND status = 'sending' AND lease_expires_at = $4"
 )
 
 
@@ -286,7 +292,8 @@ class _SentMarker:
     def submit(self, row: EmailQueue, message_id: str) -> None:
         self.wait()
         now = timezone.now().isoformat().encode()
-        self.pgconn.send_query_params(_MARK_SENT_SQL, [now, message_id.encode(), str(row.pk).encode()])
+        lease = row.lease_expires_at.isoformat().encode()
+        self.pgconn.send_query_params(_MARK_SENT_SQL, [now, message_id.encode(), str(row.pk).encode(), lease])
         self.pending = True
 
     def wait(self) -> None:
@@ -315,7 +322,9 @@ def _record_sent(row: EmailQueue, message_id: str, marker: _SentMarker) -> None:
         "updated_at": now,
     }
     with transaction.atomic():
-        EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(**changes)
+        EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING, lease_expires_at=row.lease_expires_at).update(
+            **changes
+        )
         if row.campaign_id:
             EmailCampaignMetric.objects.filter(email_id=row.pk).update(sent_at=now)
         if row.sequence_step_id:
@@ -329,7 +338,9 @@ def _record_failure(row: EmailQueue, failure: Failure) -> str:
     with transaction.atomic():
         if failure.permanent or attempts >= max_retries:
             reason = failure.reason if failure.permanent else f"gave up after {attempts} attempts: {failure.reason}"
-            EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(
+            EmailQueue.objects.filter(
+                pk=row.pk, status=EmailStatus.SENDING, lease_expires_at=row.lease_expires_at
+            ).update(
                 status=EmailStatus.FAILED,
                 retry_count=attempts,
                 last_error=reason[:2000],
@@ -344,7 +355,7 @@ def _record_failure(row: EmailQueue, failure: Failure) -> str:
                     bounced_at=now, bounce_type="hard"
                 )
             return "failed"
-        EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING).update(
+        EmailQueue.objects.filter(pk=row.pk, status=EmailStatus.SENDING, lease_expires_at=row.lease_expires_at).update(
             status=EmailStatus.PENDING,
             retry_count=attempts,
             last_error=failure.reason[:2000],
