@@ -6,6 +6,7 @@ from .dashboard import DashboardPanel, register_panel
 from .selectors import (
     care_assignment_list_for_member,
     care_progress_shared_get,
+    consistency_get,
     profile_get_for_member,
     screening_due_list_for_member,
     wellness_entry_list_for_member,
@@ -14,7 +15,7 @@ from .selectors import (
 
 def _wellness_context(member) -> dict:
     entries = wellness_entry_list_for_member(member=member, limit=3)
-    return {"entries": entries}
+    return {"entries": entries, "consistency": consistency_get(member=member)}
 
 
 def _screening_context(member) -> dict:

@@ -6,6 +6,7 @@ class CoursesConfig(AppConfig):
     verbose_name = "Courses"
 
     def ready(self) -> None:
+        from accounts.activity import register_activity_source
         from accounts.assignables import register_assignable
         from accounts.dashboard import DashboardPanel, register_panel
         from accounts.services import register_pause_shift_handler
@@ -30,6 +31,7 @@ class CoursesConfig(AppConfig):
         register_pause_shift_handler(services.enrollment_access_expiries_shift)
         # Courses and lessons a clinician can suggest to a client (docs/accounts.md).
         register_assignable(assignables.COURSE)
+        register_activity_source(selectors.activity_days_for_member)  # lessons count as showing up
         register_assignable(assignables.LESSON)
         register_panel(
             DashboardPanel(

@@ -2,6 +2,7 @@
 
 members    profile, preferences, wellness, achievements, data requests, the member's export
 pauses     "life happened" pauses and the dates they shift
+consistency  the weeks she showed up (counted, never chained)
 care       what a clinician suggested to her, and whether she shares her progress
 screening  due questionnaires, responses, the perinatal timeline, crisis routing's recipients
 wellness   one day's check-in, weekly averages, sharing with her clinician
@@ -9,6 +10,7 @@ staff      owners and on-call staff, who hears about sign-in attacks
 """
 
 from .care import care_assignment_list_for_member, care_assignment_progress_get, care_progress_shared_get
+from .consistency import CONSISTENCY_WEEKS, Consistency, consistency_get
 from .members import (
     achievement_list_for_member,
     data_request_export_get_for_member,
@@ -52,6 +54,9 @@ from .wellness import (
 )
 
 __all__ = [
+    "CONSISTENCY_WEEKS",
+    "Consistency",
+    "consistency_get",
     "care_assignment_list_for_member",
     "care_assignment_progress_get",
     "care_progress_shared_get",
