@@ -110,3 +110,34 @@ class PageProblems:
     def take(self) -> list[str]:
         seen, self._seen = self._seen, []
         return seen
+
+
+SERIOUS = {"serious", "critical"}
+
+
+def session_cookie_for(user) -> str:
+    """A signed-in session for `user`, to hand to a browser context as its cookie."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def axe_findings(page) -> list[str]:
+    """axe-core's serious and critical violations on the page, one readable line each.
+
+    axe-core is the copy bundled in the axe-playwright-python wheel; the page's context must be
+    opened with `bypass_csp=True` so the script can be injected (the CSP journey has its own test).
+    """
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    page.evaluate(AXE_SCRIPT)
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    assert result["testEngine"]["name"] == "axe-core" and result["passes"], "axe-core did not run"
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in SERIOUS
+    ]

@@ -11,36 +11,13 @@ import os
 
 import pytest
 from django.conf import settings
-from django.test import Client
 
 from accounts.models import ConsentRecord, WellnessEntry
 from accounts.selectors import member_today
-from tests.browser import BROWSER, launch
+from tests.browser import BROWSER, axe_findings, launch, session_cookie_for
 from tests.factories.accounts import UserFactory
 
 pytestmark = BROWSER
-
-SERIOUS = {"serious", "critical"}
-
-
-def _session_for(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-def axe_findings(page) -> list[str]:
-    """axe-core's serious and critical violations on the page, one readable line each."""
-    from axe_playwright_python.base import AXE_SCRIPT
-
-    page.evaluate(AXE_SCRIPT)
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    assert result["testEngine"]["name"] == "axe-core" and result["passes"], "axe-core did not run"
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in SERIOUS
-    ]
 
 
 def _entries(member, count: int) -> None:
@@ -71,7 +48,7 @@ def test_the_wellness_page_passes_axe_with_no_serious_finding(live_server, trans
         browser = launch(playwright)
         context = browser.new_context(bypass_csp=True)
         context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": _session_for(member), "url": live_server.url}]
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie_for(member), "url": live_server.url}]
         )
         page = context.new_page()
         page.goto(f"{live_server.url}/wellness/")
@@ -97,7 +74,7 @@ def test_she_back_fills_yesterday_shares_and_downloads_her_summary(live_server, 
         browser = launch(playwright)
         context = browser.new_context(accept_downloads=True)
         context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": _session_for(member), "url": live_server.url}]
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie_for(member), "url": live_server.url}]
         )
         page = context.new_page()
         page.goto(f"{live_server.url}/wellness/")
