@@ -486,8 +486,6 @@ def drain(env: dict, *, expected: int) -> subprocess.Popen:
             "-A",
             "bloom",
             "worker",
-            "-Q",
-            env["BLOOM_CELERY_QUEUE"],
             "--concurrency",
             str(os.cpu_count() or 1),
             "--loglevel",

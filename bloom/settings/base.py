@@ -286,7 +286,11 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The queue prefix: the default workload's queue, and `<prefix>.<workload>` for the others.
+# Tasks are routed by name in bloom/queues.py (docs/adr/0153); bloom.celery declares every
+# workload queue of the prefix, so a worker without -Q consumes them all.
 CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom")
+CELERY_TASK_ROUTES = ("bloom.queues.route_task",)
 
 # --- Third-party services -----------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default=BLOOM_DEV_PLACEHOLDERS["STRIPE_SECRET_KEY"])
