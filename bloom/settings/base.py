@@ -123,6 +123,29 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+
+def replica_database(default: dict, replica: dict) -> dict:
+    """The `replica` alias: `replica`'s address with `default`'s connection handling, every
+    transaction read-only (a write sent there by mistake fails rather than diverging), and a
+    test mirror of `default` so the suite needs no second database."""
+    options = {**default.get("OPTIONS", {}), **replica.get("OPTIONS", {})}
+    options["options"] = " ".join(filter(None, [options.get("options"), "-c default_transaction_read_only=on"]))
+    return {
+        **replica,
+        "CONN_MAX_AGE": default["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": default["CONN_HEALTH_CHECKS"],
+        "ATOMIC_REQUESTS": False,
+        "OPTIONS": options,
+        "TEST": {**replica.get("TEST", {}), "MIRROR": "default"},
+    }
+
+
+# An optional read replica (docs/adr/0154): reports and warehouse loads read from it
+# (bloom.dbrouter); writes, migrations and everything else stay on default.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = replica_database(DATABASES["default"], env.db("DATABASE_REPLICA_URL"))
+DATABASE_ROUTERS = ["bloom.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache ----------------------------------------------------------
