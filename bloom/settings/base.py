@@ -126,9 +126,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 
 def replica_database(default: dict, replica: dict) -> dict:
-    """The `replica` alias: `replica`'s address with `default`'s connection handling, every
-    transaction read-only (a write sent there by mistake fails rather than diverging), and a
-    test mirror of `default` so the suite needs no second database."""
+    """The `replica` alias: `replica`'s address with `default`'s connection handling, and
+    every transaction read-only (a write sent there by mistake fails rather than diverging)."""
     options = {**default.get("OPTIONS", {}), **replica.get("OPTIONS", {})}
     options["options"] = " ".join(filter(None, [options.get("options"), "-c default_transaction_read_only=on"]))
     return {
@@ -137,7 +136,6 @@ def replica_database(default: dict, replica: dict) -> dict:
         "CONN_HEALTH_CHECKS": default["CONN_HEALTH_CHECKS"],
         "ATOMIC_REQUESTS": False,
         "OPTIONS": options,
-        "TEST": {**replica.get("TEST", {}), "MIRROR": "default"},
     }
 
 

@@ -150,7 +150,7 @@ import json, django
 django.setup()
 from django.conf import settings
 print("PROBE" + json.dumps({alias: {"NAME": db["NAME"], "HOST": db["HOST"], "options": db["OPTIONS"].get("options"),
-    "mirror": db["TEST"].get("MIRROR")} for alias, db in settings.DATABASES.items()}))
+    "router": settings.DATABASE_ROUTERS} for alias, db in settings.DATABASES.items()}))
 """
 
 
@@ -174,7 +174,11 @@ def test_database_replica_url_adds_a_read_only_replica_alias():
         "NAME": "bloom",
         "HOST": "replica.internal",
         "options": "-c default_transaction_read_only=on",
-        "mirror": "default",
+        "router": ["bloom.dbrouter.ReplicaRouter"],
     }
     assert databases["default"]["HOST"] != "replica.internal"
     assert "replica" not in _settings_probe()
+    # The suite itself never reads from a replica, even with the variable set.
+    assert "replica" not in _settings_probe(
+        DJANGO_SETTINGS_MODULE="bloom.settings.test", DATABASE_REPLICA_URL="postgres://reader@replica.internal/bloom"
+    )
