@@ -193,3 +193,28 @@ def test_a_crisis_alert_and_its_email_go_out_while_a_campaign_holds_its_worker(c
     finally:
         for worker in workers:
             worker.stop()
+
+
+def _worker_lines(procfile: str) -> dict[str, list[str]]:
+    """The Celery worker processes of a Procfile and the queues each names with -Q (under the
+    default prefix "bloom"); an empty list is a worker without -Q."""
+    workers = {}
+    for line in (BASE_DIR / procfile).read_text().splitlines():
+        name, _, command = line.partition(":")
+        if line.startswith("#") or "celery -A bloom worker" not in command:
+            continue
+        words = command.replace("${BLOOM_CELERY_QUEUE:-bloom}", "bloom").split()
+        workers[name] = words[words.index("-Q") + 1].split(",") if "-Q" in words else []
+    return workers
+
+
+def test_production_runs_every_queue_on_exactly_one_worker_group():
+    workers = _worker_lines("deploy/Procfile")
+    consumed = [queue for queues_of_one in workers.values() for queue in queues_of_one]
+    assert sorted(consumed) == sorted(queues.queue_names(prefix="bloom"))
+    assert workers["worker-alerts"] == ["bloom.alerts"]  # nothing shares the alerts worker
+    assert workers["worker-mail"] == ["bloom.mail"]
+
+
+def test_the_development_worker_consumes_every_queue():
+    assert _worker_lines("Procfile") == {"worker": []}
