@@ -486,8 +486,6 @@ def drain(env: dict, *, expected: int) -> subprocess.Popen:
             "-A",
             "bloom",
             "worker",
-            "-Q",
-            env["BLOOM_CELERY_QUEUE"],
             "--concurrency",
             str(os.cpu_count() or 1),
             "--loglevel",
@@ -523,8 +521,10 @@ def purge_queue(queue: str) -> None:
     try:
         import redis
 
+        from bloom.queues import queue_names
+
         client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-        client.delete(queue)
+        client.delete(*queue_names(prefix=queue))
     except Exception:  # noqa: BLE001, S110 - the queue holds only ids of events in the dropped database
         pass
 

@@ -342,6 +342,8 @@ class StripeWebhookEvent(WebhookEventBase):
 class UserPaymentSummary(models.Model):
     """One member's payment totals (read-only view user_payment_summary; see docs/billing.md)."""
 
+    replica_reads = True  # report reads go to DATABASE_REPLICA_URL when set (bloom.dbrouter)
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, primary_key=True, related_name="+", db_column="user_id"
     )

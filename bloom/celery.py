@@ -17,6 +17,17 @@ app.config_from_object("bloom.entrypoints:celery_django_settings", namespace="CE
 app.autodiscover_tasks()
 
 
+@app.on_after_configure.connect
+def _declare_workload_queues(sender: Celery, **_kwargs) -> None:
+    """Every workload queue of this process's prefix (bloom.queues), derived from the final
+    `task_default_queue` whichever settings module set it: a worker started without `-Q`
+    consumes them all."""
+    from bloom.queues import task_queues
+
+    if not sender.conf.task_queues:
+        sender.conf.task_queues = task_queues(prefix=sender.conf.task_default_queue)
+
+
 @app.on_after_finalize.connect
 def _collect_beat_schedules(sender: Celery, **_kwargs) -> None:
     from bloom.beat import beat_schedule

@@ -500,6 +500,8 @@ class CourseCertificate(UUIDModel):
 class CourseOverview(models.Model):
     """One course's figures (read-only view `course_overview`): modules, lessons, enrollments, completions, revenue."""
 
+    replica_reads = True  # report reads go to DATABASE_REPLICA_URL when set (bloom.dbrouter)
+
     course = models.OneToOneField(
         Course, on_delete=models.DO_NOTHING, primary_key=True, db_column="course_id", related_name="+"
     )
@@ -524,6 +526,8 @@ class CourseOverview(models.Model):
 
 class UserCourseStats(models.Model):
     """One member's figures in one enrolled course (read-only view `user_course_stats`)."""
+
+    replica_reads = True  # report reads go to DATABASE_REPLICA_URL when set (bloom.dbrouter)
 
     enrollment = models.OneToOneField(
         CourseEnrollment, on_delete=models.DO_NOTHING, primary_key=True, db_column="enrollment_id", related_name="+"

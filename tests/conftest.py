@@ -57,21 +57,24 @@ def _drop_unconsumed_test_tasks():
     """Tasks sent to the default test queue with no worker listening are dropped after the run,
     so they never pile up in Redis for the next run or for `make run` to find."""
     yield
-    from bloom.celery import app
-
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    with app.connection_for_write() as connection:
-        client = connection.default_channel.client
-        keys = [queue, *client.scan_iter(match=f"{queue}\x06\x16*")]
-        client.delete(*keys)
+    _drop_queues(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 class WorkerProcess:
-    def __init__(self, queue: str, env: dict[str, str]) -> None:
+    """A `celery worker` subprocess for the queue prefix `queue` (its BLOOM_CELERY_QUEUE).
+
+    With `queues` unset it is started without -Q and so consumes every workload queue of the
+    prefix, as deploy's one-host worker and `make run`'s do; otherwise only those (full names,
+    bloom.queues.queue_name). `name` tells apart several workers on one prefix.
+    """
+
+    def __init__(self, queue: str, env: dict[str, str], *, queues: list[str] | None = None, name: str = "") -> None:
         self.queue = queue
+        self.queues = queues
+        self.node = f"{queue}{'-' + name if name else ''}"
         self.env = env
         self.process: subprocess.Popen | None = None
-        self.log_path = BASE_DIR / ".services" / f"worker-{queue}.log"
+        self.log_path = BASE_DIR / ".services" / f"worker-{self.node}.log"
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,8 +87,7 @@ class WorkerProcess:
                 "-A",
                 "bloom",
                 "worker",
-                "-Q",
-                self.queue,
+                *(["-Q", ",".join(self.queues)] if self.queues else []),
                 "--pool",
                 "solo",
                 "--loglevel",
@@ -94,7 +96,7 @@ class WorkerProcess:
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                f"{self.queue}@%h",
+                f"{self.node}@%h",
             ],
             cwd=BASE_DIR,
             env=self.env,
@@ -112,7 +114,7 @@ class WorkerProcess:
 
         wait_until(
             # The ping waits up to half a second for an answer: that is the interval.
-            lambda: app.control.ping(destination=[f"{self.queue}@{os.uname().nodename}"], timeout=0.5),
+            lambda: app.control.ping(destination=[f"{self.node}@{os.uname().nodename}"], timeout=0.5),
             timeout=timeout,
             interval=0,
             what=lambda: f"the celery worker to answer:\n{self.log_path.read_text()[-3000:]}",
@@ -133,12 +135,23 @@ class WorkerProcess:
         self._log.close()
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, settings):
-    """A real `celery worker` subprocess on a queue of its own, using the test database.
+def _drop_queues(prefix: str) -> None:
+    """Delete every workload queue of `prefix` (bloom.queues) and its priority lists."""
+    from bloom.celery import app
+    from bloom.queues import queue_names
 
-    Tests using it must commit their data (hence `transactional_db`). Tasks sent from the
-    test process go to the worker's queue.
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        for queue in queue_names(prefix=prefix):
+            client.delete(queue, *client.scan_iter(match=f"{queue}\x06\x16*"))
+
+
+@pytest.fixture
+def celery_queue_prefix(transactional_db, settings):
+    """A queue prefix of this test's own (so every workload queue is its own too), and the
+    environment a worker subprocess needs to use it and the test database.
+
+    Tasks sent from the test process go to this prefix's queues.
     """
     from bloom.celery import app
 
@@ -152,10 +165,24 @@ def celery_worker_process(transactional_db, settings):
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    try:
+        yield queue, env
+    finally:
+        app.conf.task_default_queue = previous_queue
+
+
+@pytest.fixture
+def celery_worker_process(celery_queue_prefix):
+    """A real `celery worker` subprocess, started without -Q on a queue prefix of its own
+    (so it consumes every workload queue), using the test database.
+
+    Tests using it must commit their data (hence `transactional_db`). Tasks sent from the
+    test process go to the worker's queues.
+    """
+    queue, env = celery_queue_prefix
     worker = WorkerProcess(queue, env)
     worker.start()
     try:
         yield worker
     finally:
         worker.stop()
-        app.conf.task_default_queue = previous_queue

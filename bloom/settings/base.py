@@ -123,6 +123,27 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+
+def replica_database(default: dict, replica: dict) -> dict:
+    """The `replica` alias: `replica`'s address with `default`'s connection handling, and
+    every transaction read-only (a write sent there by mistake fails rather than diverging)."""
+    options = {**default.get("OPTIONS", {}), **replica.get("OPTIONS", {})}
+    options["options"] = " ".join(filter(None, [options.get("options"), "-c default_transaction_read_only=on"]))
+    return {
+        **replica,
+        "CONN_MAX_AGE": default["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": default["CONN_HEALTH_CHECKS"],
+        "ATOMIC_REQUESTS": False,
+        "OPTIONS": options,
+    }
+
+
+# An optional read replica (docs/adr/0154): reports and warehouse loads read from it
+# (bloom.dbrouter); writes, migrations and everything else stay on default.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = replica_database(DATABASES["default"], env.db("DATABASE_REPLICA_URL"))
+DATABASE_ROUTERS = ["bloom.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache ----------------------------------------------------------
@@ -286,7 +307,11 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The queue prefix: the default workload's queue, and `<prefix>.<workload>` for the others.
+# Tasks are routed by name in bloom/queues.py (docs/adr/0153); bloom.celery declares every
+# workload queue of the prefix, so a worker without -Q consumes them all.
 CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom")
+CELERY_TASK_ROUTES = ("bloom.queues.route_task",)
 
 # --- Third-party services -----------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default=BLOOM_DEV_PLACEHOLDERS["STRIPE_SECRET_KEY"])

@@ -26,6 +26,9 @@ CELERY_TASK_DEFAULT_QUEUE = env("BLOOM_CELERY_QUEUE", default="bloom-test")
 # busy machine). Durability behaviour under test (leases, SKIP LOCKED, crash recovery) is
 # about process crashes, which this does not change; only a PostgreSQL crash could lose data.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
+# The suite reads everything from its one test database, even with DATABASE_REPLICA_URL set;
+# tests/bloom/test_dbrouter.py brings its own replica.
+DATABASES.pop("replica", None)  # noqa: F405
 # The suite's own process uses plain connections: its tests open connections in threads of
 # their own, and a thread that ends without returning its pooled connection would shrink a
 # pool for every later test. Servers the suite starts as subprocesses (dev, prod-like

@@ -113,12 +113,18 @@ def test_staff_see_and_pause_a_schedule_in_the_admin(client, settings):
     assert task.enabled is False
 
 
-def _queued_task_names(queue: str) -> list[str]:
+def _queued_task_names(prefix: str) -> list[str]:
+    """The names of the tasks waiting on every workload queue of `prefix` (bloom.queues)."""
     from bloom.celery import app
+    from bloom.queues import queue_names
 
     with app.connection_for_write() as connection:
         client = connection.default_channel.client
-        return [json.loads(raw)["headers"]["task"] for raw in client.lrange(queue, 0, -1)]
+        return [
+            json.loads(raw)["headers"]["task"]
+            for queue in queue_names(prefix=prefix)
+            for raw in client.lrange(queue, 0, -1)
+        ]
 
 
 @pytest.mark.worker
@@ -167,9 +173,10 @@ def test_a_real_beat_sends_due_tasks_but_not_a_paused_one(transactional_db):
             beat.terminate()
             beat.wait(timeout=30)
             from bloom.celery import app
+            from bloom.queues import queue_names
 
             with app.connection_for_write() as connection:
-                connection.default_channel.client.delete(queue)
+                connection.default_channel.client.delete(*queue_names(prefix=queue))
 
     assert "notifications.email_queue_sweep_task" in sent, log_path.read_text()[-3000:]
     assert "content.campaign_send_due_task" not in sent

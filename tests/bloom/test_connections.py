@@ -233,10 +233,12 @@ def _burst(port: int) -> Counter:
 
 def _drop_queue(queue: str) -> None:
     from bloom.celery import app
+    from bloom.queues import queue_names
 
     with app.connection_for_write() as connection:
         client = connection.default_channel.client
-        client.delete(queue, *client.scan_iter(match=f"{queue}\x06\x16*"))
+        for name in queue_names(prefix=queue):
+            client.delete(name, *client.scan_iter(match=f"{name}\x06\x16*"))
 
 
 def _assert_burst_bounded(port: int, sampler: ConnectionSampler) -> tuple[int, int]:
@@ -310,7 +312,7 @@ def test_a_prefork_worker_with_the_pool_runs_database_tasks_in_each_child():
     env = _server_env("bloom.settings.dev", queue)
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "bloom", "worker", "-Q", queue, "--pool", "prefork"]
+            [sys.executable, "-m", "celery", "-A", "bloom", "worker", "--pool", "prefork"]
             + ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{queue}@%h"],
             cwd=BASE_DIR,
             env=env,

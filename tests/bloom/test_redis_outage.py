@@ -135,7 +135,7 @@ def stack(tmp_path):
     web = Process("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{web_port}", "--noreload"], env)
     worker = Process(
         "worker",
-        [sys.executable, "-m", "celery", "-A", "bloom", "worker", "-Q", queue, "--concurrency", "1"]
+        [sys.executable, "-m", "celery", "-A", "bloom", "worker", "--concurrency", "1"]
         + ["--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{queue}@%h"],
         env,
     )
