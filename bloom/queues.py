@@ -54,6 +54,7 @@ ROUTES: dict[str, Workload] = {
     "bloom.retention_apply_task": MAINTENANCE,
     "bloom.orphans_cleanup_task": MAINTENANCE,
     "bloom.backup_task": MAINTENANCE,
+    "bloom.warehouse_load_task": REPORTS,
     "bloom.webhooks_sweep_task": WEBHOOKS,
     "accounts.risk_alerts_escalate_task": ALERTS,
     "accounts.screening_reminders_send_task": REMINDERS,
