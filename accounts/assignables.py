@@ -13,9 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# The consent source whose newest record says whether she shares her progress on suggestions.
-CARE_PROGRESS_SHARE_SOURCE = "care_progress_share"
-
 
 @dataclass(frozen=True)
 class AssignedItem:

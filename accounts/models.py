@@ -392,6 +392,11 @@ class ConsentKind(models.TextChoices):
     HEALTH_DATA = "health_data", "Processing of health information"
 
 
+# Consent switches: for these sources the newest record is her current choice (docs/accounts.md).
+WELLNESS_SHARE_SOURCE = "wellness_share"  # her check-ins, shared with her clinician
+CARE_PROGRESS_SHARE_SOURCE = "care_progress_share"  # her progress on what her therapist suggested
+
+
 class ConsentRecord(UUIDModel):
     """One consent a member gave or withdrew, with where and when (append-only evidence)."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..assignables import CARE_PROGRESS_SHARE_SOURCE, AssignedItem, assignable_get
-from ..models import CareAssignment, ConsentRecord
+from ..assignables import AssignedItem, assignable_get
+from ..models import CARE_PROGRESS_SHARE_SOURCE, CareAssignment
+from .members import consent_switch_get
 
 
 def _described(member, assignments: list[CareAssignment]) -> list[tuple[CareAssignment, AssignedItem | None]]:
@@ -33,12 +34,7 @@ def care_assignment_list_for_member(*, member, limit: int = 10) -> list[tuple[Ca
 
 def care_progress_shared_get(*, member) -> bool:
     """Whether she lets her clinicians see her progress on their suggestions (newest consent wins)."""
-    return bool(
-        ConsentRecord.objects.filter(user=member, source=CARE_PROGRESS_SHARE_SOURCE)
-        .order_by("-created_at")
-        .values_list("granted", flat=True)
-        .first()
-    )
+    return consent_switch_get(member=member, source=CARE_PROGRESS_SHARE_SOURCE)
 
 
 def care_assignment_progress_get(*, assignment: CareAssignment) -> AssignedItem | None:

@@ -139,3 +139,13 @@ def member_data_export(*, member: User) -> dict:
             for name, value in ((name, getattr(preferences, name)) for name in PREFERENCE_FIELDS)
         }
     return data
+
+
+def consent_switch_get(*, member: User, source: str) -> bool:
+    """Her current choice for a consent switch (`source`): the newest record decides. One query."""
+    return bool(
+        ConsentRecord.objects.filter(user=member, source=source)
+        .order_by("-created_at")
+        .values_list("granted", flat=True)
+        .first()
+    )

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from django.db.models import Avg, CharField, Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, TruncWeek
 
-from ..models import ConsentRecord, RiskAlert, RiskSource, User, WellnessEntry
+from ..models import WELLNESS_SHARE_SOURCE, ConsentRecord, RiskAlert, RiskSource, User, WellnessEntry
+from .members import consent_switch_get
 
 # The measures on the charts, in the order they are drawn and tabled: (field, label, scale).
 WELLNESS_MEASURES = (
@@ -20,7 +21,6 @@ WELLNESS_MEASURES = (
     ("support", "Support", "1 alone to 5 well supported"),
     ("sleep_hours", "Sleep", "hours a night"),
 )
-SHARE_SOURCE = "wellness_share"  # the same constant as accounts.services.wellness.WELLNESS_SHARE_SOURCE
 
 
 @dataclass(frozen=True)
@@ -122,15 +122,9 @@ def wellness_averages(*, member: User, start: datetime.date, end: datetime.date)
 
 
 def wellness_share_active(*, member: User) -> bool:
-    """Whether she shares her check-ins with her clinician now: her newest wellness-share
-    consent record grants it. One query."""
-    granted = (
-        ConsentRecord.objects.filter(user=member, source=SHARE_SOURCE)
-        .order_by("-created_at")
-        .values_list("granted", flat=True)
-        .first()
-    )
-    return bool(granted)
+    """Whether she shares her check-ins with her clinician now (her newest wellness-share
+    consent record grants it). One query."""
+    return consent_switch_get(member=member, source=WELLNESS_SHARE_SOURCE)
 
 
 def wellness_entry_staff_queryset(queryset: QuerySet[WellnessEntry] | None = None) -> QuerySet[WellnessEntry]:
@@ -139,7 +133,7 @@ def wellness_entry_staff_queryset(queryset: QuerySet[WellnessEntry] | None = Non
     Once she stops sharing, everything else disappears from staff view."""
     queryset = WellnessEntry.objects.all() if queryset is None else queryset
     newest_choice = (
-        ConsentRecord.objects.filter(user=OuterRef("user"), source=SHARE_SOURCE)
+        ConsentRecord.objects.filter(user=OuterRef("user"), source=WELLNESS_SHARE_SOURCE)
         .order_by("-created_at")
         .values("granted")[:1]
     )

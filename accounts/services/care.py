@@ -9,9 +9,9 @@ from django.utils import timezone
 from bloom.exceptions import ApplicationError
 from notifications.services import EmailCategory, notification_create
 
-from ..assignables import CARE_PROGRESS_SHARE_SOURCE, assignable_get
-from ..models import CareAssignment, ConsentKind, ConsentRecord, User
-from .members import consent_record
+from ..assignables import assignable_get
+from ..models import CARE_PROGRESS_SHARE_SOURCE, CareAssignment, User
+from .members import consent_switch_set
 
 
 def care_assignment_create(*, clinician: User, member: User, kind: str, object_id, note: str = "") -> CareAssignment:
@@ -63,24 +63,7 @@ def care_assignment_archive(*, member: User, assignment_id) -> bool:
 def care_progress_share_set(*, member: User, shared: bool, request=None) -> bool:
     """Let her clinicians see her progress on what they suggested, or stop it.
 
-    Each change appends a health-data consent record, which is the switch itself (the newest
-    record from this source decides). Setting what she already has writes nothing.
+    A consent switch (`consent_switch_set`, source CARE_PROGRESS_SHARE_SOURCE). Returns whether
+    anything changed.
     """
-    with transaction.atomic():
-        User.objects.select_for_update().filter(pk=member.pk).first()
-        current = (
-            ConsentRecord.objects.filter(user=member, source=CARE_PROGRESS_SHARE_SOURCE)
-            .order_by("-created_at")
-            .values_list("granted", flat=True)
-            .first()
-        )
-        if bool(current) == shared:
-            return False
-        consent_record(
-            user=member,
-            kind=ConsentKind.HEALTH_DATA,
-            granted=shared,
-            source=CARE_PROGRESS_SHARE_SOURCE,
-            request=request,
-        )
-    return True
+    return consent_switch_set(member=member, source=CARE_PROGRESS_SHARE_SOURCE, granted=shared, request=request)

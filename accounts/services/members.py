@@ -18,6 +18,7 @@ from ..models import (
     UserPreferences,
     UserProfile,
 )
+from ..selectors.members import consent_switch_get
 from .security import security_event_record
 
 
@@ -156,3 +157,18 @@ def preferences_update(*, member: User, data: dict, source: str = "preferences",
             user=member, kind=ConsentKind.MARKETING, granted=bool(data["newsletter"]), source=source, request=request
         )
     return preferences
+
+
+def consent_switch_set(*, member: User, source: str, granted: bool, request=None) -> bool:
+    """Turn a health-data consent switch (`source`) on or off for her.
+
+    Each change appends a consent record, which is the switch itself (the newest record from
+    `source` decides); her user row is locked so two changes never interleave. Setting the
+    choice she already has writes nothing. Returns whether anything changed.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=member.pk).first()
+        if consent_switch_get(member=member, source=source) == granted:
+            return False
+        consent_record(user=member, kind=ConsentKind.HEALTH_DATA, granted=granted, source=source, request=request)
+    return True

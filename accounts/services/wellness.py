@@ -10,22 +10,15 @@ from django.db import transaction
 
 from bloom.exceptions import ApplicationError
 
-from ..models import (
-    ConsentKind,
-    ConsentRecord,
-    User,
-    UserProfile,
-    WellnessEntry,
-)
+from ..models import WELLNESS_SHARE_SOURCE, User, UserProfile, WellnessEntry
 from ..selectors.screening import member_today
-from .members import consent_record
+from .members import consent_switch_set
 from .screening import risk_text_review
 
 # How far back she may write or edit a check-in: today and the 7 days before it.
 WELLNESS_EDIT_DAYS = 7
 # ConsentRecord.source of the "share my check-ins with my clinician" switch; the newest such
 # record is the current choice (accounts.selectors.wellness.wellness_share_active).
-WELLNESS_SHARE_SOURCE = "wellness_share"
 
 
 def wellness_day_check(*, entry_date: datetime.date, today: datetime.date) -> None:
@@ -82,21 +75,7 @@ def wellness_entry_record(
 def wellness_share_set(*, member: User, shared: bool, request=None) -> bool:
     """Share all her check-ins (past and future) with her clinician, or stop sharing them.
 
-    Each change appends a health-data consent record, which is also the switch itself: the
-    newest record from WELLNESS_SHARE_SOURCE decides what staff may read. Setting the choice
-    she already has writes nothing. Returns whether anything changed.
+    A consent switch (`consent_switch_set`): the newest record from WELLNESS_SHARE_SOURCE decides
+    what staff may read. Returns whether anything changed.
     """
-    with transaction.atomic():
-        User.objects.select_for_update().filter(pk=member.pk).first()  # one change at a time per member
-        current = (
-            ConsentRecord.objects.filter(user=member, source=WELLNESS_SHARE_SOURCE)
-            .order_by("-created_at")
-            .values_list("granted", flat=True)
-            .first()
-        )
-        if bool(current) == shared:
-            return False
-        consent_record(
-            user=member, kind=ConsentKind.HEALTH_DATA, granted=shared, source=WELLNESS_SHARE_SOURCE, request=request
-        )
-    return True
+    return consent_switch_set(member=member, source=WELLNESS_SHARE_SOURCE, granted=shared, request=request)
