@@ -6,6 +6,9 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 
+from accounts.models import CareAssignment, User
+from accounts.services import care_assignment_create
+
 from .models import Course, CourseDiscountCode, CourseLesson, CourseModule, CourseResource, PublishStatus
 from .services import course_publish, lesson_save
 
@@ -248,3 +251,21 @@ def seed(*, stdout) -> None:
         code="WELCOME20",
         defaults={"discount_type": "percentage", "discount_value": Decimal("20.00"), "course": paid, "max_uses": 100},
     )
+    _suggestion_for_the_demo_member(paid, stdout)
+
+
+def _suggestion_for_the_demo_member(course: Course, stdout) -> None:
+    """The demo clinician suggests a lesson to Maya, so "From your therapist" shows on her dashboard."""
+    member = User.objects.filter(email="member@bloom.test").first()
+    clinician = User.objects.filter(email="clinician@bloom.test", is_staff=True).first()
+    lesson = CourseLesson.objects.filter(module__course=course, title="Building your calm plan").first()
+    if member is None or clinician is None or lesson is None or CareAssignment.objects.filter(user=member).exists():
+        return
+    care_assignment_create(
+        clinician=clinician,
+        member=member,
+        kind="lesson",
+        object_id=lesson.pk,
+        note="Have a look at this before our next session; we'll make your plan together.",
+    )
+    stdout.write("  demo: the clinician suggested a lesson to the demo member")
