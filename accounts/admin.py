@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from bloom.admin import Confirm, ConfirmField, ReadOnlyAdmin, row_action
 
 from .assignables import assignable_list
+from .care_team import annotate_in_care
 from .models import (
     AdminActivityLog,
     AdminRole,
@@ -135,7 +136,7 @@ class WellnessEntryAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return wellness_entry_staff_queryset(super().get_queryset(request))
+        return wellness_entry_staff_queryset(super().get_queryset(request), staff_user=request.user)
 
     def has_add_permission(self, request):
         return False
@@ -334,10 +335,15 @@ class ScreeningResponseAdmin(ReadOnlyAdmin):
     def when(self, obj):
         return week_label(obj.perinatal_stage, obj.perinatal_week) or "—"
 
+    def get_queryset(self, request):
+        return annotate_in_care(super().get_queryset(request), staff_user=request.user)
+
     @admin.display(description="Her answers")
     def shared_answers(self, obj):
         if not obj.shared_with_clinician:
             return "Not shared: the member keeps her answers to each question private."
+        if not getattr(obj, "in_care", False):
+            return "Shared with her own clinicians only: you are not in her care team."
         questionnaire = INSTRUMENTS[obj.instrument]
         answers = json.loads(obj.answers)
         return format_html_join(
@@ -356,7 +362,12 @@ class ScreeningResponseAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        if obj is not None and obj.shared_with_clinician and self.has_view_permission(request, obj):
+        if (
+            obj is not None
+            and obj.shared_with_clinician
+            and getattr(obj, "in_care", False)
+            and self.has_view_permission(request, obj)
+        ):
             health_read_record(staff_user=request.user, obj=obj, request=request)
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -524,8 +535,14 @@ class CareAssignmentAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False if obj is not None else super().has_change_permission(request, obj)
 
+    def get_queryset(self, request):
+        mine = Q(clinician=request.user)
+        return annotate_in_care(super().get_queryset(request), staff_user=request.user, also=mine)
+
     @admin.display(description="Her progress")
     def progress(self, obj):
+        if not getattr(obj, "in_care", False):
+            return "Her care team only"
         item = care_assignment_progress_get(assignment=obj)
         return item.progress if item is not None else "Not shared"
 

@@ -6,12 +6,13 @@ class AppointmentsConfig(AppConfig):
     verbose_name = "Appointments and therapists"
 
     def ready(self) -> None:
+        from accounts.care_team import register_care_team_filter
         from accounts.dashboard import DashboardPanel, register_panel
         from accounts.risk import register_clinician_lookup
         from billing.registry import register_purchase_kind
 
         from . import services
-        from .selectors import appointment_next_for_member, clinician_for_member
+        from .selectors import appointment_next_for_member, care_team_members_q, clinician_for_member
 
         for kind in services.PURCHASE_KINDS:
             register_purchase_kind(
@@ -33,3 +34,5 @@ class AppointmentsConfig(AppConfig):
 
         # A member's clinician, for crisis routing in accounts (docs/adr/0102).
         register_clinician_lookup(clinician_for_member)
+        # The therapist of any of her sessions is in her care team (accounts/care_team.py).
+        register_care_team_filter(care_team_members_q)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -84,3 +84,10 @@ def clinician_for_member(*, member: User, now: datetime | None = None) -> CareCl
     return CareClinician(
         name=str(therapist), user=login, email=login.email if login is not None else "", source="appointment"
     )
+
+
+def care_team_members_q(*, staff_user, prefix: str = "") -> Q:
+    """Members with a session (any status) with the therapist whose login is `staff_user`, as a
+    filter on `<prefix>` the user (accounts' care-team registry)."""
+    clients = AppointmentData.objects.filter(therapist__user=staff_user, user__isnull=False).values("user_id")
+    return Q(**{f"{prefix}pk__in": clients})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Avg, CharField, Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, TruncWeek
 
+from ..care_team import members_in_care_q
 from ..models import WELLNESS_SHARE_SOURCE, ConsentRecord, RiskAlert, RiskSource, User, WellnessEntry
 from .members import consent_switch_get
 
@@ -127,10 +128,13 @@ def wellness_share_active(*, member: User) -> bool:
     return consent_switch_get(member=member, source=WELLNESS_SHARE_SOURCE)
 
 
-def wellness_entry_staff_queryset(queryset: QuerySet[WellnessEntry] | None = None) -> QuerySet[WellnessEntry]:
-    """The check-ins staff may see in the back office: those of members who share them now,
-    and any single entry whose note raised a risk alert (the alert sends the clinician to it).
-    Once she stops sharing, everything else disappears from staff view."""
+def wellness_entry_staff_queryset(
+    queryset: QuerySet[WellnessEntry] | None = None, *, staff_user=None
+) -> QuerySet[WellnessEntry]:
+    """The check-ins staff may see in the back office: those of members who share them now, with
+    `staff_user` in their care team when one is given (accounts/care_team.py), and any single entry
+    whose note raised a risk alert (the alert sends whichever clinician it reached to it). Once she
+    stops sharing, everything else disappears from staff view."""
     queryset = WellnessEntry.objects.all() if queryset is None else queryset
     newest_choice = (
         ConsentRecord.objects.filter(user=OuterRef("user"), source=WELLNESS_SHARE_SOURCE)
@@ -138,6 +142,10 @@ def wellness_entry_staff_queryset(queryset: QuerySet[WellnessEntry] | None = Non
         .values("granted")[:1]
     )
     flagged = RiskAlert.objects.filter(source=RiskSource.WELLNESS_NOTE).values("source_object_id")
+    shared = Q(shared_now=True)
+    care = members_in_care_q(staff_user=staff_user, prefix="user__") if staff_user is not None else None
+    if care is not None:
+        shared &= care
     return queryset.annotate(shared_now=Subquery(newest_choice), id_text=Cast("id", CharField())).filter(
-        Q(shared_now=True) | Q(id_text__in=flagged)
+        shared | Q(id_text__in=flagged)
     )

@@ -227,6 +227,8 @@ def clinician_client(client, db):
 
 def test_sharing_then_revoking_records_consents_and_fences_the_admin(client, signed_in, clinician_client, settings):
     settings.BLOOM_STAFF_MFA_REQUIRED = False
+    signed_in.profile.care_clinician = clinician_client.user  # her own clinician
+    signed_in.profile.save()
     entry = WellnessEntryFactory(user=signed_in, entry_date=_ago(signed_in, 1), notes="Tell my therapist")
     change_url = reverse("admin:accounts_wellnessentry_change", args=[entry.pk])
     list_url = reverse("admin:accounts_wellnessentry_changelist")
