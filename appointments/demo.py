@@ -3,6 +3,7 @@
 from datetime import time, timedelta
 from decimal import Decimal
 
+from django.templatetags.static import static
 from django.utils import timezone
 
 from accounts.models import User
@@ -19,6 +20,7 @@ DEMO_THERAPISTS = [
         "bio": "Jana founded Bloom and has spent fifteen years supporting new and expecting parents.",
         "hourly_rate": Decimal("200.00"),
         "scheduling_url": "https://calendly.com/bloom-demo-jana",
+        "photo": "img/team/jana-rundle.svg",
         "hours": [(0, time(9), time(13)), (2, time(13), time(18)), (4, time(9), time(12))],
     },
     {
@@ -29,7 +31,21 @@ DEMO_THERAPISTS = [
         "bio": "Sam works with couples and individuals through pregnancy, loss and the first year.",
         "hourly_rate": Decimal("160.00"),
         "scheduling_url": "https://calendly.com/bloom-demo-sam",
+        "photo": "img/team/sam-okafor.svg",
         "hours": [(1, time(10), time(16)), (3, time(12), time(19))],
+    },
+    {
+        # Shows the team page's "not taking new clients" state.
+        "calendly_user_uri": "https://api.calendly.com/users/DEMO-THERAPIST-3",
+        "display_name": "Priya Raman",
+        "credentials": "LCSW, PMH-C",
+        "specialties": ["anxiety in pregnancy", "fertility journeys", "intrusive thoughts"],
+        "bio": "Priya supports people through fertility treatment, pregnancy after loss and the worries of pregnancy.",
+        "hourly_rate": Decimal("180.00"),
+        "scheduling_url": "https://calendly.com/bloom-demo-priya",
+        "is_accepting_clients": False,
+        "photo": "img/team/priya-raman.svg",
+        "hours": [(0, time(14), time(18))],
     },
 ]
 
@@ -37,10 +53,14 @@ DEMO_THERAPISTS = [
 def seed(*, stdout) -> None:
     therapists = []
     for spec in DEMO_THERAPISTS:
-        fields = {k: v for k, v in spec.items() if k not in {"calendly_user_uri", "hours", "login_email"}}
+        fields = {k: v for k, v in spec.items() if k not in {"calendly_user_uri", "hours", "login_email", "photo"}}
+        fields["photo_url"] = static(spec["photo"])  # an illustrated avatar drawn for the demo (ADR 0195)
         therapist, created = TherapistProfile.all_objects.get_or_create(
             calendly_user_uri=spec["calendly_user_uri"], defaults=fields
         )
+        if not therapist.photo_url:
+            therapist.photo_url = fields["photo_url"]
+            therapist.save(update_fields=["photo_url", "updated_at"])
         therapists.append(therapist)
         login = spec.get("login_email")
         if login and therapist.user_id is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -52,6 +52,12 @@ def appointment_next_for_member(*, member: User, limit: int = 3, now: datetime |
 def therapist_list_accepting() -> QuerySet[TherapistProfile]:
     """Therapists shown in the directory: not archived and accepting new clients."""
     return TherapistProfile.objects.filter(is_accepting_clients=True).order_by("display_name")
+
+
+def therapist_list_for_team() -> QuerySet[TherapistProfile]:
+    """Every therapist on the public team page (not archived): those accepting new clients
+    first, then by name. One query, whatever the number of therapists."""
+    return TherapistProfile.objects.order_by(F("is_accepting_clients").desc(nulls_last=True), "display_name")
 
 
 def booking_url(*, therapist: TherapistProfile, member: User | None) -> str:

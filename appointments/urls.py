@@ -9,6 +9,7 @@ app_name = "appointments"
 urlpatterns = [
     path("appointments/", views.appointment_list, name="appointment_list"),
     path("appointments/therapists/", views.therapist_list, name="therapist_list"),
+    path("team/", views.team, name="team"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment_detail"),
     *webhook_paths("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
 ]

@@ -1,4 +1,4 @@
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -36,6 +36,17 @@ def therapist_list(request):
         for therapist in selectors.therapist_list_accepting()
     ]
     return render(request, "appointments/therapist_list.html", {"therapists": therapists})
+
+
+@login_not_required
+def team(request):
+    """The public team page: every therapist, her photo, credentials, specialties and how to book."""
+    member = request.user if request.user.is_authenticated else None
+    therapists = [
+        (therapist, selectors.booking_url(therapist=therapist, member=member) if therapist.is_accepting_clients else "")
+        for therapist in selectors.therapist_list_for_team()
+    ]
+    return render(request, "appointments/team.html", {"therapists": therapists})
 
 
 @webhook_endpoint

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import page_views, views
 
 app_name = "content"
 
 urlpatterns = [
+    path("about/", page_views.about, name="about"),
     path("blog/", views.blog_list, name="blog_list"),
     path("blog/<slug:slug>/", views.blog_detail, name="blog_detail"),
     path("newsletter/", views.newsletter_signup, name="newsletter_signup"),

@@ -1,4 +1,5 @@
-"""Demo courses for `make run`: a free course and a paid one, with slides and a worksheet. Idempotent."""
+"""Demo courses for `make run`: a free course and a paid one, with slides and a worksheet; the demo
+member has finished the free one and holds its certificate. Idempotent."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ from django.core.files.base import ContentFile
 from accounts.models import CareAssignment, User
 from accounts.services import care_assignment_create
 
-from .models import Course, CourseDiscountCode, CourseLesson, CourseModule, CourseResource, PublishStatus
+from .models import (
+    Course,
+    CourseCertificate,
+    CourseDiscountCode,
+    CourseLesson,
+    CourseModule,
+    CourseResource,
+    PublishStatus,
+)
 from .services import course_publish, lesson_save
+from .services.enrollment import enrollment_start
+from .services.progress import course_progress_update
 
 CRISIS = (
     '<aside class="note"><p><strong>If you are in crisis</strong>, or have thoughts of harming yourself or your '
@@ -241,7 +252,7 @@ def _course(spec: dict, stdout) -> Course:
 
 
 def seed(*, stdout) -> None:
-    _course(FREE_COURSE, stdout)
+    free = _course(FREE_COURSE, stdout)
     paid = _course(PAID_COURSE, stdout)
     if not CourseResource.all_objects.filter(course=paid, title="My calm plan worksheet").exists():
         resource = CourseResource(course=paid, title="My calm plan worksheet", description="Fill in and keep handy.")
@@ -252,6 +263,31 @@ def seed(*, stdout) -> None:
         defaults={"discount_type": "percentage", "discount_value": Decimal("20.00"), "course": paid, "max_uses": 100},
     )
     _suggestion_for_the_demo_member(paid, stdout)
+    _finished_course_for_the_demo_member(free, stdout)
+
+
+def _finished_course_for_the_demo_member(course: Course, stdout) -> None:
+    """Maya finished the free course, so her certificate, a completed course and real time spent show.
+
+    Goes through the product's own paths (enrollment_start, course_progress_update), which issue
+    the certificate at 100%. Once only: nothing is done when she already holds the certificate.
+    """
+    member = User.objects.filter(email="member@bloom.test").first()
+    if member is None or CourseCertificate.objects.filter(user=member, course=course).exists():
+        return
+    enrollment_start(member=member, course=course, success_url="/", cancel_url="/")
+    lessons = CourseLesson.objects.filter(
+        module__course=course, status=PublishStatus.PUBLISHED, module__archived_at__isnull=True
+    ).select_related("module")
+    for lesson in lessons.order_by("module__position", "position"):
+        course_progress_update(
+            member=member,
+            lesson=lesson,
+            completed=True,
+            time_spent_seconds=(lesson.duration_minutes or 5) * 60,
+            slides_seen=list(range(len(lesson.slides or []))),
+        )
+    stdout.write("  demo: the demo member finished the free course and holds its certificate")
 
 
 def _suggestion_for_the_demo_member(course: Course, stdout) -> None:

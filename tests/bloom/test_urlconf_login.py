@@ -27,6 +27,8 @@ PUBLIC = {
     "home",
     "healthz",
     "favicon",
+    "content:about",  # words only, reads nothing (docs/adr/0195)
+    "appointments:team",  # therapists' public profiles, booking links (docs/adr/0195)
     "content:blog_list",
     "content:blog_detail",
     "content:newsletter_signup",

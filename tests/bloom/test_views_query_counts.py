@@ -145,6 +145,7 @@ PINNED = {
     "workshops:workshop_detail": (lambda h: {"slug": h.workshop.slug}, 9),
     "appointments:appointment_list": (lambda h: {}, 6),
     "appointments:therapist_list": (lambda h: {}, 5),
+    "appointments:team": (lambda h: {}, 5),  # public too; one query for every therapist
     "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 5),
     "billing:billing_home": (lambda h: {}, 9),
     "billing:receipt": (lambda h: {"payment_id": h.payment.pk}, 6),
