@@ -73,8 +73,8 @@ def test_demo_seed_is_idempotent_and_books_the_demo_member():
     UserFactory(email="member@bloom.test")
     for _ in range(2):
         demo.seed(stdout=StringIO())
-    assert TherapistProfile.objects.count() == 2
-    assert TherapistAvailability.objects.count() == 5
+    assert TherapistProfile.objects.count() == 3  # two taking clients, one not (the team page shows both kinds)
+    assert TherapistAvailability.objects.count() == 6  # the weekly hours of all three
     appointment = AppointmentData.objects.get()
     assert appointment.user.email == "member@bloom.test"
     assert appointment.starts_at > timezone.now()
@@ -82,7 +82,7 @@ def test_demo_seed_is_idempotent_and_books_the_demo_member():
 
 def test_demo_seed_without_demo_member_books_nothing():
     demo.seed(stdout=StringIO())
-    assert TherapistProfile.objects.count() == 2
+    assert TherapistProfile.objects.count() == 3  # two taking clients, one not (the team page shows both kinds)
     assert not AppointmentData.objects.exists()
 
 
