@@ -2,7 +2,7 @@ from django.urls import path
 
 from bloom.webhooks import webhook_paths
 
-from . import views
+from . import calendar, views
 
 app_name = "appointments"
 
@@ -10,5 +10,6 @@ urlpatterns = [
     path("appointments/", views.appointment_list, name="appointment_list"),
     path("appointments/therapists/", views.therapist_list, name="therapist_list"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment_detail"),
+    path("appointments/<uuid:appointment_id>/calendar.ics", calendar.appointment_calendar, name="appointment_calendar"),
     *webhook_paths("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
 ]
