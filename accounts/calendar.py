@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,8 +72,10 @@ def calendar_event_list(*, member: User, since: datetime.datetime | None = None)
 
 
 def member_zone(member: User) -> ZoneInfo:
+    """Her zone from her profile (as the pages show times), else the practice's default."""
+    profile = getattr(member, "profile", None)
     try:
-        return ZoneInfo(member.timezone or "UTC")
+        return ZoneInfo(getattr(profile, "timezone", None) or settings.BLOOM_DEFAULT_MEMBER_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 
@@ -183,7 +186,7 @@ def calendar_feed_member(*, token: str) -> User | None:
     if not token or len(token) > 100:
         return None
     digest = _digest(token)
-    feed = CalendarFeed.objects.select_related("user").filter(token_hash=digest).first()
+    feed = CalendarFeed.objects.select_related("user__profile").filter(token_hash=digest).first()
     if feed is None or not hmac.compare_digest(feed.token_hash, digest) or not feed.user.is_active:
         return None
     return feed.user

@@ -7,7 +7,7 @@ without Django's "Not Found: <path>" line, and nothing here logs the path (docs/
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,6 +35,7 @@ def _miss_key(request: HttpRequest) -> str:
     return f"calendar-feed-misses:{client_ip(request) or 'unknown'}"
 
 
+@login_not_required  # the secret URL is the key (a phone's calendar cannot sign in)
 @never_cache
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
