@@ -199,3 +199,12 @@ def test_without_a_feed_the_confirmation_pages_go_back_to_security(client, membe
         response = client.post(reverse(name))
         assert response.status_code == 302 and response.url == reverse("accounts:security")
     assert not CalendarFeed.objects.exists()
+
+
+def test_erasure_turns_the_feed_off(client, member):
+    from accounts.services.data_requests import member_anonymize
+
+    token = calendar_feed_rotate(member=member)
+    member_anonymize(member=member)
+    assert not CalendarFeed.objects.filter(user=member).exists()
+    assert client.get(_feed_path(token)).status_code == 404
