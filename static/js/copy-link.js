@@ -13,6 +13,11 @@
       navigator.clipboard.writeText(field.value).then(function () {
         button.textContent = button.getAttribute("data-copied-text") || label;
         window.setTimeout(function () { button.textContent = label; }, 2000);
+      }, function (error) {
+        // No clipboard for this page: select the text so she can copy it herself.
+        console.warn("copy-link: " + error);
+        field.focus();
+        field.select();
       });
     });
   });
