@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from bloom.http import client_ip
 from bloom.links import absolute_reverse
@@ -37,7 +37,7 @@ def _miss_key(request: HttpRequest) -> str:
 
 @login_not_required  # the secret URL is the key (a phone's calendar cannot sign in)
 @never_cache
-@require_GET
+@require_safe
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """Her feed as text/calendar: upcoming and recent items, cancelled ones left out."""
     key = _miss_key(request)

@@ -112,3 +112,11 @@ def test_detail_page_offers_add_to_calendar_to_her_seat_only(client, seat):
     assert link in client.get(url).content.decode()
     client.force_login(UserFactory())
     assert link not in client.get(url).content.decode()
+
+
+def test_dashboard_lists_add_to_calendar_for_her_seat_not_her_waitlist_place(client, seat):
+    waiting = WorkshopRegistrationFactory(user=seat.user, status=RegistrationStatus.WAITLISTED)
+    client.force_login(seat.user)
+    page = client.get(reverse("accounts:dashboard")).content.decode()
+    assert reverse("workshops:registration_calendar", args=[seat.pk]) in page
+    assert reverse("workshops:registration_calendar", args=[waiting.pk]) not in page
