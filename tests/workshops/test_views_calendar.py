@@ -120,3 +120,15 @@ def test_dashboard_lists_add_to_calendar_for_her_seat_not_her_waitlist_place(cli
     page = client.get(reverse("accounts:dashboard")).content.decode()
     assert reverse("workshops:registration_calendar", args=[seat.pk]) in page
     assert reverse("workshops:registration_calendar", args=[waiting.pk]) not in page
+
+
+def test_an_archived_workshop_is_cancelled_in_the_download_and_gone_from_the_feed(client, seat):
+    from accounts.calendar import calendar_feed_rotate
+
+    token = calendar_feed_rotate(member=seat.user)
+    seat.workshop.archive()
+    client.force_login(seat.user)
+    _, event = _download(client, seat)
+    assert str(event["status"]) == "CANCELLED"
+    feed = client.get(reverse("accounts:calendar_feed", kwargs={"token": token}))
+    assert icalendar.Calendar.from_ical(feed.content).walk("VEVENT") == []
