@@ -706,3 +706,23 @@ class CareAssignment(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.title}"
+
+
+class CalendarFeed(UUIDModel):
+    """A member's private calendar feed: her phone subscribes to a secret URL, no sign-in.
+
+    Only a SHA-256 digest of the token is stored (docs/calendar.md, ADR 0185): the URL is shown
+    to her once, when it is made or rotated. Rotating replaces the digest, so the old URL stops
+    working at once; turning the feed off deletes the row.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = created_at_field()
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "calendar_feeds"
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import screening_views, views, wellness_views
+from . import calendar_views, screening_views, views, wellness_views
 
 app_name = "accounts"
 
@@ -9,6 +9,10 @@ urlpatterns = [
     path("welcome/", views.onboarding, name="onboarding"),
     path("account/profile/", views.profile, name="profile"),
     path("account/security/", views.security, name="security"),
+    path("account/calendar/on/", calendar_views.calendar_feed_turn_on, name="calendar_feed_turn_on"),
+    path("account/calendar/rotate/", calendar_views.calendar_feed_rotate, name="calendar_feed_rotate"),
+    path("account/calendar/off/", calendar_views.calendar_feed_turn_off, name="calendar_feed_turn_off"),
+    path("calendar/feed/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("account/break/", views.pause, name="pause"),
     path("account/break/end/", views.pause_end, name="pause_end"),
     path("care/suggestions/<uuid:assignment_id>/done/", views.care_assignment_done, name="care_assignment_done"),

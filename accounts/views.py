@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from bloom.exceptions import ApplicationError
 
 from . import selectors, services
+from .calendar_views import calendar_section
 from .dashboard import panels
 from .forms import (
     ONBOARDING_FORMS,
@@ -209,7 +210,11 @@ def security(request):
     return render(
         request,
         "accounts/security.html",
-        {"data_requests": selectors.data_request_list_for_member(member=request.user), "kinds": DataRequestKind},
+        {
+            "data_requests": selectors.data_request_list_for_member(member=request.user),
+            "kinds": DataRequestKind,
+            "calendar": calendar_section(request),
+        },
     )
 
 

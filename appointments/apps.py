@@ -6,12 +6,13 @@ class AppointmentsConfig(AppConfig):
     verbose_name = "Appointments and therapists"
 
     def ready(self) -> None:
+        from accounts.calendar import register_calendar_source
         from accounts.care_team import register_care_team_filter
         from accounts.dashboard import DashboardPanel, register_panel
         from accounts.risk import register_clinician_lookup
         from billing.registry import register_purchase_kind
 
-        from . import services
+        from . import calendar, services
         from .selectors import appointment_next_for_member, care_team_members_q, clinician_for_member
 
         for kind in services.PURCHASE_KINDS:
@@ -21,6 +22,8 @@ class AppointmentsConfig(AppConfig):
                 on_failed=services.appointment_payment_failed,
                 on_refunded=services.appointment_payment_refunded,
             )
+
+        register_calendar_source("appointments", calendar.appointment_calendar_source)  # docs/calendar.md
 
         register_panel(
             DashboardPanel(

@@ -2,7 +2,7 @@ from django.urls import path
 
 from bloom.webhooks import webhook_paths
 
-from . import views
+from . import calendar, views
 
 app_name = "appointments"
 
@@ -11,5 +11,6 @@ urlpatterns = [
     path("appointments/therapists/", views.therapist_list, name="therapist_list"),
     path("team/", views.team, name="team"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment_detail"),
+    path("appointments/<uuid:appointment_id>/calendar.ics", calendar.appointment_calendar, name="appointment_calendar"),
     *webhook_paths("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
 ]

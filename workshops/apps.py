@@ -7,10 +7,13 @@ class WorkshopsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.assignables import register_assignable
+        from accounts.calendar import register_calendar_source
         from accounts.dashboard import DashboardPanel, register_panel
         from billing.registry import register_purchase_kind
 
-        from . import assignables, selectors, services
+        from . import assignables, calendar, selectors, services
+
+        register_calendar_source("workshops", calendar.workshop_calendar_source)  # docs/calendar.md
 
         register_assignable(assignables.WORKSHOP)  # a clinician can suggest a workshop to a client
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from bloom.webhooks import webhook_paths
 
-from . import views
+from . import calendar, views
 
 app_name = "workshops"
 
@@ -13,6 +13,11 @@ urlpatterns = [
     path("workshops/<slug:slug>/feedback/", views.feedback_submit, name="feedback_submit"),
     path(
         "workshops/registrations/<uuid:registration_id>/cancel/", views.registration_cancel, name="registration_cancel"
+    ),
+    path(
+        "workshops/registrations/<uuid:registration_id>/calendar.ics",
+        calendar.registration_calendar,
+        name="registration_calendar",
     ),
     path("workshops/registrations/<uuid:registration_id>/accept/", views.waitlist_accept, name="waitlist_accept"),
     path("workshops/registrations/<uuid:registration_id>/pay/", views.registration_pay, name="registration_pay"),

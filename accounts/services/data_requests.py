@@ -12,6 +12,7 @@ from bloom.exceptions import ApplicationError
 from notifications.services import email_enqueue, notification_create
 
 from ..models import (
+    CalendarFeed,
     DataRequest,
     DataRequestKind,
     DataRequestStatus,
@@ -104,6 +105,7 @@ def member_anonymize(*, member: User) -> None:
     member.screening_points.all().delete()
     member.screening_responses.all().delete()
     member.pauses.all().delete()  # why she paused is health information
+    CalendarFeed.objects.filter(user=member).delete()  # her calendar link stops working
     UserProfile.objects.filter(user=member).update(
         first_name="",
         last_name="",

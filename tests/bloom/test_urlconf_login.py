@@ -37,6 +37,8 @@ PUBLIC = {
     "content:analytics_event",
     "content:contact",
     "content:contact_thanks",
+    # Her calendar feed: a phone cannot sign in; the secret token in the URL is the key (ADR 0185).
+    "accounts:calendar_feed",
     "content:career_list",
     "content:career_detail",
     "content:career_applied",

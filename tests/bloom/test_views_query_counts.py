@@ -44,6 +44,12 @@ NOT_A_MEMBER_PAGE = {
     "accounts:pause_end",  # POST from the break page and the dashboard banner
     "accounts:care_assignment_done",  # POST from the dashboard's "From your therapist"
     "accounts:care_progress_share",  # POST from the dashboard's "From your therapist"
+    "accounts:calendar_feed",  # read by her phone's calendar, no session; pinned in tests/accounts/test_views_calendar.py
+    "accounts:calendar_feed_turn_on",  # POST from the security page
+    "accounts:calendar_feed_rotate",  # confirmation step; pinned in tests/accounts/test_views_calendar.py
+    "accounts:calendar_feed_turn_off",  # confirmation step; pinned in tests/accounts/test_views_calendar.py
+    "workshops:registration_calendar",  # .ics download
+    "appointments:appointment_calendar",  # .ics download
     "workshops:registration_cancel",
     "billing:stripe_webhook",
     "workshops:zoom_webhook",
@@ -128,7 +134,7 @@ PINNED = {
     "accounts:dashboard": (lambda h: {}, 20),  # 15 + pause + suggestions + 3 for weekly consistency
     "accounts:onboarding": (lambda h: {}, 6),  # measured for a member who has not finished it
     "accounts:profile": (lambda h: {}, 7),
-    "accounts:security": (lambda h: {}, 5),
+    "accounts:security": (lambda h: {}, 6),  # + her calendar feed
     "accounts:pause": (lambda h: {}, 5),
     "accounts:wellness": (lambda h: {}, 10),
     "accounts:wellness_summary": (lambda h: {}, 6),  # the PDF download

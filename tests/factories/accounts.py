@@ -19,6 +19,7 @@ from accounts.models import (
     AdminRolePermission,
     AdminSession,
     AdminUser,
+    CalendarFeed,
     CareAssignment,
     ConsentKind,
     ConsentRecord,
@@ -327,3 +328,13 @@ class CareAssignmentFactory(factory.django.DjangoModelFactory):
     object_id = factory.LazyFunction(uuid.uuid4)
     title = "Calm in the fourth trimester"
     note = "Try the first two lessons before we meet."
+
+
+class CalendarFeedFactory(factory.django.DjangoModelFactory):
+    """A member's calendar feed; the digest is of a random token nobody knows (use the service for a URL)."""
+
+    class Meta:
+        model = CalendarFeed
+
+    user = factory.SubFactory(UserFactory)
+    token_hash = factory.LazyFunction(lambda: uuid.uuid4().hex + uuid.uuid4().hex)
