@@ -22,7 +22,7 @@ class ChatVisitorStartForm(ChatMessageForm):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     visitor_email = forms.EmailField(
-        label="Email address",
+        label="Your email address",
         help_text="We will email you a private link to read our answer. We never put your message in an email.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
