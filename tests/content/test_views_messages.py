@@ -114,3 +114,37 @@ def test_the_thread_page_escapes_message_html(client, open_hours):
     client.force_login(member)
     html = client.get(reverse("content:messages_thread", args=[conversation.pk])).content.decode()
     assert "<script>x()" not in html and "&lt;script&gt;" in html
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_list_and_thread_query_counts_do_not_grow_with_history(client, open_hours):
+    """Pinned here rather than in tests/bloom/test_views_query_counts.py, whose walk covers the
+    member namespaces only (these pages are in `content`)."""
+    member, staff = UserFactory(), UserFactory(is_staff=True)
+    conversation = services.chat_conversation_start(body="One", user=member)["conversation"]
+    services.chat_staff_reply(conversation=conversation, body="Two", staff_user=staff)
+    client.force_login(member)
+    home = reverse("content:messages_home")
+    thread = reverse("content:messages_thread", args=[conversation.pk])
+    updates = reverse("content:messages_thread_updates", args=[conversation.pk])
+    for url in (home, thread, updates):
+        client.get(url)  # warm the session
+    small = [_queries(client, url) for url in (home, thread, updates)]
+    for n in range(4):
+        services.chat_conversation_start(body=f"More {n}", user=member)
+        services.chat_staff_reply(conversation=conversation, body=f"Reply {n}", staff_user=UserFactory(is_staff=True))
+        services.chat_conversation_start(body="Someone else's", user=UserFactory())
+    large = [_queries(client, url) for url in (home, thread, updates)]
+    assert large == small
+    assert small == PINNED_QUERIES, small
+
+
+PINNED_QUERIES = [5, 6, 5]  # home, thread, updates: session, user, base template reads + the page's own
