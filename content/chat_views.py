@@ -18,6 +18,7 @@ from .ratelimit import rate_limit_exceeded
 
 VISITOR_LIMIT = "10/h"  # new visitor conversations and messages per IP
 CRISIS_FLAG = "chat_show_crisis"
+WHO = {ChatSender.VISITOR: "You", ChatSender.STAFF: "Bloom care team", ChatSender.SYSTEM: "Automatic reply from Bloom"}
 
 
 def _page_context(request, conversation, form, *, poll_url: str, post_url: str) -> dict:
@@ -58,7 +59,7 @@ def _messages_json(conversation, after: str | None) -> JsonResponse:
         {
             "id": str(message.pk),
             "sender": message.sender,
-            "who": "You" if message.sender == ChatSender.VISITOR else "Bloom care team",
+            "who": WHO[message.sender],
             "body": message.body,
             "created_at": message.created_at.isoformat(),
         }

@@ -21,8 +21,8 @@ from accounts.models import RiskSource
 from accounts.risk import risk_categories_found
 from accounts.services import risk_text_review
 from bloom.exceptions import ApplicationError
-from bloom.links import absolute_url
-from notifications.services import email_enqueue, notification_create
+from bloom.links import absolute_reverse, absolute_url
+from notifications.services import EmailPriority, email_enqueue, notification_create
 
 from ..models import ChatConversation, ChatMessage, ChatSender, ChatStatus
 
@@ -148,6 +148,21 @@ def chat_message_post(
     return message
 
 
+def _staff_alert(*, conversation: ChatConversation, message: ChatMessage) -> None:
+    """Tell the care team's inbox that a conversation needs an answer (new, or written in again
+    after staff answered or closed it): a link to the admin, never the words."""
+    email_enqueue(
+        to=settings.BLOOM_STAFF_ALERT_EMAIL,
+        subject="A message is waiting for the care team",
+        text_body=(
+            "Someone has written to Bloom's care team and is waiting for an answer.\n\n"
+            f"Open the conversation: {absolute_reverse('admin:content_chatconversation_change', conversation.pk)}\n"
+        ),
+        priority=EmailPriority.HIGH,
+        idempotency_key=f"chat-staff-alert:{message.pk}",
+    )
+
+
 def _needs_auto_reply(conversation: ChatConversation, at: dt.datetime | None) -> bool:
     """Out of hours, and no automatic reply since the care team last wrote (one per quiet spell)."""
     if chat_hours_open(at=at):
@@ -165,7 +180,11 @@ def chat_writer_message_post(*, conversation: ChatConversation, body: str, at: d
     hours one automatic reply says when someone will answer. Returns
     {"message", "auto_reply" (message or None), "risk" (bool: show crisis resources now)}.
     """
+    was_waiting = ChatConversation.objects.filter(pk=conversation.pk).exclude(status=ChatStatus.OPEN).exists()
     message = chat_message_post(conversation=conversation, sender=ChatSender.VISITOR, body=body)
+    first = not conversation.messages.exclude(pk=message.pk).exists()
+    if first or was_waiting:
+        _staff_alert(conversation=conversation, message=message)
     if conversation.user_id:
         alert = risk_text_review(
             member=conversation.user, text=message.body, source=RiskSource.CHAT, source_object_id=str(conversation.pk)

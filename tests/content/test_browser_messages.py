@@ -13,6 +13,7 @@ from tests.factories.accounts import UserFactory
 pytestmark = BROWSER
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 NEVER_OPEN = {"days": [0, 1, 2, 3, 4, 5, 6], "opens": "00:00", "closes": "00:00", "zone": "UTC"}
 
 
@@ -21,13 +22,14 @@ def closed_hours(settings):
     settings.BLOOM_CHAT_HOURS = NEVER_OPEN
 
 
-def test_a_visitor_writes_out_of_hours_and_sees_help_at_once(live_server, transactional_db, closed_hours):
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_visitor_writes_out_of_hours_and_sees_help_at_once(live_server, transactional_db, closed_hours, viewport):
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
-        page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()
+        page = browser.new_context(bypass_csp=True, viewport=viewport).new_page()
         page.goto(f"{live_server.url}/messages/")
         assert axe_findings(page) == []
         page.locator("#id_visitor_email").fill("ana@example.org")
@@ -36,6 +38,7 @@ def test_a_visitor_writes_out_of_hours_and_sees_help_at_once(live_server, transa
         expect(page.locator("#crisis-heading")).to_be_visible()
         expect(page.get_by_text("Our care team is away right now", exact=False)).to_be_visible()
         expect(page.get_by_text("Is there an evening group for new dads?")).to_be_visible()
+        expect(page.get_by_text("Automatic reply from Bloom")).to_be_visible()
         assert "/messages/v/" in page.url
         assert axe_findings(page) == []
         browser.close()

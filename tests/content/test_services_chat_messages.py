@@ -158,3 +158,21 @@ def test_export_holds_her_conversations_decrypted_and_erasure_removes_them():
     member_anonymize(member=member)
     assert list(ChatConversation.objects.all()) == [kept]
     assert ChatMessage.objects.filter(conversation=kept).count() == 1
+
+
+def test_the_care_team_inbox_is_alerted_without_the_words(settings):
+    settings.BLOOM_STAFF_ALERT_EMAIL = "care@example.org"
+    member = UserFactory()
+    conversation = services.chat_conversation_start(body=SECRET, user=member, at=TUESDAY_10)["conversation"]
+    alerts = EmailQueue.objects.filter(to_email="care@example.org")
+    assert alerts.count() == 1
+    alert = alerts.get()
+    assert SECRET not in alert.subject + alert.text_body + alert.mime_message
+    assert f"/admin/content/chatconversation/{conversation.pk}/change/" in alert.text_body
+    # A second message while staff have not answered yet: no second alert.
+    services.chat_writer_message_post(conversation=conversation, body="And another", at=TUESDAY_10)
+    assert alerts.count() == 1
+    # Written in again after a staff answer: the inbox hears about it.
+    services.chat_staff_reply(conversation=conversation, body="Answer", staff_user=UserFactory(is_staff=True))
+    services.chat_writer_message_post(conversation=conversation, body="Thanks, one more", at=TUESDAY_10)
+    assert alerts.count() == 2
