@@ -77,3 +77,13 @@ def test_only_staff_can_be_assigned(admin_client, superuser, conversation):
     conversation.refresh_from_db()
     assert conversation.assigned_to is None
     assert ChatConversation.objects.count() == 1
+
+
+def test_a_chat_risk_alert_links_to_the_conversation(admin_client, conversation):
+    from accounts.models import RiskAlert
+
+    services.chat_writer_message_post(conversation=conversation, body="I want to die")
+    alert = RiskAlert.objects.get(user=conversation.user, source="chat")
+    response = admin_client.get(reverse("admin:accounts_riskalert_change", args=[alert.pk]))
+    assert response.status_code == 200
+    assert reverse("admin:content_chatconversation_change", args=[conversation.pk]) in response.content.decode()
