@@ -447,6 +447,9 @@ class RiskAlertAdmin(admin.ModelAdmin):
         if obj.source == RiskSource.WELLNESS_NOTE and obj.source_object_id:
             url = reverse("admin:accounts_wellnessentry_change", args=[obj.source_object_id])
             return format_html('<a href="{}">The wellness entry (opening it is audited)</a>', url)
+        if obj.source == RiskSource.CHAT and obj.source_object_id:
+            url = reverse("admin:content_chatconversation_change", args=[obj.source_object_id])
+            return format_html('<a href="{}">The conversation (opening it is audited)</a>', url)
         return "—"
 
     @row_action(

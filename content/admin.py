@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.models import User
+from accounts.services import health_read_record
 from bloom.admin import (
     AdminViewsMixin,
     ArchivedFilter,
@@ -34,7 +36,7 @@ from .models import (
     CareerApplication,
     ChatConversation,
     ChatMessage,
-    ChatSender,
+    ChatStatus,
     ContactStatus,
     ContactSubmission,
     ContentApproval,
@@ -679,11 +681,15 @@ class CareerApplicationAdmin(AdminViewsMixin, admin.ModelAdmin):
 
 
 class ChatMessageInline(admin.TabularInline):
+    """The thread, oldest first; the one empty row at the end is the reply box."""
+
     model = ChatMessage
     fields = ["created_at", "sender", "staff_user", "body"]
     readonly_fields = ["created_at", "sender", "staff_user"]
     extra = 1
     can_delete = False
+    verbose_name = "message"
+    verbose_name_plural = "Thread (type a reply in the empty row)"
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -692,24 +698,57 @@ class ChatMessageInline(admin.TabularInline):
 @admin.register(ChatConversation)
 class ChatConversationAdmin(admin.ModelAdmin):
     list_display = ["__str__", "status", "assigned_to", "last_message_at", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_filter = ["status", ("assigned_to", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["visitor_name", "visitor_email", "subject", "user__email"]
     list_select_related = ["assigned_to", "user"]
     raw_id_fields = ["user"]
-    readonly_fields = ["last_message_at", "closed_at", "created_at"]
+    fields = [
+        "user",
+        "visitor_name",
+        "visitor_email",
+        "subject",
+        "status",
+        "assigned_to",
+        "last_message_at",
+        "closed_at",
+        "created_at",
+    ]
+    readonly_fields = ["user", "visitor_name", "visitor_email", "last_message_at", "closed_at", "created_at"]
     inlines = [ChatMessageInline]
-    actions = ["close_conversations"]
+    actions = ["close_conversations", "assign_to_me"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assigned_to":
+            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True).order_by("email")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The thread holds health information: every staff read is audited.
+        conversation = self.get_object(request, object_id)
+        if conversation is not None and request.method == "GET":
+            health_read_record(staff_user=request.user, obj=conversation, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data:
+            obj.closed_at = timezone.now() if obj.status == ChatStatus.CLOSED else None
+        super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
-        # New rows typed by staff become staff replies through the service.
-        for message in formset.save(commit=False):
-            services.chat_message_post(
-                conversation=form.instance, sender=ChatSender.STAFF, body=message.body, staff_user=request.user
-            )
+        # New rows typed by staff become staff replies through the service (which tells the writer).
+        replies = formset.save(commit=False)
+        for message in replies:
+            services.chat_staff_reply(conversation=form.instance, body=message.body, staff_user=request.user)
+        if replies and form.instance.status == ChatStatus.CLOSED:
+            services.chat_conversation_close(conversation=form.instance)  # answered and closed in one save
 
     @row_action(description="Close selected conversations", things="conversation", done="{things} closed.")
     def close_conversations(self, request, conversation):
         return bool(services.chat_conversation_close(conversation=conversation))
+
+    @row_action(description="Assign selected conversations to me", things="conversation", done="{things} assigned.")
+    def assign_to_me(self, request, conversation):
+        return bool(ChatConversation.objects.filter(pk=conversation.pk).update(assigned_to=request.user))
 
 
 @admin.register(ChatMessage)
@@ -718,3 +757,9 @@ class ChatMessageAdmin(ReadOnlyAdmin):
     list_filter = ["sender", "created_at"]
     search_fields = ["conversation__visitor_email", "conversation__visitor_name"]
     list_select_related = ["conversation", "staff_user"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        message = self.get_object(request, object_id)
+        if message is not None:
+            health_read_record(staff_user=request.user, obj=message, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)

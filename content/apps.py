@@ -7,9 +7,15 @@ class ContentConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.dashboard import DashboardPanel, register_panel
+        from accounts.selectors.members import register_export_section
+        from accounts.services.data_requests import register_eraser
         from notifications import services as notification_services
 
-        from . import selectors, services
+        from . import chat_privacy, selectors, services
+
+        # Messages with the care team are health data: in her export and erasure.
+        register_export_section("chat_conversations", chat_privacy.chat_member_export)
+        register_eraser(chat_privacy.chat_member_erase)
 
         # notifications owns who may receive marketing; it tells us about unsubscribes and
         # asks us whether an address is a confirmed subscriber (ARCHITECTURE.md).

@@ -1,9 +1,21 @@
 """Demo content for `make run`: three published posts, an open role and a segment (idempotent)."""
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
 from accounts.models import User
 
-from .models import BlogPost, EmploymentType, JobPosting, PostStatus, SegmentKind, SubscriberSegment
-from .services import blog_post_approve, blog_post_publish, blog_post_save, blog_post_submit_for_review
+from .models import BlogPost, ChatConversation, EmploymentType, JobPosting, PostStatus, SegmentKind, SubscriberSegment
+from .services import (
+    blog_post_approve,
+    blog_post_publish,
+    blog_post_save,
+    blog_post_submit_for_review,
+    chat_conversation_start,
+    chat_staff_reply,
+)
 
 POSTS = [
     {
@@ -116,5 +128,31 @@ def seed(*, stdout) -> None:
         created += 1
     JobPosting.all_objects.get_or_create(slug=JOB["slug"], defaults=JOB)
     SubscriberSegment.objects.get_or_create(slug=SEGMENT["slug"], defaults=SEGMENT)
+    chats = _seed_chat(staff=owner)
     published = BlogPost.objects.filter(status=PostStatus.PUBLISHED).count()
-    stdout.write(f"content: {created} demo posts added ({published} published), 1 job posting, 1 segment.")
+    stdout.write(
+        f"content: {created} demo posts added ({published} published), 1 job posting, 1 segment, "
+        f"{chats} demo conversation."
+    )
+
+
+DEMO_CHAT_QUESTION = "Hi, I have started one of the courses. Is it all right to do the lessons out of order?"
+DEMO_CHAT_REPLY = (
+    "Hello Maya, yes, of course. Start with whatever feels most useful this week; each lesson stands "
+    "on its own. We are glad you are here."
+)
+
+
+def _seed_chat(*, staff) -> int:
+    """One conversation for member@bloom.test with a staff reply, so Messages is not empty."""
+    member = User.objects.filter(email="member@bloom.test").first()
+    if member is None or staff is None or ChatConversation.objects.filter(user=member).exists():
+        return 0
+    weekday_morning = timezone.now().astimezone(ZoneInfo("America/Los_Angeles")).replace(hour=10, minute=0)
+    while weekday_morning.weekday() > 4:
+        weekday_morning -= timedelta(days=1)
+    started = chat_conversation_start(
+        body=DEMO_CHAT_QUESTION, user=member, subject="Course lessons", at=weekday_morning
+    )
+    chat_staff_reply(conversation=started["conversation"], body=DEMO_CHAT_REPLY, staff_user=staff)
+    return 1

@@ -120,3 +120,10 @@ def job_posting_get_open(*, slug: str) -> JobPosting:
     if posting is None:
         raise Http404("This role is not open.")
     return posting
+
+
+from .chat_selectors import (  # noqa: E402, F401 - chat reads live in their own module
+    chat_conversation_get_for_member,
+    chat_conversation_list_for_member,
+    chat_message_list,
+)

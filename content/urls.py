@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import page_views, views
+from . import chat_views, page_views, views
 
 app_name = "content"
 
@@ -17,4 +17,15 @@ urlpatterns = [
     path("careers/", views.career_list, name="career_list"),
     path("careers/<slug:slug>/", views.career_detail, name="career_detail"),
     path("careers/<slug:slug>/applied/", views.career_applied, name="career_applied"),
+    path("messages/", chat_views.messages_home, name="messages_home"),
+    path("messages/<uuid:conversation_id>/", chat_views.messages_thread, name="messages_thread"),
+    path(
+        "messages/<uuid:conversation_id>/updates/", chat_views.messages_thread_updates, name="messages_thread_updates"
+    ),
+    path("messages/v/<str:token>/", chat_views.messages_visitor_thread, name="messages_visitor_thread"),
+    path(
+        "messages/v/<str:token>/updates/",
+        chat_views.messages_visitor_thread_updates,
+        name="messages_visitor_thread_updates",
+    ),
 ]

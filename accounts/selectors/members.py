@@ -59,6 +59,15 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
+# Apps above accounts add their part of the export here from AppConfig.ready() (accounts cannot
+# import them: the layer contract). Each builder takes member= and returns JSON-ready data.
+_EXPORT_SECTIONS: dict = {}
+
+
+def register_export_section(key: str, build) -> None:
+    _EXPORT_SECTIONS[key] = build
+
+
 def member_data_export(*, member: User) -> dict:
     """Everything accounts holds about the member, as JSON-ready data (wellness notes decrypted)."""
     profile = UserProfile.objects.filter(user=member).first()
@@ -138,6 +147,8 @@ def member_data_export(*, member: User) -> dict:
             name: value.strftime("%H:%M") if isinstance(value, datetime.time) else value
             for name, value in ((name, getattr(preferences, name)) for name in PREFERENCE_FIELDS)
         }
+    for key, build in _EXPORT_SECTIONS.items():
+        data[key] = build(member=member)
     return data
 
 

@@ -89,10 +89,22 @@ def data_request_reject(*, data_request: DataRequest, staff_user: User, note: st
     return request_row
 
 
+# Apps above accounts erase their part from AppConfig.ready() (the layer contract keeps accounts
+# from importing them). Each eraser takes member= and runs first, while her email is still hers.
+_ERASERS: list = []
+
+
+def register_eraser(erase) -> None:
+    if erase not in _ERASERS:
+        _ERASERS.append(erase)
+
+
 @transaction.atomic
 def member_anonymize(*, member: User) -> None:
     """Erase a member's personal data and make the account unusable, keeping the row for
-    records other apps must hold (payments, clinical records)."""
+    records other apps must hold (payments, clinical records). Registered erasers run first."""
+    for erase in _ERASERS:
+        erase(member=member)
     member.email = f"deleted-{uuid.uuid4().hex}@deleted.invalid"
     member.first_name = ""
     member.last_name = ""

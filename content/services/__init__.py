@@ -26,7 +26,19 @@ from .campaigns import (
     campaign_send_start,
     campaign_test_send,
 )
-from .chat import chat_conversation_close, chat_message_post
+from .chat import (
+    chat_auto_reply_text,
+    chat_conversation_close,
+    chat_conversation_start,
+    chat_hours_open,
+    chat_message_post,
+    chat_next_open_at,
+    chat_staff_reply,
+    chat_visitor_token,
+    chat_visitor_token_read,
+    chat_visitor_url,
+    chat_writer_message_post,
+)
 from .enquiries import career_application_submit, contact_submission_create, contact_submission_status_set
 from .newsletter import (
     CONFIRM_MAX_AGE,
@@ -60,8 +72,17 @@ __all__ = [
     "campaign_send_start",
     "campaign_test_send",
     "career_application_submit",
+    "chat_auto_reply_text",
     "chat_conversation_close",
+    "chat_conversation_start",
+    "chat_hours_open",
     "chat_message_post",
+    "chat_next_open_at",
+    "chat_staff_reply",
+    "chat_visitor_token",
+    "chat_visitor_token_read",
+    "chat_visitor_url",
+    "chat_writer_message_post",
     "contact_submission_create",
     "contact_submission_status_set",
     "segment_members_add",
