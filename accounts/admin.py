@@ -24,6 +24,7 @@ from .models import (
     AdminSession,
     AdminUser,
     AssignmentKind,
+    CalendarFeed,
     CareAssignment,
     ConsentRecord,
     DataRequest,
@@ -565,3 +566,14 @@ class CareAssignmentAdmin(admin.ModelAdmin):
         if obj is not None and self.has_view_permission(request, obj):
             health_read_record(staff_user=request.user, obj=obj, request=request)
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ReadOnlyAdmin):
+    """Which members have a private calendar link on (only its hash is stored, never the link)."""
+
+    list_display = ["user", "created_at", "rotated_at"]
+    list_filter = ["created_at", "rotated_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    exclude = ["token_hash"]
