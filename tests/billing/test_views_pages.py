@@ -219,7 +219,7 @@ def test_receipt_lists_refunds_and_net(client):
     )
     client.force_login(payment.user)
     page = client.get(reverse("billing:receipt", args=[payment.pk])).content.decode()
-    assert "<dt>Amount paid</dt><dd>80.00 USD</dd>" in page
-    assert "30.00 USD" in page
-    assert "<dt>Net paid</dt><dd>50.00 USD</dd>" in page
+    assert "<dt>Amount paid</dt><dd>$80.00 USD</dd>" in page
+    assert "$30.00 USD" in page
+    assert "<dt>Net paid</dt><dd>$50.00 USD</dd>" in page
     assert str(payment.pk) in page
