@@ -75,3 +75,15 @@ def one_of(value, choices: str) -> bool:
     """`{{ x|one_of:"a b c" }}`: True when `value` equals one of the space-separated words
     (whole words, unlike `in` on a string)."""
     return str(value) in choices.split()
+
+
+@register.filter(name="local_url")
+def local_url(value) -> str:
+    """`{{ notification.data.url|local_url }}`: the value when it is a path on this site ("/courses/…"),
+    else "" — so stored data can never turn into a link to another site or a javascript: URL."""
+    text = str(value or "").strip()
+    if not text.startswith("/") or text.startswith("//") or text.startswith("/\\"):
+        return ""
+    if any(ch in text for ch in "\r\n\t") or "://" in text.split("?", 1)[0]:
+        return ""
+    return text

@@ -52,3 +52,22 @@ def test_one_of_matches_whole_words_only():
     assert one_of("content:blog_list", "home content:blog_list")
     assert not one_of("blog", "home content:blog_list")
     assert not one_of(None, "home")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/courses/calm/", "/courses/calm/"),
+        ("/a/?next=/b/", "/a/?next=/b/"),
+        ("//evil.example/", ""),
+        ("/\\evil.example", ""),
+        ("https://evil.example/", ""),
+        ("javascript:alert(1)", ""),
+        ("/x\nSet-Cookie", ""),
+        (None, ""),
+    ],
+)
+def test_local_url_keeps_only_paths_on_this_site(raw, expected):
+    from bloom.templatetags.bloom_format import local_url
+
+    assert local_url(raw) == expected
