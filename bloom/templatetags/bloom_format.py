@@ -87,3 +87,26 @@ def local_url(value) -> str:
     if any(ch in text for ch in "\r\n\t") or "://" in text.split("?", 1)[0]:
         return ""
     return text
+
+
+@register.filter(name="time_spent")
+def time_spent(seconds) -> str:
+    """`{{ stats.time_spent_seconds|time_spent }}`: "Under a minute", "1 minute", "1 hour 5 minutes".
+    0 or nothing gives "Not recorded yet" (time is counted only while a lesson page is open), never
+    a discouraging "0 minutes" after a finished course."""
+    try:
+        total = int(seconds or 0)
+    except (TypeError, ValueError):
+        total = 0
+    if total <= 0:
+        return "Not recorded yet"
+    minutes = round(total / 60)
+    if minutes < 1:
+        return "Under a minute"
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)

@@ -71,3 +71,23 @@ def test_local_url_keeps_only_paths_on_this_site(raw, expected):
     from bloom.templatetags.bloom_format import local_url
 
     assert local_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0, "Not recorded yet"),
+        (None, "Not recorded yet"),
+        (20, "Under a minute"),
+        (30, "Under a minute"),
+        (31, "1 minute"),
+        (600, "10 minutes"),
+        (3600, "1 hour"),
+        (3900, "1 hour 5 minutes"),
+        (7500, "2 hours 5 minutes"),
+    ],
+)
+def test_time_spent_words(seconds, expected):
+    from bloom.templatetags.bloom_format import time_spent
+
+    assert time_spent(seconds) == expected
