@@ -176,9 +176,9 @@ def test_billing_page_shows_summary_totals_cards_and_open_refund_requests(client
     page = client.get(reverse("billing:billing_home")).content.decode()
 
     # Totals come from the user_payment_summary view.
-    assert "<dt>Paid</dt><dd>200.00</dd>" in page
-    assert "<dt>Refunded</dt><dd>30.00</dd>" in page
-    assert "<dt>Net</dt><dd>170.00</dd>" in page
+    assert "<dt>Paid</dt><dd>$200.00 USD</dd>" in page
+    assert "<dt>Refunded</dt><dd>$30.00 USD</dd>" in page
+    assert "<dt>Net</dt><dd>$170.00 USD</dd>" in page
     assert "<dt>Payments</dt><dd>2</dd>" in page
     assert "<dt>Refunds</dt><dd>1</dd>" in page
     assert "<dt>Open refund requests</dt><dd>1</dd>" in page
