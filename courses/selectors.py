@@ -285,6 +285,26 @@ def enrollment_list_for_member(*, member) -> QuerySet[UserCourseStats]:
     )
 
 
+def course_marks_for_member(*, member) -> dict:
+    """Course id -> how far the member is: "completed", "in_progress" or "enrolled" (one query;
+    {} for a visitor). Only courses she holds access to are marked, so a lapsed or refunded
+    enrollment does not claim she is enrolled."""
+    if not getattr(member, "is_authenticated", False):
+        return {}
+    marks = {}
+    rows = UserCourseStats.objects.filter(user=member, has_access=True).values_list(
+        "course_id", "completed_at", "lessons_completed", "last_activity_at"
+    )
+    for course_id, completed_at, lessons_completed, last_activity_at in rows:
+        if completed_at is not None:
+            marks[course_id] = "completed"
+        elif lessons_completed or last_activity_at is not None:
+            marks[course_id] = "in_progress"
+        else:
+            marks[course_id] = "enrolled"
+    return marks
+
+
 def enrollment_get_for_member(*, member, enrollment_id) -> CourseEnrollment:
     return _first_or_404(
         CourseEnrollment.objects.filter(user=member, pk=enrollment_id).select_related("course", "last_lesson"),

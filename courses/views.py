@@ -34,6 +34,9 @@ def _remember_ref(request, response):
 @require_GET
 def course_list(request):
     courses = list(selectors.course_list_published())
+    marks = selectors.course_marks_for_member(member=request.user)
+    for course in courses:
+        course.member_mark = marks.get(course.pk, "")
     return _remember_ref(request, render(request, "courses/course_list.html", {"courses": courses}))
 
 

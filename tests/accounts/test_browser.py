@@ -50,8 +50,8 @@ def test_member_journey(page, live_server, triggers):
     page.goto(f"{live_server.url}/accounts/signup/")
     expect(main.get_by_label("Yes, send me Bloom's newsletter")).not_to_be_checked()  # explicit, unticked
     main.get_by_label("Email").fill(email)
-    main.get_by_label("Password:", exact=True).fill(password)
-    main.get_by_label("Password (again):").fill(password)
+    main.get_by_label("Password", exact=True).fill(password)
+    main.get_by_label("Password (again)").fill(password)
     main.get_by_label("How did you hear about us? (optional)").fill("Our midwife")
     main.get_by_label("Yes, send me Bloom's newsletter").check()
     main.get_by_role("button", name="Sign Up").click()

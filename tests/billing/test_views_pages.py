@@ -176,9 +176,9 @@ def test_billing_page_shows_summary_totals_cards_and_open_refund_requests(client
     page = client.get(reverse("billing:billing_home")).content.decode()
 
     # Totals come from the user_payment_summary view.
-    assert "<dt>Paid</dt><dd>200.00</dd>" in page
-    assert "<dt>Refunded</dt><dd>30.00</dd>" in page
-    assert "<dt>Net</dt><dd>170.00</dd>" in page
+    assert "<dt>Paid</dt><dd>$200.00 USD</dd>" in page
+    assert "<dt>Refunded</dt><dd>$30.00 USD</dd>" in page
+    assert "<dt>Net</dt><dd>$170.00 USD</dd>" in page
     assert "<dt>Payments</dt><dd>2</dd>" in page
     assert "<dt>Refunds</dt><dd>1</dd>" in page
     assert "<dt>Open refund requests</dt><dd>1</dd>" in page
@@ -219,7 +219,7 @@ def test_receipt_lists_refunds_and_net(client):
     )
     client.force_login(payment.user)
     page = client.get(reverse("billing:receipt", args=[payment.pk])).content.decode()
-    assert "<dt>Amount paid</dt><dd>80.00 USD</dd>" in page
-    assert "30.00 USD" in page
-    assert "<dt>Net paid</dt><dd>50.00 USD</dd>" in page
+    assert "<dt>Amount paid</dt><dd>$80.00 USD</dd>" in page
+    assert "$30.00 USD" in page
+    assert "<dt>Net paid</dt><dd>$50.00 USD</dd>" in page
     assert str(payment.pk) in page

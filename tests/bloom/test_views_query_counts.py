@@ -142,7 +142,7 @@ PINNED = {
     "accounts:screening_take": (lambda h: {"instrument": "epds"}, 4),
     "accounts:screening_timeline": (lambda h: {}, 6),
     "accounts:screening_support": (lambda h: {}, 7),
-    "courses:course_list": (lambda h: {}, 5),
+    "courses:course_list": (lambda h: {}, 6),  # + her marks (enrolled / in progress / finished), one query
     "courses:course_detail": (lambda h: {"slug": h.course.slug}, 10),
     "courses:lesson_detail": (lambda h: {"slug": h.course.slug, "lesson_id": h.lesson.pk}, 19),
     "courses:enrollment_detail": (lambda h: {"enrollment_id": h.enrollment.pk}, 8),

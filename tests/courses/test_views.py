@@ -395,7 +395,7 @@ def test_continue_on_the_dashboard_for_a_member_half_way(client):
     client.force_login(member)
     body = client.get(reverse("accounts:dashboard")).content.decode()
     assert "50% complete · 2 of 4 lessons" in body
-    assert "3 min spent" in body
+    assert "3 minutes spent" in body
     assert f'href="{lesson_url(lessons[2])}">Continue</a>' in body
 
 

@@ -166,8 +166,8 @@ def test_a_new_member_verifies_and_resets_her_password_from_the_dev_consoles_mai
 
     page.goto(f"{site}/accounts/signup/")
     main.get_by_label("Email").fill(EMAIL)
-    main.get_by_label("Password:", exact=True).fill(FIRST_PASSWORD)
-    main.get_by_label("Password (again):").fill(FIRST_PASSWORD)
+    main.get_by_label("Password", exact=True).fill(FIRST_PASSWORD)
+    main.get_by_label("Password (again)").fill(FIRST_PASSWORD)
     main.get_by_role("button", name="Sign Up").click()
     page.wait_for_url("**/accounts/confirm-email/")
 
@@ -197,8 +197,8 @@ def test_a_new_member_verifies_and_resets_her_password_from_the_dev_consoles_mai
     reset = dev_stack.link_in_mail(r"/accounts/password/reset/key/[^/\s\"'<>]+/")
     assert reset.startswith(f"{site}/accounts/password/reset/key/"), reset
     page.goto(reset)
-    main.get_by_label("New Password:", exact=True).fill(NEW_PASSWORD)
-    main.get_by_label("New Password (again):").fill(NEW_PASSWORD)
+    main.get_by_label("New Password", exact=True).fill(NEW_PASSWORD)
+    main.get_by_label("New Password (again)").fill(NEW_PASSWORD)
     main.get_by_role("button", name="Change Password").click()
     expect(main).to_contain_text("Your password is now changed.")
 

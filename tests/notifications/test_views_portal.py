@@ -82,3 +82,19 @@ def test_unread_count_context_processor_is_one_query(rf, django_assert_num_queri
 def test_list_page_requires_login(client):
     response = client.get(reverse("notifications:notification_list"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_a_notice_links_to_what_it_is_about_and_only_inside_the_site(client):
+    me = UserFactory()
+    UserNotificationFactory(user=me, title="Your lesson is ready", data={"url": "/courses/calm/"})
+    UserNotificationFactory(user=me, title="Elsewhere", data={"url": "https://evil.example/"})
+    UserNotificationFactory(user=me, title="Script", data={"url": "javascript:alert(1)"})
+    UserNotificationFactory(user=me, title="Plain notice", data={})
+    client.force_login(me)
+
+    html = client.get(reverse("notifications:notification_list")).content.decode()
+
+    assert '<h2><a href="/courses/calm/">Your lesson is ready</a>' in html
+    assert "<h2>Elsewhere" in html and "evil.example" not in html
+    assert "<h2>Script" in html and "javascript:" not in html
+    assert "<h2>Plain notice" in html
