@@ -23,12 +23,6 @@ pytestmark = BROWSER
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 
 
-def _axe(page) -> list[str]:
-    """axe's serious findings, less the flash list's known `listitem` one: base.html's
-    <ul class="messages" role="status"> is issue 17 point 5, fixed outside this branch."""
-    return [f for f in axe_findings(page) if not (f.startswith("listitem (serious)") and "'.message'" in f)]
-
-
 def _member():
     member = UserFactory()
     member.profile.timezone = "America/New_York"
@@ -77,10 +71,10 @@ def test_calendar_journey(live_server, transactional_db, size):
         assert event.decoded("dtstart") == seat.workshop.starts_at
         assert event.decoded("dtstart").utcoffset() == starts.astimezone(ZoneInfo("America/New_York")).utcoffset()
         assert str(event["location"]) == seat.workshop.zoom_join_url
-        assert _axe(page) == []
+        assert axe_findings(page) == []
 
         page.goto(f"{live_server.url}/account/security/")
-        assert _axe(page) == []
+        assert axe_findings(page) == []
         page.get_by_role("button", name="Get my calendar link").click()
         expect(page.locator(".messages")).to_contain_text("Your calendar link is ready")
         field = page.get_by_label("Your private calendar link")
@@ -90,7 +84,7 @@ def test_calendar_journey(live_server, transactional_db, size):
             .get_attribute("href")
             .startswith("webcal://")
         )
-        assert _axe(page) == []  # with the flash message and the link
+        assert axe_findings(page) == []  # with the flash message and the link
 
         uids = _feed_uids(context, live_server, feed_path)
         assert f"appointment-{session.pk}@bloom.calendar" in uids and len(uids) == 2
@@ -101,7 +95,7 @@ def test_calendar_journey(live_server, transactional_db, size):
         page.goto(f"{live_server.url}/account/security/")
         page.get_by_role("link", name="Make a new link").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Make a new calendar link?")
-        assert _axe(page) == []
+        assert axe_findings(page) == []
         page.get_by_role("button", name="Yes, make a new link").click()
         expect(page.locator(".messages")).to_contain_text("The old one no longer works")
         assert context.request.get(live_server.url + feed_path).status == 404
@@ -112,7 +106,7 @@ def test_calendar_journey(live_server, transactional_db, size):
         assert _feed_uids(context, live_server, new_path) == uids - {f"appointment-{session.pk}@bloom.calendar"}
 
         page.get_by_role("link", name="Turn off").click()
-        assert _axe(page) == []
+        assert axe_findings(page) == []
         page.get_by_role("button", name="Yes, turn it off").click()
         expect(page.get_by_role("button", name="Get my calendar link")).to_be_visible()
         assert context.request.get(live_server.url + new_path).status == 404
