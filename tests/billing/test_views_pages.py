@@ -146,7 +146,7 @@ def test_dashboard_panel_uses_two_queries_and_has_an_empty_state(client, django_
         context = panel.context(member)
     assert (context["summary"].payment_count, context["needs_action"]) == (1, 1)
     page = client.get(reverse("accounts:dashboard"))
-    assert b"1 payment, 80.00 in total." in page.content
+    assert b"1 payment, $80.00 USD in total." in page.content
     assert b"1 payment needs your confirmation." in page.content
 
 
