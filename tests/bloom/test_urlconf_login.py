@@ -39,6 +39,11 @@ PUBLIC = {
     "content:contact_thanks",
     # Her calendar feed: a phone cannot sign in; the secret token in the URL is the key (ADR 0185).
     "accounts:calendar_feed",
+    # Messages with the care team: a visitor writes without an account and comes back through a
+    # signed, expiring link; a member's own threads are fenced in the views (docs/adr/0180).
+    "content:messages_home",
+    "content:messages_visitor_thread",
+    "content:messages_visitor_thread_updates",
     "content:career_list",
     "content:career_detail",
     "content:career_applied",
