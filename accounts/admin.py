@@ -55,6 +55,23 @@ from .services import (
 from .services.screening import risk_alert_acknowledge
 
 
+class HealthReadAuditMixin:
+    """Opening a row that shows health information writes a `view_health` audit row (ADR 0011).
+
+    Lists show no health text, so only the change (detail) page is a read. `health_read_shows`
+    says whether this row's page shows any; by default every row's does.
+    """
+
+    def health_read_shows(self, obj) -> bool:
+        return True
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and self.has_view_permission(request, obj) and self.health_read_shows(obj):
+            health_read_record(staff_user=request.user, obj=obj, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 class UserCreateForm(AdminUserCreationForm):
     class Meta:
         model = User
@@ -114,7 +131,7 @@ class UserAchievementAdmin(admin.ModelAdmin):
 
 
 @admin.register(WellnessEntry)
-class WellnessEntryAdmin(admin.ModelAdmin):
+class WellnessEntryAdmin(HealthReadAuditMixin, admin.ModelAdmin):
     """Only check-ins she shares with her clinician now (and an entry whose note raised a risk
     alert); once she stops sharing, none are listed or opened. Lists show scores only; opening
     an entry shows its notes and is written to the audit log."""
@@ -144,12 +161,6 @@ class WellnessEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        if obj is not None and self.has_view_permission(request, obj):
-            health_read_record(staff_user=request.user, obj=obj, request=request)
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class AdminRolePermissionInline(admin.TabularInline):
@@ -226,7 +237,7 @@ class AdminActivityLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MemberPause)
-class MemberPauseAdmin(ReadOnlyAdmin):
+class MemberPauseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
     """Members' breaks: lists show the dates only; opening one shows why, and is audited."""
 
     list_display = ["user", "starts_at", "ends_at", "ended_at"]
@@ -234,12 +245,6 @@ class MemberPauseAdmin(ReadOnlyAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user"]
     readonly_fields = ["user", "starts_at", "ends_at", "ended_at", "reason", "created_at"]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        if obj is not None and self.has_view_permission(request, obj):
-            health_read_record(staff_user=request.user, obj=obj, request=request)
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(SecurityEvent)
@@ -308,7 +313,7 @@ class ScreeningSchedulePointAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScreeningResponse)
-class ScreeningResponseAdmin(ReadOnlyAdmin):
+class ScreeningResponseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
     """Scores for the care team; her answers to each question only when she shared them, and
     each look at shared answers is written to the audit log."""
 
@@ -361,16 +366,9 @@ class ScreeningResponseAdmin(ReadOnlyAdmin):
             ),
         )
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        if (
-            obj is not None
-            and obj.shared_with_clinician
-            and getattr(obj, "in_care", False)
-            and self.has_view_permission(request, obj)
-        ):
-            health_read_record(staff_user=request.user, obj=obj, request=request)
-        return super().change_view(request, object_id, form_url, extra_context)
+    def health_read_shows(self, obj) -> bool:
+        # Only shared answers her care team may read are health reads; a score alone is not.
+        return obj.shared_with_clinician and getattr(obj, "in_care", False)
 
 
 @admin.register(MemberScreeningPoint)
@@ -519,7 +517,7 @@ class CareAssignmentForm(forms.ModelForm):
 
 
 @admin.register(CareAssignment)
-class CareAssignmentAdmin(admin.ModelAdmin):
+class CareAssignmentAdmin(HealthReadAuditMixin, admin.ModelAdmin):
     """What clinicians suggested to clients. Her progress shows only while she shares it; opening
     one (its note) is audited."""
 
@@ -560,12 +558,6 @@ class CareAssignmentAdmin(admin.ModelAdmin):
         )
         obj.pk, obj.kind, obj.title, obj.clinician = created.pk, created.kind, created.title, created.clinician
         obj._state.adding = False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
-        if obj is not None and self.has_view_permission(request, obj):
-            health_read_record(staff_user=request.user, obj=obj, request=request)
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(CalendarFeed)

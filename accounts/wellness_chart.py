@@ -31,6 +31,8 @@ STYLES = {
 }
 LABELS = {field: label for field, label, _scale in WELLNESS_MEASURES}
 RATINGS = ("mood", "anxiety", "energy", "support")
+RATINGS_TITLE = "Mood, anxiety, energy and support: weekly averages (1 to 5)"
+SLEEP_TITLE = "Sleep: average hours a night, by week"
 
 
 @dataclass(frozen=True)
@@ -159,51 +161,24 @@ def _summary(weeks: list[WellnessWeek], fields: tuple[str, ...], unit: str) -> s
     return f"{count} check-in{'s' if count != 1 else ''} in {span}. Weekly averages: " + "; ".join(bits) + "."
 
 
+def _chart(weeks: list[WellnessWeek], *, key: str, title: str, fields: tuple[str, ...], unit: str, low, high):
+    """One chart: its summary sentence, and the SVG that carries the same title and summary."""
+    summary = _summary(weeks, fields, unit)
+    svg = _svg(key=key, title=title, summary=summary, weeks=weeks, fields=fields, low=low, high=high)
+    # every interpolated text in the SVG is escaped or a constant
+    return WellnessChart(key=key, title=title, summary=summary, svg=mark_safe(svg))  # noqa: S308
+
+
 def wellness_charts(weeks: list[WellnessWeek]) -> list[WellnessChart]:
     """The ratings chart and the sleep chart for these weeks; [] when none has a check-in
     (the page shows its empty state instead)."""
     if not any(week.entries for week in weeks):
         return []
-    charts = []
-    ratings_summary = _summary(weeks, RATINGS, "")
-    charts.append(
-        WellnessChart(
-            key="ratings",
-            title="Mood, anxiety, energy and support: weekly averages (1 to 5)",
-            summary=ratings_summary,
-            svg=mark_safe(  # noqa: S308 - every interpolated text is escaped or a constant
-                _svg(
-                    key="ratings",
-                    title="Mood, anxiety, energy and support: weekly averages (1 to 5)",
-                    summary=ratings_summary,
-                    weeks=weeks,
-                    fields=RATINGS,
-                    low=1,
-                    high=5,
-                )
-            ),
-        )
-    )
+    charts = [_chart(weeks, key="ratings", title=RATINGS_TITLE, fields=RATINGS, unit="", low=1, high=5)]
     if any(week.sleep_hours is not None for week in weeks):
         top = max(week.sleep_hours for week in weeks if week.sleep_hours is not None)
         high = max(10, int(top) + (2 - int(top) % 2))
-        sleep_summary = _summary(weeks, ("sleep_hours",), " h")
         charts.append(
-            WellnessChart(
-                key="sleep",
-                title="Sleep: average hours a night, by week",
-                summary=sleep_summary,
-                svg=mark_safe(  # noqa: S308 - every interpolated text is escaped or a constant
-                    _svg(
-                        key="sleep",
-                        title="Sleep: average hours a night, by week",
-                        summary=sleep_summary,
-                        weeks=weeks,
-                        fields=("sleep_hours",),
-                        low=0,
-                        high=high,
-                    )
-                ),
-            )
+            _chart(weeks, key="sleep", title=SLEEP_TITLE, fields=("sleep_hours",), unit=" h", low=0, high=high)
         )
     return charts
