@@ -390,6 +390,8 @@ class ConsentKind(models.TextChoices):
     TERMS = "terms", "Terms of use"
     PRIVACY = "privacy", "Privacy notice"
     HEALTH_DATA = "health_data", "Processing of health information"
+    BOOKING_POLICY = "booking_policy", "Cancellation and no-show policy"
+    TELEHEALTH = "telehealth", "Telehealth sessions"
 
 
 # Consent switches: for these sources the newest record is her current choice (docs/accounts.md).
@@ -405,6 +407,10 @@ class ConsentRecord(UUIDModel):
     granted = models.BooleanField()
     source = models.CharField(max_length=40, help_text="Where it was given: signup, onboarding, preferences, admin ...")
     ip_address = ip_address_field()
+    user_agent = models.TextField(blank=True, default="")
+    text_version = models.CharField(
+        max_length=40, blank=True, default="", help_text="Version of the text she agreed to (terms, notice, policy)."
+    )
     created_at = created_at_field()
 
     class Meta:

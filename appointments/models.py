@@ -50,6 +50,19 @@ class TherapistProfile(SoftDeleteModel):
     currency = models.CharField(max_length=3, default="usd", db_default="usd")
     timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE)
     updated_at = models.DateTimeField(auto_now=True, db_default=DbNow())
+    # Who she helps and what a session costs (the member-facing directory, docs/appointments.md).
+    who_i_help = models.TextField(blank=True, default="", help_text="A few sentences on who this therapist helps.")
+    session_fee = money_field(null=True, blank=True, help_text="What one session costs; empty means the hourly rate.")
+    session_minutes = models.PositiveSmallIntegerField(default=50, db_default=50)
+    # The cancellation and no-show policy a member accepts before booking (per therapist).
+    cancellation_window_hours = models.PositiveSmallIntegerField(
+        default=24, db_default=24, help_text="Cancelling less than this many hours ahead is a late cancellation."
+    )
+    no_show_fee = money_field(null=True, blank=True, help_text="Empty: no fee for a missed session.")
+    late_cancel_fee = money_field(null=True, blank=True, help_text="Empty: no fee for a late cancellation.")
+    # For superbills.
+    npi = models.CharField("NPI", max_length=10, blank=True, default="", help_text="National Provider Identifier.")
+    license_number = models.CharField(max_length=50, blank=True, default="")
 
     class Meta:
         db_table = "therapist_profiles"
@@ -63,6 +76,12 @@ class TherapistProfile(SoftDeleteModel):
             models.CheckConstraint(
                 condition=Q(hourly_rate__isnull=True) | Q(hourly_rate__gte=0),
                 name="therapist_profiles_rate_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=(Q(session_fee__isnull=True) | Q(session_fee__gte=0))
+                & (Q(no_show_fee__isnull=True) | Q(no_show_fee__gte=0))
+                & (Q(late_cancel_fee__isnull=True) | Q(late_cancel_fee__gte=0)),
+                name="therapist_profiles_fees_not_negative",
             ),
         ]
 
@@ -120,6 +139,58 @@ class AppointmentStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     NO_SHOW = "no_show", "No-show"
     RESCHEDULED = "rescheduled", "Rescheduled"
+    LATE_CANCELLED = "late_cancelled", "Late-cancelled"
+
+
+class CancelledBy(models.TextChoices):
+    INVITEE = "invitee", "The member"
+    HOST = "host", "The therapist"
+    STAFF = "staff", "The practice"
+
+
+class BookingPolicyAcceptance(UUIDModel):
+    """A member's acceptance of a therapist's cancellation and no-show policy, with the terms
+    as they stood (fees and window are copied: a later change to the therapist's policy never
+    changes what she agreed to). The consent record holds the evidence (version, IP, agent)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_policies")
+    therapist = models.ForeignKey("TherapistProfile", on_delete=models.PROTECT, related_name="policy_acceptances")
+    policy_version = models.CharField(max_length=40)
+    window_hours = models.PositiveSmallIntegerField()
+    no_show_fee = money_field(null=True, blank=True)
+    late_cancel_fee = money_field(null=True, blank=True)
+    session_fee = money_field(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    consent = models.ForeignKey(
+        "accounts.ConsentRecord", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = created_at_field()
+
+    class Meta:
+        db_table = "booking_policy_acceptances"
+        ordering = ["-accepted_at"]
+        indexes = [models.Index(fields=["user", "therapist", "-accepted_at"], name="booking_policy_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Policy {self.policy_version} accepted {self.accepted_at:%Y-%m-%d}"
+
+
+class BookingLink(UUIDModel):
+    """An opaque tracking value put on a therapist's Calendly link (`utm_content`), so the
+    booking webhook finds the member even when she books under another email (tracking.py)."""
+
+    token = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_links")
+    therapist = models.ForeignKey("TherapistProfile", on_delete=models.CASCADE, related_name="booking_links")
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "booking_links"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "therapist"], name="booking_links_one_per_pair")]
+
+    def __str__(self) -> str:
+        return f"Booking link {self.token[:6]}…"
 
 
 # A booking in one of these states is final: a late Calendly event never brings it back.
@@ -166,6 +237,26 @@ class AppointmentData(TimeStampedModel):
     session_notes = models.OneToOneField(
         "SessionNote", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
+    # Cancel and reschedule (Calendly's links; a reschedule links the old and the new booking).
+    calendly_cancel_url = models.TextField(blank=True, default="")
+    calendly_reschedule_url = models.TextField(blank=True, default="")
+    calendly_old_invitee_uri = models.TextField(null=True, blank=True, help_text="The booking this one replaced.")
+    calendly_new_invitee_uri = models.TextField(null=True, blank=True, help_text="The booking that replaced this one.")
+    rescheduled_from = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rescheduled_to"
+    )
+    cancelled_by = choice_field(CancelledBy, max_length=10, blank=True, default="")
+    # The policy she accepted for this booking, which decides any fee.
+    policy_acceptance = models.ForeignKey(
+        BookingPolicyAcceptance, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    # Attendance as the clinician (or Calendly's no-show mark) recorded it.
+    attendance_marked_at = models.DateTimeField(null=True, blank=True)
+    attendance_marked_by = optional_user_fk()
+    no_show_marked_in_calendly_at = models.DateTimeField(null=True, blank=True)
+    # Superbill codes the clinician enters (ICD-10 diagnoses, CPT service code).
+    diagnosis_codes = ArrayField(models.CharField(max_length=10), blank=True, default=list)
+    service_code = models.CharField(max_length=10, blank=True, default="")
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -179,6 +270,7 @@ class AppointmentData(TimeStampedModel):
         ]
         constraints = [
             choice_constraint("appointment_data", "status", AppointmentStatus),
+            choice_constraint("appointment_data", "cancelled_by", CancelledBy, blank=True),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_data_ends_after_start"
             ),
@@ -195,11 +287,13 @@ class PaymentKind(models.TextChoices):
 
 
 class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting the clinician's confirmation"
     AUTHORIZED = "authorized", "Authorized"
     CAPTURED = "captured", "Captured"
     RELEASED = "released", "Released"
     FAILED = "failed", "Failed"
     REFUNDED = "refunded", "Refunded"
+    WAIVED = "waived", "Waived"
 
 
 class AppointmentPayment(UUIDModel):
@@ -217,6 +311,14 @@ class AppointmentPayment(UUIDModel):
     authorized_at = models.DateTimeField(null=True, blank=True)
     captured_at = models.DateTimeField(null=True, blank=True)
     created_at = created_at_field()
+    idempotency_key = models.CharField(
+        max_length=120, null=True, blank=True, unique=True, help_text="Built from Bloom's ids; one Stripe call per key."
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    waived_at = models.DateTimeField(null=True, blank=True)
+    waived_by = optional_user_fk()
+    waive_reason = models.TextField(blank=True, default="")
+    failure_message = models.TextField(blank=True, default="", help_text="In Bloom's words, never Stripe's.")
 
     class Meta:
         db_table = "appointment_payments"
@@ -229,7 +331,7 @@ class AppointmentPayment(UUIDModel):
             # At most one live charge of each kind per appointment.
             models.UniqueConstraint(
                 fields=["appointment", "kind"],
-                condition=Q(status__in=["authorized", "captured"]),
+                condition=Q(status__in=["pending", "authorized", "captured"]),
                 name="appointment_payments_one_live_per_kind",
             ),
         ]
