@@ -175,6 +175,33 @@ class BookingPolicyAcceptance(UUIDModel):
         return f"Policy {self.policy_version} accepted {self.accepted_at:%Y-%m-%d}"
 
 
+class GoodFaithEstimate(UUIDModel):
+    """A Good Faith Estimate (No Surprises Act) given to a self-pay client at booking: the
+    expected charges for a course of sessions with one therapist, as they stood that day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="good_faith_estimates")
+    therapist = models.ForeignKey("TherapistProfile", on_delete=models.PROTECT, related_name="good_faith_estimates")
+    session_fee = money_field()
+    session_count = models.PositiveSmallIntegerField(help_text="Sessions expected over the estimate's period.")
+    total = money_field()
+    currency = models.CharField(max_length=3, default="usd", db_default="usd")
+    service_code = models.CharField(max_length=10, blank=True, default="")
+    valid_until = models.DateField()
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "good_faith_estimates"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="good_faith_estimates_user_idx")]
+        constraints = [
+            not_negative("good_faith_estimates", "session_fee"),
+            not_negative("good_faith_estimates", "total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Good Faith Estimate {self.created_at:%Y-%m-%d}"
+
+
 class BookingLink(UUIDModel):
     """An opaque tracking value put on a therapist's Calendly link (`utm_content`), so the
     booking webhook finds the member even when she books under another email (tracking.py)."""
