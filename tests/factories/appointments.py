@@ -14,7 +14,10 @@ from appointments.models import (
     AppointmentPayment,
     AppointmentReminderLog,
     AppointmentStatus,
+    BookingLink,
+    BookingPolicyAcceptance,
     CalendlyWebhookEvent,
+    GoodFaithEstimate,
     PaymentKind,
     PaymentStatus,
     ReminderChannel,
@@ -120,3 +123,40 @@ class CalendlyWebhookEventFactory(factory.django.DjangoModelFactory):
     event_data = factory.LazyAttribute(
         lambda o: {"event": o.event_type, "created_at": "2026-01-05T10:00:00.000000Z", "payload": {}}
     )
+
+
+class BookingPolicyAcceptanceFactory(factory.django.DjangoModelFactory):
+    """Her acceptance of a therapist's policy, with the therapist's terms copied as they stand."""
+
+    class Meta:
+        model = BookingPolicyAcceptance
+
+    user = factory.SubFactory(UserFactory)
+    therapist = factory.SubFactory(TherapistProfileFactory)
+    policy_version = "2026-12"
+    window_hours = factory.LazyAttribute(lambda o: o.therapist.cancellation_window_hours)
+    no_show_fee = factory.LazyAttribute(lambda o: o.therapist.no_show_fee)
+    late_cancel_fee = factory.LazyAttribute(lambda o: o.therapist.late_cancel_fee)
+    session_fee = factory.LazyAttribute(lambda o: o.therapist.session_fee or o.therapist.hourly_rate)
+
+
+class BookingLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BookingLink
+
+    user = factory.SubFactory(UserFactory)
+    therapist = factory.SubFactory(TherapistProfileFactory)
+    token = factory.LazyFunction(lambda: uuid.uuid4().hex[:20])
+
+
+class GoodFaithEstimateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GoodFaithEstimate
+
+    user = factory.SubFactory(UserFactory)
+    therapist = factory.SubFactory(TherapistProfileFactory)
+    session_fee = Decimal("180.00")
+    session_count = 12
+    total = factory.LazyAttribute(lambda o: o.session_fee * o.session_count)
+    service_code = "90837"
+    valid_until = factory.LazyFunction(lambda: (timezone.now() + timedelta(days=365)).date())
