@@ -5,4 +5,9 @@ BEAT_SCHEDULE = {
         "task": "appointments.appointment_reminders_send_task",
         "schedule": 300.0,
     },
+    # Holds inside the card window, releases, and answers Stripe owed (appointments/holds.py).
+    "appointments-holds-sweep": {
+        "task": "appointments.appointment_holds_sweep_task",
+        "schedule": 900.0,
+    },
 }

@@ -2,7 +2,7 @@
 
 from bloom.taskdef import BACKOFF, task
 
-from . import services, webhooks
+from . import holds, services, webhooks
 
 
 @task(retry=BACKOFF)
@@ -14,3 +14,23 @@ def calendly_event_process_task(event_id: str) -> str:
 @task()
 def appointment_reminders_send_task() -> int:
     return services.appointment_reminders_send()
+
+
+@task(retry=BACKOFF)
+def appointment_money_step_task(step: str, appointment_id: str, other_id: str | None = None) -> str:
+    """A hold step queued by a Calendly event after commit: place, release or move (holds.py).
+    Idempotent (one Stripe call per key); the 15-minute sweep repeats anything left over."""
+    if step == "place":
+        holds.appointment_hold_place(appointment_id=appointment_id)
+    elif step == "release":
+        holds.appointment_hold_release(appointment_id=appointment_id)
+    elif step == "move":
+        holds.appointment_hold_move(old_id=appointment_id, new_id=other_id)
+    else:
+        raise ValueError(f"unknown money step {step!r}")
+    return step
+
+
+@task()
+def appointment_holds_sweep_task() -> dict:
+    return holds.appointment_holds_sweep()
