@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from bloom.exceptions import ApplicationError
+from bloom.tasks import send
 from bloom.webhooks import (
     PayloadError,
     SignatureError,
@@ -117,11 +118,12 @@ def _policy_for(*, user, therapist) -> BookingPolicyAcceptance | None:
 
 
 def _money_step(step: str, appointment_id, other_id=None) -> None:
-    """Queue a hold step (appointments/holds.py) once this event's transaction commits."""
+    """Queue a hold step (appointments/holds.py) once this event's transaction commits; with
+    the broker down the 15-minute holds sweep does it instead."""
     from . import tasks
 
-    args = [str(appointment_id), str(other_id) if other_id else None]
-    transaction.on_commit(lambda: tasks.appointment_money_step_task.delay(step, *args))
+    args = [step, str(appointment_id), str(other_id) if other_id else None]
+    transaction.on_commit(lambda: send(tasks.appointment_money_step_task, *args))
 
 
 def _link_reschedule(*, old: AppointmentData, new: AppointmentData) -> None:
