@@ -4,6 +4,7 @@ from bloom.admin import DeleteGuardMixin, ReadOnlyAdmin, SoftDeleteAdmin
 from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
+from .admin_attendance import AttendanceAdminMixin
 from .models import (
     AppointmentData,
     AppointmentPayment,
@@ -55,7 +56,18 @@ class PaymentInline(admin.TabularInline):
     model = AppointmentPayment
     extra = 0
     can_delete = False
-    fields = ["kind", "amount", "currency", "status", "authorized_at", "captured_at", "payment"]
+    fields = [
+        "kind",
+        "amount",
+        "currency",
+        "status",
+        "authorized_at",
+        "captured_at",
+        "released_at",
+        "failure_message",
+        "idempotency_key",
+        "payment",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -63,7 +75,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(AppointmentData)
-class AppointmentDataAdmin(DeleteGuardMixin, admin.ModelAdmin):
+class AppointmentDataAdmin(AttendanceAdminMixin, DeleteGuardMixin, admin.ModelAdmin):
     list_display = ["starts_at", "user", "invitee_email", "therapist", "status", "created_at"]
     list_filter = ["status", "therapist", ("user", admin.EmptyFieldListFilter)]
     search_fields = ["invitee_email", "invitee_name", "user__email", "therapist__display_name", "calendly_invitee_uri"]
