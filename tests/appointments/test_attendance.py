@@ -229,3 +229,75 @@ def test_another_clinician_is_refused(client, other_clinician, held_past):
     held_past.refresh_from_db()
     assert held_past.status == AppointmentStatus.SCHEDULED
     assert _url("attendance", held_past.pk, "no_show") not in client.get(_url("change", held_past.pk)).content.decode()
+
+
+@pytest.mark.parametrize("failure", ["500", "timeout_after_processing", "malformed"])
+def test_a_fee_stripe_did_not_answer_is_asked_again_and_charged_once(
+    fake_stripe, settings, held_past, clinician, failure
+):
+    fee = attendance.appointment_mark_no_show(appointment=held_past, actor=clinician)
+    stripe_breaks(fake_stripe, settings, failure, path="/v1/payment_intents")
+
+    checking = attendance.appointment_fee_confirm(row=fee, actor=clinician)
+    assert checking.status == PaymentStatus.CHECKING
+    assert_no_provider_text(fake_stripe, checking.failure_message)
+    # A second click meanwhile never makes a second charge.
+    attendance.appointment_fee_confirm(row=fee, actor=clinician)
+
+    stripe_mends(fake_stripe, settings)
+    assert holds.appointment_holds_sweep()["checked"] == 1
+
+    fee.refresh_from_db()
+    assert fee.status == PaymentStatus.CAPTURED
+    charges = [c for c in pi_creates(fake_stripe) if c.params.get("capture_method") != "manual"]
+    assert {c.idempotency_key for c in charges} == {fee.idempotency_key}
+    assert len([i for i in fake_stripe.payment_intents.values() if i["capture_method"] == "automatic"]) == 1
+    assert AppointmentPayment.objects.filter(kind="no_show_fee").count() == 1
+
+
+def test_a_capture_the_card_refuses_fails_the_row_in_blooms_words(fake_stripe, settings, held_past, clinician):
+    stripe_breaks(fake_stripe, settings, "402", path="/v1/payment_intents/")
+
+    row = attendance.appointment_mark_attended(appointment=held_past, actor=clinician)
+
+    assert row.status == PaymentStatus.FAILED and row.failure_message
+    assert_no_provider_text(fake_stripe, row.failure_message)
+
+
+def test_the_same_key_with_another_amount_is_refused_by_billing(fake_stripe, carded_member):
+    from billing import services as billing_services
+
+    def charge(amount):
+        return billing_services.payment_charge_off_session(
+            member=carded_member,
+            kind="appointment_no_show_fee",
+            object_id="00000000-0000-0000-0000-000000000000",
+            amount=Decimal(amount),
+            description="Fee",
+            idempotency_key="appt-test-noshow-1",
+        )
+
+    first = charge("60.00")
+    assert charge("60.00").pk == first.pk
+    with pytest.raises(ApplicationError, match="different amount"):
+        charge("70.00")
+    assert len(pi_creates(fake_stripe)) == 1
+
+
+def test_the_change_page_query_count_does_not_grow_with_fees(admin_clinician, held_past, clinician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories.appointments import AppointmentPaymentFactory
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_clinician.get(_url("change", held_past.pk)).status_code == 200
+        return len(ctx.captured_queries)
+
+    admin_clinician.get(_url("change", held_past.pk))
+    AppointmentPaymentFactory(appointment=held_past, kind="no_show_fee", status="waived", amount=NO_SHOW_FEE)
+    few = count()
+    for _ in range(5):
+        AppointmentPaymentFactory(appointment=held_past, kind="late_cancel_fee", status="failed", amount=NO_SHOW_FEE)
+    assert count() == few

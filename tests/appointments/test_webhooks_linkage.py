@@ -223,3 +223,20 @@ def test_a_no_show_for_an_unknown_booking_is_ignored(run):
 
     assert run(body) == "ignored_unknown_invitee"
     assert not AppointmentData.objects.exists()
+
+
+def test_the_accepted_window_decides_lateness_not_todays(run, carded_member, money_therapist, policy):
+    # She accepted 24 hours; the therapist has since moved to 72. Cancelling 30 hours ahead is on time.
+    type(money_therapist).objects.filter(pk=money_therapist.pk).update(cancellation_window_hours=72)
+    soon = (timezone.now() + timedelta(hours=30)).replace(microsecond=0)
+    run(_created(carded_member, starts_at=soon))
+    appointment = AppointmentData.objects.get()
+    body = money_body(
+        email=carded_member.email,
+        event="invitee.canceled",
+        invitee_uri=appointment.calendly_invitee_uri,
+        starts_at=soon,
+    )
+
+    assert run(body) == "cancelled"
+    assert not AppointmentPayment.objects.exclude(kind="session_fee").exists()
