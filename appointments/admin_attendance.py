@@ -64,7 +64,9 @@ class AttendanceAdminMixin:
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def _attendance_context(self, request, appointment) -> dict:
-        allowed = attendance.may_mark_attendance(actor=request.user, appointment=appointment)
+        allowed = self.has_change_permission(request, appointment) and attendance.may_mark_attendance(
+            actor=request.user, appointment=appointment
+        )
         started = appointment.starts_at <= timezone.now()
         status = appointment.status
         marks = []
@@ -103,7 +105,9 @@ class AttendanceAdminMixin:
         appointment = self.get_object(request, str(object_id))
         if appointment is None:
             raise Http404("No such appointment.")
-        if not attendance.may_mark_attendance(actor=request.user, appointment=appointment):
+        if not self.has_change_permission(request, appointment) or not attendance.may_mark_attendance(
+            actor=request.user, appointment=appointment
+        ):
             raise PermissionDenied("Only this session's therapist or the practice owner can record attendance or fees.")
         return appointment
 

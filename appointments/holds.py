@@ -26,7 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from billing import services as billing_services
 from billing.models import PaymentIntent
 from billing.models import PaymentStatus as BillingStatus
 from bloom.exceptions import ApplicationError
+from notifications.services import notification_create
 
 from .models import (
     LIVE_PAYMENT_STATUSES,
@@ -58,7 +59,7 @@ RELEASE_STATUSES = (
     AppointmentStatus.NO_SHOW,
 )
 CHECKING_MESSAGE = "Stripe has not confirmed this yet; Bloom asks again automatically. Nothing is charged twice."
-NO_CARD_MESSAGE = "There is no saved card on the member's account, so nothing could be held."
+NEEDS_ACTION_MESSAGE = "Waiting for the member to confirm the payment with her bank (billing sent her a link)."
 
 
 @contextmanager
@@ -118,9 +119,8 @@ def _row_status(payment: PaymentIntent) -> str:
         return PaymentStatus.RELEASED
     if payment.status == BillingStatus.FAILED:
         return PaymentStatus.FAILED
-    if payment.needs_action:
-        # The member was asked by billing to confirm with her bank; nothing is held yet.
-        return PaymentStatus.FAILED
+    # Stripe has not answered, or the member was asked (by billing) to confirm with her bank:
+    # either way the row is asked about again under its key.
     return PaymentStatus.CHECKING
 
 
@@ -140,7 +140,7 @@ def row_sync(*, row: AppointmentPayment, payment: PaymentIntent) -> AppointmentP
     if status == PaymentStatus.FAILED:
         updates["failure_message"] = payment.failure_message or "The card was not charged."
     elif status == PaymentStatus.CHECKING:
-        updates["failure_message"] = CHECKING_MESSAGE
+        updates["failure_message"] = NEEDS_ACTION_MESSAGE if payment.needs_action else CHECKING_MESSAGE
     else:
         updates["failure_message"] = ""
     for name, value in updates.items():
@@ -171,10 +171,28 @@ def row_charge(*, row: AppointmentPayment, appointment: AppointmentData, capture
         )
     except ApplicationError as exc:
         # No card on file, or a request Stripe has not settled that cannot change.
-        row.status, row.failure_message = PaymentStatus.FAILED, str(exc)
-        row.save(update_fields=["status", "failure_message"])
+        with transaction.atomic():
+            row.status, row.failure_message = PaymentStatus.FAILED, str(exc)
+            row.save(update_fields=["status", "failure_message"])
+            if row.kind == PaymentKind.SESSION_FEE:
+                _tell_member_no_card(appointment)
         return row
     return row_sync(row=row, payment=payment)
+
+
+def _tell_member_no_card(appointment: AppointmentData) -> None:
+    """A kind notice (and email) once per failed row: her booking stands, a card is needed."""
+    notification_create(
+        member=appointment.user,
+        type="appointment_card_needed",
+        title="Please add a card for your session",
+        message=(
+            f"Your session on {_local(appointment):%A %-d %B at %-I:%M %p} is still booked. "
+            "We couldn't find a saved card to hold the session fee, so nothing was charged. "
+            "Please add a card on your billing page before the session."
+        ),
+        data={"appointment_id": str(appointment.pk)},
+    )
 
 
 def _live_row(appointment: AppointmentData, kind: str) -> AppointmentPayment | None:
@@ -245,6 +263,9 @@ def appointment_hold_release(*, appointment_id) -> AppointmentPayment | None:
     with appointment_money_lock(appointment_id):
         appointment = _fresh(appointment_id)
         row = _live_row(appointment, PaymentKind.SESSION_FEE)
+        if row is not None and row.status == PaymentStatus.CHECKING:
+            # A hold Stripe had not confirmed: ask again first, then let go of what it holds.
+            row = row_charge(row=row, appointment=appointment, capture_method="manual")
         if row is None or row.status != PaymentStatus.AUTHORIZED or row.payment is None:
             return row
         try:
@@ -270,6 +291,9 @@ def appointment_hold_capture(*, appointment_id, amount: Decimal | None = None) -
     with appointment_money_lock(appointment_id):
         appointment = _fresh(appointment_id)
         row = _live_row(appointment, PaymentKind.SESSION_FEE)
+        if row is not None and row.status == PaymentStatus.CHECKING:
+            # A hold Stripe had not confirmed: ask again first, then capture what it holds.
+            row = row_charge(row=row, appointment=appointment, capture_method="manual")
         if row is not None and row.status == PaymentStatus.AUTHORIZED and row.payment is not None:
             try:
                 payment = billing_services.payment_capture(payment=row.payment, amount=amount)
@@ -278,8 +302,6 @@ def appointment_hold_capture(*, appointment_id, amount: Decimal | None = None) -
                 row.save(update_fields=["failure_message"])
                 return row
             return row_sync(row=row, payment=payment)
-        if row is not None and row.status == PaymentStatus.CHECKING:
-            return row_charge(row=row, appointment=appointment, capture_method="manual")
         if row is not None or appointment.user_id is None:
             return row
         fee = amount or session_fee_for(appointment)
@@ -321,12 +343,26 @@ def holds_due(*, now: datetime):
 
 
 def releases_due():
-    """Appointments that will not happen at the session fee but still hold it on the card."""
+    """Appointments that will not happen at the session fee but still hold it on the card (or
+    may: a hold still being confirmed)."""
     return (
         AppointmentPayment.objects.filter(
             kind=PaymentKind.SESSION_FEE,
-            status=PaymentStatus.AUTHORIZED,
+            status__in=(PaymentStatus.AUTHORIZED, PaymentStatus.CHECKING),
             appointment__status__in=RELEASE_STATUSES,
+        )
+        .order_by("created_at")
+        .values_list("appointment_id", flat=True)
+    )
+
+
+def captures_due():
+    """Attended sessions whose hold was still being confirmed when the clinician marked them."""
+    return (
+        AppointmentPayment.objects.filter(
+            kind=PaymentKind.SESSION_FEE,
+            status__in=(PaymentStatus.AUTHORIZED, PaymentStatus.CHECKING),
+            appointment__status=AppointmentStatus.COMPLETED,
         )
         .order_by("created_at")
         .values_list("appointment_id", flat=True)
@@ -343,16 +379,20 @@ def fees_checking():
 
 
 def appointment_holds_sweep(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Beat (every 15 minutes): place due holds, release holds that must go, and copy
+    """Beat (every 15 minutes): place due holds, release holds that must go, capture holds of
+    attended sessions (in full: marked while Stripe was still confirming the hold), and copy
     billing's settled answers onto rows still `checking`. Idempotent; returns counts."""
     now = now or timezone.now()
-    counts = {"held": 0, "released": 0, "checked": 0}
+    counts = {"held": 0, "released": 0, "captured": 0, "checked": 0}
     for pk in list(holds_due(now=now)[:limit]):
         row = appointment_hold_place(appointment_id=pk, now=now)
         counts["held"] += bool(row and row.status == PaymentStatus.AUTHORIZED)
     for pk in list(releases_due()[:limit]):
         row = appointment_hold_release(appointment_id=pk)
         counts["released"] += bool(row and row.status == PaymentStatus.RELEASED)
+    for pk in list(captures_due()[:limit]):
+        row = appointment_hold_capture(appointment_id=pk)
+        counts["captured"] += bool(row and row.status == PaymentStatus.CAPTURED)
     for row in AppointmentPayment.objects.filter(pk__in=list(fees_checking()[:limit])).select_related("appointment"):
         with appointment_money_lock(row.appointment_id):
             row.refresh_from_db()

@@ -12,7 +12,7 @@ from appointments import holds
 from appointments.models import AppointmentPayment, AppointmentStatus, PaymentStatus
 from billing.models import PaymentIntent, StripeCheck
 from billing.services import cards
-from notifications.models import EmailQueue
+from notifications.models import EmailQueue, UserNotification
 from tests.billing.stripe_fakes import (
     UNKNOWN_FAILURES,
     assert_no_provider_text,
@@ -80,9 +80,12 @@ def test_no_saved_card_is_recorded_for_staff_without_calling_stripe(fake_stripe,
     assert row.status == PaymentStatus.FAILED
     assert "no saved card" in row.failure_message
     assert not pi_creates(fake_stripe)
-    # The sweep does not keep trying (and writing rows) every 15 minutes.
+    notice = UserNotification.objects.get(user=appointment.user, type="appointment_card_needed")
+    assert "still booked" in notice.message and "nothing was charged" in notice.message
+    # The sweep does not keep trying (and writing rows or notices) every 15 minutes.
     holds.appointment_holds_sweep()
     assert AppointmentPayment.objects.count() == 1
+    assert UserNotification.objects.filter(type="appointment_card_needed").count() == 1
 
 
 def test_full_capture_after_the_session(fake_stripe, upcoming):
@@ -202,3 +205,27 @@ def test_a_worker_killed_after_stripe_acted_never_holds_twice(fake_stripe, monke
     assert PaymentIntent.objects.count() == 1
     assert {c.idempotency_key for c in pi_creates(fake_stripe)} == {row.idempotency_key}
     assert len(fake_stripe.payment_intents) == 1
+
+
+def test_a_bank_asking_the_member_to_confirm_leaves_the_hold_checking(fake_stripe, upcoming):
+    fake_stripe.next_payment_intent_error = "authentication_required"
+
+    row = holds.appointment_hold_place(appointment_id=upcoming.pk)
+
+    assert row.status == PaymentStatus.CHECKING and row.failure_message == holds.NEEDS_ACTION_MESSAGE
+    assert UserNotification.objects.filter(user=upcoming.user).exists()  # billing asked her, kindly
+    holds.appointment_holds_sweep()
+    assert len(pi_creates(fake_stripe)) == 1  # asked again from Bloom's records, not from Stripe
+
+
+def test_attended_while_the_hold_was_still_checking_captures_once_confirmed(fake_stripe, settings, upcoming):
+    stripe_breaks(fake_stripe, settings, "500", path="/v1/payment_intents")
+    holds.appointment_hold_place(appointment_id=upcoming.pk)
+    type(upcoming).objects.filter(pk=upcoming.pk).update(status=AppointmentStatus.COMPLETED)
+
+    assert holds.appointment_hold_capture(appointment_id=upcoming.pk).status == PaymentStatus.CHECKING
+    stripe_mends(fake_stripe, settings)
+    holds.appointment_holds_sweep()
+
+    row = AppointmentPayment.objects.get()
+    assert row.status == PaymentStatus.CAPTURED and len(fake_stripe.payment_intents) == 1
