@@ -22,17 +22,17 @@ from django.utils import timezone
 from bloom.exceptions import ApplicationError
 
 from . import attendance
-from .models import AppointmentPayment, AppointmentStatus, PaymentKind, PaymentStatus
+from .models import AppointmentPayment, PaymentKind, PaymentStatus
 
 TEMPLATES = "admin/appointments/attendance"
 MARKS = {
-    "attended": ("Mark attended", "The session took place; the session fee is taken from the hold."),
+    "attended": (attendance.MARK_LABELS["attended"], "The session took place; the session fee is taken from the hold."),
     "no_show": (
         "Mark no-show",
         "The member did not attend; a no-show fee (if her policy has one) awaits your confirmation.",
     ),
     "late_cancelled": (
-        "Mark late-cancelled",
+        attendance.MARK_LABELS["late_cancelled"],
         "The member cancelled inside the policy's window; a late-cancellation fee (if any) awaits your confirmation.",
     ),
 }
@@ -67,19 +67,6 @@ class AttendanceAdminMixin:
         allowed = self.has_change_permission(request, appointment) and attendance.may_mark_attendance(
             actor=request.user, appointment=appointment
         )
-        started = appointment.starts_at <= timezone.now()
-        status = appointment.status
-        marks = []
-        if allowed and started and status in (AppointmentStatus.SCHEDULED, AppointmentStatus.NO_SHOW):
-            marks.append("attended")
-        if allowed and started and status == AppointmentStatus.SCHEDULED:
-            marks.append("no_show")
-        if (
-            allowed
-            and status == AppointmentStatus.SCHEDULED
-            or (allowed and status == AppointmentStatus.CANCELLED and appointment.cancelled_by == "invitee")
-        ):
-            marks.append("late_cancelled")
         fees = list(
             AppointmentPayment.objects.filter(
                 appointment=appointment, kind__in=[PaymentKind.NO_SHOW_FEE, PaymentKind.LATE_CANCEL_FEE]
@@ -87,7 +74,7 @@ class AttendanceAdminMixin:
         )
         return {
             "allowed": allowed,
-            "marks": [(mark, MARKS[mark][0]) for mark in marks],
+            "marks": attendance.marks_available(appointment=appointment) if allowed else [],
             "fees": fees,
             "decidable": {PaymentStatus.PENDING, PaymentStatus.FAILED},
             "starts_local": self._local(appointment),

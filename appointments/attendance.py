@@ -315,3 +315,50 @@ def appointment_fee_waive(*, row: AppointmentPayment, actor: User, reason: str) 
         locked.waive_reason = reason
         locked.save(update_fields=["status", "waived_at", "waived_by", "waive_reason"])
         return locked
+
+
+MARK_LABELS = {"attended": "Mark attended", "no_show": "Mark no-show", "late_cancelled": "Mark late-cancelled"}
+
+
+def marks_available(*, appointment: AppointmentData, now: datetime | None = None) -> list[tuple[str, str]]:
+    """The attendance marks the appointment's state allows now, as (mark, label)."""
+    now = now or timezone.now()
+    started = appointment.starts_at <= now
+    marks = []
+    if started and appointment.status in (AppointmentStatus.SCHEDULED, AppointmentStatus.NO_SHOW):
+        marks.append("attended")
+    if started and appointment.status == AppointmentStatus.SCHEDULED:
+        marks.append("no_show")
+    if appointment.status == AppointmentStatus.SCHEDULED or (
+        appointment.status == AppointmentStatus.CANCELLED and appointment.cancelled_by == CancelledBy.INVITEE
+    ):
+        marks.append("late_cancelled")
+    return [(mark, MARK_LABELS[mark]) for mark in marks]
+
+
+def attendance_links(*, appointment: AppointmentData, actor: User | None, now: datetime | None = None) -> list[dict]:
+    """The attendance and fee actions `actor` may take on `appointment` now, as links to the
+    admin pages that confirm and apply them (for the clinician's workspace): dicts with
+    `label` and `url`. Empty for anyone but the session's therapist or the owner."""
+    from django.urls import reverse
+
+    if not may_mark_attendance(actor=actor, appointment=appointment):
+        return []
+    links = [
+        {"label": label, "url": reverse("admin:appointments_appointmentdata_attendance", args=[appointment.pk, mark])}
+        for mark, label in marks_available(appointment=appointment, now=now)
+    ]
+    fees = AppointmentPayment.objects.filter(
+        appointment=appointment,
+        kind__in=list(FEE_FOR_STATUS.values()),
+        status__in=(PaymentStatus.PENDING, PaymentStatus.FAILED),
+    ).order_by("created_at")
+    for fee in fees:
+        for verb, name in (("Confirm", "fee_confirm"), ("Waive", "fee_waive")):
+            links.append(
+                {
+                    "label": f"{verb} the {fee.get_kind_display().lower()} ({fee.amount} {fee.currency.upper()})",
+                    "url": reverse(f"admin:appointments_appointmentdata_{name}", args=[appointment.pk, fee.pk]),
+                }
+            )
+    return links

@@ -301,3 +301,19 @@ def test_the_change_page_query_count_does_not_grow_with_fees(admin_clinician, he
     for _ in range(5):
         AppointmentPaymentFactory(appointment=held_past, kind="late_cancel_fee", status="failed", amount=NO_SHOW_FEE)
     assert count() == few
+
+
+def test_links_for_the_workspace_only_for_the_sessions_therapist(fake_stripe, held_past, clinician, other_clinician):
+    assert attendance.attendance_links(appointment=held_past, actor=other_clinician) == []
+    labels = [link["label"] for link in attendance.attendance_links(appointment=held_past, actor=clinician)]
+    assert labels == ["Mark attended", "Mark no-show", "Mark late-cancelled"]
+
+    attendance.appointment_mark_no_show(appointment=held_past, actor=clinician)
+    held_past.refresh_from_db()
+    links = attendance.attendance_links(appointment=held_past, actor=clinician)
+    assert [link["label"] for link in links] == [
+        "Mark attended",
+        f"Confirm the no-show fee ({NO_SHOW_FEE} USD)",
+        f"Waive the no-show fee ({NO_SHOW_FEE} USD)",
+    ]
+    assert links[1]["url"].endswith("/confirm/")
