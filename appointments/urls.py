@@ -14,3 +14,11 @@ urlpatterns = [
     path("appointments/<uuid:appointment_id>/calendar.ics", calendar.appointment_calendar, name="appointment_calendar"),
     *webhook_paths("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
 ]
+
+from . import document_views  # noqa: E402 - receipts and the superbill (docs/appointments.md)
+
+urlpatterns += [
+    path("appointments/documents/", document_views.documents_page, name="documents"),
+    path("appointments/documents/superbill.pdf", document_views.superbill_pdf, name="superbill_pdf"),
+    path("appointments/<uuid:appointment_id>/receipt.pdf", document_views.receipt_pdf, name="receipt_pdf"),
+]

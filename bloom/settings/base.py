@@ -419,6 +419,12 @@ WORKSHOPS_WAITLIST_OFFER_HOURS = env.int("WORKSHOPS_WAITLIST_OFFER_HOURS", defau
 # How long a paid workshop's seat is held while the member pays at checkout.
 WORKSHOPS_PAYMENT_HOLD_MINUTES = env.int("WORKSHOPS_PAYMENT_HOLD_MINUTES", default=30)
 
+# --- appointments: the practice as it appears on receipts, superbills and estimates ---
+# Development stand-ins; production sets the practice's real name, address and tax id (EIN).
+BLOOM_PRACTICE_NAME = env("BLOOM_PRACTICE_NAME", default="Bloom Psychology")
+BLOOM_PRACTICE_ADDRESS = env("BLOOM_PRACTICE_ADDRESS", default="123 Example Street, Suite 4, San Diego, CA 92101")
+BLOOM_PRACTICE_TAX_ID = env("BLOOM_PRACTICE_TAX_ID", default="00-0000000")
+
 # --- billing ---
 # Copy webhook objects into dj-stripe's tables in a separate best-effort task (docs/billing.md).
 BILLING_DJSTRIPE_MIRROR = env.bool("BILLING_DJSTRIPE_MIRROR", default=True)

@@ -50,6 +50,8 @@ NOT_A_MEMBER_PAGE = {
     "accounts:calendar_feed_turn_off",  # confirmation step; pinned in tests/accounts/test_views_calendar.py
     "workshops:registration_calendar",  # .ics download
     "appointments:appointment_calendar",  # .ics download
+    "appointments:receipt_pdf",  # PDF download; pinned in tests/appointments/test_documents_views.py
+    "appointments:superbill_pdf",  # PDF download; pinned in tests/appointments/test_documents_views.py
     "workshops:registration_cancel",
     "billing:stripe_webhook",
     "workshops:zoom_webhook",
@@ -153,6 +155,7 @@ PINNED = {
     "appointments:therapist_list": (lambda h: {}, 5),
     "appointments:team": (lambda h: {}, 5),  # public too; one query for every therapist
     "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "appointments:documents": (lambda h: {}, 5),  # +3 once she paid (tests/appointments/test_documents_views.py)
     "billing:billing_home": (lambda h: {}, 9),
     "billing:receipt": (lambda h: {"payment_id": h.payment.pk}, 6),
     "notifications:notification_list": (lambda h: {}, 5),

@@ -1,0 +1,276 @@
+"""Receipts and superbills: what the selectors find (only her money, refunds, partial captures)
+and what the PDFs say."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from djstripe.models import Charge
+
+from appointments import documents
+from appointments.models import AppointmentData, AppointmentStatus, PaymentKind, PaymentStatus
+from tests.appointments.support_documents import past_session, pay, pdf_text, refund
+from tests.factories.accounts import UserFactory
+from tests.factories.appointments import (
+    AppointmentPaymentFactory,
+    BookingPolicyAcceptanceFactory,
+    TherapistProfileFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PRACTICE = documents.Practice(name="Bloom Psychology", address="1 Test Way, San Diego, CA 92101", tax_id="12-3456789")
+
+
+@pytest.fixture
+def member():
+    return UserFactory(first_name="Maya", last_name="Member")
+
+
+@pytest.fixture
+def therapist():
+    return TherapistProfileFactory(
+        display_name="Dr. Ada Hart",
+        credentials="PhD",
+        npi="1234567893",
+        license_number="PSY 12345",
+        session_fee=Decimal("180.00"),
+    )
+
+
+def _receipt_text(receipt, member) -> str:
+    return pdf_text(
+        documents.receipt_pdf(receipt=receipt, member=member, practice=PRACTICE, issued_on=datetime.date(2026, 12, 2))
+    )
+
+
+# --- Receipts -----------------------------------------------------------------------------------
+
+
+def test_a_captured_session_fee_gives_a_receipt_with_everything_an_insurer_asks_for(member, therapist):
+    appointment = past_session(member=member, therapist=therapist)
+    pay(appointment=appointment, amount="180.00")
+
+    receipt = documents.receipt_get_for_member(member=member, appointment_id=appointment.pk)
+    text = _receipt_text(receipt, member)
+
+    assert receipt.net == Decimal("180.00") and not receipt.fee_only
+    for expected in (
+        "BLOOM PSYCHOLOGY",
+        "1 Test Way, San Diego, CA 92101",
+        "Tax ID (EIN): 12-3456789",
+        f"Receipt number: {receipt.number}",
+        "Billed to: Maya Member",
+        "Provider: Dr. Ada Hart, PhD",
+        "NPI: 1234567893",
+        "Service: Psychotherapy, 60 minutes (CPT 90837)",
+        "Session fee",
+        "$180.00 USD",
+        "Card",
+    ):
+        assert expected in text, expected
+    local = timezone.localtime(appointment.starts_at)
+    assert f"Date of service: {local:%A, %B %-d, %Y}" in text
+    assert "Refund" not in text
+
+
+def test_receipt_number_is_stable_and_differs_between_sessions(member, therapist):
+    first, second = past_session(member=member, therapist=therapist), past_session(member=member, therapist=therapist)
+    assert (
+        documents.receipt_number(first)
+        == documents.receipt_number(AppointmentData.objects.get(pk=first.pk))
+        != documents.receipt_number(second)
+    )
+
+
+def test_a_partial_capture_and_a_refund_show_what_was_really_paid(member, therapist):
+    appointment = past_session(member=member, therapist=therapist)
+    payment = pay(appointment=appointment, amount="180.00", captured="120.00")
+    refund(payment=payment, amount="40.00")
+
+    receipt = documents.receipt_get_for_member(member=member, appointment_id=appointment.pk)
+    text = _receipt_text(receipt, member)
+
+    assert (receipt.paid, receipt.refunded, receipt.net) == (Decimal("120.00"), Decimal("40.00"), Decimal("80.00"))
+    assert "$180.00" not in text  # the authorised amount was never taken
+    assert "$120.00 USD" in text and "Refund of the session fee" in text and "-$40.00 USD" in text
+    assert "Net paid" in text and "$80.00 USD" in text
+
+
+def test_a_refund_made_in_the_stripe_dashboard_without_a_refund_row_is_still_shown(member, therapist):
+    from billing import services as billing_services
+
+    appointment = past_session(member=member, therapist=therapist)
+    payment = pay(appointment=appointment, amount="180.00")
+    billing_services.payment_refund_apply(payment=payment, total_refunded=Decimal("180.00"))
+
+    receipt = documents.receipt_get_for_member(member=member, appointment_id=appointment.pk)
+
+    assert receipt.net == Decimal("0.00") and receipt.charges[0].refunds[0].amount == Decimal("180.00")
+    assert "Refund of the session fee" in _receipt_text(receipt, member)
+
+
+def test_a_no_show_fee_gets_a_fee_only_receipt_without_a_service_code(member, therapist):
+    appointment = past_session(member=member, therapist=therapist, status=AppointmentStatus.NO_SHOW)
+    pay(appointment=appointment, amount="75.00", kind="appointment_no_show_fee")
+
+    receipt = documents.receipt_get_for_member(member=member, appointment_id=appointment.pk)
+    text = _receipt_text(receipt, member)
+
+    assert receipt.fee_only and receipt.charges[0].kind == PaymentKind.NO_SHOW_FEE
+    assert "No-show fee" in text and "$75.00 USD" in text
+    assert "CPT" not in text and "not a payment for a therapy service" in text.replace("\n", " ")
+
+
+def test_the_card_is_named_when_stripe_told_billing_which_card_paid(member, therapist):
+    appointment = past_session(member=member, therapist=therapist)
+    Charge.objects.create(
+        id="ch_receipt_card",
+        amount=Decimal("180.00"),
+        currency="usd",
+        status="succeeded",
+        livemode=False,
+        stripe_data={"payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}}},
+    )
+    pay(appointment=appointment, amount="180.00", charge_id="ch_receipt_card")
+
+    receipt = documents.receipt_get_for_member(member=member, appointment_id=appointment.pk)
+
+    assert receipt.charges[0].method == "Visa ending 4242"
+    assert "Visa ending 4242" in _receipt_text(receipt, member)
+
+
+@pytest.mark.parametrize(
+    "status", [PaymentStatus.AUTHORIZED, PaymentStatus.RELEASED, PaymentStatus.WAIVED, PaymentStatus.FAILED, "pending"]
+)
+def test_no_receipt_where_no_money_was_taken(member, therapist, status):
+    appointment = past_session(member=member, therapist=therapist)
+    AppointmentPaymentFactory(appointment=appointment, status=status)
+
+    assert documents.receipt_list_for_member(member=member) == []
+    with pytest.raises(AppointmentData.DoesNotExist):
+        documents.receipt_get_for_member(member=member, appointment_id=appointment.pk)
+
+
+def test_no_receipt_while_billing_has_not_been_paid(member, therapist):
+    from tests.factories.billing import PaymentIntentFactory
+
+    appointment = past_session(member=member, therapist=therapist)
+    unpaid = PaymentIntentFactory(user=member, kind="appointment_session_fee", object_id=str(appointment.pk))
+    AppointmentPaymentFactory(appointment=appointment, payment=unpaid, status=PaymentStatus.CAPTURED)
+
+    assert documents.receipt_list_for_member(member=member) == []
+
+
+def test_another_members_session_has_no_receipt_for_her(member, therapist):
+    other = past_session(member=UserFactory(), therapist=therapist)
+    pay(appointment=other, amount="180.00")
+
+    assert documents.receipt_list_for_member(member=member) == []
+    with pytest.raises(AppointmentData.DoesNotExist):
+        documents.receipt_get_for_member(member=member, appointment_id=other.pk)
+
+
+def test_receipts_are_listed_newest_session_first_with_every_charge(member, therapist):
+    older = past_session(member=member, therapist=therapist, days_ago=30)
+    newer = past_session(member=member, therapist=therapist, days_ago=3, status=AppointmentStatus.LATE_CANCELLED)
+    pay(appointment=older, amount="180.00")
+    pay(appointment=newer, amount="90.00", kind="appointment_late_cancel_fee")
+
+    receipts = documents.receipt_list_for_member(member=member)
+
+    assert [r.appointment.pk for r in receipts] == [newer.pk, older.pk]
+    assert [r.net for r in receipts] == [Decimal("90.00"), Decimal("180.00")]
+
+
+# --- Superbills ---------------------------------------------------------------------------------
+
+
+def test_superbill_lists_attended_sessions_with_codes_fees_and_payments(member, therapist):
+    today = timezone.localdate()
+    coded = past_session(member=member, therapist=therapist, days_ago=20, diagnosis_codes=["F53.0", "F41.1"])
+    pay(appointment=coded, amount="180.00", captured="150.00")
+    uncoded = past_session(member=member, therapist=therapist, days_ago=5, service_code="", diagnosis_codes=[])
+    past_session(member=member, therapist=therapist, days_ago=6, status=AppointmentStatus.NO_SHOW)
+    past_session(member=member, therapist=therapist, days_ago=7, status=AppointmentStatus.CANCELLED)
+    past_session(member=UserFactory(), therapist=therapist, days_ago=8)
+
+    superbill = documents.superbill_for_member(member=member, start=today - datetime.timedelta(days=30), end=today)
+    text = pdf_text(documents.superbill_pdf(superbill=superbill, practice=PRACTICE))
+
+    assert [line.appointment.pk for line in superbill.lines] == [coded.pk, uncoded.pk]
+    assert [(line.fee, line.paid) for line in superbill.lines] == [
+        (Decimal("150.00"), Decimal("150.00")),
+        (Decimal("180.00"), Decimal("0.00")),  # not charged yet: the therapist's fee, nothing paid
+    ]
+    assert (superbill.total_fees, superbill.total_paid, superbill.missing_codes_count) == (
+        Decimal("330.00"),
+        Decimal("150.00"),
+        1,
+    )
+    for expected in (
+        "Name: Maya Member",
+        "Date of birth: ______________________ (please write it in)",
+        "Provider: Dr. Ada Hart, PhD",
+        "NPI: 1234567893",
+        "License: PSY 12345",
+        "Practice tax ID (EIN): 12-3456789",
+        "90837",
+        "F53.0, F41.1",
+        "No codes entered for this session yet: ask your therapist to add them.",
+        "$330.00 USD",
+        "$150.00 USD",
+    ):
+        assert expected in text, expected
+    assert f"{timezone.localtime(coded.starts_at):%m/%d/%Y}" in text
+
+
+def test_superbill_fee_follows_the_policy_she_accepted(member, therapist):
+    policy = BookingPolicyAcceptanceFactory(user=member, therapist=therapist, session_fee=Decimal("160.00"))
+    past_session(member=member, therapist=therapist, policy_acceptance=policy)
+    today = timezone.localdate()
+
+    superbill = documents.superbill_for_member(member=member, start=today - datetime.timedelta(days=30), end=today)
+
+    assert superbill.lines[0].fee == Decimal("160.00")
+
+
+def test_superbill_paid_is_net_of_refunds(member, therapist):
+    appointment = past_session(member=member, therapist=therapist)
+    refund(payment=pay(appointment=appointment, amount="180.00"), amount="30.00")
+    today = timezone.localdate()
+
+    superbill = documents.superbill_for_member(member=member, start=today - datetime.timedelta(days=30), end=today)
+
+    assert (superbill.lines[0].fee, superbill.lines[0].paid) == (Decimal("180.00"), Decimal("150.00"))
+
+
+def test_superbill_range_uses_her_local_days_both_ends_included(member, therapist):
+    zone = zoneinfo.ZoneInfo("America/Los_Angeles")
+    with timezone.override(zone):
+        day = timezone.localdate() - datetime.timedelta(days=10)
+        late = datetime.datetime.combine(day, datetime.time(23, 30), tzinfo=zone)  # the next day in UTC
+        past_session(member=member, therapist=therapist, starts_at=late, ends_at=late + datetime.timedelta(minutes=50))
+        one_day = datetime.timedelta(days=1)
+
+        assert documents.superbill_for_member(member=member, start=day, end=day) is not None
+        assert documents.superbill_for_member(member=member, start=day + one_day, end=day + one_day) is None
+        assert documents.superbill_for_member(member=member, start=day - 5 * one_day, end=day - one_day) is None
+
+
+def test_superbill_without_attended_sessions_is_none(member, therapist):
+    today = timezone.localdate()
+    past_session(member=member, therapist=therapist, status=AppointmentStatus.NO_SHOW)
+
+    assert documents.superbill_for_member(member=member, start=today.replace(month=1, day=1), end=today) is None
+
+
+def test_default_range_is_this_calendar_year():
+    assert documents.superbill_default_range(today=datetime.date(2026, 12, 2)) == (
+        datetime.date(2026, 1, 1),
+        datetime.date(2026, 12, 2),
+    )
