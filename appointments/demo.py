@@ -92,3 +92,7 @@ def seed(*, stdout) -> None:
         },
     )
     stdout.write(f"appointments: demo appointment {'created' if created else 'exists'}")
+
+    from .demo_documents import seed_documents
+
+    seed_documents(stdout=stdout)

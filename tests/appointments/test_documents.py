@@ -4,15 +4,18 @@ and what the PDFs say."""
 from __future__ import annotations
 
 import datetime
+import uuid
 import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from djstripe.models import Charge
 
 from appointments import documents
-from appointments.models import AppointmentData, AppointmentStatus, PaymentKind, PaymentStatus
+from appointments.models import AppointmentData, AppointmentStatus, GoodFaithEstimate, PaymentKind, PaymentStatus
 from tests.appointments.support_documents import past_session, pay, pdf_text, refund
 from tests.factories.accounts import UserFactory
 from tests.factories.appointments import (
@@ -274,3 +277,61 @@ def test_default_range_is_this_calendar_year():
         datetime.date(2026, 1, 1),
         datetime.date(2026, 12, 2),
     )
+
+
+def test_the_demo_member_has_receipts_and_a_superbill_with_a_session_to_code():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # idempotent
+    member = User.objects.get(email="member@bloom.test")
+    today = timezone.localdate()
+
+    receipts = documents.receipt_list_for_member(member=member)
+    superbill = documents.superbill_for_member(member=member, start=today - datetime.timedelta(days=60), end=today)
+
+    assert len(receipts) == 3 and sum(r.fee_only for r in receipts) == 1
+    assert any(r.refunded == Decimal("50.00") for r in receipts)
+    assert len(superbill.lines) == 2 and superbill.missing_codes_count == 1
+    assert superbill.providers[0].npi
+
+
+# --- Good Faith Estimates (the section the lead includes once appointments:gfe_pdf exists) ------
+
+
+def test_estimates_are_hers_only_newest_first(member, therapist):
+    from tests.factories.appointments import GoodFaithEstimateFactory
+
+    older = GoodFaithEstimateFactory(user=member, therapist=therapist)
+    newer = GoodFaithEstimateFactory(user=member, therapist=therapist)
+    GoodFaithEstimate.objects.filter(pk=older.pk).update(created_at=timezone.now() - datetime.timedelta(days=9))
+    GoodFaithEstimateFactory(user=UserFactory(), therapist=therapist)
+
+    assert [e.pk for e in documents.estimate_list_for_member(member=member)] == [newer.pk, older.pk]
+
+
+def test_estimates_section_has_an_empty_state(member):
+    html = render_to_string(
+        "appointments/documents/_estimates.html", {"estimates": documents.estimate_list_for_member(member=member)}
+    )
+    assert "Good Faith Estimates" in html and "No estimates yet." in html
+
+
+def test_estimates_section_links_each_estimate_to_its_pdf(member, therapist):
+    from tests.factories.appointments import GoodFaithEstimateFactory
+
+    try:
+        reverse("appointments:gfe_pdf", args=[uuid.uuid4()])
+    except NoReverseMatch:
+        pytest.skip("appointments:gfe_pdf arrives with the Good Faith Estimate PDF (helper A)")
+    estimate = GoodFaithEstimateFactory(user=member, therapist=therapist)
+
+    html = render_to_string(
+        "appointments/documents/_estimates.html", {"estimates": documents.estimate_list_for_member(member=member)}
+    )
+
+    assert reverse("appointments:gfe_pdf", args=[estimate.pk]) in html and "Dr. Ada Hart" in html
