@@ -470,7 +470,8 @@ def receipt_pdf(*, receipt: SessionReceipt, member: User, practice: Practice, is
     money = receipt.currency
     pages.line(f"Receipt number: {receipt.number}")
     pages.line(f"Issued: {issued_on:%B %-d, %Y}")
-    pages.line(f"Billed to: {member.get_full_name() or member.email} ({member.email})", gap=22)
+    pages.wrapped(f"Billed to: {member.get_full_name() or member.email} ({member.email})")
+    pages.y -= 8
 
     pages.line("Session", font="Helvetica-Bold", size=12, gap=16)
     _provider_lines(pages, receipt.provider)
@@ -552,16 +553,20 @@ def superbill_pdf(*, superbill: Superbill, practice: Practice) -> bytes:
     for line in superbill.lines:
         provider = line.provider.display_name if line.provider is not None else ""
         fee = format_money(line.fee, money) if line.fee is not None else "not set"
+        # Three diagnoses per printed line, so a long list never runs into the fee column.
+        codes = [line.diagnosis_codes[i : i + 3] for i in range(0, len(line.diagnosis_codes), 3)] or [()]
         pages.row(
             [
                 (f"{line.starts_at:%m/%d/%Y}", 0),
                 (provider[:28], 70),
                 (line.service_code or "-", 220),
-                (", ".join(line.diagnosis_codes) or "-", 270),
+                (", ".join(codes[0]) or "-", 270),
                 (fee, -(right - 70)),
                 (format_money(line.paid, money), -right),
             ]
         )
+        for more in codes[1:]:
+            pages.row([(", ".join(more), 270)])
         if line.missing_codes:
             pages.line(
                 "No codes entered for this session yet: ask your therapist to add them.",

@@ -335,3 +335,13 @@ def test_estimates_section_links_each_estimate_to_its_pdf(member, therapist):
     )
 
     assert reverse("appointments:gfe_pdf", args=[estimate.pk]) in html and "Dr. Ada Hart" in html
+
+
+def test_a_long_list_of_diagnoses_is_printed_three_to_a_line(member, therapist):
+    past_session(member=member, therapist=therapist, diagnosis_codes=["F53.0", "F41.1", "F43.10", "O99.345"])
+    today = timezone.localdate()
+
+    superbill = documents.superbill_for_member(member=member, start=today - datetime.timedelta(days=30), end=today)
+    lines = pdf_text(documents.superbill_pdf(superbill=superbill, practice=PRACTICE)).splitlines()
+
+    assert "F53.0, F41.1, F43.10" in lines and "O99.345" in lines
