@@ -4,6 +4,7 @@ and what the PDFs say."""
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 import zoneinfo
 from decimal import Decimal
@@ -345,3 +346,29 @@ def test_a_long_list_of_diagnoses_is_printed_three_to_a_line(member, therapist):
     lines = pdf_text(documents.superbill_pdf(superbill=superbill, practice=PRACTICE)).splitlines()
 
     assert "F53.0, F41.1, F43.10" in lines and "O99.345" in lines
+
+
+def test_a_session_without_a_recorded_therapist_still_gets_its_documents(member):
+    appointment = past_session(member=member, therapist=None)
+    pay(appointment=appointment, amount="150.00")
+    today = timezone.localdate()
+
+    receipt_text = _receipt_text(documents.receipt_get_for_member(member=member, appointment_id=appointment.pk), member)
+    superbill = documents.superbill_for_member(member=member, start=today - datetime.timedelta(days=30), end=today)
+
+    assert "Provider: not recorded" in receipt_text
+    assert superbill.providers == [] and superbill.lines[0].fee == Decimal("150.00")
+    assert "$150.00 USD" in pdf_text(documents.superbill_pdf(superbill=superbill, practice=PRACTICE))
+
+
+def test_a_year_of_weekly_sessions_runs_onto_more_pages_with_every_session(member, therapist):
+    for week in range(52):
+        past_session(member=member, therapist=therapist, days_ago=2 + 7 * week)
+    today = timezone.localdate()
+
+    superbill = documents.superbill_for_member(member=member, start=today - datetime.timedelta(days=365), end=today)
+    content = documents.superbill_pdf(superbill=superbill, practice=PRACTICE)
+
+    assert len(superbill.lines) == 52
+    assert int(re.search(rb"/Count (\d+)", content).group(1)) >= 2  # the page tree's page count
+    assert pdf_text(content).count("90837") == 52 and "$9,360.00 USD" in pdf_text(content)
