@@ -160,7 +160,9 @@ def payment_card_labels(*, member, payment_ids) -> dict:
 
     labels = {}
     for charge_id, data in Charge.objects.filter(id__in=list(charges)).values_list("id", "stripe_data"):
-        card = ((data or {}).get("payment_method_details") or {}).get("card") or {}
+        details = data.get("payment_method_details") if isinstance(data, dict) else None
+        card = details.get("card") if isinstance(details, dict) else None
+        card = card if isinstance(card, dict) else {}
         brand, last4 = str(card.get("brand") or "").strip(), str(card.get("last4") or "").strip()
         if last4.isdigit() and len(last4) == 4:
             labels[charges[charge_id]] = f"{CARD_BRANDS.get(brand.lower(), 'Card')} ending {last4}"

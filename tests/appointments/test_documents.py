@@ -372,3 +372,40 @@ def test_a_year_of_weekly_sessions_runs_onto_more_pages_with_every_session(membe
     assert len(superbill.lines) == 52
     assert int(re.search(rb"/Count (\d+)", content).group(1)) >= 2  # the page tree's page count
     assert pdf_text(content).count("90837") == 52 and "$9,360.00 USD" in pdf_text(content)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [{}, {"card": {"brand": "visa"}}, {"card": {"brand": "visa", "last4": "42x2"}}, {"card": None}, None, ["card"]],
+)
+def test_a_mirrored_charge_without_a_usable_card_reads_card(member, therapist, details):
+    appointment = past_session(member=member, therapist=therapist)
+    Charge.objects.create(
+        id="ch_odd_card",
+        amount=Decimal("180.00"),
+        currency="usd",
+        status="succeeded",
+        livemode=False,
+        stripe_data={"payment_method_details": details},
+    )
+    pay(appointment=appointment, amount="180.00", charge_id="ch_odd_card")
+
+    assert documents.receipt_get_for_member(member=member, appointment_id=appointment.pk).charges[0].method == "Card"
+
+
+def test_card_labels_are_only_for_her_own_payments(member, therapist):
+    from billing.selectors import payment_card_labels
+
+    theirs = past_session(member=UserFactory(), therapist=therapist)
+    Charge.objects.create(
+        id="ch_theirs",
+        amount=Decimal("180.00"),
+        currency="usd",
+        status="succeeded",
+        livemode=False,
+        stripe_data={"payment_method_details": {"card": {"brand": "mastercard", "last4": "5555"}}},
+    )
+    payment = pay(appointment=theirs, amount="180.00", charge_id="ch_theirs")
+
+    assert payment_card_labels(member=theirs.user, payment_ids=[payment.pk]) == {payment.pk: "Mastercard ending 5555"}
+    assert payment_card_labels(member=member, payment_ids=[payment.pk]) == {}
