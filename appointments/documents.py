@@ -161,6 +161,18 @@ def _charged(row: AppointmentPayment) -> Decimal:
     return row.payment.amount if row.payment is not None else row.amount
 
 
+def _refunded(row: AppointmentPayment) -> Decimal:
+    if row.payment is not None:
+        return row.payment.amount_refunded or Decimal("0.00")
+    return row.amount if row.status == PaymentStatus.REFUNDED else Decimal("0.00")
+
+
+def _is_money(row: AppointmentPayment) -> bool:
+    """A captured or refunded row whose billing payment is paid: a row whose payment is not
+    paid yet (a webhook still on its way) is not money yet."""
+    return row.status in PAID_STATUSES and (row.payment is None or row.payment.is_paid)
+
+
 def _refunds(row: AppointmentPayment, refund_rows: list) -> tuple[ReceiptRefund, ...]:
     """The refunds of one payment: each refund Stripe confirmed, and any part of billing's
     refunded total no refund row explains (a refund made in Stripe's dashboard) as one line."""
@@ -186,8 +198,7 @@ def _paid_rows(*, member: User, **filters) -> list[AppointmentPayment]:
         .select_related("appointment__therapist", "payment")
         .order_by("-appointment__starts_at", "created_at")
     )
-    # A row whose billing payment is not paid (a webhook still on its way) is not money yet.
-    return [row for row in rows if row.payment is None or row.payment.is_paid]
+    return [row for row in rows if _is_money(row)]
 
 
 def _receipts(*, member: User, rows: list[AppointmentPayment]) -> list[SessionReceipt]:
@@ -339,19 +350,9 @@ def superbill_for_member(*, member: User, start: datetime.date, end: datetime.da
     lines = []
     currency = "usd"
     for appointment in appointments:
-        rows = [row for row in appointment.paid_session_fees if row.payment is None or row.payment.is_paid]
+        rows = [row for row in appointment.paid_session_fees if _is_money(row)]
         charged = sum((_charged(row) for row in rows), Decimal("0.00"))
-        refunded = sum(
-            (
-                (
-                    row.payment.amount_refunded
-                    if row.payment
-                    else (row.amount if row.status == PaymentStatus.REFUNDED else 0)
-                )
-                for row in rows
-            ),
-            Decimal("0.00"),
-        )
+        refunded = sum((_refunded(row) for row in rows), Decimal("0.00"))
         if rows:
             currency = rows[0].currency
         lines.append(
