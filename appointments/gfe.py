@@ -140,7 +140,7 @@ class _Writer:
         self.pdf.drawString(x, y, text)
         return y - (size + 4)
 
-    def wrapped(self, y: float, text: str, *, width: int = 100, size: float = 9, x: float = MARGIN) -> float:
+    def wrapped(self, y: float, text: str, *, width: int = 105, size: float = 9, x: float = MARGIN) -> float:
         for line in textwrap.wrap(text, width):
             if y < MARGIN + 20:
                 self.pdf.showPage()

@@ -20,8 +20,7 @@ def fake_stripe(settings):
         yield fake
 
 
-@pytest.fixture
-def bookable(db):
+def bookable_therapist():
     """A therapist accepting clients, with fees, a 48-hour window and usual hours on Tuesdays."""
     therapist = TherapistProfileFactory(
         display_name="Dr. Ada Hart",
@@ -39,6 +38,11 @@ def bookable(db):
         therapist=therapist, weekday=1, start_time=time(9), end_time=time(13), timezone="America/Los_Angeles"
     )
     return therapist
+
+
+@pytest.fixture
+def bookable(db):
+    return bookable_therapist()
 
 
 def with_card(member):
