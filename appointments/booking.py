@@ -62,6 +62,17 @@ class PolicyTerms:
     currency: str
     session_minutes: int
 
+    @property
+    def fingerprint(self) -> str:
+        """The terms in one string, carried by the policy form: if the wording or any term
+        changed while she read, what she accepted is not what is now on offer."""
+        fees = "|".join("-" if fee is None else f"{fee:.2f}" for fee in self._fees)
+        return f"{self.version}|{self.window_hours}|{fees}"
+
+    @property
+    def _fees(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        return (self.session_fee, self.no_show_fee, self.late_cancel_fee)
+
 
 def policy_terms(*, therapist: TherapistProfile) -> PolicyTerms:
     return PolicyTerms(
@@ -147,21 +158,22 @@ def booking_gate_get(*, member: User, therapist: TherapistProfile, today: date |
 
 
 def booking_policy_accept(
-    *, member: User, therapist: TherapistProfile, version: str, request=None, today: date | None = None
+    *, member: User, therapist: TherapistProfile, terms_seen: str, request=None, today: date | None = None
 ) -> BookingPolicyAcceptance:
-    """Record that `member` accepted `therapist`'s policy in the wording `version` she was shown.
+    """Record that `member` accepted `therapist`'s policy as she was shown it (`terms_seen`,
+    the `PolicyTerms.fingerprint` of the page she read).
 
     Guarantees, in one transaction (the member's row is locked, so a double submit writes
     once): a consent record (kind booking_policy, the text version, her IP via bloom.http,
     her user agent, the time) and a BookingPolicyAcceptance with the terms copied as they
     stand; then a Good Faith Estimate unless she holds a valid one (gfe.py). Idempotent:
     an acceptance that still holds is returned as it is. Refuses (ApplicationError) when the
-    therapist cannot be booked, no card is saved yet (the gate's order), or the wording she
-    was shown is no longer the current one.
+    therapist cannot be booked, no card is saved yet (the gate's order), or the wording or
+    a term she was shown is no longer the current one.
     """
     therapist_bookable_check(therapist=therapist)
     terms = policy_terms(therapist=therapist)
-    if version != terms.version:
+    if terms_seen != terms.fingerprint:
         raise ApplicationError("The policy was updated while you were reading it. Please read it again below.")
     if not member_has_saved_card(member=member):
         raise ApplicationError("Please save a card first; then you can accept the policy.")

@@ -20,15 +20,15 @@ from .models import GoodFaithEstimate, TherapistProfile
 
 
 class PolicyAcceptForm(forms.Form):
-    """Her acceptance of the policy shown (the version travels with the form, so a wording
-    that changed while she read is asked again)."""
+    """Her acceptance of the policy shown (the terms' fingerprint travels with the form, so
+    a wording or fee that changed while she read is asked again)."""
 
     accept = forms.BooleanField(
         required=True,
         label="I have read the cancellation and no-show policy above and I accept it.",
         error_messages={"required": "Please tick the box to show you have read and accept the policy."},
     )
-    version = forms.CharField(widget=forms.HiddenInput)
+    terms = forms.CharField(widget=forms.HiddenInput)
 
 
 def _therapist_or_404(therapist_id) -> TherapistProfile:
@@ -72,7 +72,7 @@ def book(request, therapist_id):
     gate = _gate_or_redirect(request, therapist)
     if gate is None:
         return redirect("appointments:therapist_detail", therapist_id=therapist.pk)
-    form = PolicyAcceptForm(initial={"version": gate.terms.version})
+    form = PolicyAcceptForm(initial={"terms": gate.terms.fingerprint})
     if request.method == "POST":
         if gate.step != booking.STEP_POLICY:
             return redirect("appointments:book", therapist_id=therapist.pk)
@@ -80,7 +80,7 @@ def book(request, therapist_id):
         if form.is_valid():
             try:
                 booking.booking_policy_accept(
-                    member=request.user, therapist=therapist, version=form.cleaned_data["version"], request=request
+                    member=request.user, therapist=therapist, terms_seen=form.cleaned_data["terms"], request=request
                 )
             except ApplicationError as exc:
                 # A new wording, a changed fee or a card gone meanwhile: the gate shows it afresh.

@@ -57,5 +57,7 @@ def seed_booking(*, stdout) -> None:
     if member is None or therapist is None or not booking.member_has_saved_card(member=member):
         stdout.write("appointments: no demo member with a card, no accepted booking policy")
         return
-    booking.booking_policy_accept(member=member, therapist=therapist, version=booking.policy_version())
+    booking.booking_policy_accept(
+        member=member, therapist=therapist, terms_seen=booking.policy_terms(therapist=therapist).fingerprint
+    )
     stdout.write(f"appointments: {member.email} accepted {therapist}'s policy and has a Good Faith Estimate")

@@ -55,8 +55,16 @@ def book_url(therapist, name: str = "book") -> str:
     return reverse(f"appointments:{name}", kwargs={"therapist_id": therapist.pk})
 
 
-def accept(client, therapist, *, version: str = "2026-12", **extra):
-    return client.post(book_url(therapist), {"accept": "on", "version": version}, **extra)
+def seen(therapist) -> str:
+    """The fingerprint of the policy page as it would be shown now."""
+    from appointments.booking import policy_terms
+
+    return policy_terms(therapist=therapist).fingerprint
+
+
+def accept(client, therapist, *, terms_seen: str | None = None, **extra):
+    terms_seen = seen(therapist) if terms_seen is None else terms_seen
+    return client.post(book_url(therapist), {"accept": "on", "terms": terms_seen}, **extra)
 
 
 def query(url: str) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ from appointments.models import BookingLink, BookingPolicyAcceptance, GoodFaithE
 from appointments.tracking import booking_link_for_tracking
 from billing.models import BillingCustomer
 from tests.appointments import support_booking
-from tests.appointments.support_booking import accept, book_url, query, with_card
+from tests.appointments.support_booking import accept, book_url, query, seen, with_card
 from tests.billing import stripe_fakes as sf
 from tests.factories.accounts import UserFactory
 from tests.factories.appointments import BookingPolicyAcceptanceFactory, TherapistProfileFactory
@@ -122,7 +122,7 @@ def test_accepting_twice_writes_once(client, member, bookable):
 def test_without_the_tick_nothing_is_written_and_the_page_says_why(client, member, bookable):
     with_card(member)
     client.force_login(member)
-    response = client.post(book_url(bookable), {"version": "2026-12"})
+    response = client.post(book_url(bookable), {"terms": seen(bookable)})
     assert response.status_code == 400
     assert "Please tick the box" in response.content.decode()
     assert "Version 2026-12" in response.content.decode()  # the policy is still on the page
@@ -133,11 +133,26 @@ def test_without_the_tick_nothing_is_written_and_the_page_says_why(client, membe
 def test_a_wording_changed_while_she_read_is_asked_again(client, member, bookable, settings):
     with_card(member)
     client.force_login(member)
+    shown = seen(bookable)
     settings.BLOOM_BOOKING_POLICY_VERSION = "2027-01"
-    response = accept(client, bookable, version="2026-12", follow=True)
+    response = accept(client, bookable, terms_seen=shown, follow=True)
     assert "The policy was updated while you were reading it" in response.content.decode()
     assert response.context["gate"].step == STEP_POLICY
+    assert "Version 2027-01" in response.content.decode()
     assert not BookingPolicyAcceptance.objects.exists()
+
+
+def test_a_fee_changed_while_she_read_is_asked_again(client, member, bookable):
+    with_card(member)
+    client.force_login(member)
+    shown = seen(bookable)
+    bookable.no_show_fee = Decimal("150.00")
+    bookable.save()
+    response = accept(client, bookable, terms_seen=shown, follow=True)
+    assert "The policy was updated while you were reading it" in response.content.decode()
+    assert "$150.00 USD" in response.content.decode()
+    assert not BookingPolicyAcceptance.objects.exists()
+    assert not ConsentRecord.objects.filter(kind=ConsentKind.BOOKING_POLICY).exists()
 
 
 def test_a_version_bump_asks_again_and_keeps_the_old_evidence(client, member, bookable, settings):
@@ -149,7 +164,7 @@ def test_a_version_bump_asks_again_and_keeps_the_old_evidence(client, member, bo
     settings.BLOOM_BOOKING_POLICY_VERSION = "2027-01"
     assert client.get(book_url(bookable)).context["gate"].step == STEP_POLICY
     assert client.get(book_url(bookable, "book_calendly"))["Location"] == book_url(bookable)
-    accept(client, bookable, version="2027-01")
+    accept(client, bookable)
 
     versions = sorted(
         ConsentRecord.objects.filter(user=member, kind=ConsentKind.BOOKING_POLICY).values_list(

@@ -13,7 +13,7 @@ from appointments import gfe
 from appointments.booking import booking_policy_accept
 from appointments.models import GoodFaithEstimate
 from tests.appointments import support_booking
-from tests.appointments.support_booking import accept, with_card
+from tests.appointments.support_booking import accept, seen, with_card
 from tests.factories.accounts import UserFactory
 from tests.factories.appointments import GoodFaithEstimateFactory, TherapistProfileFactory
 
@@ -72,7 +72,7 @@ def test_a_valid_estimate_is_not_issued_twice_but_a_new_fee_or_an_expired_one_ge
 def test_no_fee_no_estimate_and_the_acceptance_still_holds(member):
     therapist = TherapistProfileFactory(session_fee=None, hourly_rate=None)
     with_card(member)
-    acceptance = booking_policy_accept(member=member, therapist=therapist, version="2026-12")
+    acceptance = booking_policy_accept(member=member, therapist=therapist, terms_seen=seen(therapist))
     assert acceptance.pk is not None
     assert not GoodFaithEstimate.objects.exists()
 
