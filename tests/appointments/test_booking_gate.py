@@ -270,3 +270,39 @@ def test_another_member_cannot_use_her_acceptance(client, bookable):
     someone = UserFactory()
     client.force_login(someone)
     assert client.get(book_url(bookable)).context["gate"].step == STEP_CARD
+
+
+def test_two_submits_at_once_write_one_acceptance(transactional_db):
+    import threading
+
+    from django.db import connection
+
+    from appointments.booking import booking_policy_accept, policy_terms
+    from tests.appointments.support_booking import bookable_therapist
+
+    member = UserFactory()
+    with_card(member)
+    therapist = bookable_therapist()
+    fingerprint = policy_terms(therapist=therapist).fingerprint
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def submit():
+        try:
+            barrier.wait()
+            booking_policy_accept(member=member, therapist=therapist, terms_seen=fingerprint)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert BookingPolicyAcceptance.objects.filter(user=member).count() == 1
+    assert ConsentRecord.objects.filter(user=member, kind=ConsentKind.BOOKING_POLICY).count() == 1
+    assert GoodFaithEstimate.objects.filter(user=member).count() == 1
