@@ -134,3 +134,6 @@ class SessionNoteAdmin(admin.ModelAdmin):
 @admin.register(CalendlyWebhookEvent)
 class CalendlyWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
     webhook_provider = webhooks.PROVIDER
+
+
+from . import admin_booking  # noqa: E402, F401 - the booking gate's evidence (registers its admins)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from .demo_booking import seed_booking
 from .models import AppointmentData, AppointmentStatus, TherapistAvailability, TherapistProfile
 
 DEMO_THERAPISTS = [
@@ -96,3 +97,4 @@ def seed(*, stdout) -> None:
     from .demo_documents import seed_documents
 
     seed_documents(stdout=stdout)
+    seed_booking(stdout=stdout)  # appointments/demo_booking.py

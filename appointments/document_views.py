@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from . import documents
+from . import documents, gfe
 from .document_forms import SuperbillForm
 from .models import AppointmentData
 
@@ -31,7 +31,7 @@ def _page(request, *, form: SuperbillForm, status: int = 200, superbill_empty: b
             "form": form,
             "superbill_empty": superbill_empty,
             # Lazy: read only by the estimates section (templates/appointments/documents/_estimates.html).
-            "estimates": documents.estimate_list_for_member(member=member),
+            "estimates": gfe.good_faith_estimate_list_for_member(member=member),
         },
         status=status,
     )

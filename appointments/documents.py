@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.utils import timezone
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import letter
@@ -31,7 +31,6 @@ from .models import (
     AppointmentData,
     AppointmentPayment,
     AppointmentStatus,
-    GoodFaithEstimate,
     PaymentKind,
     PaymentStatus,
 )
@@ -377,11 +376,6 @@ def superbill_for_member(*, member: User, start: datetime.date, end: datetime.da
         lines=tuple(lines),
         currency=currency,
     )
-
-
-def estimate_list_for_member(*, member: User) -> QuerySet[GoodFaithEstimate]:
-    """The member's Good Faith Estimates, newest first, with their therapists (one query)."""
-    return GoodFaithEstimate.objects.filter(user=member).select_related("therapist").order_by("-created_at")
 
 
 # --- PDFs ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.db.models import F, Q, QuerySet
@@ -49,9 +50,9 @@ def appointment_next_for_member(*, member: User, limit: int = 3, now: datetime |
     return list(_for_member(member).upcoming(now=now).order_by("starts_at")[:limit])
 
 
-def therapist_list_accepting() -> QuerySet[TherapistProfile]:
-    """Therapists shown in the directory: not archived and accepting new clients."""
-    return TherapistProfile.objects.filter(is_accepting_clients=True).order_by("display_name")
+def therapist_session_fee(therapist: TherapistProfile) -> Decimal | None:
+    """What one session with her costs: her session fee, else her hourly rate; None when neither is set."""
+    return therapist.session_fee if therapist.session_fee is not None else therapist.hourly_rate
 
 
 def therapist_list_for_team() -> QuerySet[TherapistProfile]:

@@ -2,13 +2,20 @@ from django.urls import path
 
 from bloom.webhooks import webhook_paths
 
-from . import calendar, views
+from . import booking_views, calendar, views
 
 app_name = "appointments"
 
 urlpatterns = [
     path("appointments/", views.appointment_list, name="appointment_list"),
-    path("appointments/therapists/", views.therapist_list, name="therapist_list"),
+    path("appointments/therapists/", booking_views.therapist_list, name="therapist_list"),
+    path("appointments/therapists/<uuid:therapist_id>/", booking_views.therapist_detail, name="therapist_detail"),
+    path("appointments/therapists/<uuid:therapist_id>/book/", booking_views.book, name="book"),
+    path("appointments/therapists/<uuid:therapist_id>/book/card/", booking_views.book_card, name="book_card"),
+    path(
+        "appointments/therapists/<uuid:therapist_id>/book/calendly/", booking_views.book_calendly, name="book_calendly"
+    ),
+    path("appointments/estimates/<uuid:estimate_id>.pdf", booking_views.gfe_pdf, name="gfe_pdf"),
     path("team/", views.team, name="team"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment_detail"),
     path("appointments/<uuid:appointment_id>/calendar.ics", calendar.appointment_calendar, name="appointment_calendar"),

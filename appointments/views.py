@@ -29,15 +29,6 @@ def appointment_detail(request, appointment_id):
     return render(request, "appointments/appointment_detail.html", {"appointment": appointment})
 
 
-@login_required
-def therapist_list(request):
-    therapists = [
-        (therapist, selectors.booking_url(therapist=therapist, member=request.user))
-        for therapist in selectors.therapist_list_accepting()
-    ]
-    return render(request, "appointments/therapist_list.html", {"therapists": therapists})
-
-
 @login_not_required
 def team(request):
     """The public team page: every therapist, her photo, credentials, specialties and how to book."""

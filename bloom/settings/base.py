@@ -327,6 +327,18 @@ CALENDLY_WEBHOOK_SIGNING_KEY = env(
     "CALENDLY_WEBHOOK_SIGNING_KEY", default=BLOOM_DEV_PLACEHOLDERS["CALENDLY_WEBHOOK_SIGNING_KEY"]
 )
 CALENDLY_API_TOKEN = env("CALENDLY_API_TOKEN", default="")
+
+# --- Booking a therapist: policy and Good Faith Estimates (docs/appointments.md, ADR 0202-0203) ---
+# The practice as it appears on a Good Faith Estimate (No Surprises Act) and on superbills.
+BLOOM_PRACTICE_NAME = env("BLOOM_PRACTICE_NAME", default="Bloom Psychology")
+BLOOM_PRACTICE_ADDRESS = env("BLOOM_PRACTICE_ADDRESS", default="100 Example Street, Suite 1, Pasadena, CA 91101")
+BLOOM_PRACTICE_TAX_ID = env("BLOOM_PRACTICE_TAX_ID", default="00-0000000")
+# Bump when the wording of the cancellation and no-show policy changes: members accept again.
+BLOOM_BOOKING_POLICY_VERSION = env("BLOOM_BOOKING_POLICY_VERSION", default="2026-12")
+# A Good Faith Estimate covers this many sessions of this service code and is valid this long.
+BLOOM_GFE_EXPECTED_SESSIONS = env.int("BLOOM_GFE_EXPECTED_SESSIONS", default=12)
+BLOOM_GFE_SERVICE_CODE = env("BLOOM_GFE_SERVICE_CODE", default="90834")
+BLOOM_GFE_VALID_DAYS = env.int("BLOOM_GFE_VALID_DAYS", default=365)
 ZOOM_WEBHOOK_SECRET_TOKEN = env(
     "ZOOM_WEBHOOK_SECRET_TOKEN", default=BLOOM_DEV_PLACEHOLDERS["ZOOM_WEBHOOK_SECRET_TOKEN"]
 )
@@ -418,12 +430,6 @@ CELERY_WORKER_REDIRECT_STDOUTS = False
 WORKSHOPS_WAITLIST_OFFER_HOURS = env.int("WORKSHOPS_WAITLIST_OFFER_HOURS", default=24)
 # How long a paid workshop's seat is held while the member pays at checkout.
 WORKSHOPS_PAYMENT_HOLD_MINUTES = env.int("WORKSHOPS_PAYMENT_HOLD_MINUTES", default=30)
-
-# --- appointments: the practice as it appears on receipts, superbills and estimates ---
-# Development stand-ins; production sets the practice's real name, address and tax id (EIN).
-BLOOM_PRACTICE_NAME = env("BLOOM_PRACTICE_NAME", default="Bloom Psychology")
-BLOOM_PRACTICE_ADDRESS = env("BLOOM_PRACTICE_ADDRESS", default="123 Example Street, Suite 4, San Diego, CA 92101")
-BLOOM_PRACTICE_TAX_ID = env("BLOOM_PRACTICE_TAX_ID", default="00-0000000")
 
 # --- billing ---
 # Copy webhook objects into dj-stripe's tables in a separate best-effort task (docs/billing.md).
