@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -59,18 +58,6 @@ def therapist_list_for_team() -> QuerySet[TherapistProfile]:
     """Every therapist on the public team page (not archived): those accepting new clients
     first, then by name. One query, whatever the number of therapists."""
     return TherapistProfile.objects.order_by(F("is_accepting_clients").desc(nulls_last=True), "display_name")
-
-
-def booking_url(*, therapist: TherapistProfile, member: User | None) -> str:
-    """The therapist's Calendly page, pre-filled with the member's name and email so the
-    booking webhook can match the member (Calendly's `name`/`email` query parameters)."""
-    if not therapist.scheduling_url:
-        return ""
-    if member is None or not member.is_authenticated:
-        return therapist.scheduling_url
-    params = urlencode({"name": member.get_full_name(), "email": member.email})
-    separator = "&" if "?" in therapist.scheduling_url else "?"
-    return f"{therapist.scheduling_url}{separator}{params}"
 
 
 def clinician_for_member(*, member: User, now: datetime | None = None) -> CareClinician | None:

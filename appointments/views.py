@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.services import security_event_record
@@ -31,10 +32,18 @@ def appointment_detail(request, appointment_id):
 
 @login_not_required
 def team(request):
-    """The public team page: every therapist, her photo, credentials, specialties and how to book."""
-    member = request.user if request.user.is_authenticated else None
+    """The public team page: every therapist, her photo, credentials, specialties and how to book.
+
+    "Book" leads to her page and the booking gate (card, policy, estimate), never straight to
+    Calendly: a booking that skipped the gate would have no card to hold and no accepted policy.
+    A visitor signs in first and comes back to her page."""
     therapists = [
-        (therapist, selectors.booking_url(therapist=therapist, member=member) if therapist.is_accepting_clients else "")
+        (
+            therapist,
+            reverse("appointments:therapist_detail", args=[therapist.pk])
+            if therapist.is_accepting_clients and therapist.scheduling_url
+            else "",
+        )
         for therapist in selectors.therapist_list_for_team()
     ]
     return render(request, "appointments/team.html", {"therapists": therapists})

@@ -206,8 +206,8 @@ def _grow(member, therapist, n: int) -> None:
 @pytest.mark.parametrize(
     ("url", "params", "expected"),
     [
-        # session, user and the per-request reads; her payments, refunds, charge ids, cards
-        (PAGE, None, 8),
+        # session, user and the per-request reads; her payments, refunds, charge ids, cards; estimates
+        (PAGE, None, 9),
         # session, user, her profile (time zone); the session's payments, refunds, charge ids, cards
         ("receipt", None, 7),
         # session, user, her profile (time zone); her sessions in the range, their session fees
