@@ -327,6 +327,13 @@ CALENDLY_WEBHOOK_SIGNING_KEY = env(
     "CALENDLY_WEBHOOK_SIGNING_KEY", default=BLOOM_DEV_PLACEHOLDERS["CALENDLY_WEBHOOK_SIGNING_KEY"]
 )
 CALENDLY_API_TOKEN = env("CALENDLY_API_TOKEN", default="")
+CALENDLY_API_BASE = env("CALENDLY_API_BASE", default="https://api.calendly.com")
+CALENDLY_API_TIMEOUT = env.float("CALENDLY_API_TIMEOUT", default=10.0)
+# The organization (or, without one, the user) whose scheduled events the nightly reconciliation reads.
+CALENDLY_ORGANIZATION_URI = env("CALENDLY_ORGANIZATION_URI", default="")
+CALENDLY_USER_URI = env("CALENDLY_USER_URI", default="")
+# Appointment reminders: offsets before the session (m, h or d), e.g. "48h,2h" (appointments/reminders.py).
+BLOOM_APPOINTMENT_REMINDER_OFFSETS = env("BLOOM_APPOINTMENT_REMINDER_OFFSETS", default="48h,2h")
 ZOOM_WEBHOOK_SECRET_TOKEN = env(
     "ZOOM_WEBHOOK_SECRET_TOKEN", default=BLOOM_DEV_PLACEHOLDERS["ZOOM_WEBHOOK_SECRET_TOKEN"]
 )
