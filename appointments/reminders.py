@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.calendar import calendar_ics, member_zone
 from bloom.links import absolute_reverse
+from bloom.templatetags.bloom_format import format_money
 from notifications.models import EmailQueue
 from notifications.selectors import quiet_hours_release_get
 from notifications.services import EmailCategory, notification_create
@@ -111,10 +112,6 @@ def appointment_reminders_due(*, kind: str, now: datetime) -> QuerySet[Appointme
     )
 
 
-def _money(amount) -> str:
-    return f"${amount:,.2f}".replace(".00", "")
-
-
 def policy_reminder(appointment: AppointmentData) -> str:
     """The cancellation terms she accepted for this booking, in one sentence ("" without any)."""
     policy = appointment.policy_acceptance
@@ -124,12 +121,12 @@ def policy_reminder(appointment: AppointmentData) -> str:
     if policy.late_cancel_fee:
         parts.append(
             f"cancelling less than {policy.window_hours} hours before the session carries a "
-            f"{_money(policy.late_cancel_fee)} late-cancellation fee"
+            f"{format_money(policy.late_cancel_fee, policy.currency)} late-cancellation fee"
         )
     else:
         parts.append(f"please cancel at least {policy.window_hours} hours ahead if you can")
     if policy.no_show_fee:
-        parts.append(f"a missed session carries a {_money(policy.no_show_fee)} fee")
+        parts.append(f"a missed session carries a {format_money(policy.no_show_fee, policy.currency)} fee")
     return "Under the policy you accepted, " + " and ".join(parts) + ". Rescheduling through Bloom is free."
 
 

@@ -73,8 +73,8 @@ def test_the_48h_reminder_sends_a_notice_and_a_clinical_email_with_join_link_pol
     assert row.category == "clinical"
     assert row.subject == "Reminder: your Bloom session in 2 days"
     assert appointment.zoom_meeting_url in row.text_body
-    assert "less than 24 hours before the session carries a $75 late-cancellation fee" in row.text_body
-    assert "a missed session carries a $120 fee" in row.text_body
+    assert "less than 24 hours before the session carries a $75.00 USD late-cancellation fee" in row.text_body
+    assert "a missed session carries a $120.00 USD fee" in row.text_body
     assert f"/appointments/{appointment.pk}/" in row.text_body
     attachments = list(_mime(row).iter_attachments())
     assert [(a.get_filename(), a.get_content_type()) for a in attachments] == [("bloom-session.ics", "text/calendar")]

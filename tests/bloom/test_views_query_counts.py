@@ -153,6 +153,8 @@ PINNED = {
     "appointments:therapist_list": (lambda h: {}, 5),
     "appointments:team": (lambda h: {}, 5),  # public too; one query for every therapist
     "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "appointments:appointment_cancel": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "appointments:appointment_reschedule": (lambda h: {"appointment_id": h.appointment.pk}, 5),
     "billing:billing_home": (lambda h: {}, 9),
     "billing:receipt": (lambda h: {"payment_id": h.payment.pk}, 6),
     "notifications:notification_list": (lambda h: {}, 5),
