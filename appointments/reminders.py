@@ -130,15 +130,17 @@ def policy_reminder(appointment: AppointmentData) -> str:
     return "Under the policy you accepted, " + " and ".join(parts) + ". Rescheduling through Bloom is free."
 
 
-def _how_soon(left: timedelta) -> str:
-    hours = left.total_seconds() / 3600
+def _how_soon(*, when: datetime, now: datetime) -> str:
+    """ "in about an hour", "in about 5 hours" (today), "tomorrow" or "on Thursday", by her calendar."""
+    hours = (when - now).total_seconds() / 3600
     if hours <= 1.5:
         return "in about an hour" if hours > 0.75 else "soon"
-    if hours < 20:
+    days = (when.date() - now.astimezone(when.tzinfo).date()).days
+    if days == 0:
         return f"in about {round(hours)} hours"
-    if hours <= 30:
+    if days == 1:
         return "tomorrow"
-    return f"in {round(hours / 24)} days"
+    return f"on {when:%A}"
 
 
 def appointment_reminder_send(*, appointment: AppointmentData, kind: str, now: datetime | None = None) -> bool:
@@ -175,7 +177,7 @@ def _deliver(appointment: AppointmentData, *, kind: str, portal_log: Appointment
     member = appointment.user
     when = timezone.localtime(appointment.starts_at, member_zone(member))
     therapist = str(appointment.therapist) if appointment.therapist else "your Bloom therapist"
-    soon = _how_soon(appointment.starts_at - now)
+    soon = _how_soon(when=when, now=now)
     title = f"Your session {soon}"
     message = f"Your session with {therapist} starts {when:%A %-d %B at %-I:%M %p} ({when.tzname()})."
     ics = calendar_ics(member=member, events=[appointment_event(appointment)], name="Bloom session")

@@ -214,3 +214,21 @@ def test_the_nightly_task_reports_its_summary(calendly, member):
     calendly.booking(email=member.email, starts_at=_soon())
     outcome = calendly_reconcile_task.run()
     assert outcome["ok"] is True and outcome["bookings_applied"] == 1
+
+
+def test_a_reschedule_whose_webhooks_both_went_missing_closes_the_old_booking_and_adds_the_new(calendly, member):
+    _event, old = calendly.booking(email=member.email, starts_at=_soon(2), status="canceled", rescheduled=True)
+    _event, new = calendly.booking(email=member.email, starts_at=_soon(5))
+    old["new_invitee"] = new["uri"]
+    new["old_invitee"] = old["uri"]
+    previous = AppointmentDataFactory(user=member, calendly_invitee_uri=old["uri"], starts_at=_soon(2))
+
+    result = reconcile.calendly_reconcile(days=7)
+
+    assert result.ok and (result.bookings_applied, result.cancellations_applied) == (1, 1)
+    previous.refresh_from_db()
+    assert previous.status == AppointmentStatus.RESCHEDULED
+    moved = AppointmentData.objects.get(calendly_invitee_uri=new["uri"])
+    assert moved.status == AppointmentStatus.SCHEDULED and moved.user == member
+    stored = CalendlyWebhookEvent.objects.get(event_type="invitee.created")
+    assert stored.event_data["payload"]["old_invitee"] == old["uri"]  # B's linkage reads it as from a webhook

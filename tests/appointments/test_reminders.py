@@ -68,10 +68,13 @@ def test_the_48h_reminder_sends_a_notice_and_a_clinical_email_with_join_link_pol
 
     notice = UserNotification.objects.get(user=appointment.user)
     assert notice.type == "appointment_reminder"
-    assert notice.title == "Your session in 2 days"
+    local = timezone.localtime(appointment.starts_at, ZoneInfo(appointment.user.profile.timezone))
+    days = (local.date() - timezone.localtime(timezone.now(), local.tzinfo).date()).days
+    expected = "tomorrow" if days == 1 else f"on {local:%A}"
+    assert notice.title == f"Your session {expected}"
     row = EmailQueue.objects.get(user=appointment.user)
     assert row.category == "clinical"
-    assert row.subject == "Reminder: your Bloom session in 2 days"
+    assert row.subject == f"Reminder: your Bloom session {expected}"
     assert appointment.zoom_meeting_url in row.text_body
     assert "less than 24 hours before the session carries a $75.00 USD late-cancellation fee" in row.text_body
     assert "a missed session carries a $120.00 USD fee" in row.text_body
@@ -84,6 +87,24 @@ def test_the_48h_reminder_sends_a_notice_and_a_clinical_email_with_join_link_pol
     assert logs[("48h", "email")].email_queue_id == row.pk
     assert logs[("48h", "portal")].notification_id == notice.pk
     assert logs[("48h", "portal")].session_starts_at == appointment.starts_at
+
+
+@pytest.mark.parametrize(
+    ("now_local", "session_local", "said"),
+    [
+        ((9, 0), (10, 0), "in about an hour"),
+        ((9, 0), (9, 30), "soon"),
+        ((9, 0), (15, 0), "in about 6 hours"),
+        ((23, 0), (24 + 9, 0), "tomorrow"),
+        ((23, 0), (48 + 0, 30), "on Saturday"),  # 25.5 hours ahead, but two days by her calendar
+    ],
+)
+def test_how_soon_follows_her_calendar(now_local, session_local, said):
+    zone = ZoneInfo("America/New_York")
+    base = datetime.datetime(2030, 1, 10, tzinfo=zone)  # a Thursday
+    now = base + timedelta(hours=now_local[0], minutes=now_local[1])
+    when = base + timedelta(hours=session_local[0], minutes=session_local[1])
+    assert reminders._how_soon(when=when, now=now.astimezone(datetime.UTC)) == said
 
 
 def test_without_an_accepted_policy_the_email_says_nothing_about_fees():
