@@ -96,8 +96,16 @@ class AppointmentPaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(AppointmentReminderLog)
 class AppointmentReminderLogAdmin(ReadOnlyAdmin):
-    list_display = ["sent_at", "appointment", "kind", "channel", "email_queue_id"]
-    list_filter = ["kind", "channel"]
+    list_display = [
+        "sent_at",
+        "appointment",
+        "kind",
+        "channel",
+        "session_starts_at",
+        "email_queue_id",
+        "skipped_reason",
+    ]
+    list_filter = ["kind", "channel", ("skipped_reason", admin.EmptyFieldListFilter)]
     search_fields = ["appointment__user__email", "appointment__invitee_email"]
     list_select_related = ["appointment"]
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .demo_booking import seed_booking
+from .demo_reminders import seed_reminders
 from .models import AppointmentData, AppointmentStatus, TherapistAvailability, TherapistProfile
 
 DEMO_THERAPISTS = [
@@ -98,3 +99,4 @@ def seed(*, stdout) -> None:
 
     seed_documents(stdout=stdout)
     seed_booking(stdout=stdout)  # appointments/demo_booking.py
+    seed_reminders(stdout=stdout)

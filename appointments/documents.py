@@ -251,6 +251,11 @@ def receipt_list_for_member(*, member: User) -> list[SessionReceipt]:
     return _receipts(member=member, rows=_paid_rows(member=member))
 
 
+def receipt_available(*, member: User, appointment: AppointmentData) -> bool:
+    """Whether her session has money paid on it, so a receipt can be downloaded (one query)."""
+    return bool(_paid_rows(member=member, appointment_id=appointment.pk))
+
+
 def receipt_get_for_member(*, member: User, appointment_id) -> SessionReceipt:
     """One session's receipt. Raises AppointmentData.DoesNotExist when the session is another
     member's, does not exist, or has no money paid on it."""

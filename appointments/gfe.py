@@ -94,6 +94,13 @@ def good_faith_estimate_list_for_member(*, member: User) -> QuerySet[GoodFaithEs
     return GoodFaithEstimate.objects.filter(user=member).select_related("therapist").order_by("-created_at")
 
 
+def good_faith_estimate_latest_for(*, member: User, therapist) -> GoodFaithEstimate | None:
+    """Her newest estimate for sessions with this therapist, if any (one query)."""
+    if therapist is None:
+        return None
+    return good_faith_estimate_list_for_member(member=member).filter(therapist=therapist).first()
+
+
 def good_faith_estimate_get_for_member(*, member: User, estimate_id) -> GoodFaithEstimate:
     """One of her estimates; another member's raises GoodFaithEstimate.DoesNotExist."""
     return good_faith_estimate_list_for_member(member=member).get(pk=estimate_id)

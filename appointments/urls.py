@@ -18,6 +18,8 @@ urlpatterns = [
     path("appointments/estimates/<uuid:estimate_id>.pdf", booking_views.gfe_pdf, name="gfe_pdf"),
     path("team/", views.team, name="team"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment_detail"),
+    path("appointments/<uuid:appointment_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<uuid:appointment_id>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("appointments/<uuid:appointment_id>/calendar.ics", calendar.appointment_calendar, name="appointment_calendar"),
     *webhook_paths("webhooks/calendly/", views.calendly_webhook, name="calendly_webhook"),
 ]

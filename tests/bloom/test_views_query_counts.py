@@ -157,10 +157,12 @@ PINNED = {
     "appointments:appointment_list": (lambda h: {}, 6),
     "appointments:therapist_list": (lambda h: {}, 5),
     "appointments:team": (lambda h: {}, 5),  # public too; one query for every therapist
-    "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 7),  # + estimate, receipt
     "appointments:documents": (lambda h: {}, 6),  # +3 once she paid (tests/appointments/test_documents_views.py)
     "appointments:therapist_detail": (lambda h: {"therapist_id": h.appointment.therapist_id}, 6),  # + her hours
     "appointments:book": (lambda h: {"therapist_id": h.appointment.therapist_id}, 8),  # card, policy, estimate
+    "appointments:appointment_cancel": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "appointments:appointment_reschedule": (lambda h: {"appointment_id": h.appointment.pk}, 5),
     "billing:billing_home": (lambda h: {}, 9),
     "billing:receipt": (lambda h: {"payment_id": h.payment.pk}, 6),
     "notifications:notification_list": (lambda h: {}, 5),
