@@ -108,8 +108,16 @@ class AppointmentPaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(AppointmentReminderLog)
 class AppointmentReminderLogAdmin(ReadOnlyAdmin):
-    list_display = ["sent_at", "appointment", "kind", "channel", "email_queue_id"]
-    list_filter = ["kind", "channel"]
+    list_display = [
+        "sent_at",
+        "appointment",
+        "kind",
+        "channel",
+        "session_starts_at",
+        "email_queue_id",
+        "skipped_reason",
+    ]
+    list_filter = ["kind", "channel", ("skipped_reason", admin.EmptyFieldListFilter)]
     search_fields = ["appointment__user__email", "appointment__invitee_email"]
     list_select_related = ["appointment"]
 
@@ -146,3 +154,6 @@ class SessionNoteAdmin(admin.ModelAdmin):
 @admin.register(CalendlyWebhookEvent)
 class CalendlyWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
     webhook_provider = webhooks.PROVIDER
+
+
+from . import admin_booking  # noqa: E402, F401 - the booking gate's evidence (registers its admins)

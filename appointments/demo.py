@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from .demo_booking import seed_booking
 from .demo_money import seed_money
+from .demo_reminders import seed_reminders
 from .models import AppointmentData, AppointmentStatus, TherapistAvailability, TherapistProfile
 
 DEMO_THERAPISTS = [
@@ -93,4 +95,10 @@ def seed(*, stdout) -> None:
         },
     )
     stdout.write(f"appointments: demo appointment {'created' if created else 'exists'}")
-    seed_money(stdout=stdout)
+
+    from .demo_documents import seed_documents
+
+    seed_documents(stdout=stdout)
+    seed_booking(stdout=stdout)  # appointments/demo_booking.py
+    seed_reminders(stdout=stdout)
+    seed_money(stdout=stdout)  # appointments/demo_money.py

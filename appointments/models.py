@@ -371,9 +371,9 @@ class AppointmentPayment(UUIDModel):
         return f"{self.get_kind_display()} {self.amount} {self.currency.upper()} ({self.status})"
 
 
-class ReminderKind(models.TextChoices):
-    DAY_BEFORE = "24h", "24 hours before"
-    HOUR_BEFORE = "1h", "1 hour before"
+# A reminder's kind is its offset label ("48h", "2h", "90m", "2d"; BLOOM_APPOINTMENT_REMINDER_OFFSETS).
+# The first offsets were "24h" and "1h", so rows written before offsets were configurable match too.
+REMINDER_KIND_PATTERN = r"^[1-9][0-9]{0,3}[mhd]$"
 
 
 class ReminderChannel(models.TextChoices):
@@ -382,25 +382,41 @@ class ReminderChannel(models.TextChoices):
 
 
 class AppointmentReminderLog(UUIDModel):
-    """One reminder sent for an appointment on one channel (never twice: unique per kind and channel)."""
+    """One reminder for an appointment's time on one channel, claimed before it is sent (never
+    twice: unique per kind, channel and session time; a session moved to a new time gets its
+    reminders again). A reminder not sent on purpose is kept with `skipped_reason`."""
 
     appointment = models.ForeignKey(AppointmentData, on_delete=models.CASCADE, related_name="reminder_logs")
-    kind = choice_field(ReminderKind, max_length=8)
+    kind = models.CharField(max_length=8, help_text="The offset before the session, e.g. 48h or 2h.")
     channel = choice_field(ReminderChannel, max_length=10)
+    session_starts_at = models.DateTimeField(
+        null=True, blank=True, help_text="The session time this reminder was for (it may have moved since)."
+    )
     sent_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
     email_queue_id = models.UUIDField(null=True, blank=True, help_text="The email_queue row, for the email channel.")
     notification_id = models.UUIDField(null=True, blank=True, help_text="The user_notifications row, for the portal.")
+    skipped_reason = models.TextField(
+        blank=True, default="", help_text="Why this reminder was not sent, if it was not."
+    )
 
     class Meta:
         db_table = "appointment_reminder_logs"
         ordering = ["-sent_at"]
         constraints = [
-            models.UniqueConstraint(fields=["appointment", "kind", "channel"], name="appointment_reminder_logs_once"),
-            choice_constraint("appointment_reminder_logs", "kind", ReminderKind),
+            models.UniqueConstraint(
+                fields=["appointment", "kind", "channel", "session_starts_at"],
+                name="appointment_reminder_logs_once",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__regex=REMINDER_KIND_PATTERN), name="appointment_reminder_logs_kind_valid"
+            ),
             choice_constraint("appointment_reminder_logs", "channel", ReminderChannel),
         ]
 
     def __str__(self) -> str:
+        if self.skipped_reason:
+            return f"{self.kind} reminder not sent ({self.skipped_reason})"
         return f"{self.kind} reminder by {self.channel}"
 
 

@@ -1,13 +1,12 @@
-"""Writes for appointments: reminders, payments, session notes, therapists, key rotation.
+"""Writes for appointments: payments, session notes, therapists, key rotation.
 
-Calendly ingestion is in appointments/webhooks.py."""
+Calendly ingestion is in appointments/webhooks.py, reminders in appointments/reminders.py."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 import zoneinfo
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,34 +19,18 @@ from billing import services as billing_services
 from billing.models import PaymentIntent
 from billing.models import PaymentStatus as BillingStatus
 from bloom.exceptions import ApplicationError
-from bloom.links import absolute_reverse
-from notifications.models import EmailQueue
-from notifications.services import EmailCategory, notification_create
 
 from .models import (
     LIVE_PAYMENT_STATUSES,
     AppointmentData,
     AppointmentPayment,
-    AppointmentReminderLog,
-    AppointmentStatus,
     PaymentKind,
     PaymentStatus,
-    ReminderChannel,
-    ReminderKind,
     SessionNote,
     TherapistProfile,
 )
 
 logger = logging.getLogger(__name__)
-
-# --- Reminders -----------------------------------------------------------------------------------
-
-# kind -> (starts more than, starts at most) this far ahead. A booking made less than a day
-# ahead gets only the reminders whose window it is still in.
-REMINDER_WINDOWS = {
-    ReminderKind.DAY_BEFORE: (timedelta(hours=1), timedelta(hours=24)),
-    ReminderKind.HOUR_BEFORE: (timedelta(0), timedelta(hours=1)),
-}
 
 
 def _member_tz(member: User) -> zoneinfo.ZoneInfo:
@@ -56,85 +39,6 @@ def _member_tz(member: User) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo(settings.BLOOM_DEFAULT_MEMBER_TIMEZONE)
-
-
-def appointment_reminders_due(*, kind: str, now: datetime):
-    """Scheduled, member-linked appointments in `kind`'s window without that reminder yet,
-    whose member has not turned appointment reminders off."""
-    low, high = REMINDER_WINDOWS[kind]
-    return (
-        AppointmentData.objects.filter(
-            status=AppointmentStatus.SCHEDULED,
-            user__isnull=False,
-            user__is_active=True,
-            starts_at__gt=now + low,
-            starts_at__lte=now + high,
-        )
-        .exclude(user__preferences__appointment_reminders=False)
-        .exclude(reminder_logs__kind=kind, reminder_logs__channel=ReminderChannel.PORTAL)
-        .select_related("user__profile", "therapist")
-        .order_by("starts_at")
-    )
-
-
-def appointment_reminder_send(*, appointment: AppointmentData, kind: str) -> bool:
-    """Send one reminder (portal notice, and email when the member's preferences say so).
-
-    Guarantees: at most once per (appointment, kind, channel) — the reminder log row is
-    inserted first under a unique constraint, in the same transaction as the notice and
-    the outbox row, so a second run or a concurrent worker sends nothing. Clinical
-    category mail. Returns True when this call sent it.
-    """
-    member = appointment.user
-    when = timezone.localtime(appointment.starts_at, _member_tz(member))
-    therapist = str(appointment.therapist) if appointment.therapist else "your Bloom therapist"
-    label = "tomorrow" if kind == ReminderKind.DAY_BEFORE else "in about an hour"
-    title = f"Your session {label}"
-    message = f"Your session with {therapist} starts {when:%A %-d %B at %-I:%M %p} ({when.tzname()})."
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                portal_log = AppointmentReminderLog.objects.create(
-                    appointment=appointment, kind=kind, channel=ReminderChannel.PORTAL
-                )
-        except IntegrityError:
-            return False
-        notification = notification_create(
-            member=member,
-            type="appointment_reminder",
-            title=title,
-            message=message,
-            data={"appointment_id": str(appointment.pk), "kind": kind},
-            email_template="appointments/reminder",
-            email_context={
-                "therapist_name": therapist,
-                "starts_at_local": f"{when:%A %-d %B %Y at %-I:%M %p} ({when.tzname()})",
-                "zoom_meeting_url": appointment.zoom_meeting_url or "",
-                "location": appointment.location or "",
-                "appointments_url": absolute_reverse("appointments:appointment_list"),
-                "kind": kind,
-            },
-            category=EmailCategory.CLINICAL,
-        )
-        portal_log.notification_id = notification.pk
-        portal_log.save(update_fields=["notification_id"])
-        # notification_create() keys its email on the notice (documented in notifications.services).
-        email = EmailQueue.objects.filter(idempotency_key=f"notify:{notification.pk}").only("pk").first()
-        if email is not None:
-            AppointmentReminderLog.objects.create(
-                appointment=appointment, kind=kind, channel=ReminderChannel.EMAIL, email_queue_id=email.pk
-            )
-    return True
-
-
-def appointment_reminders_send(*, now: datetime | None = None) -> int:
-    """Send every due reminder (beat task). Idempotent; returns how many were sent."""
-    now = now or timezone.now()
-    sent = 0
-    for kind in (ReminderKind.HOUR_BEFORE, ReminderKind.DAY_BEFORE):
-        for appointment in appointment_reminders_due(kind=kind, now=now)[:500]:
-            sent += appointment_reminder_send(appointment=appointment, kind=kind)
-    return sent
 
 
 # --- Payments (billing reports outcomes through billing/registry.py) ---------------------------

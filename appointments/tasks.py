@@ -2,7 +2,7 @@
 
 from bloom.taskdef import BACKOFF, task
 
-from . import holds, services, webhooks
+from . import holds, reconcile, reminders, webhooks
 
 
 @task(retry=BACKOFF)
@@ -13,7 +13,13 @@ def calendly_event_process_task(event_id: str) -> str:
 
 @task()
 def appointment_reminders_send_task() -> int:
-    return services.appointment_reminders_send()
+    return reminders.appointment_reminders_send()
+
+
+@task()
+def calendly_reconcile_task() -> dict:
+    """Nightly: apply Calendly bookings and cancellations whose webhooks never arrived."""
+    return reconcile.calendly_reconcile(days=reconcile.DEFAULT_DAYS).as_dict()
 
 
 @task(retry=BACKOFF)

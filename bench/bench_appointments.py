@@ -181,8 +181,8 @@ def bench_webhooks(member, other) -> list[str]:
 def bench_reminders() -> list[str]:
     from accounts.models import User
     from accounts.services import member_records_ensure
-    from appointments import services
-    from appointments.models import AppointmentData, ReminderKind, TherapistProfile
+    from appointments import reminders
+    from appointments.models import AppointmentData, TherapistProfile
     from notifications.models import EmailQueue, UserNotification
 
     therapist = TherapistProfile.objects.get(calendly_user_uri=HOST)
@@ -199,7 +199,7 @@ def bench_reminders() -> list[str]:
             ends_at=now + timedelta(hours=21),
             zoom_meeting_url="https://zoom.us/j/1",
         )
-    due = list(services.appointment_reminders_due(kind=ReminderKind.DAY_BEFORE, now=now))
+    due = list(reminders.appointment_reminders_due(kind="48h", now=now))
     assert len(due) == REMINDERS, len(due)
     context = {
         "title": "Your session tomorrow",
@@ -210,7 +210,7 @@ def bench_reminders() -> list[str]:
         "zoom_meeting_url": "https://zoom.us/j/1",
         "location": "",
         "appointments_url": "https://bloom.example/appointments/",
-        "kind": ReminderKind.DAY_BEFORE,
+        "kind": "48h",
         "site_url": settings.SITE_URL,
         "site_name": "Bloom Psychology",
         "recipient_email": floor_member.email,
@@ -236,13 +236,13 @@ def bench_reminders() -> list[str]:
             )
 
     def send(i: int) -> None:
-        assert services.appointment_reminder_send(appointment=due[i], kind=ReminderKind.DAY_BEFORE)
+        assert reminders.appointment_reminder_send(appointment=due[i], kind="48h")
 
     base, reminder, total = alternating(floor, send, REMINDERS)
     assert EmailQueue.objects.filter(template_key="appointments/reminder").exclude(user=floor_member).count() == (
         REMINDERS
     )
-    assert services.appointment_reminders_send(now=now) == 0  # all sent: a second beat run sends nothing
+    assert reminders.appointment_reminders_send(now=now) == 0  # all sent: a second beat run sends nothing
     return [
         baseline_line("render_to_string of the reminder templates + 2 inserts", base),
         ratio_line(

@@ -130,3 +130,40 @@ def stripe_check_list_due(*, now: datetime | None = None, limit: int = 500) -> l
     now = now or timezone.now()
     due = StripeCheck.objects.filter(settled_at__isnull=True, next_attempt_at__lte=now).order_by("next_attempt_at")
     return [str(pk) for pk in due.values_list("pk", flat=True)[:limit]]
+
+
+# Stripe's card brand codes as a receipt names them.
+CARD_BRANDS = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
+
+def payment_card_labels(*, member, payment_ids) -> dict:
+    """ "Visa ending 4242" for each of the member's payments whose card Bloom knows, keyed by
+    payment id: read from the charge as dj-stripe mirrored it from Stripe's webhook
+    (`payment_method_details.card`). A payment whose charge was not mirrored is left out
+    (the caller says "Card"). One query for the payments, one for their charges."""
+    charges = dict(
+        PaymentIntent.objects.filter(user=member, pk__in=list(payment_ids), stripe_charge_id__isnull=False).values_list(
+            "stripe_charge_id", "pk"
+        )
+    )
+    if not charges:
+        return {}
+    from djstripe.models import Charge  # dj-stripe is heavy to import; only this read needs it
+
+    labels = {}
+    for charge_id, data in Charge.objects.filter(id__in=list(charges)).values_list("id", "stripe_data"):
+        details = data.get("payment_method_details") if isinstance(data, dict) else None
+        card = details.get("card") if isinstance(details, dict) else None
+        card = card if isinstance(card, dict) else {}
+        brand, last4 = str(card.get("brand") or "").strip(), str(card.get("last4") or "").strip()
+        if last4.isdigit() and len(last4) == 4:
+            labels[charges[charge_id]] = f"{CARD_BRANDS.get(brand.lower(), 'Card')} ending {last4}"
+    return labels

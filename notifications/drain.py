@@ -68,7 +68,8 @@ def outbox_message(row: EmailQueue) -> EmailMultiAlternatives:
     """The row as an ordinary Django message (same headers, subject and bodies as its stored MIME).
 
     What every backend but the SMTP fast path is handed: console and file backends write its
-    `message()`, locmem keeps it, anymail reads its fields.
+    `message()`, locmem keeps it, anymail reads its fields. Attachments come from the stored MIME
+    (`rendering.mime_attachments`), the row's only copy of them.
     """
     return rendering.email_message(
         subject=row.subject,
@@ -77,6 +78,7 @@ def outbox_message(row: EmailQueue) -> EmailMultiAlternatives:
         from_email=row.from_email or settings.DEFAULT_FROM_EMAIL,
         to=row.to_email,
         headers=row.headers,
+        attachments=rendering.mime_attachments(row.mime_message),
     )
 
 

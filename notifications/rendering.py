@@ -7,6 +7,8 @@ speed notes). Template lookup: an `email_templates` row with the key, else the f
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from dataclasses import dataclass, field
 from email.utils import make_msgid, parseaddr
@@ -150,10 +152,22 @@ def add_tracking(html: str, *, link_url, pixel_url: str, skip: set[str]) -> tupl
     return html, links
 
 
+# One file carried by an outbox email: (filename, content, MIME type), as Django's attach() takes it.
+Attachment = tuple[str, str | bytes, str]
+
+
 def email_message(
-    *, subject: str, text_body: str, html_body: str, from_email: str, to: str, headers: dict
+    *,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    from_email: str,
+    to: str,
+    headers: dict,
+    attachments: list[Attachment] | tuple[Attachment, ...] = (),
 ) -> EmailMultiAlternatives:
-    """One outbox email as a Django message: text, an HTML alternative when there is one, our headers.
+    """One outbox email as a Django message: text, an HTML alternative when there is one, our
+    headers and any attachments (then multipart/mixed around the alternatives).
 
     `build_mime` (at queue time) and the drain (for every backend but the SMTP fast path) both
     start from this, so the stored bytes and a message built at send time say the same thing.
@@ -161,17 +175,52 @@ def email_message(
     message = EmailMultiAlternatives(subject, text_body, from_email, [to], headers=dict(headers))
     if html_body:
         message.attach_alternative(html_body, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
     return message
 
 
-def build_mime(*, subject: str, text_body: str, html_body: str, from_email: str, to: str, headers: dict) -> str:
+def build_mime(
+    *,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    from_email: str,
+    to: str,
+    headers: dict,
+    attachments: list[Attachment] | tuple[Attachment, ...] = (),
+) -> str:
     """The whole MIME message without its Date header (the drain stamps Date when it sends)."""
     message = email_message(
-        subject=subject, text_body=text_body, html_body=html_body, from_email=from_email, to=to, headers=headers
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        from_email=from_email,
+        to=to,
+        headers=headers,
+        attachments=attachments,
     )
     mime = message.message()
     del mime["Date"]
     return mime.as_bytes(linesep="\r\n").decode("utf-8")
+
+
+def mime_attachments(mime: str) -> list[Attachment]:
+    """The attachments of a stored MIME message, as `email_message` takes them.
+
+    The stored message is where an outbox row keeps its files (docs/adr/0211): the drain hands
+    them to every backend that is given a rebuilt message, so console, file, locmem and ESP
+    backends send what the SMTP fast path sends. A message without attachments is not parsed.
+    """
+    if not mime or "attachment" not in mime:
+        return []
+    parsed = email.message_from_string(mime, policy=email.policy.default)
+    found: list[Attachment] = []
+    for part in parsed.iter_attachments() if parsed.is_multipart() else ():
+        content = part.get_content()
+        mimetype = part.get_content_type()
+        found.append((part.get_filename() or "attachment", content, mimetype))
+    return found
 
 
 # --- Strict validation of staff-edited templates -------------------------------------------------

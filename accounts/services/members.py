@@ -107,10 +107,23 @@ def member_email_changed(*, user: User, email: str, request=None) -> None:
     security_event_record(event_type="email_changed", severity=SecurityEvent.Severity.INFO, request=request, user=user)
 
 
-def consent_record(*, user: User, kind: str, granted: bool, source: str, request=None) -> ConsentRecord:
-    """Append one consent row (records are never updated: they are the evidence)."""
+def consent_record(
+    *, user: User, kind: str, granted: bool, source: str, request=None, text_version: str = ""
+) -> ConsentRecord:
+    """Append one consent row (records are never updated: they are the evidence).
+
+    With a request, the client's address (bloom.http.client_ip) and its user agent are kept;
+    `text_version` names the version of the text she agreed to (terms, a booking policy).
+    """
+    user_agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
     return ConsentRecord.objects.create(
-        user=user, kind=kind, granted=granted, source=source[:40], ip_address=client_ip(request)
+        user=user,
+        kind=kind,
+        granted=granted,
+        source=source[:40],
+        ip_address=client_ip(request),
+        user_agent=user_agent[:1000],
+        text_version=text_version[:40],
     )
 
 

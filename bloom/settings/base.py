@@ -327,6 +327,25 @@ CALENDLY_WEBHOOK_SIGNING_KEY = env(
     "CALENDLY_WEBHOOK_SIGNING_KEY", default=BLOOM_DEV_PLACEHOLDERS["CALENDLY_WEBHOOK_SIGNING_KEY"]
 )
 CALENDLY_API_TOKEN = env("CALENDLY_API_TOKEN", default="")
+
+# --- Booking a therapist: policy and Good Faith Estimates (docs/appointments.md, ADR 0202-0203) ---
+# The practice as it appears on a Good Faith Estimate (No Surprises Act) and on superbills.
+BLOOM_PRACTICE_NAME = env("BLOOM_PRACTICE_NAME", default="Bloom Psychology")
+BLOOM_PRACTICE_ADDRESS = env("BLOOM_PRACTICE_ADDRESS", default="100 Example Street, Suite 1, Pasadena, CA 91101")
+BLOOM_PRACTICE_TAX_ID = env("BLOOM_PRACTICE_TAX_ID", default="00-0000000")
+# Bump when the wording of the cancellation and no-show policy changes: members accept again.
+BLOOM_BOOKING_POLICY_VERSION = env("BLOOM_BOOKING_POLICY_VERSION", default="2026-12")
+# A Good Faith Estimate covers this many sessions of this service code and is valid this long.
+BLOOM_GFE_EXPECTED_SESSIONS = env.int("BLOOM_GFE_EXPECTED_SESSIONS", default=12)
+BLOOM_GFE_SERVICE_CODE = env("BLOOM_GFE_SERVICE_CODE", default="90834")
+BLOOM_GFE_VALID_DAYS = env.int("BLOOM_GFE_VALID_DAYS", default=365)
+CALENDLY_API_BASE = env("CALENDLY_API_BASE", default="https://api.calendly.com")
+CALENDLY_API_TIMEOUT = env.float("CALENDLY_API_TIMEOUT", default=10.0)
+# The organization (or, without one, the user) whose scheduled events the nightly reconciliation reads.
+CALENDLY_ORGANIZATION_URI = env("CALENDLY_ORGANIZATION_URI", default="")
+CALENDLY_USER_URI = env("CALENDLY_USER_URI", default="")
+# Appointment reminders: offsets before the session (m, h or d), e.g. "48h,2h" (appointments/reminders.py).
+BLOOM_APPOINTMENT_REMINDER_OFFSETS = env("BLOOM_APPOINTMENT_REMINDER_OFFSETS", default="48h,2h")
 ZOOM_WEBHOOK_SECRET_TOKEN = env(
     "ZOOM_WEBHOOK_SECRET_TOKEN", default=BLOOM_DEV_PLACEHOLDERS["ZOOM_WEBHOOK_SECRET_TOKEN"]
 )

@@ -33,13 +33,14 @@ def notification_create(
     email_context: dict | None = None,
     category: str = EmailCategory.TRANSACTIONAL,
     email: bool = True,
+    email_attachments: list[tuple[str, str | bytes, str]] | None = None,
 ) -> UserNotification:
     """Write a portal notice and, when the member's preferences say so, queue the same by email.
 
     The email (template `email_template`, else notifications/notice) is keyed on the notice,
     so it is queued at most once; the whole call is one transaction. `email=False` writes the
     notice only, for callers that queue their own mail (a risk alert mails at high priority,
-    whatever the recipient's preferences).
+    whatever the recipient's preferences). `email_attachments` go with the email (email_enqueue).
     """
     with transaction.atomic():
         notification = UserNotification.objects.create(
@@ -59,6 +60,7 @@ def notification_create(
                 },
                 category=category,
                 idempotency_key=f"notify:{notification.pk}",
+                attachments=email_attachments,
             )
     return notification
 

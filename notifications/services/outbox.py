@@ -76,6 +76,7 @@ def email_enqueue(
     campaign_id=None,
     sequence_step: SequenceEmail | None = None,
     headers: dict | None = None,
+    attachments: list[rendering.Attachment] | None = None,
     raise_on_refusal: bool = False,
 ) -> EmailQueue | None:
     """Insert one rendered email into the outbox, in the caller's transaction.
@@ -86,7 +87,8 @@ def email_enqueue(
     suppressed or marketing consent is missing; returns None when `idempotency_key` was
     already used (nothing is queued twice). A drain is woken after commit. Campaign mail
     (`campaign_id`) gets an email_campaign_metrics row and open/click tracking; clinical mail
-    is never tracked.
+    is never tracked. `attachments` ((filename, content, MIME type), e.g. an .ics) are kept in
+    the stored MIME message only, and every backend receives them (docs/adr/0211).
     """
     email = normalize_email(to)
     category = EmailCategory(category)
@@ -125,7 +127,14 @@ def email_enqueue(
         campaign_id=campaign_id,
         sequence_step=sequence_step,
     )
-    _render_into(row, subject=subject, text_body=text_body, html_body=html_body, extra_headers=headers or {})
+    _render_into(
+        row,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        extra_headers=headers or {},
+        attachments=attachments or [],
+    )
     try:
         with transaction.atomic():
             row.save(force_insert=True)
@@ -139,7 +148,15 @@ def email_enqueue(
     return row
 
 
-def _render_into(row: EmailQueue, *, subject: str, text_body: str, html_body: str, extra_headers: dict) -> None:
+def _render_into(
+    row: EmailQueue,
+    *,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    extra_headers: dict,
+    attachments: list[rendering.Attachment],
+) -> None:
     """Fill the row's subject, bodies, headers, tracked links and MIME message."""
     tracked = row.category == EmailCategory.MARKETING and row.campaign_id is not None
     context = {
@@ -191,6 +208,7 @@ def _render_into(row: EmailQueue, *, subject: str, text_body: str, html_body: st
         from_email=row.from_email,
         to=row.to_email,
         headers=headers,
+        attachments=attachments,
     )
 
 

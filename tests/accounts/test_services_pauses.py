@@ -10,8 +10,7 @@ from django.utils import timezone
 from accounts.models import MemberPause, MemberScreeningPoint
 from accounts.selectors import member_pause_get_active, pause_shifted
 from accounts.services import member_pause_end, member_pause_start, screening_reminders_send
-from appointments.models import ReminderKind
-from appointments.services import appointment_reminder_send
+from appointments.reminders import appointment_reminder_send
 from bloom.exceptions import ApplicationError
 from content import services as content_services
 from content.models import CampaignStatus
@@ -121,7 +120,7 @@ def test_no_newsletter_or_nudge_is_queued_to_her_while_she_is_away(member):
 def test_appointment_reminders_and_account_mail_carry_on_during_a_pause(member):
     member_pause_start(member=member, weeks=3)
     appointment = AppointmentDataFactory(user=member, starts_at=timezone.now() + datetime.timedelta(minutes=50))
-    assert appointment_reminder_send(appointment=appointment, kind=ReminderKind.HOUR_BEFORE)
+    assert appointment_reminder_send(appointment=appointment, kind="2h")
     assert EmailQueue.objects.filter(to_email=member.email, category="clinical").count() == 1
     assert email_enqueue(to=member.email, user=member, subject="Your receipt", text_body="x") is not None
 

@@ -50,6 +50,8 @@ NOT_A_MEMBER_PAGE = {
     "accounts:calendar_feed_turn_off",  # confirmation step; pinned in tests/accounts/test_views_calendar.py
     "workshops:registration_calendar",  # .ics download
     "appointments:appointment_calendar",  # .ics download
+    "appointments:receipt_pdf",  # PDF download; pinned in tests/appointments/test_documents_views.py
+    "appointments:superbill_pdf",  # PDF download; pinned in tests/appointments/test_documents_views.py
     "workshops:registration_cancel",
     "billing:stripe_webhook",
     "workshops:zoom_webhook",
@@ -71,6 +73,9 @@ NOT_A_MEMBER_PAGE = {
     "billing:refund_request",
     "billing:payment_complete",
     "billing:card_add",  # starts a Stripe SetupIntent; billing's tests fake Stripe for it
+    "appointments:book_card",  # starts a Stripe SetupIntent; tests/appointments/test_booking_gate.py fakes Stripe
+    "appointments:book_calendly",  # a redirect to Calendly once the gate is passed
+    "appointments:gfe_pdf",  # the PDF download; pinned in tests/appointments/test_booking_gfe.py
     "billing:card_remove",
     "billing:card_make_default",
     "accounts:wellness_share",  # POST only
@@ -152,7 +157,12 @@ PINNED = {
     "appointments:appointment_list": (lambda h: {}, 6),
     "appointments:therapist_list": (lambda h: {}, 5),
     "appointments:team": (lambda h: {}, 5),  # public too; one query for every therapist
-    "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 7),  # + estimate, receipt
+    "appointments:documents": (lambda h: {}, 6),  # +3 once she paid (tests/appointments/test_documents_views.py)
+    "appointments:therapist_detail": (lambda h: {"therapist_id": h.appointment.therapist_id}, 6),  # + her hours
+    "appointments:book": (lambda h: {"therapist_id": h.appointment.therapist_id}, 8),  # card, policy, estimate
+    "appointments:appointment_cancel": (lambda h: {"appointment_id": h.appointment.pk}, 5),
+    "appointments:appointment_reschedule": (lambda h: {"appointment_id": h.appointment.pk}, 5),
     "billing:billing_home": (lambda h: {}, 9),
     "billing:receipt": (lambda h: {"payment_id": h.payment.pk}, 6),
     "notifications:notification_list": (lambda h: {}, 5),

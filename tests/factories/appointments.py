@@ -21,7 +21,6 @@ from appointments.models import (
     PaymentKind,
     PaymentStatus,
     ReminderChannel,
-    ReminderKind,
     SessionNote,
     TherapistAvailability,
     TherapistProfile,
@@ -92,8 +91,9 @@ class AppointmentReminderLogFactory(factory.django.DjangoModelFactory):
         model = AppointmentReminderLog
 
     appointment = factory.SubFactory(AppointmentDataFactory)
-    kind = ReminderKind.DAY_BEFORE
+    kind = "48h"
     channel = ReminderChannel.PORTAL
+    session_starts_at = factory.SelfAttribute("appointment.starts_at")
 
 
 class SessionNoteFactory(factory.django.DjangoModelFactory):

@@ -9,8 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.services import risk_alert_raise
-from appointments.models import ReminderKind
-from appointments.services import appointment_reminder_send
+from appointments.reminders import appointment_reminder_send
 from content import services as content_services
 from content.models import CampaignStatus
 from notifications.drain import email_queue_drain
@@ -172,7 +171,7 @@ def test_an_appointment_reminder_in_quiet_hours_goes_out_at_once():
     _quiet_now(member)
     appointment = AppointmentDataFactory(user=member, starts_at=timezone.now() + datetime.timedelta(minutes=50))
     before = timezone.now()
-    assert appointment_reminder_send(appointment=appointment, kind=ReminderKind.HOUR_BEFORE)
+    assert appointment_reminder_send(appointment=appointment, kind="2h")
     row = EmailQueue.objects.get(to_email=member.email)
     assert before <= row.scheduled_at <= timezone.now()
 
