@@ -1,5 +1,5 @@
 """Demo money flow for the demo member with Dr. Rundle: an upcoming held booking, a past attended
-and captured one, a no-show whose fee awaits confirmation, a rescheduled pair (hold moved, no
+and captured one (unless the documents demo already made such sessions), a no-show whose fee awaits confirmation, a rescheduled pair (hold moved, no
 fee) and a host-cancelled booking whose hold was released. Rows only: the demo calls no Stripe."""
 
 from __future__ import annotations
@@ -76,32 +76,45 @@ def seed_money(*, stdout) -> None:
     if member is None or therapist is None:
         stdout.write("appointments: no demo member or therapist, no demo money flow")
         return
-    policy, _ = BookingPolicyAcceptance.objects.get_or_create(
-        user=member,
-        therapist=therapist,
-        policy_version="demo-2026-12",
-        defaults={
-            "window_hours": 24,
-            "session_fee": SESSION_FEE,
-            "no_show_fee": NO_SHOW_FEE,
-            "late_cancel_fee": Decimal("75.00"),
-        },
-    )
+    # Her acceptance from the booking demo when there is one (she accepts once per therapist).
+    policy = BookingPolicyAcceptance.objects.filter(user=member, therapist=therapist).order_by("accepted_at").first()
+    if policy is None:
+        policy = BookingPolicyAcceptance.objects.create(
+            user=member,
+            therapist=therapist,
+            policy_version="demo-2026-12",
+            window_hours=24,
+            session_fee=SESSION_FEE,
+            no_show_fee=NO_SHOW_FEE,
+            late_cancel_fee=Decimal("75.00"),
+        )
     common = {"member": member, "therapist": therapist, "policy": policy}
     now = timezone.now()
 
     held = _booking(name="HELD", starts_in=timedelta(days=2), **common)
     _payment(held, status=PaymentStatus.AUTHORIZED)
 
-    attended = _booking(
-        name="ATTENDED",
-        starts_in=-timedelta(days=7),
-        status=AppointmentStatus.COMPLETED,
-        attendance_marked_at=now - timedelta(days=7),
-        attendance_marked_by=therapist.user,
-        **common,
+    # The documents demo already shows past sessions attended and paid; add one only without it.
+    paid_before = (
+        AppointmentPayment.objects.filter(
+            user=member,
+            kind=PaymentKind.SESSION_FEE,
+            status=PaymentStatus.CAPTURED,
+            appointment__status=AppointmentStatus.COMPLETED,
+        )
+        .exclude(appointment__calendly_invitee_uri=_invitee("ATTENDED"))
+        .exists()
     )
-    _payment(attended, status=PaymentStatus.CAPTURED, captured_at=now - timedelta(days=7))
+    if not paid_before:
+        attended = _booking(
+            name="ATTENDED",
+            starts_in=-timedelta(days=7),
+            status=AppointmentStatus.COMPLETED,
+            attendance_marked_at=now - timedelta(days=7),
+            attendance_marked_by=therapist.user,
+            **common,
+        )
+        _payment(attended, status=PaymentStatus.CAPTURED, captured_at=now - timedelta(days=7))
 
     missed = _booking(
         name="NOSHOW",

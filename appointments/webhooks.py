@@ -233,9 +233,16 @@ def _invitee_canceled(event: CalendlyWebhookEvent) -> str:
         )
         result = f"{closing['status']}_before_created"
     elif appointment.status == AppointmentStatus.RESCHEDULED and rescheduled:
-        appointment.calendly_new_invitee_uri = appointment.calendly_new_invitee_uri or new_uri
-        appointment.save(update_fields=["calendly_new_invitee_uri", "updated_at"])
-        return "ignored_already_rescheduled"
+        # Its successor's invitee.created came first and closed it; this event adds Calendly's
+        # cancellation details (once) and changes nothing else.
+        if appointment.calendly_synced_at and event_at <= appointment.calendly_synced_at:
+            return "ignored_already_rescheduled"
+        for name, value in closing.items():
+            if name == "calendly_new_invitee_uri":
+                value = appointment.calendly_new_invitee_uri or value
+            setattr(appointment, name, value)
+        appointment.save()
+        return AppointmentStatus.RESCHEDULED
     elif appointment.status != AppointmentStatus.SCHEDULED:
         return f"ignored_already_{appointment.status}"
     else:
