@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from . import demo_workspace
 from .models import AppointmentData, AppointmentStatus, TherapistAvailability, TherapistProfile
 
 DEMO_THERAPISTS = [
@@ -92,3 +93,4 @@ def seed(*, stdout) -> None:
         },
     )
     stdout.write(f"appointments: demo appointment {'created' if created else 'exists'}")
+    demo_workspace.seed_workspace(stdout=stdout)

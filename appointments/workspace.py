@@ -201,7 +201,7 @@ def client_chart_get(*, staff_user: User, member_id) -> ClientChart:
     zone = timezone.get_current_timezone()
     appointments = (
         AppointmentData.objects.filter(user=member)
-        .select_related("therapist", "session_note")
+        .select_related("user", "therapist", "session_note")
         .defer("session_note__body")
         .order_by("-starts_at")[:CHART_LIMIT]
     )

@@ -211,3 +211,14 @@ def test_a_clinician_sees_only_her_own_clients_on_the_calendar(ada, bea):
     AppointmentDataFactory(therapist=bea.therapist, starts_at=today, ends_at=today + timedelta(minutes=50))
     calendar = ada.client.get(CALENDAR).context["calendar"]
     assert {row.therapist.display_name: row.count for row in calendar.rows}["Dr. Bea"] == 0
+
+
+def test_the_admin_index_links_the_workspace_for_clinicians_and_the_calendar_for_the_manager(ada):
+    page = ada.client.get(reverse("admin:index")).content.decode()
+    assert WORKSPACE in page and CALENDAR in page
+    manager = staff_login("practice_manager")
+    page = manager.get(reverse("admin:index")).content.decode()
+    assert CALENDAR in page and WORKSPACE not in page
+    editor = staff_login("content_editor")
+    page = editor.get(reverse("admin:index")).content.decode()
+    assert CALENDAR not in page
