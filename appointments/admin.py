@@ -206,6 +206,12 @@ class SessionNoteAdmin(FencedAdminMixin, AdminViewsMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return session_note_queryset_for_staff(super().get_queryset(request), staff_user=request.user)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "appointment":
+            # A note only on an appointment she may open: another clinician's id is "not a valid choice".
+            kwargs["queryset"] = appointment_queryset_for_staff(AppointmentData.objects.all(), staff_user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["appointment", "template", "body"]

@@ -222,3 +222,14 @@ def test_the_admin_index_links_the_workspace_for_clinicians_and_the_calendar_for
     editor = staff_login("content_editor")
     page = editor.get(reverse("admin:index")).content.decode()
     assert CALENDAR not in page
+
+
+def test_a_clinician_cannot_write_a_note_on_another_clinicians_appointment(ada, bea):
+    other = AppointmentDataFactory(therapist=bea.therapist, user=bea.member)
+    response = ada.client.post(
+        reverse("admin:appointments_sessionnote_add"),
+        {"appointment": str(other.pk), "template": "free", "body": "Not my client."},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["appointment"]
+    assert not other.__class__.objects.get(pk=other.pk).session_notes_id
