@@ -233,3 +233,12 @@ def test_a_clinician_cannot_write_a_note_on_another_clinicians_appointment(ada, 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["appointment"]
     assert not other.__class__.objects.get(pk=other.pk).session_notes_id
+
+
+def test_workspace_times_are_in_the_clinicians_own_zone_not_the_servers_or_her_profiles(bea):
+    UserProfile.objects.filter(user=bea.client.user).update(timezone="Europe/London")
+    nine_am = _today_at("America/New_York", 9)
+    AppointmentDataFactory(therapist=bea.therapist, starts_at=nine_am, ends_at=nine_am + timedelta(minutes=50))
+    page = bea.client.get(WORKSPACE).content.decode()
+    assert "9:00 AM–9:50 AM" in page
+    assert "America/New_York" in page
