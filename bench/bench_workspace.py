@@ -155,14 +155,14 @@ def bench_pages() -> list[str]:
     steady = "equal" if small == full == grown else "NOT EQUAL"
     sessions = CLINICIANS * SESSIONS_A_WEEK
     return [
-        baseline_line("minimal view, same middleware and client, clinician logged in", base),
+        baseline_line("minimal view, same middleware, clinician logged in", base),
         ratio_line(
             f"clinician's workspace (today + her {SESSIONS_A_WEEK} this week, {full[0]} queries)",
             day_view,
             day_view / base,
             "minimal view",
         ),
-        baseline_line("minimal view, same middleware and client, manager logged in", manager_base),
+        baseline_line("minimal view, same middleware, manager logged in", manager_base),
         ratio_line(
             f"practice week calendar ({CLINICIANS} clinicians, {sessions} sessions, {full[1]} queries)",
             week_view,
