@@ -31,7 +31,7 @@ from .models import (
 SIGNED_REFUSAL = "This note is signed and locked. Add an addendum instead; the signed text stays as it was."
 
 # ICD-10-CM: a letter, a digit, a digit or letter, then optionally a dot and 1-4 more characters.
-ICD10_RE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+ICD10_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 # The psychotherapy CPT codes the practice bills, with what each one is (shown in the admin help).
 SERVICE_CODES = {
     "90791": "Psychiatric diagnostic evaluation (intake)",

@@ -195,8 +195,9 @@ def test_the_versions_list_shows_no_text(client):
 
 def test_diagnosis_codes_are_normalised_and_wrong_ones_named():
     assert notes.diagnosis_codes_clean(codes="f530, O99.345 ,F53.0") == ["F53.0", "O99.345"]
-    with pytest.raises(ApplicationError, match=r"Not an ICD-10 code: 12345, U07"):
-        notes.diagnosis_codes_clean(codes=["12345", "U07", "F41.1"])
+    assert notes.diagnosis_codes_clean(codes=["U07.1", "z3A.20"]) == ["U07.1", "Z3A.20"]
+    with pytest.raises(ApplicationError, match=r"Not an ICD-10 code: 12345, F5, F41.12345"):
+        notes.diagnosis_codes_clean(codes=["12345", "F5", "F41.1", "F41.12345"])
     assert notes.service_code_clean(code=" 90837 ") == "90837"
     with pytest.raises(ApplicationError, match="not a service code"):
         notes.service_code_clean(code="99213")
@@ -227,3 +228,40 @@ def test_the_appointment_form_checks_codes_and_keeps_what_was_typed():
     form.is_valid()
     assert form.cleaned_data["diagnosis_codes"] == ["F53.0"]
     assert form.cleaned_data["service_code"] == "90837"
+
+
+def _change_form_data(response) -> dict:
+    """The admin change page's form as the browser would post it back unchanged."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is None:
+            continue
+        data[name] = field.widget.format_value(value) if isinstance(value, list) else value
+    for formset in response.context["inline_admin_formsets"]:
+        for key, value in formset.formset.management_form.initial.items():
+            data[f"{formset.formset.prefix}-{key}"] = value
+    return data
+
+
+def test_the_clinician_enters_codes_on_the_appointment_page_and_a_wrong_one_is_named(ada):
+    url = reverse("admin:appointments_appointmentdata_change", args=[ada.appointment.pk])
+    data = _change_form_data(ada.client.get(url))
+    data.update({"diagnosis_codes": "F53.0, O99.34567", "service_code": "90837"})
+    data = {k: (v.strftime("%Y-%m-%d %H:%M:%S") if hasattr(v, "strftime") else v) for k, v in data.items()}
+    data["starts_at_0"], data["starts_at_1"] = data.pop("starts_at").split(" ")
+    data["ends_at_0"], data["ends_at_1"] = data.pop("ends_at").split(" ")
+    refused = ada.client.post(url, data)
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert "Not an ICD-10 code: O99.34567" in html
+    assert 'value="F53.0, O99.34567"' in html  # what she typed stays
+    ada.appointment.refresh_from_db()
+    assert ada.appointment.diagnosis_codes == []
+
+    data["diagnosis_codes"] = "f530,O99.345"
+    assert ada.client.post(url, data).status_code == 302
+    ada.appointment.refresh_from_db()
+    assert (ada.appointment.diagnosis_codes, ada.appointment.service_code) == (["F53.0", "O99.345"], "90837")
+    assert AdminActivityLog.objects.filter(action="change", object_id=str(ada.appointment.pk)).exists()
