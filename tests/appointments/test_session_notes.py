@@ -265,3 +265,46 @@ def test_the_clinician_enters_codes_on_the_appointment_page_and_a_wrong_one_is_n
     ada.appointment.refresh_from_db()
     assert (ada.appointment.diagnosis_codes, ada.appointment.service_code) == (["F53.0", "O99.345"], "90837")
     assert AdminActivityLog.objects.filter(action="change", object_id=str(ada.appointment.pk)).exists()
+
+
+# --- Concurrency (row locks, not hopes) --------------------------------------------------------------
+
+
+def _race(workers: int, fn) -> list:
+    """Run `fn(i)` in `workers` threads released together; each thread's result or exception."""
+    import threading
+
+    from django.db import connections
+
+    barrier, results = threading.Barrier(workers), [None] * workers
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001  (the race's outcome is what the test reads)
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_signatures_at_once_sign_once_and_concurrent_addenda_number_without_gaps(settings):
+    settings.BLOOM_STAFF_MFA_REQUIRED = False
+    practice = practice_for("Ada")
+    signer = practice.client.user
+    results = _race(2, lambda i: notes.session_note_sign(note=practice.note, signer=signer))
+    assert sum(isinstance(r, SessionNote) for r in results) == 1
+    assert [str(r) for r in results if isinstance(r, Exception)] == ["This note is already signed."]
+    assert practice.note.versions.filter(kind="signed").count() == 1
+
+    _race(4, lambda i: notes.session_note_addendum_add(note=practice.note, author=signer, body=f"Addendum {i}"))
+    numbers = list(practice.note.versions.order_by("number").values_list("number", flat=True))
+    assert numbers == [1, 2, 3, 4, 5, 6]
