@@ -36,7 +36,14 @@ from accounts.selectors import (
 from accounts.services import health_read_record
 from bloom.admin import AdminViewsMixin
 
-from .models import AppointmentData, AppointmentPayment, AppointmentStatus, SessionNote, TherapistProfile
+from .models import (
+    AppointmentData,
+    AppointmentPayment,
+    AppointmentStatus,
+    PaymentStatus,
+    SessionNote,
+    TherapistProfile,
+)
 
 NOTE_PERMISSION = "appointments.view_sessionnote"
 CALENDAR_PERMISSION = "appointments.view_appointmentdata"
@@ -184,7 +191,7 @@ class ClientChart:
 
     @property
     def holds(self) -> list[AppointmentPayment]:
-        return [p for p in self.payments if p.status in {"pending", "authorized"}]
+        return [p for p in self.payments if p.status in {PaymentStatus.PENDING, PaymentStatus.AUTHORIZED}]
 
 
 def client_chart_get(*, staff_user: User, member_id) -> ClientChart:
@@ -193,7 +200,7 @@ def client_chart_get(*, staff_user: User, member_id) -> ClientChart:
     shares (none unless she shares them now), and what her clinicians suggested (her progress
     only if she shares it). Raises User.DoesNotExist for a member outside the staff member's care.
 
-    Does not write the audit row: the view does, once it shows the chart (`client_chart_open`).
+    Writes no audit row: `client_chart_open` does, for the page that shows the chart.
     """
     members = User.objects.filter(pk=member_id).select_related("profile")
     care = members_in_care_q(staff_user=staff_user)
