@@ -14,6 +14,7 @@ from bloom.admin_webhooks import WebhookEventAdminMixin
 from bloom.exceptions import ApplicationError
 
 from . import notes, services, webhooks
+from .admin_attendance import AttendanceAdminMixin
 from .models import (
     AppointmentData,
     AppointmentPayment,
@@ -73,7 +74,18 @@ class PaymentInline(admin.TabularInline):
     model = AppointmentPayment
     extra = 0
     can_delete = False
-    fields = ["kind", "amount", "currency", "status", "authorized_at", "captured_at", "payment"]
+    fields = [
+        "kind",
+        "amount",
+        "currency",
+        "status",
+        "authorized_at",
+        "captured_at",
+        "released_at",
+        "failure_message",
+        "idempotency_key",
+        "payment",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -112,7 +124,7 @@ class AppointmentCodesForm(forms.ModelForm):
 
 
 @admin.register(AppointmentData)
-class AppointmentDataAdmin(FencedAdminMixin, DeleteGuardMixin, admin.ModelAdmin):
+class AppointmentDataAdmin(AttendanceAdminMixin, FencedAdminMixin, DeleteGuardMixin, admin.ModelAdmin):
     form = AppointmentCodesForm
     list_display = ["starts_at", "user", "invitee_email", "therapist", "status", "created_at"]
     list_filter = ["status", "therapist", ("user", admin.EmptyFieldListFilter)]

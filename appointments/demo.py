@@ -10,6 +10,7 @@ from accounts.models import User
 
 from . import demo_workspace
 from .demo_booking import seed_booking
+from .demo_money import seed_money
 from .demo_reminders import seed_reminders
 from .models import AppointmentData, AppointmentStatus, TherapistAvailability, TherapistProfile
 
@@ -102,3 +103,4 @@ def seed(*, stdout) -> None:
     seed_booking(stdout=stdout)  # appointments/demo_booking.py
     seed_reminders(stdout=stdout)
     demo_workspace.seed_workspace(stdout=stdout)
+    seed_money(stdout=stdout)  # appointments/demo_money.py

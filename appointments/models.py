@@ -220,6 +220,9 @@ class BookingLink(UUIDModel):
         return f"Booking link {self.token[:6]}…"
 
 
+# Appointment payments that hold, owe or took money: at most one of each kind per appointment.
+LIVE_PAYMENT_STATUSES = ("pending", "checking", "authorized", "captured")
+
 # A booking in one of these states is final: a late Calendly event never brings it back.
 CLOSED_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED)
 
@@ -315,6 +318,7 @@ class PaymentKind(models.TextChoices):
 
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Awaiting the clinician's confirmation"
+    CHECKING = "checking", "Checking with Stripe"
     AUTHORIZED = "authorized", "Authorized"
     CAPTURED = "captured", "Captured"
     RELEASED = "released", "Released"
@@ -358,7 +362,7 @@ class AppointmentPayment(UUIDModel):
             # At most one live charge of each kind per appointment.
             models.UniqueConstraint(
                 fields=["appointment", "kind"],
-                condition=Q(status__in=["pending", "authorized", "captured"]),
+                condition=Q(status__in=["pending", "checking", "authorized", "captured"]),
                 name="appointment_payments_one_live_per_kind",
             ),
         ]

@@ -11,4 +11,9 @@ BEAT_SCHEDULE = {
         "task": "appointments.calendly_reconcile_task",
         "schedule": crontab(hour=3, minute=40),
     },
+    # Holds inside the card window, releases, and answers Stripe owed (appointments/holds.py).
+    "appointments-holds-sweep": {
+        "task": "appointments.appointment_holds_sweep_task",
+        "schedule": 900.0,
+    },
 }

@@ -22,6 +22,7 @@ from bloom.exceptions import ApplicationError
 
 from . import notes
 from .models import (
+    LIVE_PAYMENT_STATUSES,
     AppointmentData,
     AppointmentPayment,
     PaymentKind,
@@ -74,8 +75,7 @@ def appointment_fee_charge(*, appointment: AppointmentData, kind: str, amount: D
     if appointment.user_id is None:
         raise ApplicationError("This appointment is not linked to a member, so there is no saved card to charge.")
     label = PaymentKind(kind).label
-    live = [PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED]
-    if AppointmentPayment.objects.filter(appointment=appointment, kind=kind, status__in=live).exists():
+    if AppointmentPayment.objects.filter(appointment=appointment, kind=kind, status__in=LIVE_PAYMENT_STATUSES).exists():
         raise ApplicationError(f"This appointment already has a {label.lower()}.")
     under_way = PaymentIntent.objects.filter(kind=billing_kind, object_id=str(appointment.pk)).filter(
         models.Q(status__in=[BillingStatus.PROCESSING, BillingStatus.REQUIRES_CAPTURE])
@@ -100,31 +100,46 @@ def _appointment_for(payment) -> AppointmentData | None:
         return None
 
 
+def _row_for(payment) -> AppointmentPayment | None:
+    """The appointment payment row a billing payment belongs to: linked already, or named by
+    the idempotency key the row gave billing (appointments/holds.py)."""
+    row = AppointmentPayment.objects.filter(payment=payment).first()
+    key = (payment.metadata or {}).get(billing_services.REQUEST_KEY)
+    if row is None and key:
+        row = AppointmentPayment.objects.filter(idempotency_key=key).first()
+    return row
+
+
 def appointment_payment_succeeded(*, payment) -> None:
     """billing on_paid: record the captured amount against the appointment in `payment.object_id`.
 
-    Idempotent (one appointment_payments row per billing payment). A second live fee of the
-    same kind for one appointment is not recorded (the unique constraint refuses it) and is
-    logged for staff to refund; billing's own state is never rolled back by this handler.
+    Idempotent. A payment made for an appointment payment row (a hold, a confirmed fee)
+    marks that row captured; one made without (an older direct charge) gets a row of its
+    own. A second live fee of the same kind for one appointment is not recorded (the unique
+    constraint refuses it) and is logged for staff to refund; billing's own state is never
+    rolled back by this handler.
     """
     appointment = _appointment_for(payment)
     if appointment is None:
         logger.error("paid %s names no appointment (object_id %r)", payment.kind, payment.object_id)
         return
+    values = {
+        "appointment": appointment,
+        "user": payment.user,
+        "kind": PURCHASE_KINDS[payment.kind],
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": PaymentStatus.CAPTURED,
+        "captured_at": payment.paid_at or timezone.now(),
+        "failure_message": "",
+    }
     try:
         with transaction.atomic():
-            AppointmentPayment.objects.update_or_create(
-                payment=payment,
-                defaults={
-                    "appointment": appointment,
-                    "user": payment.user,
-                    "kind": PURCHASE_KINDS[payment.kind],
-                    "amount": payment.amount,
-                    "currency": payment.currency,
-                    "status": PaymentStatus.CAPTURED,
-                    "captured_at": payment.paid_at or timezone.now(),
-                },
-            )
+            row = _row_for(payment)
+            if row is None:
+                AppointmentPayment.objects.create(payment=payment, **values)
+            else:
+                AppointmentPayment.objects.filter(pk=row.pk).update(payment=payment, **values)
     except IntegrityError:
         logger.error(
             "appointment %s already has a live %s; payment %s needs a refund", appointment.pk, payment.kind, payment.pk
@@ -132,10 +147,16 @@ def appointment_payment_succeeded(*, payment) -> None:
 
 
 def appointment_payment_failed(*, payment) -> None:
-    """billing on_failed: mark the matching appointment payment failed (idempotent)."""
-    AppointmentPayment.objects.filter(payment=payment).exclude(status=PaymentStatus.FAILED).update(
-        status=PaymentStatus.FAILED
-    )
+    """billing on_failed: a failed payment fails its row (with billing's message, in Bloom's
+    words); a cancelled one (a released or lapsed hold) releases it. Idempotent."""
+    row = _row_for(payment)
+    if row is None or row.status in (PaymentStatus.FAILED, PaymentStatus.RELEASED):
+        return
+    if payment.status == BillingStatus.CANCELED:
+        updates = {"status": PaymentStatus.RELEASED, "released_at": timezone.now()}
+    else:
+        updates = {"status": PaymentStatus.FAILED, "failure_message": payment.failure_message or ""}
+    AppointmentPayment.objects.filter(pk=row.pk).update(payment=payment, **updates)
 
 
 def appointment_payment_refunded(*, payment, refund_amount, fully_refunded: bool) -> None:

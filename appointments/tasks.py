@@ -2,7 +2,7 @@
 
 from bloom.taskdef import BACKOFF, task
 
-from . import reconcile, reminders, webhooks
+from . import holds, reconcile, reminders, webhooks
 
 
 @task(retry=BACKOFF)
@@ -20,3 +20,23 @@ def appointment_reminders_send_task() -> int:
 def calendly_reconcile_task() -> dict:
     """Nightly: apply Calendly bookings and cancellations whose webhooks never arrived."""
     return reconcile.calendly_reconcile(days=reconcile.DEFAULT_DAYS).as_dict()
+
+
+@task(retry=BACKOFF)
+def appointment_money_step_task(step: str, appointment_id: str, other_id: str | None = None) -> str:
+    """A hold step queued by a Calendly event after commit: place, release or move (holds.py).
+    Idempotent (one Stripe call per key); the 15-minute sweep repeats anything left over."""
+    if step == "place":
+        holds.appointment_hold_place(appointment_id=appointment_id)
+    elif step == "release":
+        holds.appointment_hold_release(appointment_id=appointment_id)
+    elif step == "move":
+        holds.appointment_hold_move(old_id=appointment_id, new_id=other_id)
+    else:
+        raise ValueError(f"unknown money step {step!r}")
+    return step
+
+
+@task()
+def appointment_holds_sweep_task() -> dict:
+    return holds.appointment_holds_sweep()

@@ -60,6 +60,8 @@ ROUTES: dict[str, Workload] = {
     "accounts.screening_reminders_send_task": REMINDERS,
     "appointments.calendly_event_process_task": WEBHOOKS,
     "appointments.appointment_reminders_send_task": REMINDERS,
+    "appointments.appointment_money_step_task": WEBHOOKS,
+    "appointments.appointment_holds_sweep_task": WEBHOOKS,
     "appointments.calendly_reconcile_task": WEBHOOKS,
     "billing.stripe_events_drain_task": WEBHOOKS,
     "billing.stripe_event_process_task": WEBHOOKS,

@@ -28,6 +28,7 @@ from .base import (
     card_error_message,
 )
 from .cards import (
+    REQUEST_KEY,
     card_detached,
     card_make_default,
     card_remove,
@@ -88,6 +89,7 @@ __all__ = [
     "payment_status_apply",
     "payment_stripe_ids_link",
     "checkout_start",
+    "REQUEST_KEY",
     "card_detached",
     "card_make_default",
     "card_remove",

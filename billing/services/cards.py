@@ -191,11 +191,16 @@ def _off_session_payment(
     description: str,
     capture_method: str,
     charge_date: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> PaymentIntent:
     _require_kind(kind)
     amount = Decimal(amount).quantize(Decimal("0.01"))
     if amount <= 0:
         raise ApplicationError("The amount must be more than zero.")
+    if idempotency_key:
+        earlier = _keyed_payment(member=member, key=idempotency_key, amount=amount, capture_method=capture_method)
+        if earlier is not None:
+            return earlier
     waiting = (
         StripeCheck.objects.select_related("payment")
         .filter(
@@ -227,17 +232,73 @@ def _off_session_payment(
         amount=amount,
         capture_method=capture_method,
         charge_date=charge_date,
+        metadata={
+            REQUEST_KEY: idempotency_key,
+            "bloom_customer_id": customer.stripe_customer_id,
+            "bloom_payment_method_id": card.stripe_payment_method_id,
+        }
+        if idempotency_key
+        else {},
     )
+    return _payment_intent_send(payment=payment)
+
+
+# The caller's idempotency key and the card it was asked on, kept in the payment's metadata
+# (`bloom_` keys never reach Stripe's metadata), so the request can be sent again as it was
+# (docs/adr/0205).
+REQUEST_KEY = "bloom_request_key"
+
+
+def _keyed_payment(*, member, key: str, amount: Decimal, capture_method: str) -> PaymentIntent | None:
+    """The payment an earlier call with this caller key made, brought up to date; None if none.
+
+    A payment Stripe never answered for (the worker died between creating the row and
+    hearing Stripe) is sent again with the very same request and key, so Stripe replays
+    what it did instead of acting twice.
+    """
+    payment = PaymentIntent.objects.filter(user=member, **{f"metadata__{REQUEST_KEY}": key}).first()
+    if payment is None:
+        return None
+    if payment.amount != amount or payment.capture_method != capture_method:
+        raise ApplicationError("This request was already made with a different amount; it cannot be changed.")
+    check = StripeCheck.objects.filter(
+        payment=payment, operation=StripeCheckOperation.PAYMENT_CREATE, settled_at__isnull=True
+    ).first()
+    if check is not None:
+        stripe_check_runs.stripe_check_run(check_id=check.pk, force=True)
+        payment.refresh_from_db()
+        return payment
+    unanswered = (
+        payment.status == PaymentStatus.REQUIRES_PAYMENT
+        and not payment.stripe_payment_intent_id
+        and not payment.needs_action
+        and not StripeCheck.objects.filter(payment=payment).exists()
+    )
+    return _payment_intent_send(payment=payment) if unanswered else payment
+
+
+def _payment_intent_send(*, payment: PaymentIntent) -> PaymentIntent:
+    """Ask Stripe to create the PaymentIntent of `payment` (its key: the caller's, else from its id)."""
+    if payment.metadata.get(REQUEST_KEY):
+        key = payment.metadata[REQUEST_KEY]
+        customer_id = payment.metadata["bloom_customer_id"]
+        method_id = payment.metadata["bloom_payment_method_id"]
+    else:
+        customer, card = _default_card(payment.user)
+        key, customer_id, method_id = (
+            f"bloom-pi-{payment.pk}",
+            customer.stripe_customer_id,
+            card.stripe_payment_method_id,
+        )
     params = {
-        "amount_cents": to_cents(amount),
+        "amount_cents": to_cents(payment.amount),
         "currency": payment.currency,
-        "customer_id": customer.stripe_customer_id,
-        "payment_method_id": card.stripe_payment_method_id,
-        "capture_method": capture_method,
-        "description": description,
+        "customer_id": customer_id,
+        "payment_method_id": method_id,
+        "capture_method": payment.capture_method,
+        "description": payment.description,
         "metadata": _metadata(payment),
     }
-    key = f"bloom-pi-{payment.pk}"
     try:
         result = stripe_client.payment_intent_create(idempotency_key=key, **params)
     except StripeCardError as exc:
@@ -326,7 +387,14 @@ def _apply_intent_result(*, payment: PaymentIntent, intent: dict, asked_cents: i
 
 
 def payment_authorize(
-    *, member, kind: str, object_id: str, amount: Decimal, charge_date: datetime, description: str
+    *,
+    member,
+    kind: str,
+    object_id: str,
+    amount: Decimal,
+    charge_date: datetime,
+    description: str,
+    idempotency_key: str | None = None,
 ) -> PaymentIntent:
     """Hold `amount` on the member's default card (manual capture, off-session).
 
@@ -340,6 +408,10 @@ def payment_authorize(
     settles it; the member is told nothing until then. Asking again for the same member,
     kind and object while that check is open re-sends that request instead of charging anew.
     Returns the payment (`requires_capture` when the hold succeeded).
+
+    With `idempotency_key` (the caller's, built from its own ids) that key is Stripe's, and
+    a second call with it returns the first call's payment — sending that same request again
+    when the first never heard Stripe's answer — so one key is one PaymentIntent at Stripe.
     """
     if charge_date - timezone.now() > AUTHORIZE_WINDOW:
         earliest = timezone.localtime(charge_date - AUTHORIZE_WINDOW)
@@ -355,16 +427,17 @@ def payment_authorize(
         description=description,
         capture_method=CaptureMethod.MANUAL,
         charge_date=charge_date,
+        idempotency_key=idempotency_key,
     )
 
 
 def payment_charge_off_session(
-    *, member, kind: str, object_id: str, amount: Decimal, description: str
+    *, member, kind: str, object_id: str, amount: Decimal, description: str, idempotency_key: str | None = None
 ) -> PaymentIntent:
     """Charge a fee (e.g. a no-show fee) on the member's default card now, off-session.
 
     Succeeds through `payment_mark_succeeded` (on_paid once); authentication, a refused
-    card and an unknown outcome are handled as in `payment_authorize`.
+    card, an unknown outcome and `idempotency_key` are handled as in `payment_authorize`.
     """
     return _off_session_payment(
         member=member,
@@ -373,6 +446,7 @@ def payment_charge_off_session(
         amount=amount,
         description=description,
         capture_method=CaptureMethod.AUTOMATIC,
+        idempotency_key=idempotency_key,
     )
 
 

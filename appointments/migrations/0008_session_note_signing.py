@@ -23,7 +23,7 @@ def keep_existing_bodies(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0006_reminder_offsets"),
+        ("appointments", "0007_merge_checking_status_and_reminder_offsets"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
