@@ -1,7 +1,8 @@
 """Back office for the public site. Actions and buttons call services; nothing writes here directly."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,6 +15,7 @@ from accounts.services import health_read_record
 from bloom.admin import (
     AdminViewsMixin,
     ArchivedFilter,
+    ConstraintErrorsMixin,
     CountColumnsMixin,
     ReadOnlyAdmin,
     SoftDeleteAdmin,
@@ -422,8 +424,26 @@ class SubscriberSegmentMemberAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class CampaignAdminForm(forms.ModelForm):
+    """Scheduling is refused on the form (what was typed kept) while the audience is empty."""
+
+    class Meta:
+        model = NewsletterCampaign
+        fields = ["subject", "preheader", "body_html", "segment", "scheduled_at"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scheduled_at") and "segment" not in self.errors:
+            try:
+                services.campaign_audience_check(segment=cleaned.get("segment"))
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
 @admin.register(NewsletterCampaign)
-class NewsletterCampaignAdmin(AdminViewsMixin, admin.ModelAdmin):
+class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
+    form = CampaignAdminForm
     admin_views = [
         ("<uuid:object_id>/send/", "send_view", "send"),
         ("<uuid:object_id>/test-send/", "test_send_view", "test_send"),

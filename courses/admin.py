@@ -25,6 +25,7 @@ from bloom.admin import (
     ArchivedFilter,
     Confirm,
     ConfirmField,
+    ConstraintErrorsMixin,
     CountColumnsMixin,
     DeleteGuardMixin,
     ReadOnlyAdmin,
@@ -126,7 +127,23 @@ class CourseAdmin(CountColumnsMixin, SoftDeleteAdmin):
         super().save_related(request, form, formsets, change)
         services.course_progress_recompute(course_id=form.instance.pk)
 
-    @row_action(description="Publish selected courses", done="{things} published.")
+    @row_action(
+        description="Publish selected courses",
+        done="{things} published.",
+        confirm=Confirm(
+            title="Publish these courses?",
+            button="Yes, publish",
+            intro=(
+                "Members will see them in the catalog and can enroll (and pay) at once. "
+                "A course without a published lesson is refused."
+            ),
+            columns=[
+                ("Course", str),
+                ("Published lessons", lambda course: course.published_lesson_count()),
+                ("Price", lambda course: course.price),
+            ],
+        ),
+    )
     def publish(self, request, course):
         return services.course_publish(course=course)
 
@@ -501,7 +518,7 @@ class CourseEnrollmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CourseDiscountCode)
-class CourseDiscountCodeAdmin(DeleteGuardMixin, admin.ModelAdmin):
+class CourseDiscountCodeAdmin(ConstraintErrorsMixin, DeleteGuardMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "is_active",
@@ -523,6 +540,9 @@ class CourseDiscountCodeAdmin(DeleteGuardMixin, admin.ModelAdmin):
         if db_field.name == "discount_type" and field is not None:
             field.required = True
         return field
+
+    def save_model(self, request, obj, form, change):
+        services.discount_code_save(code=obj)
 
     def delete_refusal(self, code) -> str | None:
         if not code.uses_count:
