@@ -151,3 +151,14 @@ def test_admin_save_refused_by_the_database_shows_the_form_again_with_the_senten
     assert len(checked) == 2  # validated, refused by the database, validated again with the refusal
     workshop.refresh_from_db()
     assert workshop.title == "Birth stories circle"
+
+
+def test_row_actions_tell_a_database_refusal_as_the_sentence():
+    from django.db import transaction
+
+    from bloom.admin import _refusal_text
+
+    workshop = WorkshopFactory()
+    with pytest.raises(IntegrityError) as caught, transaction.atomic():
+        Workshop.objects.filter(pk=workshop.pk).update(ends_at=workshop.starts_at)
+    assert _refusal_text(caught.value) == "The workshop must end after it starts."
