@@ -310,7 +310,7 @@ class SegmentMemberInline(admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["email", "first_name", "status", "source", "engagement_score", "confirmed_at", "created_at"]
     list_filter = ["status", "source", "segments"]
     search_fields = ["email", "first_name"]
@@ -392,7 +392,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubscriberSegment)
-class SubscriberSegmentAdmin(CountColumnsMixin, admin.ModelAdmin):
+class SubscriberSegmentAdmin(CountColumnsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "member_count", "updated_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug", "description"]
@@ -411,7 +411,7 @@ class SubscriberSegmentAdmin(CountColumnsMixin, admin.ModelAdmin):
 
 
 @admin.register(SubscriberSegmentMember)
-class SubscriberSegmentMemberAdmin(admin.ModelAdmin):
+class SubscriberSegmentMemberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["subscriber", "segment", "added_by", "created_at"]
     list_filter = ["segment"]
     search_fields = ["subscriber__email", "segment__name"]
@@ -561,7 +561,7 @@ class AnalyticsEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ContactSubmission)
-class ContactSubmissionAdmin(admin.ModelAdmin):
+class ContactSubmissionAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["created_at", "name", "email", "subject", "status", "handled_by"]
     list_filter = ["status", "created_at"]
     search_fields = ["name", "email", "subject"]
@@ -638,7 +638,7 @@ class JobPostingAdmin(CountColumnsMixin, SoftDeleteAdmin):
 
 
 @admin.register(CareerApplication)
-class CareerApplicationAdmin(AdminViewsMixin, admin.ModelAdmin):
+class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
     admin_views = [
         ("<uuid:object_id>/cv/", "cv_view", "cv"),
     ]
@@ -716,7 +716,7 @@ class ChatMessageInline(admin.TabularInline):
 
 
 @admin.register(ChatConversation)
-class ChatConversationAdmin(admin.ModelAdmin):
+class ChatConversationAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "assigned_to", "last_message_at", "created_at"]
     list_filter = ["status", ("assigned_to", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["visitor_name", "visitor_email", "subject", "user__email"]

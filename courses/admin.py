@@ -425,7 +425,7 @@ class CourseContentVersionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CourseUser)
-class CourseUserAdmin(admin.ModelAdmin):
+class CourseUserAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ("email", "name", "course", "purchased_at", "amount_paid", "auth_user", "linked_at")
     list_filter = ("course", "source")
     search_fields = ("email", "name")
@@ -593,7 +593,7 @@ class CertificateForm(forms.ModelForm):
 
 
 @admin.register(CourseCertificate)
-class CourseCertificateAdmin(admin.ModelAdmin):
+class CourseCertificateAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Staff may correct the printed name; entering a revocation reason revokes the certificate."""
 
     form = CertificateForm

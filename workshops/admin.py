@@ -134,7 +134,7 @@ _REGISTRATIONS = {"things": "registration", "label": lambda registration: regist
 
 
 @admin.register(WorkshopRegistration)
-class WorkshopRegistrationAdmin(admin.ModelAdmin):
+class WorkshopRegistrationAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Seats change only through services (actions below), so the form is read-only."""
 
     list_display = ["user", "workshop", "status", "payment_status", "amount", "registered_at", "cancelled_at"]
@@ -259,7 +259,7 @@ class WorkshopConnectionEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WorkshopFeedback)
-class WorkshopFeedbackAdmin(admin.ModelAdmin):
+class WorkshopFeedbackAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Members write feedback; staff read it and may remove abusive entries."""
 
     list_display = ["workshop", "user", "rating", "would_recommend", "created_at"]
@@ -273,7 +273,7 @@ class WorkshopFeedbackAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkshopResource)
-class WorkshopResourceAdmin(admin.ModelAdmin):
+class WorkshopResourceAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["title", "workshop", "visible_after", "sort_order", "created_at"]
     list_filter = ["workshop"]
     search_fields = ["title", "description", "workshop__title"]
