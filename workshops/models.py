@@ -49,6 +49,11 @@ class WorkshopStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+CANCELLED_NOT_REPUBLISHED = (
+    "A cancelled workshop cannot be published again: its registrations were cancelled. Create a new workshop instead."
+)
+
+
 class Workshop(TimeStampedModel, SoftDeleteModel):
     """One live online workshop in the catalog, held on Zoom at a set time with a seat limit."""
 
@@ -115,10 +120,14 @@ class Workshop(TimeStampedModel, SoftDeleteModel):
 
     def clean(self):
         super().clean()
-        becomes_published = self.status == WorkshopStatus.PUBLISHED and (
-            self.pk is None or not Workshop.all_objects.filter(pk=self.pk, status=WorkshopStatus.PUBLISHED).exists()
-        )
-        if becomes_published and (refusals := self.publish_refusal()):
+        if self.status != WorkshopStatus.PUBLISHED:
+            return
+        previous = Workshop.all_objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        if previous == WorkshopStatus.PUBLISHED:
+            return  # editing a published workshop is not publishing it
+        if previous == WorkshopStatus.CANCELLED:
+            raise ValidationError({"status": CANCELLED_NOT_REPUBLISHED})
+        if refusals := self.publish_refusal():
             raise ValidationError(refusals)
 
 

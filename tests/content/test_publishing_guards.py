@@ -82,8 +82,10 @@ def test_a_due_campaign_for_nobody_returns_to_draft_instead_of_retrying_every_mi
 def test_admin_send_page_refuses_nobody_with_a_message(admin_client, enqueued):
     campaign = NewsletterCampaignFactory(subject="July")
     url = reverse("admin:content_newslettercampaign_send", args=[campaign.pk])
-    assert "<strong>0</strong>" in admin_client.get(url).content.decode()
-    response = admin_client.post(url, follow=True)
+    page = admin_client.get(url).content.decode()
+    assert "would reach <strong>0</strong> confirmed subscribers" in page
+    assert "Yes, send it" not in page  # no button that cannot work
+    response = admin_client.post(url, follow=True)  # a stale page posted anyway is refused too
     texts = [str(message) for message in response.context["messages"]]
     assert any(NOBODY in text for text in texts)
     campaign.refresh_from_db()

@@ -57,6 +57,15 @@ def test_a_cancelled_workshop_is_not_published_again():
     assert "cancelled workshop cannot be published again" in caught.value.message_dict["status"][0]
 
 
+def test_change_form_refuses_publishing_a_cancelled_workshop(owner_client):
+    workshop = WorkshopFactory(status=WorkshopStatus.CANCELLED)
+    url = reverse("admin:workshops_workshop_change", args=[workshop.pk])
+    response = owner_client.post(url, admin_form_data(owner_client.get(url), status="published"))
+    assert response.context["adminform"].form.errors["status"][0].startswith("A cancelled workshop cannot")
+    workshop.refresh_from_db()
+    assert workshop.status == WorkshopStatus.CANCELLED
+
+
 def test_a_ready_workshop_publishes_once():
     workshop = WorkshopFactory(status=WorkshopStatus.DRAFT)
     assert services.workshop_publish(workshop=workshop) is True

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import RegistrationStatus, Workshop, WorkshopRegistration, WorkshopStatus
+from ..models import CANCELLED_NOT_REPUBLISHED, RegistrationStatus, Workshop, WorkshopRegistration, WorkshopStatus
 from .seats import waitlist_entries_close, workshop_lock
 
 
@@ -21,12 +21,7 @@ def workshop_publish(*, workshop: Workshop) -> bool:
     if locked.status == WorkshopStatus.PUBLISHED:
         return False
     if locked.status == WorkshopStatus.CANCELLED:
-        raise ValidationError(
-            {
-                "status": "A cancelled workshop cannot be published again: its registrations were cancelled. "
-                "Copy it into a new workshop instead."
-            }
-        )
+        raise ValidationError({"status": CANCELLED_NOT_REPUBLISHED})
     refusals = locked.publish_refusal()
     if refusals:
         raise ValidationError(refusals)
