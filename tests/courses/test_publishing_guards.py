@@ -79,6 +79,8 @@ def test_publish_action_asks_first_then_refuses_the_empty_course_by_name(owner_c
     selection = {"action": "publish", "_selected_action": [str(empty.pk), str(ready.pk)]}
     page = owner_client.post(url, selection)
     assert page.status_code == 200 and "Publish these courses?" in page.content.decode()
+    counts = {row[0]: row[1][1] for row in page.context["rows"]}
+    assert counts == {empty: 0, ready: 1}
     ready.refresh_from_db()
     assert ready.status == PublishStatus.DRAFT  # the first POST changes nothing
     response = owner_client.post(url, {**selection, "confirm": "yes"}, follow=True)

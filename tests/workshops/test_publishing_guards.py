@@ -176,3 +176,20 @@ def test_a_manual_attendance_row_for_a_future_workshop_is_refused_in_the_admin(o
     assert errors["workshop"] == ["This workshop has not started yet, so nobody can have attended it."]
     assert errors["joined_at"] == ["This time is in the future: attendance is recorded after it happens."]
     assert not WorkshopAttendance.objects.exists()
+
+
+def test_publish_confirmation_page_costs_the_same_for_one_or_five_workshops(owner_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:workshops_workshop_changelist")
+
+    def measure(count: int) -> int:
+        rows = [WorkshopFactory(status=WorkshopStatus.DRAFT) for _ in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            page = owner_client.post(url, {"action": "publish", "_selected_action": [str(w.pk) for w in rows]})
+        assert page.status_code == 200 and "Publish these workshops?" in page.content.decode()
+        return len(queries)
+
+    owner_client.get(url)  # warm the session
+    assert measure(1) == measure(5)
