@@ -158,13 +158,19 @@ class CourseAdmin(CountColumnsMixin, SoftDeleteAdmin):
             ),
             columns=[
                 ("Course", str),
+                ("Status", lambda course: course.get_status_display()),
                 ("Published lessons", lambda course: course.published_lessons),
                 ("Price", lambda course: course.price),
             ],
         ),
     )
     def publish(self, request, course):
-        return services.course_publish(course=course)
+        was_published = course.is_published
+        services.course_publish(course=course)
+        if was_published:
+            return False
+        self.log_change(request, course, "Published")  # mirrored into admin_activity_log
+        return course
 
     @row_action(description="Move selected courses back to draft", done="{things} moved to draft.")
     def unpublish(self, request, course):

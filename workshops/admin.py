@@ -126,7 +126,10 @@ class WorkshopAdmin(ArchivableAdmin):
         ),
     )
     def publish(self, request, workshop):
-        return services.workshop_publish(workshop=workshop)
+        if not services.workshop_publish(workshop=workshop):
+            return False
+        self.log_change(request, workshop, "Published")  # mirrored into admin_activity_log
+        return True
 
 
 # Registration actions' refusals name the member ("ada@example.com: already marked attended").

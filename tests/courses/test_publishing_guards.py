@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -79,7 +80,7 @@ def test_publish_action_asks_first_then_refuses_the_empty_course_by_name(owner_c
     selection = {"action": "publish", "_selected_action": [str(empty.pk), str(ready.pk)]}
     page = owner_client.post(url, selection)
     assert page.status_code == 200 and "Publish these courses?" in page.content.decode()
-    counts = {row[0]: row[1][1] for row in page.context["rows"]}
+    counts = {row[0]: row[1][2] for row in page.context["rows"]}
     assert counts == {empty: 0, ready: 1}
     ready.refresh_from_db()
     assert ready.status == PublishStatus.DRAFT  # the first POST changes nothing
@@ -90,6 +91,8 @@ def test_publish_action_asks_first_then_refuses_the_empty_course_by_name(owner_c
     empty.refresh_from_db()
     ready.refresh_from_db()
     assert (empty.status, ready.status) == (PublishStatus.DRAFT, PublishStatus.PUBLISHED)
+    logged = LogEntry.objects.get()  # the staff change is audited (mirrored into admin_activity_log)
+    assert (logged.object_id, logged.change_message) == (str(ready.pk), "Published")
 
 
 def test_change_form_refuses_published_status_on_the_status_field_keeping_the_typing(owner_client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -89,6 +90,7 @@ def test_publish_action_confirms_then_names_each_refusal(owner_client):
     assert any("Hostless" in text and "Choose who hosts the workshop" in text for text in texts)
     hostless.refresh_from_db()
     assert hostless.status == WorkshopStatus.DRAFT
+    assert list(LogEntry.objects.values_list("object_id", "change_message")) == [(str(ready.pk), "Published")]
 
 
 def test_change_form_refuses_publishing_without_a_host_on_the_host_field(owner_client):
