@@ -72,10 +72,19 @@ class CountColumnsMixin:
         return super().get_queryset(request).annotate(**counts)
 
 
+def _save_refusal(exc: Exception) -> ValidationError:
+    if isinstance(exc, IntegrityError):
+        return constraint_error(exc)
+    if isinstance(exc, ApplicationError):
+        return ValidationError(exc.message)
+    return exc
+
+
 class ConstraintErrorsMixin:
     """A change form whose save PostgreSQL refuses (a race past the form's own constraint checks,
-    or a constraint on a column the form does not show) is shown again with the constraint's
-    sentence on its field and everything typed kept, instead of a server error.
+    or a constraint on a column the form does not show), or whose save the service refuses
+    (ValidationError, ApplicationError), is shown again with the sentence on its field and
+    everything typed kept, instead of a server error.
 
     The first save is rolled back whole (the admin saves in one transaction); the form is then
     validated once more with the refusal added, so nothing is saved twice.
@@ -84,10 +93,10 @@ class ConstraintErrorsMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except IntegrityError as exc:
+        except (IntegrityError, ValidationError, ApplicationError) as exc:
             if request.method != "POST":
                 raise
-            request.bloom_constraint_error = constraint_error(exc)
+            request.bloom_constraint_error = _save_refusal(exc)
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -162,3 +162,19 @@ def test_row_actions_tell_a_database_refusal_as_the_sentence():
     with pytest.raises(IntegrityError) as caught, transaction.atomic():
         Workshop.objects.filter(pk=workshop.pk).update(ends_at=workshop.starts_at)
     assert _refusal_text(caught.value) == "The workshop must end after it starts."
+
+
+def test_a_service_refusing_the_save_shows_the_form_again_instead_of_a_server_error(owner_client, monkeypatch):
+    from courses import services as course_services
+    from courses.models import CourseDiscountCode
+
+    def refuse(*, code):
+        raise ValidationError({"discount_value": "Checked again at save time: too large now."})
+
+    monkeypatch.setattr(course_services, "discount_code_save", refuse)
+    url = reverse("admin:courses_coursediscountcode_add")
+    data = admin_form_data(owner_client.get(url), code="RACE", discount_type="fixed", discount_value="10")
+    response = owner_client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["discount_value"] == ["Checked again at save time: too large now."]
+    assert not CourseDiscountCode.objects.exists()
