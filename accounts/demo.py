@@ -22,6 +22,7 @@ DEMO_LOGINS = [
     ("member", "member@bloom.test", "bloom-member-2026"),
     ("staff", "owner@bloom.test", "bloom-owner-2026"),
     ("clinician", "clinician@bloom.test", "bloom-clinician-2026"),
+    ("manager", "manager@bloom.test", "bloom-manager-2026"),
 ]
 
 
@@ -58,8 +59,13 @@ def seed(*, stdout) -> None:
     member_records_ensure(user=clinician)
     clinician_admin, _ = AdminUser.objects.get_or_create(user=clinician, defaults={"display_name": "Dr. Jana Rundle"})
     admin_user_role_set(admin_user=clinician_admin, role=AdminRole.objects.get(slug="clinician"))
+    # Pat runs the schedule: the practice calendar across clinicians, nothing clinical.
+    manager = _user(DEMO_LOGINS[3][1], DEMO_LOGINS[3][2], first_name="Pat", last_name="Manager", is_staff=True)
+    member_records_ensure(user=manager)
+    manager_admin, _ = AdminUser.objects.get_or_create(user=manager, defaults={"display_name": "Pat Manager"})
+    admin_user_role_set(admin_user=manager_admin, role=AdminRole.objects.get(slug="practice_manager"))
     stdout.write(
-        "  staff roles: owner, clinician, on_call, content_editor, support "
+        "  staff roles: owner, clinician, on_call, practice_manager, content_editor, support "
         "(staff set up TOTP at their first /admin/ visit)"
     )
     _seed_screenings(member=member, stdout=stdout)

@@ -55,6 +55,18 @@ DEFAULT_ROLES = (
         CLINICAL_RULES,
     ),
     RoleSpec(
+        "practice_manager",
+        "Practice manager",
+        "Runs the schedule: the calendar across clinicians, appointments and payments; no clinical "
+        "content (no session notes, no screening answers, no check-ins).",
+        (
+            ("appointments", ("view",), ("appointmentdata", "appointmentpayment", "therapistprofile")),
+            ("appointments", ("view", "change"), ("therapistavailability",)),
+            ("accounts", ("view",), ("user",)),
+            ("billing", ("view",), None),
+        ),
+    ),
+    RoleSpec(
         "content_editor",
         "Content editor",
         "Writes the blog, courses, workshops and email templates; no member health data.",

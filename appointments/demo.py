@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from . import demo_workspace
 from .demo_booking import seed_booking
 from .demo_money import seed_money
 from .demo_reminders import seed_reminders
@@ -101,4 +102,5 @@ def seed(*, stdout) -> None:
     seed_documents(stdout=stdout)
     seed_booking(stdout=stdout)  # appointments/demo_booking.py
     seed_reminders(stdout=stdout)
+    demo_workspace.seed_workspace(stdout=stdout)
     seed_money(stdout=stdout)  # appointments/demo_money.py

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from .booking import policy_acceptance_current
 from .holds import payment_key
 from .models import (
     AppointmentData,
@@ -76,23 +77,28 @@ def seed_money(*, stdout) -> None:
     if member is None or therapist is None:
         stdout.write("appointments: no demo member or therapist, no demo money flow")
         return
-    # Her acceptance from the booking demo when there is one (she accepts once per therapist).
-    policy = BookingPolicyAcceptance.objects.filter(user=member, therapist=therapist).order_by("accepted_at").first()
+    # The policy she accepted at the booking gate (appointments/demo_booking.py, with its consent
+    # record); a stand-in only when that demo did not run.
+    policy = policy_acceptance_current(user=member, therapist=therapist)
     if policy is None:
-        policy = BookingPolicyAcceptance.objects.create(
+        policy, _ = BookingPolicyAcceptance.objects.get_or_create(
             user=member,
             therapist=therapist,
             policy_version="demo-2026-12",
-            window_hours=24,
-            session_fee=SESSION_FEE,
-            no_show_fee=NO_SHOW_FEE,
-            late_cancel_fee=Decimal("75.00"),
+            defaults={
+                "window_hours": 24,
+                "session_fee": SESSION_FEE,
+                "no_show_fee": NO_SHOW_FEE,
+                "late_cancel_fee": Decimal("75.00"),
+            },
         )
+    fee = policy.session_fee or SESSION_FEE
+    no_show_fee = policy.no_show_fee or NO_SHOW_FEE
     common = {"member": member, "therapist": therapist, "policy": policy}
     now = timezone.now()
 
     held = _booking(name="HELD", starts_in=timedelta(days=2), **common)
-    _payment(held, status=PaymentStatus.AUTHORIZED)
+    _payment(held, amount=fee, status=PaymentStatus.AUTHORIZED)
 
     # The documents demo already shows past sessions attended and paid; add one only without it.
     paid_before = (
@@ -114,7 +120,7 @@ def seed_money(*, stdout) -> None:
             attendance_marked_by=therapist.user,
             **common,
         )
-        _payment(attended, status=PaymentStatus.CAPTURED, captured_at=now - timedelta(days=7))
+        _payment(attended, amount=fee, status=PaymentStatus.CAPTURED, captured_at=now - timedelta(days=7))
 
     missed = _booking(
         name="NOSHOW",
@@ -124,8 +130,8 @@ def seed_money(*, stdout) -> None:
         attendance_marked_by=therapist.user,
         **common,
     )
-    _payment(missed, status=PaymentStatus.RELEASED, released_at=now - timedelta(hours=20))
-    _payment(missed, kind=PaymentKind.NO_SHOW_FEE, what="noshow", amount=NO_SHOW_FEE, status=PaymentStatus.PENDING)
+    _payment(missed, amount=fee, status=PaymentStatus.RELEASED, released_at=now - timedelta(hours=20))
+    _payment(missed, kind=PaymentKind.NO_SHOW_FEE, what="noshow", amount=no_show_fee, status=PaymentStatus.PENDING)
 
     old = _booking(
         name="MOVED-FROM",
@@ -136,7 +142,7 @@ def seed_money(*, stdout) -> None:
         calendly_new_invitee_uri=_invitee("MOVED-TO"),
         **common,
     )
-    _payment(old, status=PaymentStatus.RELEASED, released_at=now - timedelta(days=1))
+    _payment(old, amount=fee, status=PaymentStatus.RELEASED, released_at=now - timedelta(days=1))
     new = _booking(
         name="MOVED-TO",
         starts_in=timedelta(days=5),
@@ -144,7 +150,7 @@ def seed_money(*, stdout) -> None:
         calendly_old_invitee_uri=old.calendly_invitee_uri,
         **common,
     )
-    _payment(new, status=PaymentStatus.AUTHORIZED)
+    _payment(new, amount=fee, status=PaymentStatus.AUTHORIZED)
 
     cancelled = _booking(
         name="HOST-CANCELLED",
@@ -155,5 +161,5 @@ def seed_money(*, stdout) -> None:
         cancel_reason="Dr. Rundle is unwell; she will be in touch to rebook.",
         **common,
     )
-    _payment(cancelled, status=PaymentStatus.RELEASED, released_at=now - timedelta(hours=6))
+    _payment(cancelled, amount=fee, status=PaymentStatus.RELEASED, released_at=now - timedelta(hours=6))
     stdout.write("appointments: demo money flow (held, attended, no-show, rescheduled, host-cancelled) ready")

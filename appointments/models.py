@@ -420,8 +420,31 @@ class AppointmentReminderLog(UUIDModel):
         return f"{self.kind} reminder by {self.channel}"
 
 
+class NoteTemplate(models.TextChoices):
+    SOAP = "soap", "SOAP (subjective, objective, assessment, plan)"
+    DAP = "dap", "DAP (data, assessment, plan)"
+    FREE = "free", "Free text"
+
+
+# The headings a new note starts from, per template (the clinician writes under them).
+NOTE_TEMPLATE_BODIES = {
+    NoteTemplate.SOAP: "Subjective:\n\nObjective:\n\nAssessment:\n\nPlan:\n",
+    NoteTemplate.DAP: "Data:\n\nAssessment:\n\nPlan:\n",
+    NoteTemplate.FREE: "",
+}
+
+
+class NoteStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SIGNED = "signed", "Signed and locked"
+
+
 class SessionNote(TimeStampedModel):
-    """One therapist's clinical note on a session; the body is encrypted at rest."""
+    """One therapist's clinical note on a session; the body is encrypted at rest.
+
+    A draft may be rewritten; once signed the body is locked and changes are addenda
+    (`session_note_versions` rows of kind "addendum"). Every body ever saved is a version row.
+    """
 
     appointment = models.OneToOneField(AppointmentData, on_delete=models.PROTECT, related_name="session_note")
     therapist = models.ForeignKey(TherapistProfile, on_delete=models.PROTECT, related_name="session_notes")
@@ -429,14 +452,63 @@ class SessionNote(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="authored_session_notes"
     )
     body = EncryptedTextField()
+    template = choice_field(NoteTemplate, max_length=10, default=NoteTemplate.FREE, db_default=True)
+    status = choice_field(NoteStatus, max_length=10, default=NoteStatus.DRAFT, db_default=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = optional_user_fk()
 
     class Meta:
         db_table = "session_notes"
         ordering = ["-created_at"]
+        constraints = [
+            choice_constraint("session_notes", "template", NoteTemplate),
+            choice_constraint("session_notes", "status", NoteStatus),
+            models.CheckConstraint(
+                condition=Q(status="draft", signed_at__isnull=True) | Q(status="signed", signed_at__isnull=False),
+                name="session_notes_signed_has_time",
+            ),
+        ]
 
     def __str__(self) -> str:
         # Never the body: this string appears in admin lists and audit rows.
         return f"Session note {str(self.pk)[:8]}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status == NoteStatus.SIGNED
+
+
+class NoteVersionKind(models.TextChoices):
+    DRAFT = "draft", "Draft saved"
+    SIGNED = "signed", "Signed"
+    ADDENDUM = "addendum", "Addendum"
+
+
+class SessionNoteVersion(UUIDModel):
+    """One body a note ever had (each draft save, the signed text) or one addendum after signing.
+
+    Append-only: services insert, nothing updates or deletes. The body is encrypted like the note's.
+    """
+
+    note = models.ForeignKey(SessionNote, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3 ... in the order they were written.")
+    kind = choice_field(NoteVersionKind, max_length=10)
+    body = EncryptedTextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = created_at_field()
+
+    class Meta:
+        db_table = "session_note_versions"
+        ordering = ["note", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["note", "number"], name="session_note_versions_number_uniq"),
+            choice_constraint("session_note_versions", "kind", NoteVersionKind),
+        ]
+
+    def __str__(self) -> str:
+        return f"Version {self.number} ({self.kind}) of session note {str(self.note_id)[:8]}"
 
 
 class CalendlyWebhookEvent(WebhookEventBase):

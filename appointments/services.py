@@ -20,6 +20,7 @@ from billing.models import PaymentIntent
 from billing.models import PaymentStatus as BillingStatus
 from bloom.exceptions import ApplicationError
 
+from . import notes
 from .models import (
     LIVE_PAYMENT_STATUSES,
     AppointmentData,
@@ -167,24 +168,12 @@ def appointment_payment_refunded(*, payment, refund_amount, fully_refunded: bool
 # --- Session notes ------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def session_note_write(*, appointment: AppointmentData, author: User | None, body: str) -> SessionNote:
-    """Create or replace the note of an appointment and link it from `appointment_data.session_notes_id`.
-
-    Locks the appointment row; the note's therapist is the appointment's. The body is
-    encrypted by the field before it reaches the database.
-    """
-    appointment = AppointmentData.objects.select_for_update().get(pk=appointment.pk)
-    if appointment.therapist_id is None:
-        raise ApplicationError("Assign a therapist to the appointment before writing a session note.")
-    if not body.strip():
-        raise ApplicationError("A session note cannot be empty.")
-    note, _ = SessionNote.objects.update_or_create(
-        appointment=appointment, defaults={"therapist_id": appointment.therapist_id, "author": author, "body": body}
-    )
-    if appointment.session_notes_id != note.pk:
-        AppointmentData.objects.filter(pk=appointment.pk).update(session_notes=note)
-    return note
+def session_note_write(
+    *, appointment: AppointmentData, author: User | None, body: str, template: str | None = None
+) -> SessionNote:
+    """Write the appointment's draft note (appointments/notes.py `session_note_draft_save`: one
+    version per save; a signed note is refused, its changes are addenda)."""
+    return notes.session_note_draft_save(appointment=appointment, author=author, body=body, template=template)
 
 
 def session_note_reveal(*, note: SessionNote, staff_user: User, request=None) -> str:

@@ -7,6 +7,8 @@
 - `AdminViewsMixin`: a model's own extra admin pages, declared as a list.
 - `count_column()` with `CountColumnsMixin`: a sortable column counting related rows.
 - `ReadOnlyAdmin`, `YesNoFilter`, `ArchivedFilter`.
+- `ConstraintErrorsMixin`: a save the database refuses shows the constraint's sentence on the
+  form, with what was typed kept (bloom/constraints.py, docs/adr/0240).
 
 docs/admin.md shows how to write an action with them; docs/adr/0135-one-admin-toolkit.md says why.
 """
@@ -20,11 +22,13 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from bloom.constraints import constraint_error, error_sentences
 from bloom.exceptions import ApplicationError
 
 CONFIRM_TEMPLATE = "admin/bloom/confirm_action.html"
@@ -66,6 +70,48 @@ class CountColumnsMixin:
         columns = (getattr(self, name, None) for name in self.list_display if isinstance(name, str))
         counts = {column.counted[0]: Count(column.counted[1]) for column in columns if hasattr(column, "counted")}
         return super().get_queryset(request).annotate(**counts)
+
+
+def _save_refusal(exc: Exception) -> ValidationError:
+    if isinstance(exc, IntegrityError):
+        return constraint_error(exc)
+    if isinstance(exc, ApplicationError):
+        return ValidationError(exc.message)
+    return exc
+
+
+class ConstraintErrorsMixin:
+    """A change form whose save PostgreSQL refuses (a race past the form's own constraint checks,
+    or a constraint on a column the form does not show), or whose save the service refuses
+    (ValidationError, ApplicationError), is shown again with the sentence on its field and
+    everything typed kept, instead of a server error.
+
+    The first save is rolled back whole (the admin saves in one transaction); the form is then
+    validated once more with the refusal added, so nothing is saved twice.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (IntegrityError, ValidationError, ApplicationError) as exc:
+            if request.method != "POST":
+                raise
+            request.bloom_constraint_error = _save_refusal(exc)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "bloom_constraint_error", None)
+        if refusal is None:
+            return form_class
+
+        def clean(form):
+            cleaned = form_class.clean(form)
+            for name, errors in refusal.update_error_dict({}).items():
+                form.add_error(name if name in form.fields else None, errors)
+            return cleaned
+
+        return type(form_class.__name__, (form_class,), {"clean": clean})
 
 
 class AdminViewsMixin:
@@ -194,8 +240,10 @@ def _noun(modeladmin, things) -> tuple[str, str | None]:
 
 
 def _refusal_text(exc: Exception) -> str:
+    if isinstance(exc, IntegrityError):
+        return error_sentences(constraint_error(exc))
     if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
+        return error_sentences(exc)
     return exc.message
 
 
@@ -243,7 +291,7 @@ def row_action(
             for obj in queryset:
                 try:
                     result = apply(modeladmin, request, obj, **values)
-                except (ApplicationError, ValidationError) as exc:
+                except (ApplicationError, ValidationError, IntegrityError) as exc:
                     outcome.refused.append((obj, _refusal_text(exc)))
                     continue
                 if result is False:
@@ -329,7 +377,7 @@ class DeleteGuardMixin:
         return super().delete_view(request, object_id, extra_context)
 
 
-class SoftDeleteAdmin(DeleteGuardMixin, admin.ModelAdmin):
+class SoftDeleteAdmin(ConstraintErrorsMixin, DeleteGuardMixin, admin.ModelAdmin):
     """For SoftDeleteModel rows: the list shows archived rows too, with archive and restore
     actions; deleting a row members still hold is refused with a message suggesting archiving.
 

@@ -1,7 +1,8 @@
 """Back office for the public site. Actions and buttons call services; nothing writes here directly."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,6 +15,7 @@ from accounts.services import health_read_record
 from bloom.admin import (
     AdminViewsMixin,
     ArchivedFilter,
+    ConstraintErrorsMixin,
     CountColumnsMixin,
     ReadOnlyAdmin,
     SoftDeleteAdmin,
@@ -308,7 +310,7 @@ class SegmentMemberInline(admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["email", "first_name", "status", "source", "engagement_score", "confirmed_at", "created_at"]
     list_filter = ["status", "source", "segments"]
     search_fields = ["email", "first_name"]
@@ -390,7 +392,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubscriberSegment)
-class SubscriberSegmentAdmin(CountColumnsMixin, admin.ModelAdmin):
+class SubscriberSegmentAdmin(CountColumnsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "member_count", "updated_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug", "description"]
@@ -409,7 +411,7 @@ class SubscriberSegmentAdmin(CountColumnsMixin, admin.ModelAdmin):
 
 
 @admin.register(SubscriberSegmentMember)
-class SubscriberSegmentMemberAdmin(admin.ModelAdmin):
+class SubscriberSegmentMemberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["subscriber", "segment", "added_by", "created_at"]
     list_filter = ["segment"]
     search_fields = ["subscriber__email", "segment__name"]
@@ -422,8 +424,26 @@ class SubscriberSegmentMemberAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class CampaignAdminForm(forms.ModelForm):
+    """Scheduling is refused on the form (what was typed kept) while the audience is empty."""
+
+    class Meta:
+        model = NewsletterCampaign
+        fields = ["subject", "preheader", "body_html", "segment", "scheduled_at"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scheduled_at") and "segment" not in self.errors:
+            try:
+                services.campaign_audience_check(segment=cleaned.get("segment"))
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
 @admin.register(NewsletterCampaign)
-class NewsletterCampaignAdmin(AdminViewsMixin, admin.ModelAdmin):
+class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
+    form = CampaignAdminForm
     admin_views = [
         ("<uuid:object_id>/send/", "send_view", "send"),
         ("<uuid:object_id>/test-send/", "test_send_view", "test_send"),
@@ -541,7 +561,7 @@ class AnalyticsEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ContactSubmission)
-class ContactSubmissionAdmin(admin.ModelAdmin):
+class ContactSubmissionAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["created_at", "name", "email", "subject", "status", "handled_by"]
     list_filter = ["status", "created_at"]
     search_fields = ["name", "email", "subject"]
@@ -618,7 +638,7 @@ class JobPostingAdmin(CountColumnsMixin, SoftDeleteAdmin):
 
 
 @admin.register(CareerApplication)
-class CareerApplicationAdmin(AdminViewsMixin, admin.ModelAdmin):
+class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
     admin_views = [
         ("<uuid:object_id>/cv/", "cv_view", "cv"),
     ]
@@ -696,7 +716,7 @@ class ChatMessageInline(admin.TabularInline):
 
 
 @admin.register(ChatConversation)
-class ChatConversationAdmin(admin.ModelAdmin):
+class ChatConversationAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "assigned_to", "last_message_at", "created_at"]
     list_filter = ["status", ("assigned_to", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["visitor_name", "visitor_email", "subject", "user__email"]

@@ -12,6 +12,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,6 +27,7 @@ from bloom.admin import (
     ArchivedFilter,
     Confirm,
     ConfirmField,
+    ConstraintErrorsMixin,
     CountColumnsMixin,
     DeleteGuardMixin,
     ReadOnlyAdmin,
@@ -52,6 +55,7 @@ from .models import (
     CourseResource,
     CourseUser,
     LessonCompletionDetail,
+    PublishStatus,
     UserCourseStats,
 )
 
@@ -87,6 +91,21 @@ class ResourceInline(admin.TabularInline):
             course_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
             kwargs["queryset"] = CourseLesson.objects.filter(module__course_id=course_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _published_lessons():
+    """Course.published_lesson_count() for every row of a queryset in its one query (a subquery,
+    so it does not multiply with the changelist's enrollment count)."""
+    lessons = (
+        CourseLesson.objects.filter(
+            module__course=OuterRef("pk"), module__archived_at__isnull=True, status=PublishStatus.PUBLISHED
+        )
+        .order_by()
+        .values("module__course")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(lessons), 0)
 
 
 @admin.register(Course)
@@ -126,9 +145,32 @@ class CourseAdmin(CountColumnsMixin, SoftDeleteAdmin):
         super().save_related(request, form, formsets, change)
         services.course_progress_recompute(course_id=form.instance.pk)
 
-    @row_action(description="Publish selected courses", done="{things} published.")
+    @row_action(
+        description="Publish selected courses",
+        done="{things} published.",
+        rows=lambda courses: courses.annotate(published_lessons=_published_lessons()),
+        confirm=Confirm(
+            title="Publish these courses?",
+            button="Yes, publish",
+            intro=(
+                "Members will see them in the catalog and can enroll (and pay) at once. "
+                "A course without a published lesson is refused."
+            ),
+            columns=[
+                ("Course", str),
+                ("Status", lambda course: course.get_status_display()),
+                ("Published lessons", lambda course: course.published_lessons),
+                ("Price", lambda course: course.price),
+            ],
+        ),
+    )
     def publish(self, request, course):
-        return services.course_publish(course=course)
+        was_published = course.is_published
+        services.course_publish(course=course)
+        if was_published:
+            return False
+        self.log_change(request, course, "Published")  # mirrored into admin_activity_log
+        return course
 
     @row_action(description="Move selected courses back to draft", done="{things} moved to draft.")
     def unpublish(self, request, course):
@@ -408,7 +450,7 @@ class CourseContentVersionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CourseUser)
-class CourseUserAdmin(admin.ModelAdmin):
+class CourseUserAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ("email", "name", "course", "purchased_at", "amount_paid", "auth_user", "linked_at")
     list_filter = ("course", "source")
     search_fields = ("email", "name")
@@ -501,7 +543,7 @@ class CourseEnrollmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CourseDiscountCode)
-class CourseDiscountCodeAdmin(DeleteGuardMixin, admin.ModelAdmin):
+class CourseDiscountCodeAdmin(ConstraintErrorsMixin, DeleteGuardMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "is_active",
@@ -523,6 +565,9 @@ class CourseDiscountCodeAdmin(DeleteGuardMixin, admin.ModelAdmin):
         if db_field.name == "discount_type" and field is not None:
             field.required = True
         return field
+
+    def save_model(self, request, obj, form, change):
+        services.discount_code_save(code=obj)
 
     def delete_refusal(self, code) -> str | None:
         if not code.uses_count:
@@ -573,7 +618,7 @@ class CertificateForm(forms.ModelForm):
 
 
 @admin.register(CourseCertificate)
-class CourseCertificateAdmin(admin.ModelAdmin):
+class CourseCertificateAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Staff may correct the printed name; entering a revocation reason revokes the certificate."""
 
     form = CertificateForm

@@ -80,6 +80,31 @@ class Course(TimeStampedModel, SoftDeleteModel):
     def is_published(self) -> bool:
         return self.status == PublishStatus.PUBLISHED
 
+    def published_lesson_count(self) -> int:
+        """Lessons a member would see: published, in a module and lesson that are not archived."""
+        if self.pk is None:
+            return 0
+        return CourseLesson.objects.filter(
+            module__course=self, module__archived_at__isnull=True, status=PublishStatus.PUBLISHED
+        ).count()
+
+    def publish_refusal(self) -> str | None:
+        """Why this course cannot be published now (None: it can). Publishing guard, issue 14 point 6."""
+        if not self.published_lesson_count():
+            return (
+                f'"{self.title}" has no published lessons yet, so it cannot be published: '
+                "members would enroll in an empty course. Publish at least one lesson first."
+            )
+        return None
+
+    def clean(self):
+        super().clean()
+        becomes_published = self.is_published and (
+            self.pk is None or not Course.all_objects.filter(pk=self.pk, status=PublishStatus.PUBLISHED).exists()
+        )
+        if becomes_published and (refusal := self.publish_refusal()):
+            raise ValidationError({"status": refusal})
+
 
 class CourseModule(TimeStampedModel, SoftDeleteModel):
     """One module (a week or section) of a course; it may open some days after enrollment."""
@@ -344,6 +369,33 @@ class CourseDiscountCode(UUIDModel):
     def save(self, *args, **kwargs):
         self.code = normalise_code(self.code)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        price_refusal = self.fixed_amount_refusal()
+        if price_refusal:
+            raise ValidationError({"discount_value": price_refusal})
+
+    def fixed_amount_refusal(self) -> str | None:
+        """Why a fixed amount is too large (None: it fits). A code for one course may take at most
+        its price off; a code for every course at most the price of the dearest course."""
+        if self.discount_type != DiscountType.FIXED or self.discount_value is None:
+            return None
+        if self.course_id is not None:
+            course = Course.all_objects.filter(pk=self.course_id).only("title", "price").first()
+            if course is not None and self.discount_value > course.price:
+                return (
+                    f"A fixed discount of {self.discount_value} is more than the price of "
+                    f'"{course.title}" ({course.price}). Enter at most {course.price}, or use a percentage.'
+                )
+            return None
+        dearest = Course.objects.order_by("-price").values_list("price", flat=True).first()
+        if dearest is not None and self.discount_value > dearest:
+            return (
+                f"A fixed discount of {self.discount_value} is more than the price of every course "
+                f"(the dearest is {dearest}). Enter at most {dearest}, or use a percentage."
+            )
+        return None
 
     def discount_for(self, price: Decimal) -> Decimal:
         """The amount taken off `price` (never more than the price)."""

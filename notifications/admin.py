@@ -8,7 +8,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from bloom.admin import AdminViewsMixin, ReadOnlyAdmin, SoftDeleteAdmin, row_action
+from bloom.admin import AdminViewsMixin, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, row_action
 
 from . import rendering, services
 from .models import (
@@ -251,14 +251,14 @@ class EmailSequenceAdmin(SoftDeleteAdmin):
 
 
 @admin.register(SequenceEmail)
-class SequenceEmailAdmin(admin.ModelAdmin):
+class SequenceEmailAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ("sequence", "position", "delay", "template_key", "subject")
     list_filter = ("sequence",)
     search_fields = ("sequence__name", "template_key", "subject")
 
 
 @admin.register(EmailSequenceEnrollment)
-class EmailSequenceEnrollmentAdmin(admin.ModelAdmin):
+class EmailSequenceEnrollmentAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ("email", "sequence", "status", "current_step", "next_due_at", "stop_reason")
     list_filter = ("status", "sequence")
     search_fields = ("email",)
@@ -300,7 +300,7 @@ class EmailCampaignMetricAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EmailSuppression)
-class EmailSuppressionAdmin(admin.ModelAdmin):
+class EmailSuppressionAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ("email", "reason", "scope", "created_at")
     list_filter = ("reason", "scope")
     search_fields = ("email", "detail")

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from bloom.admin import ReadOnlyAdmin, SoftDeleteAdmin, plural, row_action
+from bloom.admin import Confirm, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, plural, row_action
 from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
@@ -81,7 +81,7 @@ class WorkshopAdmin(ArchivableAdmin):
     prepopulated_fields = {"slug": ["title"]}
     raw_id_fields = ["facilitator"]
     inlines = [WorkshopResourceInline]
-    actions = ["archive", "restore", "cancel_workshops"]
+    actions = ["publish", "archive", "restore", "cancel_workshops"]
     protected_message = (
         "{obj} has registrations, so it cannot be deleted. Archive it to hide it from members, "
         "or cancel it to release every seat."
@@ -105,13 +105,39 @@ class WorkshopAdmin(ArchivableAdmin):
     def cancel_workshops(self, request, workshop):
         return services.workshop_cancel(workshop=workshop)
 
+    @row_action(
+        description="Publish selected workshops",
+        things="workshop",
+        done="{things} published.",
+        unchanged="{things} already published, left as they were.",
+        confirm=Confirm(
+            title="Publish these workshops?",
+            button="Yes, publish",
+            intro=(
+                "Members will see them and can book (and pay for) seats at once. A workshop without "
+                "a host or with a start time that has passed is refused."
+            ),
+            columns=[
+                ("Workshop", lambda workshop: workshop.title),
+                ("Starts", lambda workshop: timezone.localtime(workshop.starts_at)),
+                ("Host", lambda workshop: workshop.facilitator or "none yet"),
+            ],
+            related=["facilitator"],
+        ),
+    )
+    def publish(self, request, workshop):
+        if not services.workshop_publish(workshop=workshop):
+            return False
+        self.log_change(request, workshop, "Published")  # mirrored into admin_activity_log
+        return True
+
 
 # Registration actions' refusals name the member ("ada@example.com: already marked attended").
 _REGISTRATIONS = {"things": "registration", "label": lambda registration: registration.user}
 
 
 @admin.register(WorkshopRegistration)
-class WorkshopRegistrationAdmin(admin.ModelAdmin):
+class WorkshopRegistrationAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Seats change only through services (actions below), so the form is read-only."""
 
     list_display = ["user", "workshop", "status", "payment_status", "amount", "registered_at", "cancelled_at"]
@@ -165,7 +191,7 @@ class WorkshopWaitlistEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WorkshopAttendance)
-class WorkshopAttendanceAdmin(admin.ModelAdmin):
+class WorkshopAttendanceAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Zoom rows are read-only; staff may add a manual row for someone who joined by phone."""
 
     list_display = ["workshop", "participant_email", "user", "joined_at", "left_at", "duration_minutes", "source"]
@@ -236,7 +262,7 @@ class WorkshopConnectionEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WorkshopFeedback)
-class WorkshopFeedbackAdmin(admin.ModelAdmin):
+class WorkshopFeedbackAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Members write feedback; staff read it and may remove abusive entries."""
 
     list_display = ["workshop", "user", "rating", "would_recommend", "created_at"]
@@ -250,7 +276,7 @@ class WorkshopFeedbackAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkshopResource)
-class WorkshopResourceAdmin(admin.ModelAdmin):
+class WorkshopResourceAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["title", "workshop", "visible_after", "sort_order", "created_at"]
     list_filter = ["workshop"]
     search_fields = ["title", "description", "workshop__title"]

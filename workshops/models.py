@@ -49,6 +49,11 @@ class WorkshopStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+CANCELLED_NOT_REPUBLISHED = (
+    "A cancelled workshop cannot be published again: its registrations were cancelled. Create a new workshop instead."
+)
+
+
 class Workshop(TimeStampedModel, SoftDeleteModel):
     """One live online workshop in the catalog, held on Zoom at a set time with a seat limit."""
 
@@ -101,6 +106,29 @@ class Workshop(TimeStampedModel, SoftDeleteModel):
     @property
     def is_bookable(self) -> bool:
         return self.status == WorkshopStatus.PUBLISHED and not self.is_archived and self.starts_at > timezone.now()
+
+    def publish_refusal(self) -> dict[str, str]:
+        """Why this workshop cannot be published now, by field (empty: it can). Issue 14 point 6."""
+        refusals = {}
+        if self.starts_at is None or self.ends_at is None:
+            refusals["starts_at"] = "Give the workshop a start and an end time before publishing it."
+        elif self.starts_at <= timezone.now():
+            refusals["starts_at"] = "This start time has passed: members could not join. Choose a time in the future."
+        if self.facilitator_id is None:
+            refusals["facilitator"] = "Choose who hosts the workshop before publishing it."
+        return refusals
+
+    def clean(self):
+        super().clean()
+        if self.status != WorkshopStatus.PUBLISHED:
+            return
+        previous = Workshop.all_objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        if previous == WorkshopStatus.PUBLISHED:
+            return  # editing a published workshop is not publishing it
+        if previous == WorkshopStatus.CANCELLED:
+            raise ValidationError({"status": CANCELLED_NOT_REPUBLISHED})
+        if refusals := self.publish_refusal():
+            raise ValidationError(refusals)
 
 
 class RegistrationStatus(models.TextChoices):
@@ -267,6 +295,21 @@ class WorkshopAttendance(UUIDModel):
             ),
         ]
         indexes = [models.Index(fields=["workshop", "zoom_participant_id"], name="idx_workshop_att_participant")]
+
+    def clean(self):
+        """Attendance staff record by hand: only for a workshop that has started, never in the future."""
+        super().clean()
+        now = timezone.now()
+        errors = {}
+        workshop = Workshop.all_objects.filter(pk=self.workshop_id).only("starts_at").first()
+        if workshop is not None and workshop.starts_at > now:
+            errors["workshop"] = "This workshop has not started yet, so nobody can have attended it."
+        for name in ("joined_at", "left_at"):
+            value = getattr(self, name)
+            if value is not None and value > now:
+                errors[name] = "This time is in the future: attendance is recorded after it happens."
+        if errors:
+            raise ValidationError(errors)
 
     def __str__(self) -> str:
         return f"{self.participant_email or self.user_id} in {self.workshop_id}"

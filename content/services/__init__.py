@@ -19,6 +19,7 @@ from .blog import (
 )
 from .campaigns import (
     CAMPAIGN_BATCH_SIZE,
+    campaign_audience_check,
     campaign_cancel,
     campaign_save,
     campaign_send,
@@ -69,6 +70,7 @@ __all__ = [
     "campaign_save",
     "campaign_send",
     "campaign_send_due",
+    "campaign_audience_check",
     "campaign_send_start",
     "campaign_test_send",
     "career_application_submit",

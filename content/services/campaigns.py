@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,10 +24,32 @@ if TYPE_CHECKING:
 CAMPAIGN_BATCH_SIZE = 500
 
 
+def campaign_audience_check(*, segment) -> int:
+    """The number of confirmed subscribers a campaign to `segment` reaches now (None: everyone).
+
+    Raises ValidationError on the segment field when that is 0 and the campaign is being
+    scheduled or sent: a campaign that reaches nobody is never marked sent (issue 14 point 6).
+    """
+    count = segment_recipient_list(segment=segment).count()
+    if count == 0:
+        audience = f"the segment “{segment}”" if segment is not None else "the newsletter"
+        raise ValidationError(
+            {
+                "segment": (
+                    f"{audience[0].upper()}{audience[1:]} has no confirmed subscribers, so this campaign would reach "
+                    "nobody. Choose another segment, or keep it as a draft until people have confirmed."
+                )
+            }
+        )
+    return count
+
+
 @transaction.atomic
 def campaign_save(*, campaign: NewsletterCampaign, user: User) -> NewsletterCampaign:
     """Save a draft or scheduled campaign: body sanitised; a send time makes it scheduled,
-    clearing it makes it a draft again. Sending, sent and cancelled campaigns are frozen."""
+    clearing it makes it a draft again. Sending, sent and cancelled campaigns are frozen.
+    Scheduling is refused (ValidationError on the segment) while the audience has no
+    confirmed subscriber."""
     if not campaign._state.adding:
         status = NewsletterCampaign.objects.select_for_update().values_list("status", flat=True).get(pk=campaign.pk)
         if status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
@@ -34,6 +57,8 @@ def campaign_save(*, campaign: NewsletterCampaign, user: User) -> NewsletterCamp
         campaign.status = status
     else:
         campaign.created_by = campaign.created_by or user
+    if campaign.scheduled_at:
+        campaign_audience_check(segment=campaign.segment)
     campaign.body_html = sanitize_html(campaign.body_html, EMAIL)
     campaign.status = CampaignStatus.SCHEDULED if campaign.scheduled_at else CampaignStatus.DRAFT
     campaign.save()
@@ -45,6 +70,7 @@ def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
     """Mark a draft or scheduled campaign as sending and enqueue `campaign_send_task` after commit.
 
     Idempotent for a campaign already sending (the task is enqueued again, which is safe).
+    Refused (ApplicationError, nothing changed) when the audience has no confirmed subscriber.
     """
     from bloom.tasks import enqueue
 
@@ -54,6 +80,10 @@ def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENDING):
         raise ApplicationError(f"This campaign is {campaign.get_status_display().lower()} and cannot be sent.")
     if campaign.status != CampaignStatus.SENDING:
+        try:
+            campaign_audience_check(segment=campaign.segment)
+        except ValidationError as exc:
+            raise ApplicationError(" ".join(exc.messages)) from exc
         campaign.status = CampaignStatus.SENDING
         campaign.send_started_at = timezone.now()
         campaign.save(update_fields=["status", "send_started_at", "updated_at"])
@@ -94,6 +124,13 @@ def campaign_send(*, campaign: NewsletterCampaign, batch_size: int = CAMPAIGN_BA
                 return queued
             page = recipients if last_id is None else recipients.filter(id__gt=last_id)
             batch = list(page[:batch_size])
+            if not batch and not locked.recipients_count:
+                # The audience emptied between starting and sending: back to draft, never "Sent" to nobody.
+                locked.status = CampaignStatus.DRAFT
+                locked.scheduled_at = None
+                locked.send_started_at = None
+                locked.save(update_fields=["status", "scheduled_at", "send_started_at", "updated_at"])
+                return queued
             if not batch:
                 locked.status = CampaignStatus.SENT
                 locked.sent_at = timezone.now()
@@ -151,14 +188,22 @@ def campaign_cancel(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
 
 
 def campaign_send_due(*, now=None) -> int:
-    """Start every scheduled campaign whose time has come (beat, every minute)."""
+    """Start every scheduled campaign whose time has come (beat, every minute).
+
+    A due campaign whose audience has no confirmed subscriber goes back to draft (its time
+    kept) instead of being tried again every minute; staff see it among the drafts.
+    """
     now = now or timezone.now()
     started = 0
     due = NewsletterCampaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
-    for campaign in due.only("id"):
+    for campaign in due.only("id", "segment"):
         try:
             campaign_send_start(campaign=campaign)
             started += 1
         except ApplicationError:
+            if not segment_recipient_list(segment=campaign.segment).exists():
+                NewsletterCampaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SCHEDULED).update(
+                    status=CampaignStatus.DRAFT, updated_at=timezone.now()
+                )
             continue
     return started

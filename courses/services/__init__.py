@@ -26,7 +26,13 @@ from .authoring import (
     lesson_version_restore,
 )
 from .certificates import certificate_download, certificate_issue, certificate_name_set, certificate_revoke
-from .discounts import DiscountCodeError, affiliate_clean, discount_code_check, discount_code_redeem
+from .discounts import (
+    DiscountCodeError,
+    affiliate_clean,
+    discount_code_check,
+    discount_code_redeem,
+    discount_code_save,
+)
 from .enrollment import (
     PURCHASE_KIND,
     STAFF_CLOSED_MESSAGE,
@@ -64,6 +70,7 @@ __all__ = [
     "course_users_link",
     "discount_code_check",
     "discount_code_redeem",
+    "discount_code_save",
     "enrollment_access_expiries_shift",
     "enrollment_access_restore",
     "enrollment_access_revoke",

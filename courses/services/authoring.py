@@ -19,7 +19,12 @@ from .progress import course_progress_recompute
 
 
 def course_publish(*, course: Course) -> Course:
+    """Publish the course (idempotent). Refused (ApplicationError) while it has no published lesson:
+    members could enroll, or pay, for an empty course."""
     if course.status != PublishStatus.PUBLISHED:
+        refusal = course.publish_refusal()
+        if refusal:
+            raise ApplicationError(refusal)
         course.status = PublishStatus.PUBLISHED
         course.published_at = course.published_at or timezone.now()
         course.save(update_fields=["status", "published_at", "updated_at"])

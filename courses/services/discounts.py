@@ -74,6 +74,16 @@ def discount_code_redeem(*, code: str) -> CourseDiscountCode:
         return locked
 
 
+def discount_code_save(*, code: CourseDiscountCode) -> CourseDiscountCode:
+    """Save a code staff wrote, after every rule: the model's own checks (a fixed amount no more
+    than the price, a percentage no more than 100) and its constraints, each as a ValidationError
+    naming the field. Nothing is saved when one fails."""
+    code.code = normalise_code(code.code)
+    code.full_clean()
+    code.save()
+    return code
+
+
 def affiliate_clean(value: str | None) -> str | None:
     value = (value or "").strip()
     return value if _AFFILIATE_RE.match(value) else None

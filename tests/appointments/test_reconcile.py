@@ -225,7 +225,10 @@ def test_a_reschedule_whose_webhooks_both_went_missing_closes_the_old_booking_an
 
     result = reconcile.calendly_reconcile(days=7)
 
-    assert result.ok and (result.bookings_applied, result.cancellations_applied) == (1, 1)
+    # The new booking names the old one, so whichever event comes first closes it; the other
+    # finds it already applied.
+    assert result.ok and result.bookings_applied == 1
+    assert result.cancellations_applied + result.already_recorded == 1
     previous.refresh_from_db()
     assert previous.status == AppointmentStatus.RESCHEDULED
     moved = AppointmentData.objects.get(calendly_invitee_uri=new["uri"])

@@ -30,7 +30,7 @@ def test_body_is_ciphertext_in_the_database(settings):
     assert SessionNote.objects.get(pk=note.pk).body == SECRET
 
 
-def test_write_links_the_note_from_the_appointment_and_replaces_on_second_write(staff):
+def test_write_links_the_note_and_a_second_draft_write_keeps_the_first_as_a_version(staff):
     appointment = AppointmentDataFactory()
     note = services.session_note_write(appointment=appointment, author=staff, body="first")
     appointment.refresh_from_db()
@@ -39,6 +39,18 @@ def test_write_links_the_note_from_the_appointment_and_replaces_on_second_write(
     again = services.session_note_write(appointment=appointment, author=staff, body="second")
     assert again.pk == note.pk
     assert SessionNote.objects.get().body == "second"
+    assert [(v.number, v.kind, v.body) for v in note.versions.order_by("number")] == [
+        (1, "draft", "first"),
+        (2, "draft", "second"),
+    ]
+
+
+def test_write_refuses_a_signed_note_and_changes_nothing(staff):
+    note = SessionNoteFactory(body=SECRET, signed=True)
+    with pytest.raises(ApplicationError, match="signed and locked"):
+        services.session_note_write(appointment=note.appointment, author=staff, body="rewritten")
+    assert SessionNote.objects.get().body == SECRET
+    assert note.versions.count() == 2
 
 
 def test_write_refuses_without_therapist_or_body(staff):
@@ -66,7 +78,7 @@ def test_staff_opening_a_note_writes_an_audit_row_and_lists_never_show_text(clie
     assert audit.object_id == str(note.pk)
 
 
-def test_staff_edit_through_admin_replaces_the_encrypted_body(client, staff):
+def test_staff_edit_of_a_draft_through_admin_replaces_the_encrypted_body_and_keeps_the_old_one(client, staff):
     note = SessionNoteFactory(body=SECRET)
     client.force_login(staff)
     response = client.post(reverse("admin:appointments_sessionnote_change", args=[note.pk]), {"body": "Updated plan."})
@@ -75,13 +87,18 @@ def test_staff_edit_through_admin_replaces_the_encrypted_body(client, staff):
     assert note.body == "Updated plan."
     assert note.author == staff
     assert "Updated plan." not in _raw_body(note)
+    assert [v.body for v in note.versions.order_by("number")] == [SECRET, "Updated plan."]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM session_note_versions WHERE note_id = %s", [note.pk])
+        assert all(SECRET not in row[0] and "Updated plan." not in row[0] for row in cursor.fetchall())
 
 
 def test_staff_can_add_a_note_in_the_admin(client, staff):
     appointment = AppointmentDataFactory()
     client.force_login(staff)
     response = client.post(
-        reverse("admin:appointments_sessionnote_add"), {"appointment": str(appointment.pk), "body": SECRET}
+        reverse("admin:appointments_sessionnote_add"),
+        {"appointment": str(appointment.pk), "template": "free", "body": SECRET},
     )
     assert response.status_code == 302
     note = SessionNote.objects.get()

@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from appointments.models import SessionNote
+from appointments.models import SessionNote, SessionNoteVersion
 from bloom import crypto
 from tests.factories.accounts import WellnessEntryFactory
 from tests.factories.appointments import SessionNoteFactory
@@ -37,6 +37,7 @@ def test_rotation_re_encrypts_under_the_new_key_so_the_old_key_can_go(settings):
     out = StringIO()
     call_command("rotate_encryption_keys", "--batch-size", "2", stdout=out)
     assert "appointments.SessionNote.body: re-encrypted 3" in out.getvalue()
+    assert "appointments.SessionNoteVersion.body: re-encrypted 3" in out.getvalue()  # each note's first version
     for note in notes:
         raw = _raw_body(note)
         assert raw != before[note.pk]
@@ -44,11 +45,14 @@ def test_rotation_re_encrypts_under_the_new_key_so_the_old_key_can_go(settings):
 
     settings.BLOOM_FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is removed
     assert sorted(SessionNote.objects.values_list("body", flat=True)) == sorted(f"{SECRET} #{i}" for i in range(3))
+    assert sorted(SessionNoteVersion.objects.values_list("body", flat=True)) == sorted(
+        f"{SECRET} #{i}" for i in range(3)
+    )
 
     out = StringIO()
     call_command("rotate_encryption_keys", stdout=out)  # nothing left to do
     assert "Rotated 0 value(s)" in out.getvalue()
-    assert "3 already under the newest key" in out.getvalue()
+    assert "6 already under the newest key" in out.getvalue()  # 3 notes and their 3 versions
 
 
 def test_rotation_discovers_every_encrypted_field_through_the_app_registry():

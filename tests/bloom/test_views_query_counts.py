@@ -213,3 +213,54 @@ def test_member_page_query_count_is_pinned_and_does_not_grow(client, name):
     large = _count(client, url)
     assert large == small, f"{name}: {small} queries with a little history, {large} with more"
     assert small == expected, f"{name}: {small} queries, pinned at {expected}"
+
+
+# --- The clinician's workspace (staff pages in the admin, appointments/workspace.py) -----------
+
+# page -> (url from the practice, queries). Counts include the admin's session, user, MFA and
+# permission reads and the audit middleware's writes.
+STAFF_PINNED = {
+    "workspace": (lambda p: reverse("admin:appointments_therapistprofile_workspace"), 9),  # profiles + the week
+    # member, sessions, payments, 2 consents, screenings, check-ins, suggestions + the audit row
+    "chart": (lambda p: reverse("admin:appointments_therapistprofile_chart", args=[p.member.pk]), 18),
+    "calendar": (lambda p: reverse("admin:appointments_therapistprofile_calendar"), 10),  # sessions + therapists
+    "note": (lambda p: reverse("admin:appointments_sessionnote_change", args=[p.note.pk]), 17),  # + versions, audit
+}
+
+
+def _grow_practice(practice) -> None:
+    """More sessions this week for her and another clinician, payments, check-ins and versions."""
+    from appointments import notes
+    from tests.appointments.support_workspace import practice_for
+    from tests.factories.appointments import AppointmentPaymentFactory
+
+    other = practice_for("Other")
+    now = timezone.now()
+    for days_ago, hours in enumerate((-30, -2, 3, 26), start=1):
+        for therapist in (practice.therapist, other.therapist):
+            starts = now + timedelta(hours=hours)
+            appointment = AppointmentDataFactory(
+                therapist=therapist, user=practice.member, starts_at=starts, ends_at=starts + timedelta(minutes=50)
+            )
+            AppointmentPaymentFactory(appointment=appointment)
+        WellnessEntryFactory(user=practice.member, entry_date=timezone.localdate() - timedelta(days=days_ago))
+    notes.session_note_draft_save(appointment=practice.appointment, author=practice.client.user, body="Again.")
+
+
+@pytest.mark.parametrize("page", sorted(STAFF_PINNED))
+def test_workspace_page_query_count_is_pinned_and_does_not_grow(settings, page):
+    from accounts.services import wellness_share_set
+    from tests.appointments.support_workspace import practice_for
+
+    settings.BLOOM_STAFF_MFA_REQUIRED = False
+    url_for, expected = STAFF_PINNED[page]
+    practice = practice_for("Ada")
+    wellness_share_set(member=practice.member, shared=True)
+    WellnessEntryFactory(user=practice.member, entry_date=timezone.localdate())
+    url = url_for(practice)
+    practice.client.get(url)
+    small = _count(practice.client, url)
+    _grow_practice(practice)
+    large = _count(practice.client, url)
+    assert large == small, f"{page}: {small} queries with a little history, {large} with more"
+    assert small == expected, f"{page}: {small} queries, pinned at {expected}"

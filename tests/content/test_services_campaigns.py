@@ -95,6 +95,7 @@ def test_draft_or_cancelled_campaigns_send_nothing():
 def test_send_start_marks_sending_and_enqueues_after_commit(django_capture_on_commit_callbacks, monkeypatch):
     sent = []
     monkeypatch.setattr("content.tasks.campaign_send_task.delay", lambda campaign_id: sent.append(campaign_id))
+    SubscriberFactory()  # a campaign that reaches nobody is refused
     campaign = NewsletterCampaignFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.campaign_send_start(campaign=campaign)
@@ -114,6 +115,7 @@ def test_send_start_marks_sending_and_enqueues_after_commit(django_capture_on_co
 def test_campaign_save_sanitises_and_schedules(superuser):
     from django.utils import timezone
 
+    SubscriberFactory()  # scheduling a campaign that reaches nobody is refused
     campaign = NewsletterCampaign(subject="Hello", body_html="<p>Hi</p><script>x()</script>")
     services.campaign_save(campaign=campaign, user=superuser)
     assert campaign.body_html == "<p>Hi</p>" and campaign.status == CampaignStatus.DRAFT

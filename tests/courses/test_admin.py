@@ -196,7 +196,8 @@ def test_publish_action_and_preview_link(staff_client):
     assert reverse("courses:course_detail", args=[course.slug]) in change  # "View on site": preview as a member
     assert client.get(reverse("courses:course_detail", args=[course.slug])).status_code == 404
     staff_client.post(
-        reverse("admin:courses_course_changelist"), {"action": "publish", "_selected_action": [str(course.pk)]}
+        reverse("admin:courses_course_changelist"),
+        {"action": "publish", "_selected_action": [str(course.pk)], "confirm": "yes"},
     )
     course.refresh_from_db()
     assert course.status == "published" and course.published_at is not None

@@ -18,10 +18,13 @@ from appointments.models import (
     BookingPolicyAcceptance,
     CalendlyWebhookEvent,
     GoodFaithEstimate,
+    NoteStatus,
+    NoteVersionKind,
     PaymentKind,
     PaymentStatus,
     ReminderChannel,
     SessionNote,
+    SessionNoteVersion,
     TherapistAvailability,
     TherapistProfile,
 )
@@ -112,6 +115,34 @@ class SessionNoteFactory(factory.django.DjangoModelFactory):
     def link(obj, create, extracted, **kwargs):
         if create:
             AppointmentData.objects.filter(pk=obj.appointment_id).update(session_notes=obj)
+            # Its versions, as the services write them: the draft, and the signed text when signed.
+            SessionNoteVersion.objects.create(
+                note=obj, number=1, kind=NoteVersionKind.DRAFT, body=obj.body, author=obj.author
+            )
+            if obj.status == NoteStatus.SIGNED:
+                SessionNoteVersion.objects.create(
+                    note=obj, number=2, kind=NoteVersionKind.SIGNED, body=obj.body, author=obj.signed_by
+                )
+
+    class Params:
+        signed = factory.Trait(
+            status=NoteStatus.SIGNED,
+            signed_at=factory.LazyFunction(timezone.now),
+            signed_by=factory.LazyAttribute(lambda o: o.author),
+        )
+
+
+class SessionNoteVersionFactory(factory.django.DjangoModelFactory):
+    """An addendum to a signed note (numbered after the note's existing versions)."""
+
+    class Meta:
+        model = SessionNoteVersion
+
+    note = factory.SubFactory(SessionNoteFactory, signed=True)
+    number = factory.LazyAttribute(lambda o: o.note.versions.count() + 1)
+    kind = NoteVersionKind.ADDENDUM
+    body = "Addendum: she called to say the new sleep plan helps."
+    author = factory.LazyAttribute(lambda o: o.note.author)
 
 
 class CalendlyWebhookEventFactory(factory.django.DjangoModelFactory):

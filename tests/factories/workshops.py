@@ -92,7 +92,14 @@ class WorkshopAttendanceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = WorkshopAttendance
 
-    registration = factory.SubFactory(WorkshopRegistrationFactory, status=RegistrationStatus.ATTENDED)
+    # Attendance is recorded after a session: by default the workshop was held two days ago.
+    registration = factory.SubFactory(
+        WorkshopRegistrationFactory,
+        status=RegistrationStatus.ATTENDED,
+        workshop__starts_at=factory.LazyFunction(
+            lambda: (timezone.now() - timedelta(days=2)).replace(second=0, microsecond=0)
+        ),
+    )
     workshop = factory.SelfAttribute("registration.workshop")
     user = factory.SelfAttribute("registration.user")
     participant_email = factory.SelfAttribute("user.email")

@@ -10,6 +10,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.factories.accounts import UserFactory
 from tests.factories.workshops import WorkshopFactory, WorkshopRegistrationFactory, WorkshopSeriesFactory
@@ -322,7 +323,8 @@ def test_staff_recorded_rows_are_left_alone():
     from workshops.services import registration_mark_attended
 
     member = UserFactory(email="maya@example.com")
-    workshop = WorkshopFactory()
+    # Staff mark attendance only once the session has begun: this one was held yesterday.
+    workshop = WorkshopFactory(starts_at=(timezone.now() - timedelta(days=1)).replace(second=0, microsecond=0))
     registration = WorkshopRegistrationFactory(workshop=workshop, user=member)
     registration_mark_attended(registration=registration)
     _record(workshop, "joined", "18:00", "laptop")

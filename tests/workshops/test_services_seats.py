@@ -215,7 +215,8 @@ def test_series_progress_counts_attended_sessions_and_completes_once():
 
 
 def test_mark_attended_records_manual_attendance_once(django_capture_on_commit_callbacks):
-    registration = WorkshopRegistrationFactory()
+    held = WorkshopFactory(starts_at=timezone.now() - timedelta(days=1))  # attendance is marked after the start
+    registration = WorkshopRegistrationFactory(workshop=held)
     services.registration_mark_attended(registration=registration)
     services.registration_mark_attended(registration=registration)
     registration.refresh_from_db()

@@ -28,7 +28,7 @@ from .attendance import (
     registration_mark_no_show,
     union_seconds,
 )
-from .catalog import workshop_cancel
+from .catalog import workshop_cancel, workshop_publish
 from .feedback import feedback_submit
 from .notices import NOTICES, registration_notice_queue, registration_notice_send
 from .payments import (
@@ -82,5 +82,6 @@ __all__ = [
     "waitlist_offers_expire",
     "waitlist_seats_offer",
     "workshop_cancel",
+    "workshop_publish",
     "workshop_lock",
 ]

@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from bloom.exceptions import ApplicationError
 
 from ..models import (
     AttendanceSource,
@@ -340,21 +341,37 @@ def _series_progress_after_commit(workshop: Workshop, user_id) -> None:
     enqueue(series_progress_update_task, str(user_id), str(workshop.series_id))
 
 
+def _refuse_before_start(workshop: Workshop, what: str) -> None:
+    if workshop.starts_at > timezone.now():
+        starts = timezone.localtime(workshop.starts_at).strftime("%B %-d, %Y at %-I:%M %p %Z")
+        raise ApplicationError(
+            f"{workshop.title} has not started yet (it starts {starts}), so nobody can be {what}. "
+            "Try again once the session has begun."
+        )
+
+
 @transaction.atomic
 def registration_mark_attended(*, registration: WorkshopRegistration) -> WorkshopRegistration:
-    """Staff mark a member present: status attended plus a manual attendance row (once)."""
+    """Staff mark a member present: status attended plus a manual attendance row (once).
+
+    Refused (ApplicationError) before the workshop has started: nobody can have attended a
+    session that has not begun. During the session the row runs from the start to now, not to
+    the planned end, so no minutes are recorded that have not happened yet.
+    """
     workshop = workshop_lock(registration.workshop_id)
+    _refuse_before_start(workshop, "marked attended")
     locked = WorkshopRegistration.objects.select_for_update().get(pk=registration.pk)
     if _registration_mark_attended(locked):
         if not WorkshopAttendance.objects.filter(registration=locked).exists():
+            left_at = min(workshop.ends_at, timezone.now())
             WorkshopAttendance.objects.create(
                 workshop=workshop,
                 registration=locked,
                 user=locked.user,
                 participant_email=locked.user.email,
                 joined_at=workshop.starts_at,
-                left_at=workshop.ends_at,
-                duration_minutes=minutes_between(workshop.starts_at, workshop.ends_at),
+                left_at=left_at,
+                duration_minutes=minutes_between(workshop.starts_at, left_at),
                 source=AttendanceSource.MANUAL,
             )
         _series_progress_after_commit(workshop, locked.user_id)
@@ -363,8 +380,9 @@ def registration_mark_attended(*, registration: WorkshopRegistration) -> Worksho
 
 @transaction.atomic
 def registration_mark_no_show(*, registration: WorkshopRegistration) -> WorkshopRegistration:
-    """Staff mark a seated member absent. Only a registered seat becomes a no-show."""
-    workshop_lock(registration.workshop_id)
+    """Staff mark a seated member absent. Only a registered seat becomes a no-show, and only once
+    the workshop has started (ApplicationError before)."""
+    _refuse_before_start(workshop_lock(registration.workshop_id), "marked as a no-show")
     locked = WorkshopRegistration.objects.select_for_update().get(pk=registration.pk)
     if locked.status == RegistrationStatus.REGISTERED:
         locked.status = RegistrationStatus.NO_SHOW

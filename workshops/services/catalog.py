@@ -1,12 +1,34 @@
-"""Staff: cancelling a workshop from the catalog."""
+"""Staff: publishing and cancelling a workshop in the catalog."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import RegistrationStatus, Workshop, WorkshopRegistration, WorkshopStatus
+from ..models import CANCELLED_NOT_REPUBLISHED, RegistrationStatus, Workshop, WorkshopRegistration, WorkshopStatus
 from .seats import waitlist_entries_close, workshop_lock
+
+
+@transaction.atomic
+def workshop_publish(*, workshop: Workshop) -> bool:
+    """Publish a draft workshop so members can book it. Returns False when it already was.
+
+    Locks the workshop row. Refused (ValidationError by field) without a host or with a start
+    time that has passed; a cancelled workshop is not brought back (ValidationError).
+    """
+    locked = workshop_lock(workshop.pk)
+    if locked.status == WorkshopStatus.PUBLISHED:
+        return False
+    if locked.status == WorkshopStatus.CANCELLED:
+        raise ValidationError({"status": CANCELLED_NOT_REPUBLISHED})
+    refusals = locked.publish_refusal()
+    if refusals:
+        raise ValidationError(refusals)
+    locked.status = WorkshopStatus.PUBLISHED
+    locked.save(update_fields=["status", "updated_at"])
+    workshop.status = locked.status
+    return True
 
 
 @transaction.atomic
