@@ -1,5 +1,5 @@
 """Demo money flow for the demo member with Dr. Rundle: an upcoming held booking, a past attended
-and captured one (unless the documents demo already made such sessions), a no-show whose fee awaits confirmation, a rescheduled pair (hold moved, no
+and captured one, a no-show whose fee awaits confirmation, a rescheduled pair (hold moved, no
 fee) and a host-cancelled booking whose hold was released. Rows only: the demo calls no Stripe."""
 
 from __future__ import annotations
@@ -100,27 +100,15 @@ def seed_money(*, stdout) -> None:
     held = _booking(name="HELD", starts_in=timedelta(days=2), **common)
     _payment(held, amount=fee, status=PaymentStatus.AUTHORIZED)
 
-    # The documents demo already shows past sessions attended and paid; add one only without it.
-    paid_before = (
-        AppointmentPayment.objects.filter(
-            user=member,
-            kind=PaymentKind.SESSION_FEE,
-            status=PaymentStatus.CAPTURED,
-            appointment__status=AppointmentStatus.COMPLETED,
-        )
-        .exclude(appointment__calendly_invitee_uri=_invitee("ATTENDED"))
-        .exists()
+    attended = _booking(
+        name="ATTENDED",
+        starts_in=-timedelta(days=7),
+        status=AppointmentStatus.COMPLETED,
+        attendance_marked_at=now - timedelta(days=7),
+        attendance_marked_by=therapist.user,
+        **common,
     )
-    if not paid_before:
-        attended = _booking(
-            name="ATTENDED",
-            starts_in=-timedelta(days=7),
-            status=AppointmentStatus.COMPLETED,
-            attendance_marked_at=now - timedelta(days=7),
-            attendance_marked_by=therapist.user,
-            **common,
-        )
-        _payment(attended, amount=fee, status=PaymentStatus.CAPTURED, captured_at=now - timedelta(days=7))
+    _payment(attended, amount=fee, status=PaymentStatus.CAPTURED, captured_at=now - timedelta(days=7))
 
     missed = _booking(
         name="NOSHOW",
