@@ -122,6 +122,16 @@ class Workspace:
     def week_count(self) -> int:
         return len(self.today_rows) + sum(len(rows) for _, rows in self.week)
 
+    @property
+    def later(self) -> list[tuple[datetime.date, list[SessionRow]]]:
+        """The days after today, this week (what she prepares for)."""
+        return [(day, rows) for day, rows in self.week if day > self.today]
+
+    @property
+    def earlier(self) -> list[tuple[datetime.date, list[SessionRow]]]:
+        """The days before today, this week (attendance and notes still to finish)."""
+        return [(day, rows) for day, rows in self.week if day < self.today]
+
 
 def _note_of(appointment: AppointmentData) -> SessionNote | None:
     try:

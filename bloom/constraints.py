@@ -132,6 +132,7 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
         "This appointment already has a payment of this kind in progress.",
     ),
     "appointment_reminder_logs_once": ("kind", "This reminder was already sent on this channel."),
+    "session_notes_signed_has_time": ("signed_at", "A signed note needs the time it was signed; a draft has none."),
 }
 
 FALLBACK = "This change breaks one of the practice's data rules, so nothing was saved. Check the values and try again."

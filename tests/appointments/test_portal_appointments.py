@@ -92,6 +92,14 @@ def test_history_says_moved_from_for_each_earlier_booking(logged_in, member):
     assert body.index(f"{local:%-d %B %Y}") < body.rindex("Moved from")
 
 
+def test_a_moved_booking_links_to_where_it_went(logged_in, member):
+    old = _session(member, hours_ahead=24, status=AppointmentStatus.RESCHEDULED)
+    new = _session(member, hours_ahead=72, rescheduled_from=old)
+    body = _get(logged_in, "appointment_detail", old).content.decode()
+    assert "This session was moved to" in body and reverse("appointments:appointment_detail", args=[new.pk]) in body
+    assert "This session was moved to" not in _get(logged_in, "appointment_detail", new).content.decode()
+
+
 def test_times_are_in_her_time_zone(logged_in, member):
     member.profile.timezone = "Asia/Tokyo"
     member.profile.save(update_fields=["timezone"])

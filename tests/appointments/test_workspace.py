@@ -158,6 +158,19 @@ def test_workspace_lists_her_sessions_today_and_this_week_in_her_time_zone(ada, 
     assert workspace.week_count == 1 + week
 
 
+def test_the_week_is_split_into_later_and_earlier_days_around_today(db):
+    from appointments.workspace import workspace_get
+
+    clinician = staff_login("clinician")
+    TherapistProfileFactory(user=clinician.user, timezone="UTC")
+    wednesday_noon = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=datetime.UTC)
+    workspace = workspace_get(staff_user=clinician.user, now=wednesday_noon)
+    assert [day.isoformat() for day, _ in workspace.earlier] == ["2026-11-30", "2026-12-01"]
+    assert [day.isoformat() for day, _ in workspace.later] == ["2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"]
+    sunday = workspace_get(staff_user=clinician.user, now=wednesday_noon + timedelta(days=4))
+    assert sunday.later == [] and len(sunday.earlier) == 6
+
+
 def test_workspace_empty_states(db):
     clinician = staff_login("clinician")
     assert "not linked to a therapist profile" in clinician.get(WORKSPACE).content.decode()
