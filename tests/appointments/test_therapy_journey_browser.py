@@ -144,7 +144,7 @@ def test_the_therapy_practice_end_to_end(live_server, transactional_db, settings
     from django.utils import timezone
     from playwright.sync_api import expect, sync_playwright
 
-    from accounts.models import UserProfile
+    from accounts.models import AdminActivityLog, UserProfile
     from appointments.holds import appointment_holds_sweep
     from appointments.models import AppointmentData, AppointmentPayment, AppointmentReminderLog
     from appointments.reminders import appointment_reminders_send
@@ -171,6 +171,9 @@ def test_the_therapy_practice_end_to_end(live_server, transactional_db, settings
     left_for: list[str] = []
 
     with running_fake_stripe(settings) as stripe, sync_playwright() as playwright:
+        # A journey, not a timeout test: give a loaded machine time to answer.
+        settings.STRIPE_CONNECT_TIMEOUT_SECONDS = 10
+        settings.STRIPE_READ_TIMEOUT_SECONDS = 30
         browser = launch(playwright)
         context = browser.new_context(user_agent=DESKTOP_CHROME, accept_downloads=True)
         context.add_cookies(
@@ -275,9 +278,13 @@ def test_the_therapy_practice_end_to_end(live_server, transactional_db, settings
             ("48h", "portal"),
         ]
 
+        # Both are in her portal notices too.
+        page.goto(f"{live_server.url}/notifications/")
+        expect(page.get_by_text("Your session with Dr. Ada Hart, LMFT starts")).to_have_count(2)
+
         # Her session's hour: the join button is there.
-        _session_hour_comes(first, minutes_ago=1)
-        page.reload()
+        _session_hour_comes(first, minutes_ago=0)
+        page.goto(f"{live_server.url}/appointments/{first.pk}/")
         expect(page.get_by_role("link", name="Join the session")).to_have_attribute("href", ZOOM)
         assert problems.take() == []
 
@@ -295,6 +302,7 @@ def test_the_therapy_practice_end_to_end(live_server, transactional_db, settings
         admin.get_by_role("link", name="Mark attended").click()
         admin.get_by_role("button", name="Mark attended").click()
         expect(admin.get_by_text("Marked attended. 175.00 USD was taken.")).to_be_visible()
+        assert len([c for c in stripe.calls if c.path.endswith("/capture")]) == 1
 
         # 6. The second: marked no-show in the admin, the fee waits, she confirms, one charge.
         second = booking["second"]
@@ -342,6 +350,7 @@ def test_the_therapy_practice_end_to_end(live_server, transactional_db, settings
             "/appointments/",
             f"/appointments/{first.pk}/",
             f"/appointments/{moved.pk}/",
+            "/notifications/",
         ):
             audit_page.goto(f"{live_server.url}{path}")
             findings[path] = axe_findings(audit_page)
@@ -380,3 +389,16 @@ def test_the_therapy_practice_end_to_end(live_server, transactional_db, settings
     assert captures == [f"/v1/payment_intents/{hold_of[first.pk]}/capture"]
     assert cancels == sorted(f"/v1/payment_intents/{hold_of[a.pk]}/cancel" for a in (second, third, fourth))
     assert all(c.fault is None for c in stripe.calls)
+
+    # Each of Dr. Hart's decisions is in the audit log, under her login.
+    logged = {
+        (entry.object_id, change)
+        for entry in AdminActivityLog.objects.filter(admin_user__user=clinician, action="change")
+        for change in ("Mark attended", "Mark no-show", "Confirmed the no-show fee")
+        if change in str(entry.changes)
+    }
+    assert logged == {
+        (str(first.pk), "Mark attended"),
+        (str(second.pk), "Mark no-show"),
+        (str(second.pk), "Confirmed the no-show fee"),
+    }
