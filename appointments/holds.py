@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.models import PaymentIntent
 from billing.models import PaymentStatus as BillingStatus
@@ -175,22 +176,35 @@ def row_charge(*, row: AppointmentPayment, appointment: AppointmentData, capture
             row.status, row.failure_message = PaymentStatus.FAILED, str(exc)
             row.save(update_fields=["status", "failure_message"])
             if row.kind == PaymentKind.SESSION_FEE:
-                _tell_member_no_card(appointment)
+                _tell_member_hold_failed(appointment)
         return row
     return row_sync(row=row, payment=payment)
 
 
-def _tell_member_no_card(appointment: AppointmentData) -> None:
-    """A kind notice (and email) once per failed row: her booking stands, a card is needed."""
+def _tell_member_hold_failed(appointment: AppointmentData) -> None:
+    """A kind notice (and email) once per failed row: her booking stands. When she has no
+    saved card she is asked to add one; otherwise (a refusal that is ours to sort out, whose
+    reason staff see on the row) she is told nothing was charged and the practice will be in touch."""
+    has_card = billing_selectors.payment_method_list_for_member(member=appointment.user).exists()
+    when = f"{_local(appointment):%A %-d %B at %-I:%M %p}"
+    if has_card:
+        title = "About the fee for your session"
+        message = (
+            f"Your session on {when} is still booked. We couldn't place the hold for the session fee, "
+            "so nothing was charged. There is nothing you need to do; the practice will contact you if anything is needed."
+        )
+    else:
+        title = "Please add a card for your session"
+        message = (
+            f"Your session on {when} is still booked. "
+            "We couldn't find a saved card to hold the session fee, so nothing was charged. "
+            "Please add a card on your billing page before the session."
+        )
     notification_create(
         member=appointment.user,
         type="appointment_card_needed",
-        title="Please add a card for your session",
-        message=(
-            f"Your session on {_local(appointment):%A %-d %B at %-I:%M %p} is still booked. "
-            "We couldn't find a saved card to hold the session fee, so nothing was charged. "
-            "Please add a card on your billing page before the session."
-        ),
+        title=title,
+        message=message,
         data={"appointment_id": str(appointment.pk)},
     )
 

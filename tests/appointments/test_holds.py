@@ -88,6 +88,24 @@ def test_no_saved_card_is_recorded_for_staff_without_calling_stripe(fake_stripe,
     assert UserNotification.objects.filter(type="appointment_card_needed").count() == 1
 
 
+def test_a_refusal_with_a_card_on_file_does_not_ask_her_to_add_a_card(fake_stripe, upcoming):
+    from billing.services.cards import REQUEST_KEY
+    from tests.factories.billing import PaymentIntentFactory
+
+    # An earlier request under the same key for another amount: billing refuses, Stripe is not asked.
+    PaymentIntentFactory(
+        user=upcoming.user, amount=Decimal("1.00"), metadata={REQUEST_KEY: f"appt-{upcoming.pk}-hold-1"}
+    )
+
+    row = holds.appointment_hold_place(appointment_id=upcoming.pk)
+
+    assert row.status == PaymentStatus.FAILED and "different amount" in row.failure_message
+    assert not pi_creates(fake_stripe)
+    notice = UserNotification.objects.get(user=upcoming.user, type="appointment_card_needed")
+    assert notice.title == "About the fee for your session"
+    assert "nothing was charged" in notice.message and "add a card" not in notice.message
+
+
 def test_full_capture_after_the_session(fake_stripe, upcoming):
     holds.appointment_hold_place(appointment_id=upcoming.pk)
 
