@@ -39,6 +39,7 @@ from bloom.ledger import ledger_context
 
 EMAIL_DOMAIN = "scale.bloom.test"
 LOCK_KEY = 0x5CA1E  # pg advisory lock: one seed_scale at a time per database
+MAX_FACTOR = 1000  # 100,000,000 members: beyond that, a typo rather than a plan
 
 # Addresses no real person has (RFC 2606 / RFC 6761 names); anyone else is a real member.
 TEST_ADDRESS_SQL = r"email ~* '(@|\.)(test|example|invalid|localhost)$' OR email ~* '@example\.(com|net|org)$'"
@@ -505,6 +506,12 @@ class ScaleRefused(Exception):
     """Seeding was refused (production settings, real members, another run, unknown table)."""
 
 
+def factor_check(factor: float) -> None:
+    """Raise ScaleRefused unless 0 < factor <= MAX_FACTOR."""
+    if not math.isfinite(factor) or not 0 < factor <= MAX_FACTOR:
+        raise ScaleRefused(f"the factor must be a positive number up to {MAX_FACTOR}")
+
+
 def real_member_count() -> int:
     """Members whose address is not a reserved test one: people, not demo or generated rows."""
     with connection.cursor() as cursor:
@@ -549,6 +556,7 @@ def _count(name: str) -> int:
 
 def scale_plan(*, factor: float, only: list[str] | None = None) -> list[TableResult]:
     """Each selected table's target and current count of generated rows (reads only)."""
+    factor_check(factor)
     shape = Shape(factor)
     return [TableResult(t.name, t.db_table, shape.rows(t.name), _count(t.name)) for t in _select(only)]
 
@@ -569,8 +577,7 @@ def scale_seed(
     once more with `result.finished` set.
     Does not check `scale_refusals()`: the caller decides about those.
     """
-    if factor <= 0 or not math.isfinite(factor):
-        raise ScaleRefused("the factor must be a positive number")
+    factor_check(factor)
     shape = Shape(factor)
     tables = _select(only)
     chosen = {t.name for t in tables}

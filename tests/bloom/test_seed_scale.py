@@ -172,9 +172,13 @@ def test_refuses_production_settings_unless_yes():
     assert scalar("SELECT count(*) FROM users WHERE email LIKE 'scale-%'") == 0
 
 
-def test_refuses_a_bad_factor():
-    with pytest.raises(CommandError, match="positive"):
-        seed("--factor", "0")
+@pytest.mark.parametrize("factor", ["0", "-1", "nan", "inf", "1001"])
+def test_refuses_a_bad_factor(factor):
+    with pytest.raises(CommandError, match="positive number up to 1000"):
+        seed("--factor", factor)
+    with pytest.raises(CommandError, match="positive number up to 1000"):
+        seed("--factor", factor, "--dry-run")
+    assert scalar("SELECT count(*) FROM users") == 0
 
 
 @pytest.mark.django_db(transaction=True)

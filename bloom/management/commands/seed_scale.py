@@ -22,8 +22,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, factor: float, only: str, dry_run: bool, yes: bool, **options):
         selected = [name.strip() for name in only.split(",") if name.strip()] or None
-        if factor <= 0:
-            raise CommandError("--factor must be a positive number")
         try:
             if dry_run:
                 return self._dry_run(factor=factor, only=selected)
