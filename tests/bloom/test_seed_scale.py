@@ -1,7 +1,11 @@
 """`manage.py seed_scale` (issue 18 point 1): counts per table at a small factor, a second run
 adds nothing, a larger factor tops up, dry runs write nothing, and the refusals hold."""
 
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -199,3 +203,18 @@ def test_refuses_while_another_run_holds_the_lock():
     finally:
         other.close()
     assert scalar("SELECT count(*) FROM users WHERE email LIKE 'scale-%'") == 0
+
+
+@pytest.mark.parametrize("argument", ["", "abc", "-5", "1e3"])
+def test_bench_scale_database_script_refuses_a_bad_factor(argument):
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_scale_db.py"
+    done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, str(script), *([argument] if argument else [])],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "usage: bench_scale_db.py FACTOR" in done.stderr
+    assert done.stdout == ""
