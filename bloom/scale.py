@@ -385,8 +385,9 @@ SELECT {_id("therapist", "n")}, NULL, 'https://api.calendly.com/users/SCALE-' ||
        now(), 'Scale Therapist ' || n, 'LMFT', '', 'https://calendly.com/bloom-scale-' || n, 'usd',
        {_pick(TIMEZONES, "n")}, NULL, 24, NULL, '', NULL, '', NULL, 50, ''
 FROM generate_series(%(lo)s, %(hi)s) n ON CONFLICT DO NOTHING""",
-    # Past sessions are mostly completed (some cancelled, late-cancelled or no-shows); the
-    # coming 60 days hold scheduled ones.
+    # One member in ten is a therapy client with one therapist and about 20 sessions over two
+    # years. Past sessions are mostly completed (some cancelled, late-cancelled or no-shows);
+    # the coming 60 days hold scheduled ones.
     "appointments": f"""
 INSERT INTO appointment_data (id, created_at, updated_at, invitee_email, invitee_name, calendly_event_uri,
                               calendly_invitee_uri, calendly_synced_at, starts_at, ends_at, timezone, status,
@@ -398,11 +399,12 @@ SELECT {_id("appointment", "n")}, least(now(), a.starts - interval '14 days'), l
        'https://api.calendly.com/scheduled_events/SCALE-' || n || '/invitees/SCALE-' || n,
        least(now(), a.starts - interval '14 days'), a.starts, a.starts + interval '50 minutes', {_pick(TIMEZONES, _h("n", 4))},
        a.status, '', CASE WHEN a.status IN ('cancelled', 'late_cancelled') THEN a.starts - interval '1 day' END,
-       'Zoom', NULL, u.id, {_id("therapist", "1 + n % %(therapists)s")}, '', '',
+       'Zoom', NULL, u.id, {_id("therapist", "1 + a.client % %(therapists)s")}, '', '',
        CASE WHEN a.status IN ('cancelled', 'late_cancelled') THEN 'invitee' ELSE '' END, '{{}}', '90834'
 FROM generate_series(%(lo)s, %(hi)s) n
-JOIN users u ON u.id = {_id("user", "1 + (n * 31) % %(members)s")}
-CROSS JOIN LATERAL (SELECT s.starts, CASE
+CROSS JOIN LATERAL (SELECT (n * 31) % greatest(1, %(members)s / 10) AS client) c
+JOIN users u ON u.id = {_id("user", "1 + c.client * 10")}
+CROSS JOIN LATERAL (SELECT c.client, s.starts, CASE
     WHEN s.starts > now() THEN CASE WHEN {_h("n", 2)} % 10 = 0 THEN 'cancelled' ELSE 'scheduled' END
     WHEN {_h("n", 2)} % 100 < 82 THEN 'completed' WHEN {_h("n", 2)} % 100 < 91 THEN 'cancelled'
     WHEN {_h("n", 2)} % 100 < 95 THEN 'late_cancelled' ELSE 'no_show' END AS status

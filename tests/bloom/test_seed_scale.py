@@ -78,6 +78,15 @@ def test_the_rows_look_like_real_ones():
     # Dates spread over about two years.
     assert scalar("SELECT max(date_joined) - min(date_joined) > interval '600 days' FROM users")
     assert scalar("SELECT count(DISTINCT status) FROM appointment_data") >= 4
+    # One member in ten is a client (50 members at 0.05: 5 clients), each with one therapist.
+    assert scalar("SELECT count(DISTINCT user_id) FROM appointment_data") == 5
+    assert (
+        scalar(
+            "SELECT count(*) FROM (SELECT user_id FROM appointment_data GROUP BY 1 "
+            "HAVING count(DISTINCT therapist_id) > 1) x"
+        )
+        == 0
+    )
     # Progress rows agree with their enrollment: same course, completed count, no future views.
     assert (
         scalar(
