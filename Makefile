@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SERVICES := $(PY) -m bloom.devservices
 PORT ?= 8000
 
-.PHONY: run test install browser lint format bench check clean prod-check multihost
+.PHONY: run test install browser lint format bench seed-scale check clean prod-check multihost
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -38,9 +38,17 @@ test: install browser
 	@DJANGO_SETTINGS_MODULE=bloom.settings.test PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(SERVICES) --db-name bloom -- sh scripts/test.sh $(ARGS)
 
+# `make bench BENCH_SCALE=100` runs the benches on a practice 100x the demo (docs/bench.md).
 bench: install
-	@DJANGO_SETTINGS_MODULE=bloom.settings.test PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	@DJANGO_SETTINGS_MODULE=bloom.settings.test BENCH_SCALE=$(BENCH_SCALE) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(SERVICES) --db-name bloom_bench -- sh scripts/bench.sh
+
+# `make seed-scale FACTOR=100 [ARGS="--only members,emails --dry-run"]`: top `make run`'s database
+# up to FACTOR times the demo (manage.py seed_scale; idempotent; docs/bench.md).
+FACTOR ?= 1
+seed-scale: install
+	@DJANGO_SETTINGS_MODULE=bloom.settings.dev PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(SERVICES) --db-name bloom -- python manage.py seed_scale --factor $(FACTOR) $(ARGS)
 
 # Production settings under gunicorn with generated secrets: /healthz, portal, login, admin, static (docs/deploy.md).
 prod-check: install

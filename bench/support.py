@@ -87,7 +87,8 @@ def setup_environment(urlconf: str) -> None:
 
 @contextmanager
 def scratch_database(suffix: str) -> Iterator[None]:
-    """Create a scratch database for the body, migrated from scratch, and drop it afterwards.
+    """Create a scratch database for the body, migrated from scratch (or copied from the
+    seeded `BENCH_SCALE_TEMPLATE`), and drop it afterwards.
 
     It is named after DATABASE_URL's with `_<suffix>` added, so benches can run side by side.
     Commits skip waiting for the WAL flush (synchronous_commit=off): baseline and measured
@@ -97,7 +98,14 @@ def scratch_database(suffix: str) -> Iterator[None]:
     database.setdefault("TEST", {})["NAME"] = f"{database['NAME']}_{suffix}"
     options = database.setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    # `BENCH_SCALE=N make bench` seeds one database with `seed_scale` and names it here: each
+    # scratch database starts as a copy of it (docs/bench.md). Copying needs nobody connected to
+    # it, and serialising millions of rows (which no bench reads back) would take longer than the bench.
+    template = os.environ.get("BENCH_SCALE_TEMPLATE", "")
+    if template:
+        database["TEST"]["TEMPLATE"] = template
+        connection.close()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=not template)
     try:
         yield
     finally:
