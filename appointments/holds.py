@@ -309,6 +309,12 @@ def appointment_hold_capture(*, appointment_id, amount: Decimal | None = None) -
             # A hold Stripe had not confirmed: ask again first, then capture what it holds.
             row = row_charge(row=row, appointment=appointment, capture_method="manual")
         if row is not None and row.status == PaymentStatus.AUTHORIZED and row.payment is not None:
+            # The clinician's partial amount is kept on the row, so a retry (the sweep, after
+            # Stripe did not answer) takes the same amount, never the whole hold.
+            if amount is not None and row.capture_amount != amount:
+                row.capture_amount = amount
+                row.save(update_fields=["capture_amount"])
+            amount = row.capture_amount if amount is None else amount
             try:
                 payment = billing_services.payment_capture(payment=row.payment, amount=amount)
             except billing_services.PaymentOutcomeUnknown:
@@ -394,7 +400,8 @@ def fees_checking():
 
 def appointment_holds_sweep(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Beat (every 15 minutes): place due holds, release holds that must go, capture holds of
-    attended sessions (in full: marked while Stripe was still confirming the hold), and copy
+    attended sessions (marked while Stripe was still confirming the hold or the capture; the
+    amount the clinician asked for, kept on the row, else in full), and copy
     billing's settled answers onto rows still `checking`. Idempotent; returns counts."""
     now = now or timezone.now()
     counts = {"held": 0, "released": 0, "captured": 0, "checked": 0}

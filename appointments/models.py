@@ -350,6 +350,11 @@ class AppointmentPayment(UUIDModel):
     waived_by = optional_user_fk()
     waive_reason = models.TextField(blank=True, default="")
     failure_message = models.TextField(blank=True, default="", help_text="In Bloom's words, never Stripe's.")
+    capture_amount = money_field(
+        null=True,
+        blank=True,
+        help_text="What the clinician asked to take of the hold (a partial capture); kept for the retry when Stripe did not answer.",
+    )
 
     class Meta:
         db_table = "appointment_payments"

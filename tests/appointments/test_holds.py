@@ -128,6 +128,22 @@ def test_partial_capture_takes_only_that_amount(fake_stripe, upcoming):
     assert capture.params["amount_to_capture"] == "10000"
 
 
+def test_a_partial_capture_stripe_did_not_answer_is_retried_for_the_same_amount(fake_stripe, settings, upcoming):
+    holds.appointment_hold_place(appointment_id=upcoming.pk)
+    type(upcoming).objects.filter(pk=upcoming.pk).update(status=AppointmentStatus.COMPLETED)
+    stripe_breaks(fake_stripe, settings, "500", path="/v1/payment_intents/")
+
+    row = holds.appointment_hold_capture(appointment_id=upcoming.pk, amount=Decimal("100.00"))
+    assert row.status == PaymentStatus.AUTHORIZED and row.capture_amount == Decimal("100.00")
+
+    stripe_mends(fake_stripe, settings)
+    assert holds.appointment_holds_sweep()["captured"] == 1
+    row.refresh_from_db()
+    assert row.status == PaymentStatus.CAPTURED and row.amount == Decimal("100.00")
+    captures = {c.params["amount_to_capture"] for c in fake_stripe.calls if c.path.endswith("/capture")}
+    assert captures == {"10000"}  # never the whole hold
+
+
 def test_no_hold_means_the_fee_is_charged_once_off_session(fake_stripe, carded_member, money_therapist, policy):
     past = booked(member=carded_member, therapist=money_therapist, policy=policy, starts_in=-timedelta(hours=2))
 
