@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from billing import selectors as billing_selectors
@@ -244,7 +244,7 @@ def appointment_hold_place(*, appointment_id, now: datetime | None = None) -> Ap
     Idempotent: an appointment with a live session-fee row keeps it (a `checking` row is
     asked about again under its key). Returns the row, or None when no hold is due
     (`hold_refusal`). A refused card leaves a `failed` row (billing told the member in
-    Bloom's words); the beat task does not try again until staff or a new booking do.
+    Bloom's words); the beat task tries again only once she has saved a card since (`holds_due`).
     """
     now = now or timezone.now()
     with appointment_money_lock(appointment_id):
@@ -347,8 +347,19 @@ def appointment_hold_move(*, old_id, new_id, now: datetime | None = None) -> Non
 
 def holds_due(*, now: datetime):
     """Scheduled, member-linked appointments inside the card window with no session-fee row
-    yet, or with one still being checked with Stripe."""
+    yet, or with one still being checked with Stripe, or whose last hold failed and the member
+    has saved a card since (the notice asked her to: her new card is tried once)."""
     session_rows = AppointmentPayment.objects.filter(appointment=OuterRef("pk"), kind=PaymentKind.SESSION_FEE)
+    last_failed_at = Subquery(
+        AppointmentPayment.objects.filter(
+            appointment=OuterRef(OuterRef("pk")), kind=PaymentKind.SESSION_FEE, status=PaymentStatus.FAILED
+        )
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    card_since_failure = billing_selectors.payment_method_list_for_member(member=OuterRef("user")).filter(
+        created_at__gt=last_failed_at
+    )
     return (
         AppointmentData.objects.filter(
             status=AppointmentStatus.SCHEDULED,
@@ -356,7 +367,11 @@ def holds_due(*, now: datetime):
             starts_at__gt=now,
             starts_at__lte=now + billing_services.AUTHORIZE_WINDOW,
         )
-        .filter(~Exists(session_rows) | Exists(session_rows.filter(status=PaymentStatus.CHECKING)))
+        .filter(
+            ~Exists(session_rows)
+            | Exists(session_rows.filter(status=PaymentStatus.CHECKING))
+            | (~Exists(session_rows.filter(status__in=LIVE_PAYMENT_STATUSES)) & Exists(card_since_failure))
+        )
         .order_by("starts_at")
         .values_list("pk", flat=True)
     )

@@ -88,6 +88,24 @@ def test_no_saved_card_is_recorded_for_staff_without_calling_stripe(fake_stripe,
     assert UserNotification.objects.filter(type="appointment_card_needed").count() == 1
 
 
+def test_a_card_saved_after_a_failed_hold_is_tried_once_by_the_sweep(fake_stripe, money_therapist):
+    from billing import services as billing_services
+    from tests.factories.billing import BillingCustomerFactory
+
+    member = UserFactory()
+    appointment = booked(member=member, therapist=money_therapist)
+    assert holds.appointment_hold_place(appointment_id=appointment.pk).status == PaymentStatus.FAILED
+    assert holds.appointment_holds_sweep()["held"] == 0  # nothing new: not tried again
+
+    BillingCustomerFactory(user=member)
+    billing_services.card_save(member=member, stripe_payment_method_id="pm_new_4242", brand="visa", last4="4242")
+    assert holds.appointment_holds_sweep()["held"] == 1
+    assert holds.appointment_holds_sweep()["held"] == 0
+    rows = AppointmentPayment.objects.filter(appointment=appointment).order_by("created_at")
+    assert [(r.status, r.idempotency_key.rsplit("-", 1)[-1]) for r in rows] == [("failed", "1"), ("authorized", "2")]
+    assert len(pi_creates(fake_stripe)) == 1
+
+
 def test_a_refusal_with_a_card_on_file_does_not_ask_her_to_add_a_card(fake_stripe, upcoming):
     from billing.services.cards import REQUEST_KEY
     from tests.factories.billing import PaymentIntentFactory
