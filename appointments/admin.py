@@ -30,6 +30,7 @@ from .workspace import (
     FencedAdminMixin,
     WorkspaceAdminViewsMixin,
     appointment_queryset_for_staff,
+    clinician_fence_q,
     session_note_queryset_for_staff,
 )
 
@@ -141,10 +142,35 @@ class AppointmentDataAdmin(AttendanceAdminMixin, FencedAdminMixin, DeleteGuardMi
         "updated_at",
     ]
     inlines = [PaymentInline]
+    # What a clinician may not change by hand: who the booking is for and with, and the state the
+    # money follows. She marks attendance with the buttons (appointments/attendance.py), which hold,
+    # capture and charge through billing; Calendly's webhooks set the rest.
+    CLINICIAN_READONLY = (
+        "user",
+        "therapist",
+        "status",
+        "cancelled_at",
+        "cancelled_by",
+        "policy_acceptance",
+        "rescheduled_from",
+        "calendly_old_invitee_uri",
+        "calendly_new_invitee_uri",
+        "calendly_cancel_url",
+        "calendly_reschedule_url",
+        "attendance_marked_at",
+        "attendance_marked_by",
+        "no_show_marked_in_calendly_at",
+    )
 
     def get_queryset(self, request):
         # A clinician opens only her own clients' appointments; another's is a 404 (ADR 0215).
         return appointment_queryset_for_staff(super().get_queryset(request), staff_user=request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and clinician_fence_q(staff_user=request.user) is not None:
+            fields += [name for name in self.CLINICIAN_READONLY if name not in fields]
+        return fields
 
     def delete_refusal(self, appointment) -> str | None:
         if appointment.payments.exists() or appointment.session_notes_id:

@@ -72,6 +72,16 @@ def test_another_clinicians_client_note_and_appointment_are_404_her_own_open(ada
     assert "Ada's private note" not in response.content.decode()
 
 
+def test_a_clinician_cannot_reassign_a_booking_or_set_its_status_by_hand_an_owner_can(ada):
+    url = _pages(ada)["appointment"]
+    page = ada.client.get(url).content.decode()
+    assert 'name="diagnosis_codes"' in page  # her codes stay editable
+    for field in ("user", "therapist", "status", "policy_acceptance", "attendance_marked_at_0"):
+        assert f'name="{field}"' not in page, field
+    owner_page = staff_login("owner").get(url).content.decode()
+    assert 'name="status"' in owner_page and 'name="user"' in owner_page
+
+
 def test_another_clinician_cannot_add_an_addendum_or_sign_by_post(ada, bea):
     pages = _pages(ada)
     assert bea.client.post(pages["note sign"]).status_code == 404
