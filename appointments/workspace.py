@@ -201,7 +201,13 @@ class ClientChart:
 
     @property
     def holds(self) -> list[AppointmentPayment]:
-        return [p for p in self.payments if p.status in {PaymentStatus.PENDING, PaymentStatus.AUTHORIZED}]
+        """Session fees held on her card (or being confirmed with Stripe), not yet captured or released."""
+        return [p for p in self.payments if p.status in {PaymentStatus.AUTHORIZED, PaymentStatus.CHECKING}]
+
+    @property
+    def fees_pending(self) -> list[AppointmentPayment]:
+        """No-show and late-cancel fees waiting for the clinician to confirm or waive them."""
+        return [p for p in self.payments if p.status == PaymentStatus.PENDING]
 
 
 def client_chart_get(*, staff_user: User, member_id) -> ClientChart:
@@ -225,7 +231,7 @@ def client_chart_get(*, staff_user: User, member_id) -> ClientChart:
     payments = list(
         AppointmentPayment.objects.filter(user=member)
         .select_related("appointment")
-        .order_by("-created_at")[:CHART_LIMIT]
+        .order_by("-appointment__starts_at", "-created_at")[:CHART_LIMIT]
     )
     wellness_shared = wellness_share_active(member=member)
     progress_shared = care_progress_shared_get(member=member)

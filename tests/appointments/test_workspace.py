@@ -119,12 +119,14 @@ def test_opening_a_chart_writes_one_audit_row_and_a_refused_one_none(ada, bea):
 
 def test_chart_shows_sessions_payments_holds_screenings_and_only_shared_check_ins(ada):
     AppointmentPaymentFactory(appointment=ada.appointment, status="authorized")
+    AppointmentPaymentFactory(appointment=ada.appointment, kind="no_show_fee", status="pending")
     ScreeningResponseFactory(user=ada.member)
     shared = ScreeningResponseFactory(user=ada.member, shared_with_clinician=True)
     WellnessEntryFactory(user=ada.member, mood=2, notes="private words")
     page = ada.client.get(chart_url(ada.member)).content.decode()
     assert "Completed" in page and "Free text, draft" in page
-    assert "Authorized" in page and "1 hold waiting" in page
+    assert "Authorized" in page and "1 hold on her card" in page
+    assert "1 fee waiting for your confirmation" in page
     assert "EPDS" in page or "PHQ" in page or "GAD" in page
     assert page.count("answers she shared") == 1  # only the shared one links to its (audited) answers
     assert reverse("admin:accounts_screeningresponse_change", args=[shared.pk]) in page
