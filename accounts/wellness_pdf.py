@@ -13,39 +13,17 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
+from bloom.pdf import ACCENT, INK, MARGIN, MUTED, PdfPages
+
 from .selectors.wellness import WELLNESS_MEASURES, WellnessWeek
 from .wellness_chart import STYLES
-
-INK = HexColor("#1f2a37")
-MUTED = HexColor("#4b5563")
-ACCENT = HexColor("#7a3e6b")
-MARGIN = 54
 
 
 def _value(value, unit: str = "") -> str:
     return "—" if value is None else f"{value:.1f}{unit}"
 
 
-class _Pages:
-    """A canvas with a cursor that starts a new page when the next line would not fit."""
-
-    def __init__(self, pdf: canvas.Canvas, height: float) -> None:
-        self.pdf, self.height, self.y = pdf, height, height - MARGIN
-
-    def need(self, space: float) -> None:
-        if self.y - space < MARGIN:
-            self.pdf.showPage()
-            self.y = self.height - MARGIN
-
-    def line(self, text: str, *, font: str = "Helvetica", size: float = 10, x: float = MARGIN, gap: float = 14) -> None:
-        self.need(gap)
-        self.pdf.setFont(font, size)
-        self.pdf.setFillColor(INK)
-        self.pdf.drawString(x, self.y, text)
-        self.y -= gap
-
-
-def _chart(pages: _Pages, weeks: list[WellnessWeek], width: float) -> None:
+def _chart(pages: PdfPages, weeks: list[WellnessWeek], width: float) -> None:
     """Mood and anxiety weekly averages (1-5) as two lines, with a legend."""
     height = 120
     pages.need(height + 30)
@@ -104,7 +82,7 @@ def wellness_summary_pdf(
     pdf = canvas.Canvas(buffer, pagesize=letter, invariant=1, pageCompression=0)
     pdf.setTitle("Wellness check-in summary")
     pdf.setAuthor("Bloom Psychology")
-    pages = _Pages(pdf, height)
+    pages = PdfPages(pdf, height)
 
     pdf.setFillColor(ACCENT)
     pdf.setFont("Helvetica-Bold", 12)

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import datetime
 import io
-import textwrap
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
-from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
 from accounts.models import User
 from billing import selectors as billing_selectors
 from billing.models import RefundStatus
+from bloom.pdf import ACCENT, MARGIN, MUTED, PdfPages
 from bloom.templatetags.bloom_format import format_money
 
 from .models import (
@@ -385,65 +384,23 @@ def superbill_for_member(*, member: User, start: datetime.date, end: datetime.da
 
 # --- PDFs ----------------------------------------------------------------------------------------
 
-INK = HexColor("#1f2a37")
-MUTED = HexColor("#4b5563")
-ACCENT = HexColor("#7a3e6b")
-MARGIN = 54
 
-
-class _Pages:
-    """A canvas with a cursor that starts a new page when the next line would not fit."""
-
-    def __init__(self, pdf: canvas.Canvas, height: float) -> None:
-        self.pdf, self.height, self.y = pdf, height, height - MARGIN
-
-    def need(self, space: float) -> None:
-        if self.y - space < MARGIN:
-            self.pdf.showPage()
-            self.y = self.height - MARGIN
-
-    def line(
-        self, text: str, *, font: str = "Helvetica", size: float = 10, x: float = MARGIN, gap: float = 14, colour=INK
-    ) -> None:
-        self.need(gap)
-        self.pdf.setFont(font, size)
-        self.pdf.setFillColor(colour)
-        self.pdf.drawString(x, self.y, text)
-        self.y -= gap
-
-    def wrapped(self, text: str, *, width: int = 95, **kwargs) -> None:
-        for part in textwrap.wrap(text, width) or [""]:
-            self.line(part, **kwargs)
-
-    def row(self, cells: list[tuple[str, float]], *, font: str = "Helvetica", size: float = 9, gap: float = 13) -> None:
-        """Cells at x offsets from the margin; a negative offset right-aligns the cell there."""
-        self.need(gap)
-        self.pdf.setFont(font, size)
-        self.pdf.setFillColor(INK)
-        for text, dx in cells:
-            if dx < 0:
-                self.pdf.drawRightString(MARGIN - dx, self.y, text)
-            else:
-                self.pdf.drawString(MARGIN + dx, self.y, text)
-        self.y -= gap
-
-
-def _document(title: str) -> tuple[io.BytesIO, canvas.Canvas, _Pages]:
+def _document(title: str) -> tuple[io.BytesIO, canvas.Canvas, PdfPages]:
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=letter, invariant=1, pageCompression=0)
     pdf.setTitle(title)
     pdf.setAuthor(settings.BLOOM_PRACTICE_NAME)
-    return buffer, pdf, _Pages(pdf, letter[1])
+    return buffer, pdf, PdfPages(pdf, letter[1])
 
 
-def _header(pages: _Pages, *, title: str, practice: Practice) -> None:
+def _header(pages: PdfPages, *, title: str, practice: Practice) -> None:
     pages.line(practice.name.upper(), font="Helvetica-Bold", size=12, gap=14, colour=ACCENT)
     pages.wrapped(practice.address, size=9, gap=12, colour=MUTED)
     pages.line(f"Tax ID (EIN): {practice.tax_id}", size=9, gap=26, colour=MUTED)
     pages.line(title, font="Helvetica-Bold", size=18, gap=24)
 
 
-def _finish(buffer: io.BytesIO, pdf: canvas.Canvas, pages: _Pages, footer: str) -> bytes:
+def _finish(buffer: io.BytesIO, pdf: canvas.Canvas, pages: PdfPages, footer: str) -> bytes:
     pages.need(30)
     pdf.setFont("Helvetica", 8)
     pdf.setFillColor(MUTED)
@@ -453,7 +410,7 @@ def _finish(buffer: io.BytesIO, pdf: canvas.Canvas, pages: _Pages, footer: str) 
     return buffer.getvalue()
 
 
-def _provider_lines(pages: _Pages, therapist) -> None:
+def _provider_lines(pages: PdfPages, therapist) -> None:
     if therapist is None:
         pages.line("Provider: not recorded", x=MARGIN + 10)
         return
