@@ -36,6 +36,7 @@ from accounts.selectors import (
 from accounts.services import health_read_record
 from bloom.admin import AdminViewsMixin
 
+from .attendance import marks_available
 from .models import (
     AppointmentData,
     AppointmentPayment,
@@ -108,6 +109,9 @@ class SessionRow:
     ends: datetime.datetime
     client: str
     note: SessionNote | None
+    # The attendance marks she may record from the workspace now, as (mark, label); her own
+    # sessions only (appointments/attendance.py `marks_available`; no query).
+    marks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,7 @@ def _note_of(appointment: AppointmentData) -> SessionNote | None:
         return None
 
 
-def _rows(appointments, zone) -> list[SessionRow]:
+def _rows(appointments, zone, *, marks_at: datetime.datetime | None = None) -> list[SessionRow]:
     return [
         SessionRow(
             appointment=a,
@@ -148,6 +152,7 @@ def _rows(appointments, zone) -> list[SessionRow]:
             ends=timezone.localtime(a.ends_at, zone),
             client=client_name(a),
             note=_note_of(a),
+            marks=tuple(marks_available(appointment=a, now=marks_at)) if marks_at else (),
         )
         for a in appointments
     ]
@@ -178,7 +183,7 @@ def workspace_get(*, staff_user: User, now: datetime.datetime | None = None) -> 
         .order_by("starts_at")
     )
     by_day: dict[datetime.date, list[SessionRow]] = {monday + datetime.timedelta(days=i): [] for i in range(7)}
-    for row in _rows(appointments, zone):
+    for row in _rows(appointments, zone, marks_at=now):
         by_day[row.starts.date()].append(row)
     today_rows = by_day.pop(today)
     return Workspace(therapists=therapists, zone=zone, today=today, today_rows=today_rows, week=list(by_day.items()))

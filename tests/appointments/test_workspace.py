@@ -183,6 +183,31 @@ def test_the_week_is_split_into_later_and_earlier_days_around_today(db):
     assert sunday.later == [] and len(sunday.earlier) == 6
 
 
+def test_attendance_is_marked_from_the_workspace_once_the_session_has_started(db):
+    from appointments.workspace import workspace_get
+
+    clinician = staff_login("clinician")
+    therapist = TherapistProfileFactory(user=clinician.user, timezone="UTC")
+    wednesday_noon = datetime.datetime(2026, 12, 2, 12, 0, tzinfo=datetime.UTC)
+    began = AppointmentDataFactory(therapist=therapist, starts_at=wednesday_noon - timedelta(minutes=5))
+    later = AppointmentDataFactory(therapist=therapist, starts_at=wednesday_noon + timedelta(minutes=55))
+
+    workspace = workspace_get(staff_user=clinician.user, now=wednesday_noon)
+
+    marks = {row.appointment.pk: [mark for mark, _ in row.marks] for row in workspace.today_rows}
+    assert marks == {began.pk: ["attended", "no_show", "late_cancelled"], later.pk: ["late_cancelled"]}
+
+
+def test_the_workspace_links_each_mark_to_its_confirmation_page(db):
+    clinician = staff_login("clinician")
+    therapist = TherapistProfileFactory(user=clinician.user, timezone="UTC")
+    # Started a second ago: on this week's page whatever the day (the week starts at midnight UTC).
+    began = AppointmentDataFactory(therapist=therapist, starts_at=timezone.now() - timedelta(seconds=1))
+    page = clinician.get(WORKSPACE).content.decode()
+    assert reverse("admin:appointments_appointmentdata_attendance", args=[began.pk, "attended"]) in page
+    assert "Mark no-show" in page
+
+
 def test_workspace_empty_states(db):
     clinician = staff_login("clinician")
     assert "not linked to a therapist profile" in clinician.get(WORKSPACE).content.decode()
