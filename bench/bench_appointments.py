@@ -19,14 +19,20 @@ Creates and drops its own scratch database named after DATABASE_URL's (`make ben
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 import uuid
 from datetime import UTC, timedelta
 
-from support import alternating, baseline_line, minimal, print_sections, ratio_line, scratch_database, setup_environment
+from support import (
+    alternating,
+    baseline_line,
+    calendly_signature,
+    minimal,
+    print_sections,
+    ratio_line,
+    scratch_database,
+    setup_environment,
+)
 
 # isort: split
 from django.conf import settings
@@ -105,12 +111,6 @@ def _body(email: str) -> bytes:
     ).encode()
 
 
-def _signed(raw: bytes) -> str:
-    ts = int(time.time())
-    key = settings.CALENDLY_WEBHOOK_SIGNING_KEY.encode()
-    return f"t={ts},v1={hmac.new(key, f'{ts}.'.encode() + raw, hashlib.sha256).hexdigest()}"
-
-
 def bench_webhooks(member, other) -> list[str]:
     from appointments import tasks
     from appointments.models import AppointmentData, AppointmentStatus, TherapistProfile
@@ -125,7 +125,7 @@ def bench_webhooks(member, other) -> list[str]:
 
         def send(i: int) -> None:
             raw = bodies[i]
-            headers = {"Calendly-Webhook-Signature": _signed(raw)}
+            headers = {"Calendly-Webhook-Signature": calendly_signature(raw)}
             response = client.post(url, data=raw, content_type="application/json", headers=headers)
             assert response.status_code == 200, (url, response.status_code)
 

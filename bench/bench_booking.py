@@ -17,15 +17,20 @@ Creates and drops its own scratch database named after DATABASE_URL's (`make ben
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 import uuid
 from datetime import UTC, timedelta
 from decimal import Decimal
 
-from support import alternating, baseline_line, print_sections, ratio_line, scratch_database, setup_environment
+from support import (
+    alternating,
+    baseline_line,
+    calendly_signature,
+    print_sections,
+    ratio_line,
+    scratch_database,
+    setup_environment,
+)
 
 # isort: split
 from django.conf import settings
@@ -76,12 +81,6 @@ def _body(*, email: str, tracking: str, days: float) -> bytes:
     ).encode()
 
 
-def _signed(raw: bytes) -> str:
-    ts = int(time.time())
-    key = settings.CALENDLY_WEBHOOK_SIGNING_KEY.encode()
-    return f"t={ts},v1={hmac.new(key, f'{ts}.'.encode() + raw, hashlib.sha256).hexdigest()}"
-
-
 def bench_booking(fake) -> list[str]:
     from accounts.models import User
     from appointments import tasks
@@ -117,7 +116,7 @@ def bench_booking(fake) -> list[str]:
             "/webhooks/calendly/",
             data=raw,
             content_type="application/json",
-            headers={"Calendly-Webhook-Signature": _signed(raw)},
+            headers={"Calendly-Webhook-Signature": calendly_signature(raw)},
         )
         assert response.status_code == 200, response.status_code
         event_id = str(calendly.model.objects.order_by("-created_at").values_list("pk", flat=True).first())

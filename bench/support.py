@@ -118,3 +118,14 @@ def print_sections(*sections: Callable[[], list[str]]) -> None:
     for section in sections:
         for line in section():
             print(line, flush=True)
+
+
+def calendly_signature(raw: bytes) -> str:
+    """A `Calendly-Webhook-Signature` header for `raw`, signed now with the configured key
+    (Calendly's scheme: `t=<unix time>,v1=<HMAC-SHA256 of "<t>.<body>">`)."""
+    import hashlib
+    import hmac
+
+    stamp = int(time.time())
+    key = settings.CALENDLY_WEBHOOK_SIGNING_KEY.encode()
+    return f"t={stamp},v1={hmac.new(key, f'{stamp}.'.encode() + raw, hashlib.sha256).hexdigest()}"
