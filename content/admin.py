@@ -1,6 +1,9 @@
 """Back office for the public site. Actions and buttons call services; nothing writes here directly."""
 
+import zoneinfo
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -30,6 +33,7 @@ from notifications.selectors import campaign_metrics_summary
 
 from . import selectors, services
 from .forms import SegmentAdminForm, SegmentChoiceForm
+from .merge_tags import MERGE_TAGS, merge_tag_errors
 from .models import (
     AnalyticsEvent,
     BlogPost,
@@ -424,15 +428,49 @@ class SubscriberSegmentMemberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+def practice_zone() -> zoneinfo.ZoneInfo:
+    """The practice's time zone, in which staff type a campaign's "send at"."""
+    return zoneinfo.ZoneInfo(settings.BLOOM_PRACTICE_TIME_ZONE)
+
+
 class CampaignAdminForm(forms.ModelForm):
-    """Scheduling is refused on the form (what was typed kept) while the audience is empty."""
+    """Merge tags are checked field by field and scheduling is refused while the audience is
+    empty (what was typed kept). "Send at" is typed and shown in the practice's time zone."""
 
     class Meta:
         model = NewsletterCampaign
         fields = ["subject", "preheader", "body_html", "segment", "scheduled_at"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zone = practice_zone()
+        if "scheduled_at" in self.fields:
+            field = self.fields["scheduled_at"]
+            field.label = "Send at"
+            field.help_text = (
+                f"In the practice's time zone ({zone.key}). Leave empty to keep a draft; "
+                "the campaign goes out within a minute of this time."
+            )
+            if self.instance.scheduled_at:
+                # Shown as the practice's wall-clock time, whatever zone the reader is in.
+                self.initial["scheduled_at"] = timezone.localtime(self.instance.scheduled_at, zone).replace(tzinfo=None)
+        if "body_html" in self.fields:
+            self.fields["body_html"].help_text = (
+                "HTML; unsafe markup is removed on save. Merge tags: "
+                + ", ".join(f"{{{{ {name} }}}} ({meaning})" for name, meaning in MERGE_TAGS.items())
+                + '. Give a fallback like {{ first_name|default:"there" }}.'
+            )
+
+    def full_clean(self):
+        # The typed "send at" is read in the practice's zone, not the reader's.
+        with timezone.override(practice_zone()):
+            super().full_clean()
+
     def clean(self):
         cleaned = super().clean()
+        for field in ("subject", "preheader", "body_html"):
+            for message in merge_tag_errors(cleaned.get(field)):
+                self.add_error(field, message)
         if cleaned.get("scheduled_at") and "segment" not in self.errors:
             try:
                 services.campaign_audience_check(segment=cleaned.get("segment"))
@@ -447,6 +485,7 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     admin_views = [
         ("<uuid:object_id>/send/", "send_view", "send"),
         ("<uuid:object_id>/test-send/", "test_send_view", "test_send"),
+        ("<uuid:object_id>/unschedule/", "unschedule_view", "unschedule"),
     ]
     list_display = ["subject", "status", "segment", "scheduled_at", "sent_at", "recipients_count"]
     list_filter = ["status", "segment"]
@@ -479,7 +518,24 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
             context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
             context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
             context["recipient_count_now"] = selectors.segment_recipient_list(segment=obj.segment).count()
+            context["cancel_schedule_url"] = reverse("admin:content_newslettercampaign_unschedule", args=[obj.pk])
+            context["reader_zone"] = timezone.get_current_timezone_name()
+            context["practice_zone"] = practice_zone().key
+            context.update(_campaign_preview_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def unschedule_view(self, request, object_id):
+        """POST: take a scheduled campaign back to draft (its content kept)."""
+        campaign = get_object_or_404(NewsletterCampaign, pk=object_id)
+        if request.method != "POST" or not request.user.has_perm("content.change_newslettercampaign"):
+            raise PermissionDenied
+        try:
+            services.campaign_unschedule(campaign=campaign)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, f"“{campaign}” is a draft again; nothing was sent.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
 
     def send_view(self, request, object_id):
         """Confirmation page; the POST starts the send in the background and returns at once."""
@@ -537,6 +593,35 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     @row_action(description="Cancel selected campaigns", things="campaign", done="{things} cancelled.")
     def cancel_campaigns(self, request, campaign):
         return services.campaign_cancel(campaign=campaign)
+
+
+PREVIEW_MATCHES = 10
+
+
+def _campaign_preview_context(request, campaign: NewsletterCampaign) -> dict:
+    """The change page's inline preview: confirmed subscribers matching `?preview=` (an email
+    search), and the campaign rendered for the chosen one (`?subscriber=<id>`, else the first
+    match) exactly as it would be sent."""
+    query = request.GET.get("preview", "").strip()
+    chosen_id = request.GET.get("subscriber", "").strip()
+    if not query and not chosen_id:
+        return {"preview_query": ""}
+    confirmed = selectors.segment_recipient_list(segment=campaign.segment).only("id", "email", "first_name")
+    matches = list(confirmed.filter(email__icontains=query)[:PREVIEW_MATCHES]) if query else []
+    chosen = None
+    if chosen_id:
+        try:
+            chosen = confirmed.filter(pk=chosen_id).first()
+        except ValidationError:
+            chosen = None
+    chosen = chosen or (matches[0] if matches else None)
+    return {
+        "preview_query": query or (chosen.email if chosen else ""),
+        "preview_searched": True,
+        "preview_matches": matches,
+        "preview_subscriber": chosen,
+        "preview": services.campaign_preview(campaign=campaign, subscriber=chosen) if chosen else None,
+    }
 
 
 def _campaign_report_context(campaign: NewsletterCampaign) -> dict:

@@ -28,6 +28,7 @@ from .campaigns import (
     campaign_send_due,
     campaign_send_start,
     campaign_test_send,
+    campaign_unschedule,
 )
 from .chat import (
     chat_auto_reply_text,
@@ -77,6 +78,7 @@ __all__ = [
     "campaign_audience_check",
     "campaign_send_start",
     "campaign_test_send",
+    "campaign_unschedule",
     "career_application_submit",
     "chat_auto_reply_text",
     "chat_conversation_close",

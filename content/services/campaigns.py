@@ -224,6 +224,21 @@ def campaign_cancel(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
     return campaign
 
 
+@transaction.atomic
+def campaign_unschedule(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
+    """Take a scheduled campaign back to draft (send time cleared, content kept).
+
+    Refused (ApplicationError) once sending has started or the campaign is sent or cancelled.
+    """
+    campaign = NewsletterCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != CampaignStatus.SCHEDULED:
+        raise ApplicationError(f"This campaign is {campaign.get_status_display().lower()}, not scheduled.")
+    campaign.status = CampaignStatus.DRAFT
+    campaign.scheduled_at = None
+    campaign.save(update_fields=["status", "scheduled_at", "updated_at"])
+    return campaign
+
+
 def campaign_send_due(*, now=None) -> int:
     """Start every scheduled campaign whose time has come (beat, every minute).
 
