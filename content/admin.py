@@ -5,8 +5,9 @@ import zoneinfo
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -54,6 +55,7 @@ from .models import (
     SubscriberSegmentMember,
 )
 from .seo import seo_evaluate
+from .services import subscriber_csv
 
 # --- Blog ---------------------------------------------------------------------------------
 
@@ -313,8 +315,38 @@ class SegmentMemberInline(admin.TabularInline):
     extra = 0
 
 
+class SubscriberImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: email, first_name, status, consent_source, consent_date, consent_proof "
+        "(the export's format). Only rows marked confirmed with a consent date and proof are added as confirmed; "
+        "everyone else is sent the confirmation email first.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError("The file is larger than 2 MB; please split it.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("The file is not UTF-8 text. Save it from your spreadsheet as “CSV UTF-8”.") from exc
+
+
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+IMPORT_SALT = "content.subscriber.import"
+
+
+def _csv_response(text: str, name: str):
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
+    return response
+
+
 @admin.register(Subscriber)
-class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
+class SubscriberAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
+    admin_views = [("import/", "import_view", "import")]
+    change_list_template = "content/admin/subscriber_change_list.html"
     list_display = ["email", "first_name", "status", "source", "engagement_score", "confirmed_at", "created_at"]
     list_filter = ["status", "source", "segments"]
     search_fields = ["email", "first_name"]
@@ -328,8 +360,9 @@ class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = ["email", "first_name", "source", *readonly_fields]
+    fields = ["email", "first_name", "source", "consent_proof", *readonly_fields]
     actions = [
+        "export_csv",
         "add_to_segment",
         "remove_from_segment",
         "mark_unsubscribed",
@@ -340,6 +373,57 @@ class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.email = normalize_email(obj.email)
         super().save_model(request, obj, form, change)
+
+    @admin.action(description="Export selected subscribers as CSV")
+    def export_csv(self, request, queryset):
+        return _csv_response(subscriber_csv.subscriber_csv_export(subscribers=queryset), "subscribers")
+
+    def import_view(self, request):
+        """Upload a CSV, see what each row would do, then confirm (the file travels signed)."""
+        if not request.user.has_perm("content.add_subscriber"):
+            raise PermissionDenied
+        changelist_url = reverse("admin:content_subscriber_changelist")
+        form = SubscriberImportForm()
+        plan = signed = None
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                text = signing.loads(request.POST.get("signed", ""), salt=IMPORT_SALT, max_age=3600)
+            except signing.BadSignature:
+                self.message_user(request, "That import has expired. Please upload the file again.", messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            plan = subscriber_csv.subscriber_import_apply(text=text)
+            if plan.problem:
+                self.message_user(request, plan.problem, messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            counts = plan.counts
+            self.message_user(
+                request,
+                f"Import done: {counts['confirm']} added as confirmed, {counts['opt_in']} sent the confirmation "
+                f"email, {counts['opt_out']} recorded as not wanting the newsletter, {counts['leave']} left as they "
+                f"were, {counts['error']} rows not imported.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(changelist_url)
+        if request.method == "POST":
+            form = SubscriberImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                text = form.cleaned_data["file"]
+                plan = subscriber_csv.subscriber_import_plan(text=text)
+                if plan.problem:
+                    form.add_error("file", plan.problem)
+                    plan = None
+                else:
+                    signed = signing.dumps(text, salt=IMPORT_SALT, compress=True)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import subscribers from CSV",
+            "form": form,
+            "plan": plan,
+            "signed": signed,
+            "changelist_url": changelist_url,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "content/admin/subscriber_import.html", context)
 
     def _segment_action(self, request, queryset, *, add: bool):
         form = SegmentChoiceForm(request.POST if "apply" in request.POST else None)
@@ -502,7 +586,11 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     ]
     fields = ["subject", "preheader", "body_html", "segment", "scheduled_at", *readonly_fields]
     change_form_template = "content/admin/campaign_change_form.html"
-    actions = ["send_campaigns", "test_send", "cancel_campaigns"]
+    actions = ["send_campaigns", "test_send", "cancel_campaigns", "export_csv"]
+
+    @admin.action(description="Export selected campaigns as CSV (with opens, clicks, unsubscribes, bounces)")
+    def export_csv(self, request, queryset):
+        return _csv_response(subscriber_csv.campaign_csv_export(campaigns=queryset), "campaigns")
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
