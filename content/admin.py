@@ -5,6 +5,7 @@ import zoneinfo
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
@@ -315,6 +316,19 @@ class SegmentMemberInline(admin.TabularInline):
     extra = 0
 
 
+def _log_import(user, plan) -> None:
+    """One admin log entry per subscriber an import changed (mirrored into the audit trail)."""
+    for action in (subscriber_csv.CONFIRM, subscriber_csv.OPT_IN, subscriber_csv.RECORD_OPT_OUT):
+        emails = [row.email for row in plan.rows if row.action == action]
+        if emails:
+            LogEntry.objects.log_actions(
+                user.pk,
+                Subscriber.objects.filter(email__in=emails),
+                CHANGE,
+                f"Imported from CSV: {subscriber_csv.ACTION_WORDS[action].lower()}.",
+            )
+
+
 class SubscriberImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
@@ -395,6 +409,7 @@ class SubscriberAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
             if plan.problem:
                 self.message_user(request, plan.problem, messages.ERROR)
                 return HttpResponseRedirect(request.path)
+            _log_import(request.user, plan)
             counts = plan.counts
             self.message_user(
                 request,
@@ -622,6 +637,7 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
         else:
+            self.log_change(request, campaign, "Schedule cancelled: a draft again.")
             self.message_user(request, f"“{campaign}” is a draft again; nothing was sent.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
 

@@ -131,6 +131,18 @@ def test_admin_import_previews_then_imports_on_confirm(admin_client):
     assert response.status_code == 302
     assert Subscriber.objects.filter(email="proof@example.org", status=SubscriberStatus.CONFIRMED).exists()
     assert Subscriber.objects.filter(status=SubscriberStatus.PENDING).count() == 3
+    from django.contrib.admin.models import LogEntry
+
+    logged = {entry.object_repr: entry.change_message for entry in LogEntry.objects.all()}
+    assert logged["proof@example.org"] == "Imported from CSV: added as confirmed (proof of consent given)."
+    assert set(logged) == {
+        "proof@example.org",
+        "known@example.org",
+        "noproof@example.org",
+        "plain@example.org",
+        "gone@example.org",
+        "left@example.org",
+    }
 
     tampered = admin_client.post(url, {"signed": signed + "x", "confirm": "1"}, follow=True)
     assert "expired" in tampered.content.decode()

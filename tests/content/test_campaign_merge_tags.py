@@ -170,6 +170,9 @@ def test_cancel_the_schedule_keeps_a_draft(admin_client):
         status=CampaignStatus.SCHEDULED, scheduled_at=timezone.now() + datetime.timedelta(hours=1)
     )
     admin_client.post(reverse("admin:content_newslettercampaign_unschedule", args=[campaign.pk]))
+    from django.contrib.admin.models import LogEntry
+
+    assert LogEntry.objects.get().change_message == "Schedule cancelled: a draft again."
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.DRAFT and campaign.scheduled_at is None
     assert services.campaign_send_due(now=timezone.now() + datetime.timedelta(hours=2)) == 0
