@@ -167,3 +167,15 @@ def test_admin_exports(admin_client):
         {"action": "export_csv", "_selected_action": [str(campaign.pk)]},
     )
     assert _rows(response.content.decode())[0]["name"] == "June"
+
+
+def test_an_imported_opt_out_is_honoured_for_a_confirmed_address_and_nothing_is_sent():
+    SubscriberFactory(email="was@example.org")
+    subscriber_csv.subscriber_import_apply(text=HEADER + "was@example.org,,complained,,,\n")
+    assert Subscriber.objects.get(email="was@example.org").status == SubscriberStatus.COMPLAINED
+    assert not EmailQueue.objects.exists()
+    campaign = NewsletterCampaignFactory()
+    with pytest.raises(Exception, match="no confirmed subscribers"):
+        from content import services
+
+        services.campaign_audience_check(segment=campaign.segment)
