@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.MemberTimezoneMiddleware",
+    # Staff are signed out after BLOOM_STAFF_IDLE_MINUTES without a request (docs/privacy.md).
+    "accounts.middleware.StaffIdleLogoutMiddleware",
     "accounts.middleware.StaffMFARequiredMiddleware",
 ]
 
@@ -218,6 +220,8 @@ MFA_FORMS = {
 }
 # Staff must have MFA before they can use the admin (accounts.middleware).
 BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
+# Automatic logoff for staff (HIPAA 164.312(a)(2)(iii)); 0 turns it off.
+BLOOM_STAFF_IDLE_MINUTES = env.int("BLOOM_STAFF_IDLE_MINUTES", default=30)
 # How many reverse proxies we run in front of Bloom (docs/adr/0016). 0: REMOTE_ADDR is the
 # client and X-Forwarded-For is ignored; N: the Nth X-Forwarded-For entry from the right.
 # bloom.http.client_ip reads it for rate limits, lockouts and audit rows; allauth and
