@@ -95,7 +95,7 @@ def test_apply_deletes_and_redacts_only_what_is_past_its_limit(rows):
     assert EmailQueue.objects.get(pk=rows["recent_sent"].pk).text_body == "recent"
     # Analytics past 730 days go.
     assert list(AnalyticsEvent.objects.values_list("pk", flat=True)) == [rows["recent_event"].pk]
-    assert "] 1/1 billing: stripe_webhook_events processed before the limit" in out
+    assert "billing: stripe_webhook_events processed before the limit [####################] 1/1" in out
     assert "6 rows changed." in out
     # A second run has nothing left to do.
     assert "0 rows changed." in _run()
@@ -122,12 +122,16 @@ def test_large_backlogs_go_in_batches(monkeypatch):
     for _ in range(5):
         _aged(AnalyticsEventFactory(), 800)
     out = _run()
-    progress = [line for line in out.splitlines() if "content: analytics_events" in line and "] " in line]
-    assert [line.split("] ")[1].split(" ")[0] for line in progress] == ["2/5", "4/5", "5/5"]
+    progress = [line.strip() for line in out.splitlines() if "content: analytics_events" in line and "] " in line]
+    assert progress == [
+        "content: analytics_events older than the limit [########............] 2/5",
+        "content: analytics_events older than the limit [################....] 4/5",
+        "content: analytics_events older than the limit [####################] 5/5",
+    ]
     assert not AnalyticsEvent.objects.exists()
 
 
-def test_every_owning_app_declares_its_policy_and_beat_runs_them_nightly():
+def test_every_owning_app_declares_its_policy_and_beat_runs_them_nightly(settings):
     names = {(label, policy.setting) for label, policy in retention.retention_policies()}
     assert names == {
         ("billing", "webhook_events"),
@@ -135,7 +139,20 @@ def test_every_owning_app_declares_its_policy_and_beat_runs_them_nightly():
         ("workshops", "webhook_events"),
         ("notifications", "email_bodies"),
         ("content", "analytics_events"),
+        ("content", "contact_messages"),
+        ("content", "chats"),
+        ("content", "career_applications"),
+        ("accounts", "wellness"),
+        ("accounts", "clinical_records"),
+        ("accounts", "consent_records"),
+        ("accounts", "security_events"),
+        ("accounts", "admin_activity"),
+        ("appointments", "clinical_records"),
+        ("appointments", "payments"),
+        ("billing", "payments"),
     }
+    # Every limit in settings is used by a policy, and every policy's limit is in settings.
+    assert {setting for _label, setting in names} == set(settings.BLOOM_RETENTION_DAYS)
     celery_app.loader.import_default_modules()
     celery_app.finalize()
     entry = celery_app.conf.beat_schedule["bloom-retention-apply"]
