@@ -2,7 +2,9 @@
 
 Analytics events, closed contact messages and closed chats are deleted after their limits.
 Career applications are deleted, with their CV file in storage, once the role has been
-closed for BLOOM_RETENTION_DAYS["career_applications"] (6 months).
+closed for BLOOM_RETENTION_DAYS["career_applications"] (6 months); one she asked us to keep
+on file goes BLOOM_RETENTION_DAYS["career_applications_on_file"] (2 years) after she applied,
+unless she is still being considered.
 """
 
 from django.db import transaction
@@ -10,7 +12,15 @@ from django.db.models import Q, QuerySet
 
 from bloom.retention import RetentionPolicy, delete_rows
 
-from .models import AnalyticsEvent, CareerApplication, ChatConversation, ChatStatus, ContactStatus, ContactSubmission
+from .models import (
+    AnalyticsEvent,
+    ApplicationStatus,
+    CareerApplication,
+    ChatConversation,
+    ChatStatus,
+    ContactStatus,
+    ContactSubmission,
+)
 
 
 def _role_closed_before(cutoff) -> QuerySet:
@@ -23,7 +33,18 @@ def _role_closed_before(cutoff) -> QuerySet:
         | Q(job_posting__closes_at__lt=cutoff)
         | Q(job_posting__archived_at__lt=cutoff)
     )
-    return CareerApplication.objects.filter(closed)
+    return CareerApplication.objects.filter(closed, keep_on_file=False)
+
+
+def _kept_on_file_before(cutoff) -> QuerySet:
+    """Applications she asked us to keep, made before `cutoff` and no longer being considered."""
+    in_progress = [
+        ApplicationStatus.NEW,
+        ApplicationStatus.REVIEWING,
+        ApplicationStatus.INTERVIEW,
+        ApplicationStatus.OFFERED,
+    ]
+    return CareerApplication.objects.filter(keep_on_file=True, created_at__lt=cutoff).exclude(status__in=in_progress)
 
 
 def _delete_applications_and_cvs(applications: QuerySet) -> int:
@@ -67,6 +88,13 @@ POLICIES = [
         name="career_applications for roles closed before the limit",
         setting="career_applications",
         find=_role_closed_before,
+        apply=_delete_applications_and_cvs,
+        action="delete with the CV file",
+    ),
+    RetentionPolicy(
+        name="career_applications kept on file, made before the limit",
+        setting="career_applications_on_file",
+        find=_kept_on_file_before,
         apply=_delete_applications_and_cvs,
         action="delete with the CV file",
     ),

@@ -284,6 +284,8 @@ BLOOM_RETENTION_DAYS = {
     "chats": env.int("BLOOM_RETENTION_CHATS_DAYS", default=365),
     # After the role closed (CV files are deleted from storage too).
     "career_applications": env.int("BLOOM_RETENTION_CAREER_APPLICATIONS_DAYS", default=183),
+    # After she applied, when she asked us to keep her application on file.
+    "career_applications_on_file": env.int("BLOOM_RETENTION_CAREER_APPLICATIONS_ON_FILE_DAYS", default=730),
     "security_events": env.int("BLOOM_RETENTION_SECURITY_EVENTS_DAYS", default=365),
     "admin_activity": env.int("BLOOM_RETENTION_ADMIN_ACTIVITY_DAYS", default=2192),
 }

@@ -127,6 +127,7 @@ def test_every_owning_app_declares_its_policy_and_beat_runs_them_nightly(setting
         ("content", "contact_messages"),
         ("content", "chats"),
         ("content", "career_applications"),
+        ("content", "career_applications_on_file"),
         ("accounts", "wellness"),
         ("accounts", "clinical_records"),
         ("accounts", "consent_records"),

@@ -23,6 +23,7 @@ from appointments.models import AppointmentData, AppointmentStatus, SessionNote,
 from appointments.models import PaymentStatus as AppointmentPaymentStatus
 from billing.models import PaymentIntent, RefundRequest, RefundStatus
 from content.models import (
+    ApplicationStatus,
     CareerApplication,
     ChatConversation,
     ChatMessage,
@@ -223,12 +224,13 @@ def test_career_applications_go_with_their_cv_file_six_months_after_the_role_clo
     also_old = CareerApplicationFactory(job_posting=past_closing_date)
     closed_lately = CareerApplicationFactory(job_posting=aged(JobPostingFactory(closes_at=ago(100)), 300, "updated_at"))
     open_role = CareerApplicationFactory(job_posting=JobPostingFactory(is_open=True))
+    kept_on_file = CareerApplicationFactory(job_posting=closed_role, keep_on_file=True)
     assert os.path.exists(path)
 
     with django_capture_on_commit_callbacks(execute=True):
         out = run_retention("--only", "career_applications")
 
-    assert set(CareerApplication.objects.all()) == {closed_lately, open_role}
+    assert set(CareerApplication.objects.all()) == {closed_lately, open_role, kept_on_file}
     assert not os.path.exists(path)
     assert not os.path.exists(os.path.join(settings.MEDIA_ROOT, also_old.cv.name))
     assert os.path.exists(os.path.join(settings.MEDIA_ROOT, open_role.cv.name))
@@ -259,3 +261,23 @@ def test_security_events_sessions_and_admin_logs_go_after_their_limits():
     assert list(AdminSession.objects.filter(pk__in=[old_session.pk, live_session.pk])) == [live_session]
     assert list(AdminActivityLog.objects.filter(pk__in=[old_log.pk, recent_log.pk])) == [recent_log]
     assert not LogEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_an_application_kept_on_file_goes_two_years_after_she_applied_unless_still_considered(
+    django_capture_on_commit_callbacks,
+):
+    role = JobPostingFactory(is_open=False)
+    rejected = aged(
+        CareerApplicationFactory(job_posting=role, keep_on_file=True, status=ApplicationStatus.REJECTED), 731
+    )
+    interviewing = aged(
+        CareerApplicationFactory(job_posting=role, keep_on_file=True, status=ApplicationStatus.INTERVIEW), 800
+    )
+    recent = aged(CareerApplicationFactory(job_posting=role, keep_on_file=True, status=ApplicationStatus.REJECTED), 700)
+    path = os.path.join(settings.MEDIA_ROOT, rejected.cv.name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_retention("--only", "career_applications_on_file")
+
+    assert set(CareerApplication.objects.all()) == {interviewing, recent}
+    assert not os.path.exists(path)
