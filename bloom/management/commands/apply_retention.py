@@ -32,7 +32,7 @@ class Command(BaseCommand):
         results = retention_apply(dry_run=dry_run, only=only, on_batch=None if dry_run else on_batch)
         for r in results:
             if dry_run:
-                done = f"would {r.policy.action} {r.due} rows" if r.due else "nothing to do"
+                done = f"would {r.policy.action}" if r.due else "nothing to do"
             else:
                 done = f"{r.changed} changed ({r.policy.action})"
             held = f"; {r.held} kept by a hold" if r.held else ""
