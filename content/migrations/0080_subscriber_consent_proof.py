@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("content", "0002_seed_now_default"),
+        ("content", "0060_career_application_keep_on_file"),
     ]
 
     operations = [
