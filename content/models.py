@@ -170,6 +170,12 @@ class Subscriber(TimeStampedModel):
     first_name = models.CharField(max_length=150, blank=True, default="")
     status = choice_field(SubscriberStatus, max_length=20, default=SubscriberStatus.PENDING, db_default=True)
     source = models.CharField(max_length=64, blank=True, default="", help_text="Where they signed up.")
+    consent_proof = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="For addresses imported as already confirmed: where the evidence of their consent is kept.",
+    )
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)

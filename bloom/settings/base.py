@@ -240,6 +240,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 BLOOM_DEFAULT_MEMBER_TIMEZONE = "America/Los_Angeles"
+# The zone staff schedule practice-wide things in (newsletter campaigns' "send at").
+BLOOM_PRACTICE_TIME_ZONE = env("BLOOM_PRACTICE_TIME_ZONE", default="America/Los_Angeles")
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
