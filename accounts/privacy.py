@@ -109,6 +109,9 @@ def register() -> None:
             reason="HIPAA 45 CFR 164.312(b) audit controls: staff actions are kept; mentions of her are redacted.",
         ),
         # Framework tables.
+        PersonalDataEntry(
+            "account.EmailConfirmation", ("email_address__user",), Erase.DELETE, private=("key",), order=40
+        ),
         PersonalDataEntry("account.EmailAddress", user, Erase.DELETE),
         PersonalDataEntry("mfa.Authenticator", user, Erase.DELETE, private=("data",)),
         PersonalDataEntry("sessions.Session", (), Erase.DELETE, find=_sessions, private=("session_data",)),

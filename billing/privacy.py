@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.apps import apps
 
-from bloom.privacy import MENTIONS, Erase, PersonalDataEntry, privacy_register
+from bloom.privacy import MENTIONS, Erase, PersonalDataEntry, privacy_not_personal, privacy_register
 
 PAYMENT = (
     "A payment record: tax and accounting law (US IRS 26 CFR 1.6001-1, UK HMRC six years) keeps it; "
@@ -24,6 +24,7 @@ def register() -> None:
         PersonalDataEntry("billing.StripeCheck", (MENTIONS,), Erase.ANONYMISE),
         PersonalDataEntry("billing.StripeWebhookEvent", (MENTIONS,), Erase.ANONYMISE),
     )
+    privacy_not_personal("billing.UserPaymentSummary", "A read-only database view over registered payment tables.")
     for model in apps.get_app_config("djstripe").get_models():
         privacy_register(
             PersonalDataEntry(

@@ -27,7 +27,14 @@ def register() -> None:
         PersonalDataEntry("courses.CourseActivityLog", user, Erase.DELETE),
         PersonalDataEntry("courses.CourseCertificate", user, Erase.DELETE),
     )
-    for model in ("courses.Course", "courses.CourseResource", "courses.CourseContentVersion"):
+    for model in (
+        "courses.Course",
+        "courses.CourseModule",
+        "courses.CourseLesson",
+        "courses.CourseResource",
+        "courses.CourseContentVersion",
+        "courses.CourseDiscountCode",
+    ):
         privacy_not_personal(model, "Course material made by staff; the user link is the staff author.")
     for model in ("courses.UserCourseStats", "courses.CourseOverview"):
         privacy_not_personal(model, "A read-only database view over registered tables; erased with them.")
