@@ -8,7 +8,15 @@ import uuid
 
 from django.utils import timezone
 
-from bloom.privacy import MENTIONS, SELF, Erase, PersonalDataEntry, privacy_not_personal, privacy_register
+from bloom.privacy import (
+    MENTIONS,
+    SELF,
+    Erase,
+    PersonalDataEntry,
+    privacy_not_personal,
+    privacy_register,
+    privacy_register_cache_keys,
+)
 
 HIPAA_RETENTION = (
     "Clinical record: HIPAA 45 CFR 164.316(b)(2) and state law keep it six years; "
@@ -35,7 +43,36 @@ def _sessions(*, member, email):
     return Session.objects.filter(pk__in=hers)
 
 
+def _rate_limit_keys(*, member) -> list[str]:
+    """allauth's rate-limit counters about her: per address (sign-in failures, confirmation and
+    reset emails, sign-in codes) and per account (MFA failures, password changes)."""
+    from urllib.parse import urlsplit
+
+    from allauth.core.internal import ratelimit
+    from django.conf import settings
+
+    email = member.email.lower()
+    hosts = {host for host in settings.ALLOWED_HOSTS if "*" not in host and not host.startswith(".")}
+    hosts.add(urlsplit(settings.SITE_URL).netloc)
+    by_key = {
+        "login_failed": [f"{host}:{email}" for host in sorted(hosts)] + [f"mfa-auth-user-{member.pk}"],
+        "confirm_email": [email],
+        "reset_password": [email],
+        "request_login_code": [email],
+    }
+    keys = []
+    for action in (*by_key, "change_password", "reauthenticate"):
+        for rate in ratelimit.get_rates(app="allauth.account", action=action):
+            common = {"app": "allauth.account", "action": action, "rate": rate}
+            if rate.per == "key":
+                keys += [ratelimit.get_cache_key(None, key=value, **common) for value in by_key.get(action, [])]
+            elif rate.per == "user":
+                keys.append(ratelimit.get_cache_key(None, user=member, **common))
+    return keys
+
+
 def register() -> None:
+    privacy_register_cache_keys(_rate_limit_keys)
     user = ("user",)
     privacy_register(
         PersonalDataEntry(

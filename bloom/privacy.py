@@ -114,15 +114,14 @@ def privacy_cache_keys(*, member) -> list[str]:
 
 
 def member_identifiers(*, member) -> list[str]:
-    """Her email and name as they could appear in text: full name, then each part (3+ letters)."""
+    """What finds rows that mention her: her email and her full name (a first name alone would
+    find strangers). Erasure also replaces each part of her name inside those rows."""
     full = f"{member.first_name} {member.last_name}".strip()
-    parts = [member.email, full, member.first_name, member.last_name]
-    seen: list[str] = []
-    for part in parts:
-        part = (part or "").strip()
-        if len(part) >= 3 and part.lower() not in (p.lower() for p in seen):
-            seen.append(part)
-    return seen
+    return [value for value in (member.email, full) if len(value) >= 3]
+
+
+def _name_parts(member) -> list[str]:
+    return [part for part in (member.first_name, member.last_name) if len(part or "") >= 2]
 
 
 def _searchable_columns(model) -> list[models.Field]:
@@ -222,9 +221,12 @@ def privacy_export(*, member) -> tuple[dict[str, list[dict]], list[tuple[str, An
 # --- erasure ----------------------------------------------------------------------------------
 
 
-def redact_value(value, identifiers: Iterable[str]):
-    """`value` with every case-insensitive occurrence of her identifiers replaced (JSON walked)."""
+def redact_value(value, identifiers: Iterable[str], words: Iterable[str] = ()):
+    """`value` with every case-insensitive occurrence of her `identifiers` (email, full name)
+    replaced, and each of `words` (her first and last name) where it stands as a whole word;
+    JSON is walked, keys included."""
     patterns = [re.compile(re.escape(identifier), re.IGNORECASE) for identifier in identifiers]
+    patterns += [re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE) for word in words]
     if not patterns:
         return value
 
@@ -242,12 +244,12 @@ def redact_value(value, identifiers: Iterable[str]):
     return walk(value)
 
 
-def _redact_rows(rows, identifiers) -> None:
+def _redact_rows(rows, identifiers, words) -> None:
     for row in rows:
         changed = []
         for column in _searchable_columns(type(row)):
             before = getattr(row, column.attname)
-            after = redact_value(before, identifiers)
+            after = redact_value(before, identifiers, words)
             if after != before:
                 setattr(row, column.attname, after)
                 changed.append(column.attname)
@@ -286,7 +288,9 @@ def privacy_erase(*, member, identifiers: list[str] | None = None) -> dict[str, 
     from django.core.cache import cache
 
     identifiers = member_identifiers(member=member) if identifiers is None else identifiers
+    words = _name_parts(member)
     email = member.email
+    keys = privacy_cache_keys(member=member)  # worked out while the account still has her address
     touched: dict[str, int] = {}
     for entry in privacy_entry_list():
         rows = list(privacy_rows(entry, member=member, email=email, identifiers=identifiers))
@@ -302,8 +306,7 @@ def privacy_erase(*, member, identifiers: list[str] | None = None) -> dict[str, 
         else:
             _scrub(entry, rows)
         remaining = entry.model_class._base_manager.filter(pk__in=[row.pk for row in rows])
-        _redact_rows(remaining, identifiers)
-    keys = privacy_cache_keys(member=member)
+        _redact_rows(remaining, identifiers, words)
     if keys:
         cache.delete_many(keys)
     return touched

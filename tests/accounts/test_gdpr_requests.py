@@ -118,3 +118,33 @@ def test_gdpr_export_writes_the_zip_and_refuses_an_unknown_address(tmp_path):
     archive = zipfile.ZipFile(out)
     assert json.loads(archive.read("records/accounts.WellnessEntry.json"))[0]["notes"] == "tired"
     assert AdminActivityLog.objects.filter(object_type="accounts.datarequest", action="view_health").exists()
+
+
+def test_erasure_clears_her_rate_limit_counters(client):
+    from django.core.cache import cache
+
+    from accounts.services import member_anonymize
+    from bloom.privacy import privacy_cache_keys
+
+    member = af.UserFactory(email="lena@example.test")
+    client.post(reverse("account_reset_password"), {"email": "lena@example.test"})
+    keys = privacy_cache_keys(member=member)
+    assert any(cache.get(key) for key in keys)  # allauth counted her reset email under a key we know
+    member_anonymize(member=member)
+    assert not any(cache.get(key) for key in keys)
+
+
+def test_mentions_are_found_by_email_or_full_name_and_only_her_words_are_redacted():
+    from accounts.services import member_anonymize
+    from tests.factories.appointments import CalendlyWebhookEventFactory
+
+    member = af.UserFactory(email="ann.lee@example.test", first_name="Ann", last_name="Lee")
+    hers = CalendlyWebhookEventFactory(
+        event_data={"payload": {"name": "Ann Lee", "first_name": "Ann", "note": "Annual check-in"}}
+    )
+    stranger = CalendlyWebhookEventFactory(event_data={"payload": {"name": "Ann Smith", "note": "Ann's first visit"}})
+    member_anonymize(member=member)
+    hers.refresh_from_db()
+    stranger.refresh_from_db()
+    assert hers.event_data == {"payload": {"name": "[erased]", "first_name": "[erased]", "note": "Annual check-in"}}
+    assert stranger.event_data == {"payload": {"name": "Ann Smith", "note": "Ann's first visit"}}
