@@ -24,8 +24,8 @@ from typing import Any
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Cast
+from django.db.models import Q, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 
 ERASED = "[erased]"
 
@@ -137,13 +137,22 @@ def _searchable_columns(model) -> list[models.Field]:
 
 
 def _mentions_q(model, identifiers: Iterable[str]) -> tuple[dict, Q]:
-    annotations, condition = {}, Q(pk__in=[])
-    for column in _searchable_columns(model):
-        alias = f"_privacy_{column.name}"
-        annotations[alias] = Cast(column.name, models.TextField())
-        for identifier in identifiers:
-            condition |= Q(**{f"{alias}__icontains": identifier})
-    return annotations, condition
+    # The row's text columns joined into one string (a newline between, so nothing matches
+    # across two columns): one ILIKE per identifier per row, a sequential scan (ADR 0320).
+    text_field = models.TextField()
+    columns = [
+        Coalesce(Cast(f.name, text_field), Value(""), output_field=text_field) for f in _searchable_columns(model)
+    ]
+    if not columns:
+        return {}, Q(pk__in=[])
+    parts = [
+        part for column in columns for part in (column, Value("\n", output_field=text_field))
+    ]  # no match across columns
+    text = Concat(*parts, output_field=text_field)
+    condition = Q(pk__in=[])
+    for identifier in identifiers:
+        condition |= Q(_privacy_text__icontains=identifier)
+    return {"_privacy_text": text}, condition
 
 
 def _subject_q(model, path: str, member, email: str) -> Q:
