@@ -642,8 +642,8 @@ class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.Model
     admin_views = [
         ("<uuid:object_id>/cv/", "cv_view", "cv"),
     ]
-    list_display = ["created_at", "full_name", "email", "job_posting", "status"]
-    list_filter = ["status", "job_posting"]
+    list_display = ["created_at", "full_name", "email", "job_posting", "status", "keep_on_file"]
+    list_filter = ["status", "keep_on_file", "job_posting"]
     search_fields = ["full_name", "email"]
     list_select_related = ["job_posting"]
     readonly_fields = [
@@ -653,6 +653,7 @@ class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.Model
         "phone",
         "cover_letter",
         "cv_download",
+        "keep_on_file",
         "ip_address",
         "created_at",
     ]

@@ -439,6 +439,13 @@ class CareerApplication(TimeStampedModel):
     status = choice_field(ApplicationStatus, max_length=20, default=ApplicationStatus.NEW, db_default=True)
     staff_notes = models.TextField(blank=True, default="")
     ip_address = ip_address_field()
+    # Her choice on the form; without it the application and CV go six months after the role
+    # closes, with it two years after she applied (content/retention.py, docs/adr/0350).
+    keep_on_file = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="She asked us to keep her application on file for future roles.",
+    )
 
     class Meta:
         db_table = "career_applications"
