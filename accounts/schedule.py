@@ -15,4 +15,9 @@ BEAT_SCHEDULE = {
         "task": "accounts.data_request_reminders_send_task",
         "schedule": crontab(hour=16, minute=35),
     },
+    # Hourly: the goodbye email to an erased member keeps her address only until it has gone.
+    "accounts-data-request-farewells-scrub": {
+        "task": "accounts.data_request_farewells_scrub_task",
+        "schedule": crontab(minute=50),
+    },
 }

@@ -25,3 +25,11 @@ def data_request_reminders_send_task() -> int:
     from .services import data_request_reminders_send
 
     return data_request_reminders_send()
+
+
+@task()
+def data_request_farewells_scrub_task() -> int:
+    """Blank the address of each sent 'your account has been deleted' email (idempotent)."""
+    from .services import data_request_farewells_scrub
+
+    return data_request_farewells_scrub()

@@ -28,6 +28,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
 ERASED = "[erased]"
+ERASED_ADDRESS = "erased@deleted.invalid"  # where an address column cannot be empty
 
 
 class Erase(StrEnum):
@@ -63,6 +64,7 @@ class PersonalDataEntry:
     find: Callable | None = None  # (member=, email=) -> queryset, instead of subjects
     erase_rows: Callable | None = None
     private: tuple[str, ...] = ()  # never exported (password hashes, secrets)
+    redact: bool = True  # False: kept rows whose reason needs her identifiers as they are
     order: int = 50  # lower erases first; the account itself is last
 
     def __post_init__(self):
@@ -314,8 +316,9 @@ def privacy_erase(*, member, identifiers: list[str] | None = None) -> dict[str, 
             continue
         else:
             _scrub(entry, rows)
-        remaining = entry.model_class._base_manager.filter(pk__in=[row.pk for row in rows])
-        _redact_rows(remaining, identifiers, words)
+        if entry.redact:
+            remaining = entry.model_class._base_manager.filter(pk__in=[row.pk for row in rows])
+            _redact_rows(remaining, identifiers, words)
     if keys:
         cache.delete_many(keys)
     return touched

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bloom.privacy import MENTIONS, Erase, PersonalDataEntry, privacy_not_personal, privacy_register
+from bloom.privacy import ERASED_ADDRESS, MENTIONS, Erase, PersonalDataEntry, privacy_not_personal, privacy_register
 
 
 def register() -> None:
@@ -14,7 +14,7 @@ def register() -> None:
             ("user", "to_email", MENTIONS),
             Erase.ANONYMISE,
             scrub={
-                "to_email": "erased@deleted.invalid",
+                "to_email": ERASED_ADDRESS,
                 "user": None,
                 "subject": "",
                 "text_body": "",
@@ -31,7 +31,7 @@ def register() -> None:
             "notifications.EmailCampaignMetric",
             ("recipient_email", "email__user"),
             Erase.ANONYMISE,
-            scrub={"recipient_email": "erased@deleted.invalid", "click_data": []},
+            scrub={"recipient_email": ERASED_ADDRESS, "click_data": []},
         ),
         PersonalDataEntry(
             "notifications.EmailSuppression",
@@ -39,8 +39,9 @@ def register() -> None:
             Erase.KEEP_PSEUDONYMISED,
             reason=(
                 "GDPR Art. 21(3) and PECR: the suppression list is how her objection to marketing keeps being "
-                "honoured; it holds the address alone."
+                "honoured; it holds the address alone, so it is kept as it is."
             ),
+            redact=False,
         ),
         PersonalDataEntry("notifications.EmailAutomationLog", ("enrollment__user",), Erase.DELETE, order=40),
         PersonalDataEntry("notifications.EmailSequenceEnrollment", ("user",), Erase.DELETE, order=45),

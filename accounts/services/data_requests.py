@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
-from bloom.privacy import privacy_erase
+from bloom.privacy import ERASED_ADDRESS, privacy_erase
 from notifications.services import email_enqueue, notification_create
 
 from ..models import (
@@ -63,7 +63,7 @@ def data_request_process(*, data_request: DataRequest, staff_user: User | None) 
                 "Records we must keep by law (payments, clinical records) are kept without your contact details.\n"
                 "Thank you for letting us be part of your care. If you ever want to come back, you are welcome.\n"
             ),
-            idempotency_key=f"data-request:{request_row.pk}",
+            idempotency_key=f"{FAREWELL_KEY}{request_row.pk}",
         )
     request_row.status = DataRequestStatus.COMPLETED
     request_row.completed_at = timezone.now()
@@ -90,6 +90,27 @@ def data_request_process(*, data_request: DataRequest, staff_user: User | None) 
             idempotency_key=f"data-request-done:{request_row.pk}",
         )
     return request_row
+
+
+FAREWELL_KEY = "data-request:"
+
+
+def data_request_farewells_scrub() -> int:
+    """Once the email telling an erased member it is done has left the outbox (sent, failed or
+    cancelled), blank its address, message and headers: the last copy of her address goes.
+    Idempotent. Returns rows scrubbed."""
+    from notifications.models import EmailQueue, EmailStatus
+
+    erased = DataRequest.objects.filter(kind=DataRequestKind.DELETE, status=DataRequestStatus.COMPLETED)
+    keys = [f"{FAREWELL_KEY}{pk}" for pk in erased.values_list("pk", flat=True)]
+    return (
+        EmailQueue.objects.filter(
+            idempotency_key__in=keys,
+            status__in=[EmailStatus.SENT, EmailStatus.FAILED, EmailStatus.CANCELLED],
+        )
+        .exclude(to_email=ERASED_ADDRESS)
+        .update(to_email=ERASED_ADDRESS, mime_message="", headers={}, text_body="", last_error="")
+    )
 
 
 def data_request_audit(*, data_request: DataRequest, staff_user: User | None, via: str) -> AdminActivityLog:

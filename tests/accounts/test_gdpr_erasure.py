@@ -9,9 +9,10 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import DataRequest
-from accounts.services import data_request_process
+from accounts.services import data_request_farewells_scrub, data_request_process
 from bloom.privacy import Erase, privacy_entry_list, privacy_rows
 from tests.factories import accounts as af
 from tests.factories import appointments as pf
@@ -106,7 +107,7 @@ def _member_everywhere():
 
     queued = nf.EmailQueueFactory(to_email=EMAIL, user=member, text_body=f"Hello {FIRST}")
     nf.EmailCampaignMetricFactory(email=queued, recipient_email=EMAIL)
-    nf.EmailSuppressionFactory(email=EMAIL)
+    nf.EmailSuppressionFactory(email=EMAIL, reason="unsubscribe", scope="marketing")  # she opted out of news
     nf.EmailAutomationLogFactory(enrollment__user=member)
     nf.UserNotificationFactory(user=member, message=f"Hi {FIRST}")
     return member, staff
@@ -178,5 +179,9 @@ def test_erasing_a_member_everywhere_leaves_her_only_in_kept_rows(settings, tmp_
     assert {(t, c) for t, c, _ in leftovers} <= {("email_suppressions", "email")}
     farewell = apps.get_model("notifications.EmailQueue").objects.filter(to_email=EMAIL)
     assert list(farewell.values_list("subject", flat=True)) == ["Your Bloom account has been deleted"]
+    # Once it has gone, the last copy of her address goes with it.
+    farewell.update(status="sent", sent_at=timezone.now())
+    assert data_request_farewells_scrub() == 1
+    assert {(t, c) for t, c, _ in _hits()} == {("email_suppressions", "email")}
     assert _file_hits() == []
     assert DataRequest.objects.get(pk=request_row.pk).status == "completed"
