@@ -4,6 +4,7 @@ Member reads take the member and filter by it."""
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import io
 import json
@@ -50,7 +51,19 @@ def achievement_list_for_member(*, member: User) -> list[UserAchievement]:
 
 
 def data_request_list_for_member(*, member: User) -> list[DataRequest]:
-    return list(DataRequest.objects.filter(user=member).defer("export_data").order_by("-requested_at")[:20])
+    """Her newest 20 requests, each with `deadline` (the date we must answer by)."""
+    rows = list(DataRequest.objects.filter(user=member).defer("export_data").order_by("-requested_at")[:20])
+    for row in rows:
+        row.deadline = data_request_deadline(data_request=row)
+    return rows
+
+
+def data_request_deadline(*, data_request: DataRequest) -> datetime.datetime:
+    """GDPR Art. 12(3): one month from receipt (the same day next month, or its last day)."""
+    received = data_request.requested_at
+    month, year = (received.month % 12) + 1, received.year + (received.month // 12)
+    day = min(received.day, calendar.monthrange(year, month)[1])
+    return received.replace(year=year, month=month, day=day)
 
 
 def data_request_export_get_for_member(*, member: User, request_id) -> DataRequest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from ..models import (
     DataRequestStatus,
     User,
 )
+from ..selectors.members import data_request_deadline
 
 
 def data_request_create(*, member: User, kind: str) -> DataRequest:
@@ -125,14 +125,6 @@ def data_request_audit(*, data_request: DataRequest, staff_user: User | None, vi
         object_repr=f"{data_request.get_kind_display()} carried out",
         changes={"kind": data_request.kind, "via": via, "member_id": str(data_request.user_id)},
     )
-
-
-def data_request_deadline(*, data_request: DataRequest) -> datetime.datetime:
-    """GDPR Art. 12(3): one month from receipt (the same day next month, or its last day)."""
-    received = data_request.requested_at
-    month, year = (received.month % 12) + 1, received.year + (received.month // 12)
-    day = min(received.day, calendar.monthrange(year, month)[1])
-    return received.replace(year=year, month=month, day=day)
 
 
 def data_request_reminders_send(*, today: datetime.date | None = None) -> int:

@@ -148,3 +148,12 @@ def test_mentions_are_found_by_email_or_full_name_and_only_her_words_are_redacte
     stranger.refresh_from_db()
     assert hers.event_data == {"payload": {"name": "[erased]", "first_name": "[erased]", "note": "Annual check-in"}}
     assert stranger.event_data == {"payload": {"name": "Ann Smith", "note": "Ann's first visit"}}
+
+
+def test_her_security_page_shows_when_we_will_answer(client):
+    member = af.UserFactory()
+    client.force_login(member)
+    row = af.DataRequestFactory(user=member)
+    DataRequest.objects.filter(pk=row.pk).update(requested_at=datetime.datetime(2026, 3, 10, 12, tzinfo=datetime.UTC))
+    page = client.get(reverse("accounts:security")).content.decode()
+    assert "we will answer by 10 Apr 2026" in page
