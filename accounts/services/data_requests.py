@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
 from bloom.privacy import ERASED_ADDRESS, privacy_erase
+from bloom.retention import legal_hold_users
 from notifications.services import email_enqueue, notification_create
 
 from ..models import (
@@ -41,7 +42,8 @@ def data_request_process(*, data_request: DataRequest, staff_user: User | None) 
     Export: stores her rows of every registered model (bloom/privacy.py) and the list of her
     files for her to download as a zip, notifies her in the portal and by email (the link
     needs her to sign in). Delete: erases her from every registered model by its rule
-    (member_anonymize), then mails her old address that it is done. Writes the audit row.
+    (member_anonymize), then mails her old address that it is done; refused (ApplicationError)
+    while she is under a legal hold. Writes the audit row.
     Idempotent: a request that is no longer pending is returned unchanged.
     """
     from ..selectors.members import member_data_archive
@@ -53,6 +55,12 @@ def data_request_process(*, data_request: DataRequest, staff_user: User | None) 
     if request_row.kind == DataRequestKind.EXPORT:
         request_row.export_data = member_data_archive(member=member)
     else:
+        if legal_hold_users(timezone.now()).filter(pk=member.pk).exists():
+            # GDPR Art. 17(3)(e): data needed for legal claims is not erased while the hold lasts.
+            raise ApplicationError(
+                "This member is under a legal hold (BLOOM_RETENTION_LEGAL_HOLD_EMAILS), so she cannot be erased "
+                "until it is lifted. Her request stays open."
+            )
         address = member.email
         member_anonymize(member=member)
         email_enqueue(

@@ -157,3 +157,13 @@ def test_her_security_page_shows_when_we_will_answer(client):
     DataRequest.objects.filter(pk=row.pk).update(requested_at=datetime.datetime(2026, 3, 10, 12, tzinfo=datetime.UTC))
     page = client.get(reverse("accounts:security")).content.decode()
     assert "we will answer by 10 Apr 2026" in page
+
+
+def test_a_member_under_legal_hold_is_not_erased(settings):
+    settings.BLOOM_RETENTION_LEGAL_HOLD_EMAILS = ["Held@Example.test"]
+    member = af.UserFactory(email="held@example.test")
+    with pytest.raises(CommandError, match="legal hold"):
+        call_command("gdpr_erase", "--email", "held@example.test", "--yes", stdout=io.StringIO())
+    member.refresh_from_db()
+    assert member.is_active and member.email == "held@example.test"
+    assert DataRequest.objects.get(user=member).status == "pending"

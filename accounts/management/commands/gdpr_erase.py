@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import DataRequestKind
 from accounts.services import data_request_process
+from bloom.exceptions import ApplicationError
 
 from ._gdpr import confirm_address, member_for_address, open_request
 
@@ -27,5 +28,8 @@ class Command(BaseCommand):
             assume_yes=yes,
         )
         self.stdout.write("Erasing her records from every registered model…")
-        data_request_process(data_request=open_request(member=member, kind=DataRequestKind.DELETE), staff_user=None)
+        try:
+            data_request_process(data_request=open_request(member=member, kind=DataRequestKind.DELETE), staff_user=None)
+        except ApplicationError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Erased member {member.pk}; she has been emailed that it is done."))
