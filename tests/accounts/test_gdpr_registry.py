@@ -19,6 +19,8 @@ def _looks_personal(model) -> list[str]:
             reasons.append(f"{field.name} references a user")
         elif isinstance(field, models.EmailField) or "email" in field.name:
             reasons.append(f"{field.name} holds an email")
+        elif isinstance(field, models.GenericIPAddressField):
+            reasons.append(f"{field.name} holds an IP address")
         elif isinstance(field, models.FileField):
             reasons.append(f"{field.name} holds a file")
         elif isinstance(field, models.CharField) and any(word in field.name for word in NAMEISH):
