@@ -14,6 +14,7 @@ Erasure rules:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +24,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
@@ -269,12 +270,13 @@ def _redact_rows(rows, identifiers, words) -> None:
 
 
 def _delete_files(entry: PersonalDataEntry, rows) -> int:
+    # Once the erasure commits: a rolled-back erasure keeps her rows, so it must keep their files.
     deleted = 0
     for row in rows:
         for name in entry.files:
             file = getattr(row, name)
             if file:
-                file.storage.delete(file.name)
+                transaction.on_commit(functools.partial(file.storage.delete, file.name))
                 deleted += 1
     return deleted
 

@@ -147,7 +147,9 @@ def _file_hits():
 
 
 @pytest.mark.django_db(transaction=False)
-def test_erasing_a_member_everywhere_leaves_her_only_in_kept_rows(settings, tmp_path):
+def test_erasing_a_member_everywhere_leaves_her_only_in_kept_rows(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.MEDIA_ROOT = str(tmp_path)
     member, staff = _member_everywhere()
     # Her CV holds her name.
@@ -169,7 +171,8 @@ def test_erasing_a_member_everywhere_leaves_her_only_in_kept_rows(settings, tmp_
     assert empty == []
     assert _hits() and _file_hits()
 
-    data_request_process(data_request=request_row, staff_user=staff)
+    with django_capture_on_commit_callbacks(execute=True):  # her files go when the erasure commits
+        data_request_process(data_request=request_row, staff_user=staff)
 
     kept_tables = {e.model_class._meta.db_table for e in privacy_entry_list() if e.erase == Erase.KEEP_PSEUDONYMISED}
     # The email telling her it is done goes to her old address (and no other row of the queue).
@@ -185,3 +188,23 @@ def test_erasing_a_member_everywhere_leaves_her_only_in_kept_rows(settings, tmp_
     assert {(t, c) for t, c, _ in _hits()} == {("email_suppressions", "email")}
     assert _file_hits() == []
     assert DataRequest.objects.get(pk=request_row.pk).status == "completed"
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_erasure_keeps_her_files(settings, tmp_path, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from accounts.services import member_anonymize
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    member = af.UserFactory(email="cv.owner@example.test")
+    application = cf.CareerApplicationFactory(email=member.email)
+    path = application.cv.path
+
+    class Boom(Exception):
+        pass
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom), transaction.atomic():
+        member_anonymize(member=member)
+        raise Boom
+    assert os.path.exists(path)
