@@ -268,6 +268,8 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".services" / "m
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bloom Psychology <hello@bloompsychology.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 BLOOM_STAFF_ALERT_EMAIL = env("BLOOM_STAFF_ALERT_EMAIL", default="care-team@bloompsychology.example")
+# Staff are reminded this many days before a data request's one-month deadline (GDPR 12(3), docs/accounts.md).
+BLOOM_DATA_REQUEST_REMINDER_DAYS = env.int("BLOOM_DATA_REQUEST_REMINDER_DAYS", default=7)
 # Minutes a risk alert (urgent screening, flagged words) may wait unacknowledged before the
 # owners are alerted too (accounts.services.screening.risk_alerts_escalate, docs/adr/0103).
 BLOOM_RISK_ALERT_ESCALATE_AFTER = env.int("BLOOM_RISK_ALERT_ESCALATE_AFTER", default=30)
