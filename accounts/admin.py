@@ -608,3 +608,6 @@ class CalendarFeedAdmin(ReadOnlyAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user"]
     exclude = ["token_hash"]
+
+
+from . import admin_invitations  # noqa: E402, F401  staff onboarding (accounts/admin_invitations.py)

@@ -159,7 +159,7 @@ def register() -> None:
             reason="HIPAA 45 CFR 164.312(b) audit controls: staff changes stay; her email and name are redacted.",
         ),
     )
-    for model in ("accounts.AdminUser", "accounts.AdminSession", "accounts.AdminRole"):
+    for model in ("accounts.AdminUser", "accounts.AdminSession", "accounts.AdminRole", "accounts.StaffInvitation"):
         privacy_not_personal(model, STAFF_ONLY)
     privacy_not_personal("accounts.ScreeningSchedulePoint", "Questionnaire schedule set by staff.")
     privacy_not_personal("auth.Group", "Permission groups.")

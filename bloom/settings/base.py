@@ -222,6 +222,8 @@ MFA_FORMS = {
 BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
 # Automatic logoff for staff (HIPAA 164.312(a)(2)(iii)); 0 turns it off.
 BLOOM_STAFF_IDLE_MINUTES = env.int("BLOOM_STAFF_IDLE_MINUTES", default=30)
+# How long a staff invitation link works (accounts/services/invitations.py).
+BLOOM_STAFF_INVITATION_DAYS = env.int("BLOOM_STAFF_INVITATION_DAYS", default=7)
 # How many reverse proxies we run in front of Bloom (docs/adr/0016). 0: REMOTE_ADDR is the
 # client and X-Forwarded-For is ignored; N: the Nth X-Forwarded-For entry from the right.
 # bloom.http.client_ip reads it for rate limits, lockouts and audit rows; allauth and
