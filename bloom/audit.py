@@ -1,7 +1,8 @@
 """The audit trail: every change to a Bloom row and every staff read of a sensitive one (docs/adr/0310).
 
 PostgreSQL writes the change rows, not Python. One generic PL/pgSQL function,
-`audit_record()`, is attached as an AFTER INSERT / UPDATE / DELETE row trigger to every table
+`audit_record()`, is attached as AFTER INSERT / UPDATE / DELETE statement triggers (with
+transition tables, so bulk statements are recorded set-based) to every table
 of the audited apps (`audit_triggers_install`, run after every `migrate`, so a table any later
 migration adds gets it too). Services, `QuerySet.update()`, the admin, webhooks, tasks,
 commands, `manage.py shell` and `psql` all pass through it. The trail itself (`audit_trail`,
@@ -39,7 +40,13 @@ from django.db import connections, models
 from django.db.backends.signals import connection_created
 
 AUDIT_TABLE = "audit_trail"
-TRIGGER_NAME = "audit_trail_row"
+# One statement-level trigger per operation (transition tables allow one event per trigger).
+TRIGGERS = {
+    "INSERT": ("audit_trail_insert", "REFERENCING NEW TABLE AS audit_new"),
+    "UPDATE": ("audit_trail_update", "REFERENCING OLD TABLE AS audit_old NEW TABLE AS audit_new"),
+    "DELETE": ("audit_trail_delete", "REFERENCING OLD TABLE AS audit_old"),
+}
+TRIGGER_NAMES = tuple(name for name, _ in TRIGGERS.values())
 SETTING = "bloom.audit"
 
 # Apps whose every table is audited: Bloom's own, and allauth's (email addresses, MFA keys).
@@ -94,6 +101,18 @@ $digest$;
 
 BOOKKEEPING_SQL = "ARRAY[" + ", ".join(f"'{c}'" for c in BOOKKEEPING_COLUMNS) + "]::text[]"
 
+# The columns every trail row gets from the statement's context.
+_INSERT_COLUMNS = (
+    "table_name, row_pk, operation, actor_user_id, actor_kind, actor_label, source, request_id, "
+    "subject_user_id, changed_columns, before, after"
+)
+_CONTEXT_VALUES = (
+    "(ctx ->> 'u')::uuid, coalesce(ctx ->> 'k', 'system'), coalesce(ctx ->> 'l', ''), "
+    "coalesce(ctx ->> 's', ''), coalesce(ctx ->> 'r', '')"
+)
+
+# Statement-level triggers with transition tables: one function call per statement, and the
+# trail rows written set-based, so a bulk INSERT or UPDATE costs one INSERT ... SELECT.
 # TG_ARGV: [0] the primary key column, [1] the subject column ('' when none), [2..] the
 # columns whose values are kept plain; every other column's value is digested, so a column
 # added later without a trigger refresh is private by default.
@@ -107,27 +126,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $mask$
     WHERE keep IS NULL OR e.key = ANY(keep)
 $mask$;
 
-CREATE OR REPLACE FUNCTION audit_record() RETURNS trigger LANGUAGE plpgsql AS $audit$
+CREATE OR REPLACE FUNCTION audit_actor() RETURNS jsonb LANGUAGE plpgsql STABLE AS $actor$
 DECLARE
-    plain text[] := TG_ARGV[2:];
-    old_row jsonb;
-    new_row jsonb;
-    row_data jsonb;
-    changed text[];
-    ctx jsonb;
+    ctx jsonb := nullif(current_setting('{SETTING}', true), '')::jsonb;
     app text := coalesce(current_setting('application_name', true), '');
 BEGIN
-    IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
-    IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
-    row_data := coalesce(new_row, old_row);
-    IF TG_OP = 'UPDATE' THEN
-        SELECT array_agg(n.key ORDER BY n.key) INTO changed
-            FROM jsonb_each(new_row) n WHERE n.value IS DISTINCT FROM old_row -> n.key;
-        IF changed IS NULL OR changed <@ {BOOKKEEPING_SQL} THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    ctx := nullif(current_setting('{SETTING}', true), '')::jsonb;
     IF ctx IS NULL THEN
         ctx := jsonb_build_object(
             'k', CASE WHEN app IN ('bloom:shell', 'psql') THEN 'shell'
@@ -135,14 +138,42 @@ BEGIN
             'l', CASE WHEN app LIKE 'bloom:command:%' THEN substr(app, 15) ELSE session_user::text END,
             's', coalesce(nullif(app, ''), host(inet_client_addr()), 'local'));
     END IF;
-    INSERT INTO {AUDIT_TABLE} (table_name, row_pk, operation, actor_user_id, actor_kind, actor_label, source,
-                             request_id, subject_user_id, changed_columns, before, after)
-    VALUES (TG_TABLE_NAME, row_data ->> TG_ARGV[0], TG_OP, (ctx ->> 'u')::uuid, coalesce(ctx ->> 'k', 'system'),
-            coalesce(ctx ->> 'l', ''), coalesce(ctx ->> 's', ''), coalesce(ctx ->> 'r', ''),
-            CASE WHEN TG_ARGV[1] <> '' THEN (row_data ->> TG_ARGV[1])::uuid END,
-            to_jsonb(changed),
-            CASE WHEN TG_OP <> 'INSERT' THEN audit_mask(old_row, changed, plain) END,
-            CASE WHEN TG_OP <> 'DELETE' THEN audit_mask(new_row, changed, plain) END);
+    RETURN ctx;
+END
+$actor$;
+
+CREATE OR REPLACE FUNCTION audit_record() RETURNS trigger LANGUAGE plpgsql AS $audit$
+DECLARE
+    pk text := TG_ARGV[0];
+    subject text := nullif(TG_ARGV[1], '');
+    plain text[] := TG_ARGV[2:];
+    ctx jsonb := audit_actor();
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO {AUDIT_TABLE} ({_INSERT_COLUMNS})
+        SELECT TG_TABLE_NAME, r.j ->> pk, 'INSERT', {_CONTEXT_VALUES}, (r.j ->> subject)::uuid,
+               NULL, NULL, audit_mask(r.j, NULL, plain)
+        FROM (SELECT to_jsonb(t) AS j FROM audit_new t) r;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO {AUDIT_TABLE} ({_INSERT_COLUMNS})
+        SELECT TG_TABLE_NAME, r.j ->> pk, 'DELETE', {_CONTEXT_VALUES}, (r.j ->> subject)::uuid,
+               NULL, audit_mask(r.j, NULL, plain), NULL
+        FROM (SELECT to_jsonb(t) AS j FROM audit_old t) r;
+    ELSE
+        -- Old and new images paired by primary key; a row whose key changed pairs with
+        -- nothing and is recorded with every column changed and no before image.
+        INSERT INTO {AUDIT_TABLE} ({_INSERT_COLUMNS})
+        SELECT TG_TABLE_NAME, n.j ->> pk, 'UPDATE', {_CONTEXT_VALUES}, (n.j ->> subject)::uuid,
+               to_jsonb(d.changed), CASE WHEN o.j IS NOT NULL THEN audit_mask(o.j, d.changed, plain) END,
+               audit_mask(n.j, d.changed, plain)
+        FROM (SELECT to_jsonb(t) AS j FROM audit_new t) n
+        LEFT JOIN (SELECT to_jsonb(t) AS j FROM audit_old t) o ON o.j -> pk = n.j -> pk
+        CROSS JOIN LATERAL (
+            SELECT array_agg(e.key ORDER BY e.key) AS changed FROM jsonb_each(n.j) e
+            WHERE o.j IS NULL OR e.value IS DISTINCT FROM o.j -> e.key
+        ) d
+        WHERE d.changed IS NOT NULL AND NOT d.changed <@ {BOOKKEEPING_SQL};
+    END IF;
     RETURN NULL;
 END
 $audit$;
@@ -150,6 +181,7 @@ $audit$;
 
 FUNCTION_REVERSE_SQL = """
 DROP FUNCTION IF EXISTS audit_record();
+DROP FUNCTION IF EXISTS audit_actor();
 DROP FUNCTION IF EXISTS audit_mask(jsonb, text[], text[]);
 DROP FUNCTION IF EXISTS audit_digest(text);
 """
@@ -170,7 +202,7 @@ DECLARE
     audited regclass;
     has_rows boolean;
 BEGIN
-    FOR audited IN SELECT DISTINCT tgrelid::regclass FROM pg_trigger WHERE tgname = '{TRIGGER_NAME}' LOOP
+    FOR audited IN SELECT DISTINCT tgrelid::regclass FROM pg_trigger WHERE tgname = 'audit_trail_insert' LOOP
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', audited) INTO has_rows;
         IF has_rows THEN
             RAISE EXCEPTION 'audit_trail is append-only: TRUNCATE refused while % has rows', audited
@@ -240,25 +272,40 @@ def audited_tables(connection=None) -> list[AuditedTable]:
     return sorted(found.values(), key=lambda t: t.table)
 
 
-def _installed_args(cursor) -> dict[str, list[str]]:
+def _installed_args(cursor) -> dict[str, dict[str, list[str]]]:
     cursor.execute(
-        "SELECT c.relname, t.tgargs FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "WHERE t.tgname = %s AND NOT t.tgisinternal",
-        [TRIGGER_NAME],
+        "SELECT c.relname, t.tgname, t.tgargs FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE t.tgname = ANY(%s) AND NOT t.tgisinternal",
+        [list(TRIGGER_NAMES)],
     )
-    return {name: bytes(args).decode().split("\x00")[:-1] for name, args in cursor.fetchall()}
+    found: dict[str, dict[str, list[str]]] = {}
+    for table, name, args in cursor.fetchall():
+        found.setdefault(table, {})[name] = bytes(args).decode().split("\x00")[:-1]
+    return found
 
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _trigger_sql(spec: AuditedTable) -> str:
+    args = ", ".join(_quote(a) for a in spec.trigger_args())
+    statements = []
+    for operation, (name, referencing) in TRIGGERS.items():
+        statements.append(
+            f'DROP TRIGGER IF EXISTS {name} ON "{spec.table}"; '
+            f'CREATE TRIGGER {name} AFTER {operation} ON "{spec.table}" {referencing} '
+            f"FOR EACH STATEMENT EXECUTE FUNCTION audit_record({args});"
+        )
+    return " ".join(statements)
+
+
 def audit_triggers_install(*, using: str = "default") -> int:
     """Attach `audit_record()` to every audited table that lacks it or has stale arguments.
 
-    Idempotent: a table whose trigger already carries the right columns is left alone (no
+    Idempotent: a table whose triggers already carry the right columns is left alone (no
     lock taken). Also refreshes `audit_digest` (its key comes from settings). Returns how many
-    tables got a new trigger.
+    tables got new triggers.
     """
     connection = connections[using]
     tables = audited_tables(connection)
@@ -272,26 +319,22 @@ def audit_triggers_install(*, using: str = "default") -> int:
         present = {row[0] for row in cursor.fetchall()}
         installed = 0
         for spec in tables:
-            if spec.table not in present or existing.get(spec.table) == spec.trigger_args():
+            wanted = {name: spec.trigger_args() for name in TRIGGER_NAMES}
+            if spec.table not in present or existing.get(spec.table) == wanted:
                 continue
-            args = ", ".join(_quote(a) for a in spec.trigger_args())
-            cursor.execute(
-                f'DROP TRIGGER IF EXISTS {TRIGGER_NAME} ON "{spec.table}"; '
-                f'CREATE TRIGGER {TRIGGER_NAME} AFTER INSERT OR UPDATE OR DELETE ON "{spec.table}" '
-                f"FOR EACH ROW EXECUTE FUNCTION audit_record({args});"
-            )
+            cursor.execute(_trigger_sql(spec))
             installed += 1
     return installed
 
 
 def audit_triggers_missing(*, using: str = "default") -> list[str]:
-    """Audited tables whose trigger is missing or disabled (a test and `check` keep this empty)."""
+    """Audited tables with a trigger missing or disabled (a test keeps this empty)."""
     connection = connections[using]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname = %s AND t.tgenabled <> 'D'",
-            [TRIGGER_NAME],
+            "WHERE t.tgname = ANY(%s) AND t.tgenabled <> 'D' GROUP BY c.relname HAVING count(*) = %s",
+            [list(TRIGGER_NAMES), len(TRIGGER_NAMES)],
         )
         enabled = {row[0] for row in cursor.fetchall()}
     return [spec.table for spec in audited_tables(connection) if spec.table not in enabled]

@@ -135,7 +135,7 @@ def test_every_table_of_the_audited_apps_carries_the_trigger_or_is_excluded_with
 def test_install_is_idempotent_and_repairs_a_dropped_trigger():
     assert audit.audit_triggers_install() == 0  # migrate already attached every one
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER audit_trail_row ON contact_submissions")
+        cursor.execute("DROP TRIGGER audit_trail_update ON contact_submissions")
     assert audit.audit_triggers_missing() == ["contact_submissions"]
     assert audit.audit_triggers_install() == 1
     assert audit.audit_triggers_missing() == []
