@@ -113,17 +113,27 @@ _CONTEXT_VALUES = (
 
 # Statement-level triggers with transition tables: one function call per statement, and the
 # trail rows written set-based, so a bulk INSERT or UPDATE costs one INSERT ... SELECT.
+# `OFFSET 0` keeps each row's to_jsonb() computed once (an inlined subquery would rebuild it
+# for every reference: 25x slower on a 20,000-row UPDATE).
 # TG_ARGV: [0] the primary key column, [1] the subject column ('' when none), [2..] the
 # columns whose values are kept plain; every other column's value is digested, so a column
 # added later without a trigger refresh is private by default.
 FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION audit_value(k text, v jsonb, plain text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $value$
+    SELECT CASE WHEN v IS NULL OR k = ANY(plain) OR jsonb_typeof(v) = 'null' OR v = '""'::jsonb THEN v
+                ELSE to_jsonb(audit_digest(v #>> '{{}}')) END
+$value$;
+
 CREATE OR REPLACE FUNCTION audit_mask(row_data jsonb, keep text[], plain text[]) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $mask$
-    SELECT coalesce(jsonb_object_agg(e.key, CASE
-        WHEN e.key = ANY(plain) OR jsonb_typeof(e.value) = 'null' THEN e.value
-        ELSE to_jsonb(audit_digest(e.value #>> '{{}}')) END), '{{}}'::jsonb)
-    FROM jsonb_each(row_data) e
-    WHERE keep IS NULL OR e.key = ANY(keep)
+    -- The row (or only its `keep` columns), then every non-plain, non-empty value digested over it.
+    SELECT CASE WHEN keep IS NULL THEN row_data
+                ELSE (SELECT coalesce(jsonb_object_agg(k, row_data -> k), '{{}}'::jsonb)
+                      FROM unnest(keep) k WHERE row_data ? k) END
+        || coalesce((SELECT jsonb_object_agg(e.key, audit_digest(e.value)) FROM jsonb_each_text(row_data) e
+                     WHERE e.value <> '' AND NOT e.key = ANY(plain) AND (keep IS NULL OR e.key = ANY(keep))),
+                    '{{}}'::jsonb)
 $mask$;
 
 CREATE OR REPLACE FUNCTION audit_actor() RETURNS jsonb LANGUAGE plpgsql STABLE AS $actor$
@@ -153,26 +163,30 @@ BEGIN
         INSERT INTO {AUDIT_TABLE} ({_INSERT_COLUMNS})
         SELECT TG_TABLE_NAME, r.j ->> pk, 'INSERT', {_CONTEXT_VALUES}, (r.j ->> subject)::uuid,
                NULL, NULL, audit_mask(r.j, NULL, plain)
-        FROM (SELECT to_jsonb(t) AS j FROM audit_new t) r;
+        FROM (SELECT to_jsonb(t) AS j FROM audit_new t OFFSET 0) r;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO {AUDIT_TABLE} ({_INSERT_COLUMNS})
         SELECT TG_TABLE_NAME, r.j ->> pk, 'DELETE', {_CONTEXT_VALUES}, (r.j ->> subject)::uuid,
                NULL, audit_mask(r.j, NULL, plain), NULL
-        FROM (SELECT to_jsonb(t) AS j FROM audit_old t) r;
+        FROM (SELECT to_jsonb(t) AS j FROM audit_old t OFFSET 0) r;
     ELSE
-        -- Old and new images paired by primary key; a row whose key changed pairs with
-        -- nothing and is recorded with every column changed and no before image.
-        INSERT INTO {AUDIT_TABLE} ({_INSERT_COLUMNS})
-        SELECT TG_TABLE_NAME, n.j ->> pk, 'UPDATE', {_CONTEXT_VALUES}, (n.j ->> subject)::uuid,
-               to_jsonb(d.changed), CASE WHEN o.j IS NOT NULL THEN audit_mask(o.j, d.changed, plain) END,
-               audit_mask(n.j, d.changed, plain)
-        FROM (SELECT to_jsonb(t) AS j FROM audit_new t) n
-        LEFT JOIN (SELECT to_jsonb(t) AS j FROM audit_old t) o ON o.j -> pk = n.j -> pk
-        CROSS JOIN LATERAL (
-            SELECT array_agg(e.key ORDER BY e.key) AS changed FROM jsonb_each(n.j) e
-            WHERE o.j IS NULL OR e.value IS DISTINCT FROM o.j -> e.key
-        ) d
-        WHERE d.changed IS NOT NULL AND NOT d.changed <@ {BOOKKEEPING_SQL};
+        -- Old and new images paired by primary key (hash-joined on the key column itself); a
+        -- row whose key changed pairs with nothing and is recorded with every column changed.
+        EXECUTE format($update$
+            INSERT INTO {AUDIT_TABLE} ({_INSERT_COLUMNS})
+            SELECT $1, n.j ->> $2, 'UPDATE', {_CONTEXT_VALUES.replace("ctx", "$3")}, (n.j ->> $4)::uuid,
+                   to_jsonb(d.changed), CASE WHEN o.j IS NOT NULL THEN d.before END, d.after
+            FROM (SELECT t.%1$I AS k, to_jsonb(t) AS j FROM audit_new t OFFSET 0) n
+            LEFT JOIN (SELECT t.%1$I AS k, to_jsonb(t) AS j FROM audit_old t OFFSET 0) o ON o.k = n.k
+            CROSS JOIN LATERAL (
+                SELECT array_agg(e.key ORDER BY e.key) AS changed,
+                       jsonb_object_agg(e.key, audit_value(e.key, o.j -> e.key, $5)) AS before,
+                       jsonb_object_agg(e.key, audit_value(e.key, e.value, $5)) AS after
+                FROM jsonb_each(n.j) e
+                WHERE o.j IS NULL OR e.value IS DISTINCT FROM o.j -> e.key
+            ) d
+            WHERE d.changed IS NOT NULL AND NOT d.changed <@ {BOOKKEEPING_SQL}
+        $update$, pk) USING TG_TABLE_NAME, pk, ctx, subject, plain;
     END IF;
     RETURN NULL;
 END
@@ -183,6 +197,7 @@ FUNCTION_REVERSE_SQL = """
 DROP FUNCTION IF EXISTS audit_record();
 DROP FUNCTION IF EXISTS audit_actor();
 DROP FUNCTION IF EXISTS audit_mask(jsonb, text[], text[]);
+DROP FUNCTION IF EXISTS audit_value(text, jsonb, text[]);
 DROP FUNCTION IF EXISTS audit_digest(text);
 """
 
