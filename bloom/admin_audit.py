@@ -66,22 +66,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     actions = ["export_csv"]
-    readonly_fields = [
-        "occurred_at",
-        "operation",
-        "table_name",
-        "row_pk",
-        "actor_kind",
-        "actor_user_id",
-        "actor_label",
-        "source",
-        "request_id",
-        "subject_user_id",
-        "changed_columns",
-        "before",
-        "after",
-        "txid",
-    ]
+    readonly_fields = [*list_display, "request_id", "changed_columns", "before", "after", "txid"]
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

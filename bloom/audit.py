@@ -39,6 +39,8 @@ from django.conf import settings
 from django.db import connections, models
 from django.db.backends.signals import connection_created
 
+from bloom.ledger import append_only_guard_sql
+
 AUDIT_TABLE = "audit_trail"
 # One statement-level trigger per operation (transition tables allow one event per trigger).
 TRIGGERS = {
@@ -201,41 +203,8 @@ DROP FUNCTION IF EXISTS audit_value(text, jsonb, text[]);
 DROP FUNCTION IF EXISTS audit_digest(text);
 """
 
-# UPDATE and DELETE are refused per statement, so even one touching no row fails. TRUNCATE is
-# refused unless every audited table is empty after the same statement: that is emptying the
-# whole database (Django's flush between transactional tests), not rewriting history.
-GUARD_SQL = f"""
-CREATE OR REPLACE FUNCTION audit_trail_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $guard$
-BEGIN
-    RAISE EXCEPTION 'audit_trail is append-only: % refused', TG_OP USING ERRCODE = 'P0001';
-END
-$guard$;
-CREATE TRIGGER audit_trail_append_only BEFORE UPDATE OR DELETE ON {AUDIT_TABLE}
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_refuse_change();
-CREATE OR REPLACE FUNCTION audit_trail_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $guard$
-DECLARE
-    audited regclass;
-    has_rows boolean;
-BEGIN
-    FOR audited IN SELECT DISTINCT tgrelid::regclass FROM pg_trigger WHERE tgname = 'audit_trail_insert' LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', audited) INTO has_rows;
-        IF has_rows THEN
-            RAISE EXCEPTION 'audit_trail is append-only: TRUNCATE refused while % has rows', audited
-                USING ERRCODE = 'P0001';
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$guard$;
-CREATE TRIGGER audit_trail_no_truncate AFTER TRUNCATE ON {AUDIT_TABLE}
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_refuse_truncate();
-"""  # noqa: S608 - table and trigger names are constants
-GUARD_REVERSE_SQL = f"""
-DROP TRIGGER IF EXISTS audit_trail_no_truncate ON {AUDIT_TABLE};
-DROP TRIGGER IF EXISTS audit_trail_append_only ON {AUDIT_TABLE};
-DROP FUNCTION IF EXISTS audit_trail_refuse_truncate();
-DROP FUNCTION IF EXISTS audit_trail_refuse_change();
-"""
+# Append-only: UPDATE / DELETE refused, TRUNCATE only as part of emptying the whole database.
+GUARD_SQL, GUARD_REVERSE_SQL = append_only_guard_sql(AUDIT_TABLE, witness_trigger="audit_trail_insert")
 
 
 # --- Which tables, and which of their columns stay plain ------------------------------------------
