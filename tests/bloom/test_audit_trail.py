@@ -290,7 +290,7 @@ def test_a_staff_read_of_a_contact_message_is_recorded(settings):
     assert (read.actor_kind, read.actor_user_id, read.source) == ("staff", staff.pk, "203.0.113.7")
 
 
-def test_the_owners_reads_of_a_cv_and_a_chat_are_recorded(settings, tmp_path):
+def test_the_owners_reads_of_a_cv_a_chat_and_a_contact_message_are_recorded(settings, tmp_path):
     from tests.factories.content import ChatConversationFactory
 
     settings.MEDIA_ROOT = str(tmp_path)
@@ -300,8 +300,11 @@ def test_the_owners_reads_of_a_cv_and_a_chat_are_recorded(settings, tmp_path):
     assert client.get(reverse("admin:content_careerapplication_cv", args=[application.pk])).status_code == 200
     conversation = ChatConversationFactory()
     assert client.get(reverse("admin:content_chatconversation_change", args=[conversation.pk])).status_code == 200
+    message = ContactSubmissionFactory(message="Since the birth I cannot sleep and I feel numb.")
+    assert client.get(reverse("admin:content_contactsubmission_change", args=[message.pk])).status_code == 200
     reads = AuditEntry.objects.filter(operation="READ", actor_user_id=owner.pk)
-    assert {"career_applications", "chat_conversations"} <= set(reads.values_list("table_name", flat=True))
+    tables = set(reads.values_list("table_name", flat=True))
+    assert {"career_applications", "chat_conversations", "contact_submissions"} <= tables
     download = reads.filter(table_name="career_applications", after__read="cv").get()
     assert download.row_pk == str(application.pk) and download.actor_kind == "staff"
 
@@ -342,3 +345,13 @@ def test_the_owner_exports_the_trail_as_csv_and_others_cannot(settings):
         reverse("admin:bloom_auditentry_changelist"), {"action": "export_csv", "_selected_action": ids}
     )
     assert not refused.get("Content-Type", "").startswith("text/csv")
+
+
+def test_a_trail_row_cannot_be_changed_or_deleted_through_the_orm():
+    entry = AuditEntry.objects.filter(table_name="users").first() or AuditEntry.objects.create(
+        table_name="factory_examples", row_pk="1", operation="READ"
+    )
+    with pytest.raises(ValueError, match="never updated"):
+        entry.save()
+    with pytest.raises(ValueError, match="never deleted"):
+        entry.delete()
