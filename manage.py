@@ -14,6 +14,10 @@ def main() -> None:
         sys.stderr.write(
             f"manage.py: DJANGO_SETTINGS_MODULE is not set; using {DEVELOPMENT_SETTINGS} (development only)\n"
         )
+    # Every database connection of this run names it, so the audit trail credits writes made
+    # outside a request or task to the shell or to the command (bloom/audit.py, docs/adr/0310).
+    command = sys.argv[1] if len(sys.argv) > 1 else "help"
+    os.environ["PGAPPNAME"] = "bloom:shell" if command in ("shell", "dbshell") else f"bloom:command:{command}"[:63]
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

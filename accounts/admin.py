@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from bloom.admin import Confirm, ConfirmField, ReadOnlyAdmin, row_action
+from bloom.admin import AuditedReadMixin, Confirm, ConfirmField, ReadOnlyAdmin, row_action
 
 from .assignables import assignable_list
 from .care_team import annotate_in_care
@@ -436,7 +436,7 @@ class RiskAlertStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(RiskAlert)
-class RiskAlertAdmin(admin.ModelAdmin):
+class RiskAlertAdmin(AuditedReadMixin, admin.ModelAdmin):
     """The "needs attention" queue: open alerts first; a clinician acknowledges them (audited)."""
 
     list_display = ["created_at", "user", "source", "reason", "assigned_clinician", "status", "acknowledged_by"]

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from bloom.admin import AdminViewsMixin, DeleteGuardMixin, ReadOnlyAdmin, SoftDeleteAdmin
+from bloom.admin import AdminViewsMixin, AuditedReadMixin, DeleteGuardMixin, ReadOnlyAdmin, SoftDeleteAdmin
 from bloom.admin_webhooks import WebhookEventAdminMixin
 from bloom.exceptions import ApplicationError
 
@@ -179,7 +179,7 @@ class AppointmentDataAdmin(AttendanceAdminMixin, FencedAdminMixin, DeleteGuardMi
 
 
 @admin.register(AppointmentPayment)
-class AppointmentPaymentAdmin(ReadOnlyAdmin):
+class AppointmentPaymentAdmin(AuditedReadMixin, ReadOnlyAdmin):
     list_display = ["created_at", "appointment", "user", "kind", "amount", "currency", "status"]
     list_filter = ["kind", "status", "currency"]
     search_fields = ["user__email", "payment__stripe_payment_intent_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q
 
-from bloom.admin import Confirm, ReadOnlyAdmin, YesNoFilter, row_action
+from bloom.admin import AuditedReadMixin, Confirm, ReadOnlyAdmin, YesNoFilter, row_action
 from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
@@ -87,7 +87,7 @@ class RefundInline(admin.TabularInline):
 
 
 @admin.register(PaymentIntent)
-class PaymentIntentAdmin(ReadOnlyAdmin):
+class PaymentIntentAdmin(AuditedReadMixin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "user",
@@ -154,7 +154,7 @@ def _refund_confirm(*, title: str, button: str, intro: str, decision: tuple) -> 
 
 
 @admin.register(RefundRequest)
-class RefundRequestAdmin(admin.ModelAdmin):
+class RefundRequestAdmin(AuditedReadMixin, admin.ModelAdmin):
     """Staff decide refunds here: set "amount approved" for a partial refund, then run an action."""
 
     list_display = (

@@ -1,4 +1,5 @@
-"""Admin building blocks shared by every app (this module registers no model).
+"""Admin building blocks shared by every app (the one model it registers is the audit trail,
+in bloom/admin_audit.py).
 
 - `row_action`: an admin action that (optionally) shows one shared confirmation page, then
   calls a service for each selected row and writes one message per outcome.
@@ -7,6 +8,7 @@
 - `AdminViewsMixin`: a model's own extra admin pages, declared as a list.
 - `count_column()` with `CountColumnsMixin`: a sortable column counting related rows.
 - `ReadOnlyAdmin`, `YesNoFilter`, `ArchivedFilter`.
+- `AuditedReadMixin`: opening a sensitive record's page writes a READ row in the audit trail.
 - `ConstraintErrorsMixin`: a save the database refuses shows the constraint's sentence on the
   form, with what was typed kept (bloom/constraints.py, docs/adr/0240).
 
@@ -421,3 +423,25 @@ class SoftDeleteAdmin(ConstraintErrorsMixin, DeleteGuardMixin, admin.ModelAdmin)
     @row_action(description="Restore selected rows", done=lambda o: o.say(o.modeladmin.restore_done))
     def restore(self, request, obj):
         return self.restore_row(request, obj)
+
+
+class AuditedReadMixin:
+    """Opening a sensitive record's change page writes a READ row in the audit trail (ADR 0310).
+
+    Lists show no sensitive text, so only the change (detail) page is a read; a download view
+    calls `bloom.audit.audit_read_record(obj=..., request=..., what="cv")` itself.
+    """
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            from django.contrib.admin.utils import unquote
+
+            from bloom.audit import audit_read_record
+
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None and self.has_view_or_change_permission(request, obj):
+                audit_read_record(obj=obj, request=request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+from bloom import admin_audit  # noqa: E402, F401 - registers the audit trail's admin

@@ -7,7 +7,7 @@ class BloomConfig(AppConfig):
     verbose_name = "Bloom platform"
 
     def ready(self):
-        from bloom import constraints, privacy
+        from bloom import audit, constraints, privacy
         from bloom.beat import install_beat_schedule
         from bloom.logging import connect_celery_signals
 
@@ -16,3 +16,6 @@ class BloomConfig(AppConfig):
         connect_celery_signals()  # task id, name and timing on a task's log lines (docs/adr/0152)
 
         post_migrate.connect(install_beat_schedule, sender=self, dispatch_uid="bloom-beat-schedule")
+        # Every audited table, including ones a later migration adds, carries the trail's trigger (ADR 0310).
+        post_migrate.connect(audit.install_after_migrate, sender=self, dispatch_uid="bloom-audit-triggers")
+        audit.connect_signals()  # who is acting, written to the session before a write (ADR 0310)

@@ -8,6 +8,7 @@ task from a request or a service goes through bloom.tasks.send / enqueue (docs/a
 """
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 app = Celery("bloom")
 # Django's settings, once DJANGO_SETTINGS_MODULE is known to be set: a worker or beat never
@@ -39,3 +40,25 @@ def _collect_beat_schedules(sender: Celery, **_kwargs) -> None:
 def ping(value: str) -> str:
     """Round-trip task used by the health check and the worker integration test."""
     return f"pong:{value}"
+
+
+# The audit trail credits a task's writes to the task (bloom/audit.py, docs/adr/0310). The
+# context is a context variable, pushed before the task runs and popped (with the database
+# session's setting cleared) after it, so the next task on the same connection starts clean.
+_audit_contexts: dict[str, object] = {}
+
+
+@task_prerun.connect(dispatch_uid="bloom-audit-task-prerun")
+def _audit_task_prerun(task_id=None, task=None, **_kwargs) -> None:
+    from bloom.audit import audit_context, task_context
+
+    context = audit_context(task_context(getattr(task, "name", "") or "", task_id))
+    context.__enter__()
+    _audit_contexts[task_id] = context
+
+
+@task_postrun.connect(dispatch_uid="bloom-audit-task-postrun")
+def _audit_task_postrun(task_id=None, **_kwargs) -> None:
+    context = _audit_contexts.pop(task_id, None)
+    if context is not None:
+        context.__exit__(None, None, None)

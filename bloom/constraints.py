@@ -37,6 +37,9 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     "unique_authenticator_type": ("type", "This person already has an authenticator of this type."),
     # accounts: staff onboarding
     "staff_invitations_accepted_or_revoked": (None, "An invitation is either accepted or revoked, never both."),
+    # bloom: the audit trail (rows are written by its trigger; the sentences serve a hand-made row)
+    "audit_trail_operation_valid": ("operation", "Choose INSERT, UPDATE, DELETE or READ for the operation."),
+    "audit_trail_actor_kind_valid": ("actor_kind", "Choose one of the listed kinds of actor."),
     # notifications
     "email_queue_idempotency_key_unique": ("idempotency_key", "An email with this idempotency key is already queued."),
     "sequence_emails_position_unique": ("position", "Another email in this sequence already has this position."),

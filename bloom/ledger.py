@@ -233,42 +233,51 @@ def trigger_operations(table: str) -> list[migrations.RunSQL]:
     return [migrations.RunSQL(trigger_sql(spec), reverse_sql=reverse)]
 
 
-# The ledger's own guard (bloom/migrations/0001_event_ledger.py). UPDATE and DELETE are refused
-# per statement, so even one touching no row fails. TRUNCATE is refused unless every tracked
-# table is empty after the same statement: that is emptying the whole database (Django's test
-# flush does it between transactional tests), not rewriting history.
-GUARD_SQL = f"""
-CREATE FUNCTION event_ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $guard$
+def append_only_guard_sql(table: str, *, witness_trigger: str) -> tuple[str, str]:
+    """The SQL (forward, reverse) that makes `table` append-only in PostgreSQL.
+
+    UPDATE and DELETE are refused per statement, so even one touching no row fails. TRUNCATE is
+    refused unless every table carrying `witness_trigger` is empty after the same statement:
+    that is emptying the whole database (Django's test flush does it between transactional
+    tests), not rewriting history. Shared by the ledger and the audit trail (bloom/audit.py).
+    """
+    forward = f"""
+CREATE FUNCTION {table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $guard$
 BEGIN
-    RAISE EXCEPTION 'event_ledger is append-only: % refused', TG_OP USING ERRCODE = 'P0001';
+    RAISE EXCEPTION '{table} is append-only: % refused', TG_OP USING ERRCODE = 'P0001';
 END
 $guard$;
-CREATE TRIGGER event_ledger_append_only BEFORE UPDATE OR DELETE ON {LEDGER_TABLE}
-    FOR EACH STATEMENT EXECUTE FUNCTION event_ledger_refuse_change();
-CREATE FUNCTION event_ledger_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $guard$
+CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_change();
+CREATE FUNCTION {table}_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $guard$
 DECLARE
     tracked regclass;
     has_rows boolean;
 BEGIN
-    FOR tracked IN SELECT DISTINCT tgrelid::regclass FROM pg_trigger WHERE tgname = 'ledger_record_insert' LOOP
+    FOR tracked IN SELECT DISTINCT tgrelid::regclass FROM pg_trigger WHERE tgname = '{witness_trigger}' LOOP
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', tracked) INTO has_rows;
         IF has_rows THEN
-            RAISE EXCEPTION 'event_ledger is append-only: TRUNCATE refused while % has rows', tracked
+            RAISE EXCEPTION '{table} is append-only: TRUNCATE refused while % has rows', tracked
                 USING ERRCODE = 'P0001';
         END IF;
     END LOOP;
     RETURN NULL;
 END
 $guard$;
-CREATE TRIGGER event_ledger_no_truncate AFTER TRUNCATE ON {LEDGER_TABLE}
-    FOR EACH STATEMENT EXECUTE FUNCTION event_ledger_refuse_truncate();
-"""  # noqa: S608 - table names and expressions are constants
-GUARD_REVERSE_SQL = f"""
-DROP TRIGGER IF EXISTS event_ledger_no_truncate ON {LEDGER_TABLE};
-DROP TRIGGER IF EXISTS event_ledger_append_only ON {LEDGER_TABLE};
-DROP FUNCTION IF EXISTS event_ledger_refuse_truncate();
-DROP FUNCTION IF EXISTS event_ledger_refuse_change();
+CREATE TRIGGER {table}_no_truncate AFTER TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_truncate();
+"""  # noqa: S608 - table and trigger names are constants
+    reverse = f"""
+DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
+DROP TRIGGER IF EXISTS {table}_append_only ON {table};
+DROP FUNCTION IF EXISTS {table}_refuse_truncate();
+DROP FUNCTION IF EXISTS {table}_refuse_change();
 """
+    return forward, reverse
+
+
+# The ledger's own guard (bloom/migrations/0001_event_ledger.py).
+GUARD_SQL, GUARD_REVERSE_SQL = append_only_guard_sql(LEDGER_TABLE, witness_trigger="ledger_record_insert")
 
 
 _CONTEXT_KEYS = ("bloom.actor", "bloom.source", "bloom.context_id")

@@ -10,6 +10,9 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from bloom.fields import choice_constraint, choice_field
+from bloom.ledger import ClockTimestamp, TxidCurrent
+
 
 class GenRandomUUID(models.Func):
     function = "gen_random_uuid"
@@ -101,3 +104,78 @@ class SoftDeleteModel(models.Model):
 
 # The event ledger's model lives with its triggers and verifier (docs/adr/0160).
 from bloom.ledger import LedgerEvent  # noqa: E402, F401
+
+
+class AuditOperation(models.TextChoices):
+    INSERT = "INSERT", "Added"
+    UPDATE = "UPDATE", "Changed"
+    DELETE = "DELETE", "Deleted"
+    READ = "READ", "Read by staff"
+
+
+class ActorKind(models.TextChoices):
+    STAFF = "staff", "Staff"
+    MEMBER = "member", "Member"
+    VISITOR = "visitor", "Visitor (not signed in)"
+    WEBHOOK = "webhook", "Webhook"
+    TASK = "task", "Background task"
+    COMMAND = "command", "Management command"
+    SHELL = "shell", "Shell (manage.py shell, psql)"
+    SYSTEM = "system", "System (no context)"
+
+
+class AuditEntry(models.Model):
+    """One change to a row of a Bloom table, or one staff read of a sensitive record.
+
+    Written by the database trigger `audit_record()` (bloom/audit.py) for INSERT, UPDATE and
+    DELETE, so no code path skips it; READ rows are written by `bloom.audit.audit_read_record`.
+    Append-only in PostgreSQL (UPDATE, DELETE and TRUNCATE are refused). Values of free-text
+    and identifier columns are stored as keyed digests, so the trail outlives an erasure
+    without holding her name or email (docs/adr/0310). No foreign keys: a deleted user's
+    trail stays.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(db_default=ClockTimestamp(), editable=False)
+    table_name = models.TextField()
+    row_pk = models.TextField()
+    operation = choice_field(AuditOperation, max_length=6)
+    actor_user_id = models.UUIDField(null=True, blank=True, help_text="Who did it (a user id, no foreign key).")
+    actor_kind = choice_field(ActorKind, max_length=10, default=ActorKind.SYSTEM, db_default=True)
+    actor_label = models.TextField(blank=True, default="", db_default="", help_text="Task, command or provider name.")
+    source = models.TextField(blank=True, default="", db_default="", help_text="IP address, task id or program.")
+    request_id = models.TextField(blank=True, default="", db_default="")
+    subject_user_id = models.UUIDField(null=True, blank=True, help_text="Whose data (a user id, no foreign key).")
+    changed_columns = models.JSONField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    txid = models.BigIntegerField(null=True, blank=True, db_default=TxidCurrent())
+
+    class Meta:
+        app_label = "bloom"
+        db_table = "audit_trail"
+        ordering = ["-id"]
+        verbose_name = "audit trail entry"
+        verbose_name_plural = "audit trail"
+        permissions = [("export_auditentry", "Can export the audit trail as CSV")]
+        indexes = [
+            models.Index(fields=["subject_user_id", "occurred_at"], name="audit_trail_subject"),
+            models.Index(fields=["table_name", "row_pk"], name="audit_trail_record"),
+            models.Index(fields=["actor_user_id", "occurred_at"], name="audit_trail_actor"),
+            models.Index(fields=["occurred_at"], name="audit_trail_occurred"),
+        ]
+        constraints = [
+            choice_constraint("audit_trail", "operation", AuditOperation),
+            choice_constraint("audit_trail", "actor_kind", ActorKind),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.operation} {self.table_name} {self.row_pk}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("audit_trail rows are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit_trail rows are never deleted")

@@ -328,13 +328,32 @@ def privacy_erase(*, member, identifiers: list[str] | None = None) -> dict[str, 
 
 # --- Bloom's own tables --------------------------------------------------------------------
 
-# Helper 2's append-only audit trail stores identifiers as digests only; once its model is on
-# main, register it here as KEEP_PSEUDONYMISED with AUDIT_TRAIL_REASON.
+# The append-only audit trail (ADR 0310) stores identifiers and free text as keyed digests only,
+# and PostgreSQL refuses UPDATE and DELETE on it: her rows are kept as they are.
 AUDIT_TRAIL_REASON = "HIPAA 45 CFR 164.316(b)(2): audit records are kept six years; identifiers are digests."
+
+
+def _audit_rows(*, member, email):
+    from bloom.models import AuditEntry
+
+    return AuditEntry.objects.filter(subject_user_id=member.pk)
+
+
+def _audit_keep(*, member, rows) -> None:
+    """Nothing to change: the trail holds digests, and the database refuses changes to it."""
 
 
 def register() -> None:
     privacy_register(
+        PersonalDataEntry(
+            "bloom.AuditEntry",
+            (),
+            Erase.KEEP_PSEUDONYMISED,
+            reason=AUDIT_TRAIL_REASON,
+            find=_audit_rows,
+            erase_rows=_audit_keep,
+            redact=False,
+        ),
         PersonalDataEntry(
             "bloom.LedgerEvent",
             (MENTIONS,),

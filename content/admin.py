@@ -20,6 +20,7 @@ from accounts.services import health_read_record
 from bloom.admin import (
     AdminViewsMixin,
     ArchivedFilter,
+    AuditedReadMixin,
     ConstraintErrorsMixin,
     CountColumnsMixin,
     ReadOnlyAdmin,
@@ -27,6 +28,7 @@ from bloom.admin import (
     count_column,
     row_action,
 )
+from bloom.audit import audit_read_record
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from bloom.text import normalize_email
@@ -750,7 +752,7 @@ class AnalyticsEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ContactSubmission)
-class ContactSubmissionAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
+class ContactSubmissionAdmin(AuditedReadMixin, ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["created_at", "name", "email", "subject", "status", "handled_by"]
     list_filter = ["status", "created_at"]
     search_fields = ["name", "email", "subject"]
@@ -827,7 +829,7 @@ class JobPostingAdmin(CountColumnsMixin, SoftDeleteAdmin):
 
 
 @admin.register(CareerApplication)
-class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
+class CareerApplicationAdmin(AuditedReadMixin, AdminViewsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
     admin_views = [
         ("<uuid:object_id>/cv/", "cv_view", "cv"),
     ]
@@ -880,6 +882,7 @@ class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.Model
                 messages.ERROR,
             )
             return HttpResponseRedirect(change_url)
+        audit_read_record(obj=application, request=request, what="cv")  # the download is a read
         response = FileResponse(
             handle, as_attachment=True, filename=application.cv_original_name or application.cv.name.rsplit("/", 1)[-1]
         )

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from bloom.audit import audit_read_record
 from bloom.http import client_ip
 
 from ..models import (
@@ -132,8 +133,10 @@ def health_read_record(*, staff_user: User, obj: Model, request=None) -> AdminAc
     """Write the audit row for a staff member reading a piece of health information.
 
     Other apps call this wherever staff see encrypted health fields (session notes,
-    wellness notes, intake answers). Always writes one row; never skipped.
+    wellness notes, intake answers). Always writes one row; never skipped, and one READ row
+    in the audit trail (bloom/audit.py).
     """
+    audit_read_record(obj=obj, request=request, user=staff_user)
     meta = obj._meta
     return AdminActivityLog.objects.create(
         admin_user=AdminUser.objects.filter(user=staff_user).first(),

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every write of the request is credited to its sender in the audit trail (docs/adr/0310).
+    "bloom.audit.AuditContextMiddleware",
     # Every view needs a signed-in user unless it is marked @login_not_required (docs/adr/0015).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

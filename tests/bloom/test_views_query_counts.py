@@ -222,9 +222,11 @@ def test_member_page_query_count_is_pinned_and_does_not_grow(client, name):
 STAFF_PINNED = {
     "workspace": (lambda p: reverse("admin:appointments_therapistprofile_workspace"), 9),  # profiles + the week
     # member, sessions, payments, 2 consents, screenings, check-ins, suggestions + the audit row
-    "chart": (lambda p: reverse("admin:appointments_therapistprofile_chart", args=[p.member.pk]), 18),
+    # and its READ row in the audit trail (bloom/audit.py)
+    "chart": (lambda p: reverse("admin:appointments_therapistprofile_chart", args=[p.member.pk]), 19),
     "calendar": (lambda p: reverse("admin:appointments_therapistprofile_calendar"), 10),  # sessions + therapists
-    "note": (lambda p: reverse("admin:appointments_sessionnote_change", args=[p.note.pk]), 17),  # + versions, audit
+    # + versions, the activity-log row and the audit trail's READ row
+    "note": (lambda p: reverse("admin:appointments_sessionnote_change", args=[p.note.pk]), 18),
 }
 
 

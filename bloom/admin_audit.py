@@ -1,0 +1,104 @@
+"""The audit trail in the admin: read-only for everyone, searchable by person and by record,
+exported as CSV by the owner (docs/adr/0310)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Q
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from bloom.admin import ReadOnlyAdmin
+from bloom.audit import audit_csv_write
+from bloom.models import AuditEntry
+
+EXPORT_PERMISSION = "bloom.export_auditentry"
+
+
+class EstimatedCountPaginator(Paginator):
+    """The unfiltered trail is counted from PostgreSQL's statistics, not by scanning it."""
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'audit_trail'::regclass")
+                estimate = cursor.fetchone()[0]
+            if estimate > 100_000:
+                return estimate
+        return super().count
+
+
+def _as_uuid(term: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(term)
+    except ValueError:
+        return None
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Search: a person's email or user id (as actor or as whose data), a record as
+    `table:pk` (e.g. `contact_submissions:<id>`), or a bare row id."""
+
+    list_display = [
+        "occurred_at",
+        "operation",
+        "table_name",
+        "row_pk",
+        "actor_kind",
+        "actor_user_id",
+        "actor_label",
+        "source",
+        "subject_user_id",
+    ]
+    list_filter = ["operation", "actor_kind", "occurred_at", "table_name"]
+    date_hierarchy = "occurred_at"
+    search_fields = ["row_pk"]
+    search_help_text = "A person's email or user id, a record as table:id, or a row id."
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    actions = ["export_csv"]
+    readonly_fields = [*list_display, "request_id", "changed_columns", "before", "after", "txid"]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if "@" in term:
+            ids = list(get_user_model().objects.filter(email__iexact=term).values_list("pk", flat=True))
+            return queryset.filter(Q(actor_user_id__in=ids) | Q(subject_user_id__in=ids)), False
+        table, sep, pk = term.partition(":")
+        if sep and table and pk:
+            return queryset.filter(table_name=table.strip(), row_pk=pk.strip()), False
+        user_id = _as_uuid(term)
+        if user_id is not None:
+            return queryset.filter(
+                Q(actor_user_id=user_id) | Q(subject_user_id=user_id) | Q(row_pk=str(user_id))
+            ), False
+        return queryset.filter(row_pk=term), False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            actions.pop("export_csv", None)
+        return actions
+
+    @admin.action(description="Export selected entries as CSV (for an auditor)")
+    def export_csv(self, request, queryset):
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            self.message_user(request, "Only the owner can export the audit trail.", messages.ERROR)
+            return None
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="bloom-audit-trail-{stamp}.csv"'
+        response["Cache-Control"] = "private, no-store"
+        audit_csv_write(entries=queryset.order_by("id").iterator(chunk_size=2000), out=response)
+        return response
