@@ -105,7 +105,8 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "preferred_name", "stage", "email_verified", "onboarding_completed", "marketing_consent"]
-    list_filter = ["stage", "email_verified", "onboarding_completed", "marketing_consent"]
+    # No filter on stage: it is encrypted (docs/adr/0330).
+    list_filter = ["email_verified", "onboarding_completed", "marketing_consent"]
     search_fields = ["user__email", "first_name", "last_name", "preferred_name"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
@@ -137,7 +138,7 @@ class WellnessEntryAdmin(HealthReadAuditMixin, admin.ModelAdmin):
     an entry shows its notes and is written to the audit log."""
 
     list_display = ["user", "entry_date", "mood", "anxiety", "energy", "support", "sleep_hours"]
-    list_filter = ["entry_date", "mood"]
+    list_filter = ["entry_date"]  # the scores are encrypted (docs/adr/0330)
     search_fields = ["user__email"]
     list_select_related = ["user"]
     date_hierarchy = "entry_date"
