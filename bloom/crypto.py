@@ -137,7 +137,7 @@ class EncryptedTextField(models.TextField):
 
 
 class _EncryptedTypedField(models.TextField):
-    """Ciphertext of `serialize(value)` in a text column; Python sees `deserialize(text)`.
+    """Ciphertext of `to_text(value)` in a text column; Python sees `from_text(text)`.
 
     Subclasses give the Python type (`to_python`), its text form and the form field. NULL
     stays NULL (so `isnull` works); any other lookup raises FieldError.
@@ -153,16 +153,16 @@ class _EncryptedTypedField(models.TextField):
     def get_transform(self, lookup_name):
         return None
 
-    def serialize(self, value) -> str:
+    def to_text(self, value) -> str:
         return str(value)
 
-    def deserialize(self, text: str):
+    def from_text(self, text: str):
         return self.to_python(text)
 
     def from_db_value(self, value, expression, connection):
         if value is None:
             return None
-        return self.deserialize(decrypt_text(value))
+        return self.from_text(decrypt_text(value))
 
     def to_python(self, value):
         return value
@@ -173,7 +173,9 @@ class _EncryptedTypedField(models.TextField):
         value = self.to_python(value)
         if value is None or value == "":
             return None
-        return encrypt_text(self.serialize(value))
+        # The database cannot check ciphertext, so every write checks the range here.
+        self.run_validators(value)
+        return encrypt_text(self.to_text(value))
 
     def get_db_prep_save(self, value, connection):
         if hasattr(value, "as_sql"):
@@ -182,7 +184,7 @@ class _EncryptedTypedField(models.TextField):
 
     def value_to_string(self, obj):
         value = self.value_from_object(obj)
-        return "" if value is None else self.serialize(value)
+        return "" if value is None else self.to_text(value)
 
     def formfield(self, **kwargs):
         defaults = {"form_class": self.form_class}
@@ -208,7 +210,7 @@ class EncryptedDateField(_EncryptedTypedField):
             raise ValidationError("Enter a valid date.", code="invalid")
         return parsed
 
-    def serialize(self, value) -> str:
+    def to_text(self, value) -> str:
         return value.isoformat()
 
 
@@ -280,10 +282,10 @@ class EncryptedJSONField(_EncryptedTypedField):
     description = "JSON (encrypted)"
     form_class = forms.JSONField
 
-    def serialize(self, value) -> str:
+    def to_text(self, value) -> str:
         return json.dumps(value, sort_keys=True)
 
-    def deserialize(self, text: str):
+    def from_text(self, text: str):
         return json.loads(text)
 
     def get_prep_value(self, value):
@@ -291,7 +293,7 @@ class EncryptedJSONField(_EncryptedTypedField):
             return value
         if value is None:
             return None
-        return encrypt_text(self.serialize(value))
+        return encrypt_text(self.to_text(value))
 
 
 ENCRYPTED_FIELD_TYPES = (EncryptedTextField, _EncryptedTypedField)
@@ -469,9 +471,17 @@ def _label(model, model_field) -> str:
     return f"{model._meta.label}.{model_field.name}"
 
 
+def _stored(model, model_field) -> models.QuerySet:
+    """The rows of `model` holding a token in `model_field` (not NULL, not "")."""
+    stored = model._base_manager.exclude(**{f"{model_field.name}__isnull": True})
+    if isinstance(model_field, EncryptedTextField):
+        stored = stored.exclude(**{model_field.name: ""})
+    return stored
+
+
 def _stored_tokens(model, model_field, *, batch_size: int, lock: bool = False) -> Iterator[list[tuple]]:
     """Batches of (pk, raw token) of one encrypted column, in pk order, skipping NULL and ""."""
-    stored = model._base_manager.exclude(**{f"{model_field.name}__isnull": True})
+    stored = _stored(model, model_field)
     last_pk = None
     while True:
         with transaction.atomic():
@@ -562,7 +572,7 @@ def encryption_keys_rotate(
 
     for model, model_field in encrypted_fields():
         manager = model._base_manager
-        total = manager.exclude(**{f"{model_field.name}__isnull": True}).count()
+        total = _stored(model, model_field).count()
         state = RotationProgress(label=_label(model, model_field), seen=0, total=total, rotated=0)
         for rows in _stored_tokens(model, model_field, batch_size=batch_size, lock=True):
             for pk, token in rows:

@@ -1,0 +1,151 @@
+"""Encryption at rest (bloom.crypto, docs/adr/0330): every health column holds ciphertext in SQL
+and the typed value through the ORM; SQL that would silently match nothing is refused."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.exceptions import FieldError, ValidationError
+from django.db import connection
+
+from accounts.models import UserProfile, WellnessEntry
+from appointments.models import CalendlyWebhookEvent
+from appointments.webhooks import PROVIDER as CALENDLY
+from bloom import crypto
+from tests.factories.accounts import UserFactory, WellnessEntryFactory
+from tests.factories.workshops import WorkshopFeedbackFactory
+from workshops.models import WorkshopFeedback
+
+pytestmark = pytest.mark.django_db
+
+
+def raw(table: str, column: str, pk) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column}::text FROM {table} WHERE id = %s", [pk])  # noqa: S608 - test constants
+        return cursor.fetchone()[0]
+
+
+def assert_ciphertext(table: str, column: str, pk, plain: str) -> None:
+    stored = raw(table, column, pk)
+    assert stored is not None
+    assert stored != plain
+    if len(plain) > 3:  # a one-digit score may occur in any token by chance
+        assert plain not in stored
+    assert stored.startswith(crypto.TOKEN_PREFIX)
+    key = Fernet(settings.BLOOM_FIELD_ENCRYPTION_KEYS[0].encode())
+    assert key.decrypt(stored.encode()).decode() == plain
+
+
+def test_profile_stage_and_dates_are_ciphertext_in_sql_and_typed_in_python():
+    member = UserFactory()
+    profile = member.profile
+    profile.stage = "pregnant"
+    profile.due_date = datetime.date(2027, 3, 14)
+    profile.baby_birth_date = datetime.date(2025, 1, 2)
+    profile.save()
+
+    assert_ciphertext("user_profiles", "stage", profile.pk, "pregnant")
+    assert_ciphertext("user_profiles", "due_date", profile.pk, "2027-03-14")
+    assert_ciphertext("user_profiles", "baby_birth_date", profile.pk, "2025-01-02")
+    again = UserProfile.objects.get(pk=profile.pk)
+    assert again.stage == "pregnant"
+    assert again.get_stage_display() == "Pregnant"
+    assert again.due_date == datetime.date(2027, 3, 14)
+    assert again.baby_birth_date == datetime.date(2025, 1, 2)
+
+
+def test_wellness_scores_and_notes_are_ciphertext_in_sql():
+    entry = WellnessEntryFactory(mood=2, anxiety=4, energy=1, support=5, sleep_hours=Decimal("6.5"), notes="Cried")
+    for column, plain in [
+        ("mood", "2"),
+        ("anxiety", "4"),
+        ("energy", "1"),
+        ("support", "5"),
+        ("sleep_hours", "6.5"),
+        ("notes", "Cried"),
+    ]:
+        assert_ciphertext("wellness_entries", column, entry.pk, plain)
+    again = WellnessEntry.objects.get(pk=entry.pk)
+    assert (again.mood, again.anxiety, again.energy, again.support) == (2, 4, 1, 5)
+    assert again.sleep_hours == Decimal("6.5")
+
+
+def test_empty_scores_stay_null_so_isnull_still_works():
+    entry = WellnessEntryFactory(anxiety=None, sleep_hours=None)
+    assert raw("wellness_entries", "anxiety", entry.pk) is None
+    assert WellnessEntry.objects.filter(pk=entry.pk, anxiety__isnull=True, mood__isnull=False).exists()
+
+
+def test_workshop_feedback_comments_are_ciphertext_and_rating_stays_plain():
+    feedback = WorkshopFeedbackFactory(rating=4, comments="It helped me with my panic attacks.")
+    assert_ciphertext("workshop_feedback", "comments", feedback.pk, "It helped me with my panic attacks.")
+    assert raw("workshop_feedback", "rating", feedback.pk) == "4"
+    assert WorkshopFeedback.objects.get(pk=feedback.pk).comments == "It helped me with my panic attacks."
+
+
+def test_calendly_intake_answers_leave_the_payload_for_an_encrypted_column(django_capture_on_commit_callbacks):
+    answers = [{"question": "What brings you to Bloom?", "answer": "Intrusive thoughts since the birth"}]
+    payload = {
+        "event": "invitee.created",
+        "created_at": "2026-01-05T10:00:00.000000Z",
+        "payload": {"uri": "https://api.calendly.com/invitees/i-1", "questions_and_answers": answers},
+    }
+    with django_capture_on_commit_callbacks():
+        event_id = CALENDLY.store_payload(payload)
+        assert CALENDLY.store_payload(payload) is None  # idempotent: the same delivery stores nothing
+
+    event_data = raw("calendly_webhook_events", "event_data", event_id)
+    assert "Intrusive thoughts" not in event_data
+    assert "questions_and_answers" not in json.loads(event_data)["payload"]
+    assert_ciphertext("calendly_webhook_events", "intake_answers", event_id, json.dumps(answers, sort_keys=True))
+    event = CalendlyWebhookEvent.objects.get(pk=event_id)
+    assert event.intake_answers == answers
+    assert event.event_data["payload"]["uri"] == "https://api.calendly.com/invitees/i-1"
+
+
+def test_a_payload_without_intake_answers_stores_no_intake(django_capture_on_commit_callbacks):
+    payload = {"event": "invitee.canceled", "created_at": "2026-01-05T10:00:00Z", "payload": {"uri": "u-2"}}
+    with django_capture_on_commit_callbacks():
+        event_id = CALENDLY.store_payload(payload)
+    assert raw("calendly_webhook_events", "intake_answers", event_id) is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda: UserProfile.objects.filter(stage="pregnant"),
+        lambda: UserProfile.objects.filter(due_date__lte=datetime.date(2027, 1, 1)),
+        lambda: WellnessEntry.objects.filter(mood__gte=3),
+        lambda: WorkshopFeedback.objects.filter(comments__icontains="panic"),
+    ],
+    ids=["stage", "due_date", "mood", "comments"],
+)
+def test_sql_on_an_encrypted_column_is_refused_loudly(query):
+    with pytest.raises(FieldError, match="is encrypted"):
+        list(query())
+
+
+def test_empty_text_is_still_comparable():
+    WellnessEntryFactory(notes="")
+    assert WellnessEntry.objects.filter(notes="").count() == 1
+
+
+def test_out_of_range_scores_are_refused_before_they_are_encrypted():
+    with pytest.raises(ValidationError):
+        WellnessEntryFactory(mood=0)
+
+
+def test_migration_helper_converts_plain_rows_and_back():
+    entry = WellnessEntryFactory(notes="kept", mood=4)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE wellness_entries SET mood = '4' WHERE id = %s", [entry.pk])  # plain, as before 0040
+    crypto.columns_encrypt(table="wellness_entries", columns=["mood"], plain_only=True)
+    assert_ciphertext("wellness_entries", "mood", entry.pk, "4")
+    token = raw("wellness_entries", "mood", entry.pk)
+    crypto.columns_encrypt(table="wellness_entries", columns=["mood"], plain_only=True)  # tokens left alone
+    assert raw("wellness_entries", "mood", entry.pk) == token
+    crypto.columns_encrypt(table="wellness_entries", columns=["mood"], reverse=True)
+    assert raw("wellness_entries", "mood", entry.pk) == "4"
