@@ -406,7 +406,7 @@ def columns_encrypt_operation(table: str, *columns: str):
     from django.db import migrations
 
     def forward(apps, schema_editor):
-        columns_encrypt(table=table, columns=list(columns))
+        columns_encrypt(table=table, columns=list(columns), plain_only=True)  # safe to re-run
 
     def backward(apps, schema_editor):
         columns_encrypt(table=table, columns=list(columns), reverse=True)

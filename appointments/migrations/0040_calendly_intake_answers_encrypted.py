@@ -11,14 +11,14 @@ def intake_answers_extract(apps, schema_editor):
     """Move each stored `payload.questions_and_answers` into `intake_answers`, encrypted."""
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, event_data->'payload'->'questions_and_answers' FROM calendly_webhook_events "
+            "SELECT id, (event_data->'payload'->'questions_and_answers')::text FROM calendly_webhook_events "
             "WHERE jsonb_typeof(event_data->'payload') = 'object' AND event_data->'payload' ? 'questions_and_answers'"
         )
         rows = cursor.fetchall()
         cursor.executemany(
             "UPDATE calendly_webhook_events SET intake_answers = %s, "
             "event_data = event_data #- '{payload,questions_and_answers}' WHERE id = %s",
-            [(bloom.crypto.encrypt_text(json.dumps(answers, sort_keys=True)), pk) for pk, answers in rows],
+            [(bloom.crypto.encrypt_text(json.dumps(json.loads(answers), sort_keys=True)), pk) for pk, answers in rows],
         )
 
 

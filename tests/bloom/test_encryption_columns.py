@@ -2,8 +2,10 @@
 and the typed value through the ORM; SQL that would silently match nothing is refused."""
 
 import datetime
+import importlib
 import json
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -149,3 +151,24 @@ def test_migration_helper_converts_plain_rows_and_back():
     assert raw("wellness_entries", "mood", entry.pk) == token
     crypto.columns_encrypt(table="wellness_entries", columns=["mood"], reverse=True)
     assert raw("wellness_entries", "mood", entry.pk) == "4"
+
+
+def test_the_calendly_migration_moves_stored_intake_answers_out_and_back():
+    migration = importlib.import_module("appointments.migrations.0040_calendly_intake_answers_encrypted")
+    answers = [{"question": "How have you been sleeping?", "answer": "Two hours a night"}]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO calendly_webhook_events (id, event_uuid, event_type, event_data, processed, attempts,"
+            " outcome, created_at) VALUES (gen_random_uuid(), 'old-1', 'invitee.created', %s::jsonb, true, 1,"
+            " 'booked', now()) RETURNING id",
+            [json.dumps({"event": "invitee.created", "payload": {"uri": "u", "questions_and_answers": answers}})],
+        )
+        pk = cursor.fetchone()[0]
+    editor = SimpleNamespace(connection=connection)
+
+    migration.intake_answers_extract(None, editor)
+    assert "Two hours" not in raw("calendly_webhook_events", "event_data", pk)
+    assert CalendlyWebhookEvent.objects.get(pk=pk).intake_answers == answers
+
+    migration.intake_answers_restore(None, editor)
+    assert json.loads(raw("calendly_webhook_events", "event_data", pk))["payload"]["questions_and_answers"] == answers
