@@ -187,6 +187,9 @@ class _EncryptedTypedField(models.TextField):
         return "" if value is None else self.to_text(value)
 
     def formfield(self, **kwargs):
+        widget = kwargs.get("widget")
+        if isinstance(widget, forms.Textarea) or (isinstance(widget, type) and issubclass(widget, forms.Textarea)):
+            del kwargs["widget"]  # the admin's TextField widget: a date or number wants its own
         defaults = {"form_class": self.form_class}
         defaults.update(kwargs)
         # models.Field.formfield, not TextField's (which forces a Textarea widget).

@@ -5,15 +5,20 @@ import datetime
 import importlib
 import json
 from decimal import Decimal
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet
+from django import forms
 from django.conf import settings
 from django.core.exceptions import FieldError, ValidationError
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
-from accounts.models import UserProfile, WellnessEntry
+from accounts.models import User, UserProfile, WellnessEntry
 from appointments.models import CalendlyWebhookEvent
 from appointments.webhooks import PROVIDER as CALENDLY
 from bloom import crypto
@@ -172,3 +177,33 @@ def test_the_calendly_migration_moves_stored_intake_answers_out_and_back():
 
     migration.intake_answers_restore(None, editor)
     assert json.loads(raw("calendly_webhook_events", "event_data", pk))["payload"]["questions_and_answers"] == answers
+
+
+def test_seed_scale_profiles_are_encrypted_like_any_other():
+    out = StringIO()
+    call_command("seed_scale", "--factor", "0.01", "--only", "members,profiles", stdout=out)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE stage LIKE 'gAAAAA%%'), count(due_date),"
+            " count(*) FILTER (WHERE due_date LIKE 'gAAAAA%%') FROM user_profiles WHERE stage <> ''"
+        )
+        rows, stage_tokens, due_dates, due_tokens = cursor.fetchone()
+    assert rows > 0 and stage_tokens == rows
+    assert due_tokens == due_dates
+    stages = {profile.stage for profile in UserProfile.objects.exclude(stage="")}
+    assert stages <= {"pregnant", "postpartum", "loss", "other"}
+    pregnant = [p for p in UserProfile.objects.exclude(stage="") if p.stage == "pregnant"]
+    assert all(isinstance(p.due_date, datetime.date) for p in pregnant)
+
+
+def test_the_admin_edits_an_encrypted_date_as_a_date(settings):
+    settings.BLOOM_STAFF_MFA_REQUIRED = False
+    member = UserFactory()
+    client = Client()
+    client.force_login(User.objects.create_superuser("owner@example.com", "pw-not-used-123"))
+    page = client.get(reverse("admin:accounts_userprofile_change", args=[member.profile.pk]))
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert isinstance(form.fields["due_date"], forms.DateField)
+    assert not isinstance(form.fields["due_date"].widget, forms.Textarea)
+    assert isinstance(form.fields["stage"], forms.TypedChoiceField)
