@@ -319,7 +319,7 @@ class ScreeningResponseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
     each look at shared answers is written to the audit log."""
 
     list_display = ["taken_at", "user", "instrument", "total", "band", "urgent", "when", "shared_with_clinician"]
-    list_filter = ["instrument", "urgent", "shared_with_clinician", "perinatal_stage"]
+    list_filter = ["instrument", "urgent", "shared_with_clinician"]  # stage is encrypted (docs/adr/0330)
     search_fields = ["user__email"]
     list_select_related = ["user"]
     date_hierarchy = "taken_at"

@@ -520,13 +520,18 @@ class ScreeningResponse(UUIDModel):
     # Health information: {item number: position of the option chosen} as JSON, Fernet-encrypted
     # at rest. Staff see it only when the member shares it, and every read is audited.
     answers = EncryptedTextField()
-    total = models.PositiveSmallIntegerField()
-    band = models.CharField(max_length=20)
+    # The score, its band and where on her timeline she took it are health information too:
+    # encrypted (docs/adr/0330). `urgent` stays plain: crisis routing selects on it.
+    total = EncryptedIntegerField(min_value=0, max_value=30)
+    band = EncryptedTextField()
     urgent = models.BooleanField(default=False, db_default=False)
     taken_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
-    perinatal_stage = choice_field(Stage, max_length=20, default="", blank=True)
-    perinatal_week = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Week of pregnancy, or full weeks since the birth, when she took it."
+    perinatal_stage = EncryptedTextField(choices=Stage.choices, default="", blank=True)
+    perinatal_week = EncryptedIntegerField(
+        min_value=0,
+        null=True,
+        blank=True,
+        help_text="Week of pregnancy, or full weeks since the birth, when she took it.",
     )
     shared_with_clinician = models.BooleanField(
         default=False, db_default=False, help_text="The member's consent to show her answers to her clinician."
@@ -538,7 +543,6 @@ class ScreeningResponse(UUIDModel):
         indexes = [models.Index(fields=["user", "-taken_at"], name="screening_responses_user_idx")]
         constraints = [
             choice_constraint("screening_responses", "instrument", ScreeningInstrument),
-            models.CheckConstraint(condition=models.Q(total__lte=30), name="screening_responses_total_range"),
         ]
 
     def __str__(self) -> str:
@@ -592,7 +596,8 @@ class RiskAlert(UUIDModel):
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="risk_alerts")
     source = choice_field(RiskSource, max_length=20)
     # Why, in staff words, without her answers or her text (those are read, audited, at the source).
-    reason = models.TextField()
+    # Why she needs attention (her matched words, the items she answered): encrypted (docs/adr/0330).
+    reason = EncryptedTextField()
     screening_response = models.ForeignKey(
         ScreeningResponse, on_delete=models.SET_NULL, null=True, blank=True, related_name="risk_alerts"
     )
@@ -601,7 +606,7 @@ class RiskAlert(UUIDModel):
     assigned_clinician = optional_user_fk(help_text="The clinician alerted; empty when the on-call role was.")
     acknowledged_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledgement_note = models.TextField(blank=True, default="")
+    acknowledgement_note = EncryptedTextField(blank=True, default="")
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -52,7 +52,6 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     ),
     "screening_points_window_positive": ("window_weeks", "The window must be at least 1 week."),
     "screening_points_uniq": ("week", "This questionnaire is already scheduled for this stage and week."),
-    "screening_responses_total_range": ("total", "The total score cannot be more than 30."),
     "member_screening_points_uniq": ("point", "This member already has this screening point for this date."),
     "risk_alerts_acknowledged_by_someone": (
         "acknowledged_by",

@@ -133,6 +133,9 @@ class EncryptedTextField(models.TextField):
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value
+        if self.choices and value not in {choice for choice, _label in self.flatchoices}:
+            # The database cannot check a choice inside a token, so every write does here.
+            raise ValidationError(f"{value!r} is not one of the choices for {self.name}.", code="invalid_choice")
         return encrypt_text(value)
 
 

@@ -14,15 +14,15 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import FieldError, ValidationError
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User, UserProfile, WellnessEntry
+from accounts.models import RiskAlert, ScreeningResponse, User, UserProfile, WellnessEntry
 from appointments.models import CalendlyWebhookEvent
 from appointments.webhooks import PROVIDER as CALENDLY
 from bloom import crypto
-from tests.factories.accounts import UserFactory, WellnessEntryFactory
+from tests.factories.accounts import RiskAlertFactory, ScreeningResponseFactory, UserFactory, WellnessEntryFactory
 from tests.factories.workshops import WorkshopFeedbackFactory
 from workshops.models import WorkshopFeedback
 
@@ -140,9 +140,15 @@ def test_empty_text_is_still_comparable():
     assert WellnessEntry.objects.filter(notes="").count() == 1
 
 
-def test_out_of_range_scores_are_refused_before_they_are_encrypted():
-    with pytest.raises(ValidationError):
+def test_out_of_range_scores_and_unknown_stages_are_refused_before_they_are_encrypted():
+    with pytest.raises(ValidationError), transaction.atomic():
         WellnessEntryFactory(mood=0)
+    with pytest.raises(ValidationError), transaction.atomic():
+        ScreeningResponseFactory(total=31)
+    profile = UserFactory().profile
+    profile.stage = "trimester-2"
+    with pytest.raises(ValidationError), transaction.atomic():
+        profile.save()
 
 
 def test_migration_helper_converts_plain_rows_and_back():
@@ -207,3 +213,17 @@ def test_the_admin_edits_an_encrypted_date_as_a_date(settings):
     assert isinstance(form.fields["due_date"], forms.DateField)
     assert not isinstance(form.fields["due_date"].widget, forms.Textarea)
     assert isinstance(form.fields["stage"], forms.TypedChoiceField)
+
+
+def test_screening_scores_and_risk_alert_texts_are_ciphertext_in_sql():
+    response = ScreeningResponseFactory(total=21, band="severe", perinatal_stage="loss", perinatal_week=3)
+    for column, plain in [("total", "21"), ("band", "severe"), ("perinatal_stage", "loss"), ("perinatal_week", "3")]:
+        assert_ciphertext("screening_responses", column, response.pk, plain)
+    again = ScreeningResponse.objects.get(pk=response.pk)
+    assert (again.total, again.band, again.perinatal_stage, again.perinatal_week) == (21, "severe", "loss", 3)
+    assert raw("screening_responses", "urgent", response.pk) in ("false", "true")  # routing flag stays plain
+
+    alert = RiskAlertFactory(reason="Words in a wellness note matched (self-harm).", acknowledgement_note="Called her.")
+    assert_ciphertext("risk_alerts", "reason", alert.pk, "Words in a wellness note matched (self-harm).")
+    assert_ciphertext("risk_alerts", "acknowledgement_note", alert.pk, "Called her.")
+    assert RiskAlert.objects.get(pk=alert.pk).reason.endswith("(self-harm).")

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from accounts.models import User, UserProfile, WellnessEntry
+from accounts.models import RiskAlert, ScreeningResponse, User, UserProfile, WellnessEntry
 from appointments.models import CalendlyWebhookEvent
 from bloom import crypto
 from content.models import CareerApplication
@@ -35,6 +35,11 @@ FIELDS = [
     "accounts.WellnessEntry.energy",
     "accounts.WellnessEntry.support",
     "accounts.WellnessEntry.notes",
+    "accounts.ScreeningResponse.total",
+    "accounts.ScreeningResponse.band",
+    "accounts.ScreeningResponse.perinatal_stage",
+    "accounts.ScreeningResponse.perinatal_week",
+    "accounts.RiskAlert.reason",
     "workshops.WorkshopFeedback.comments",
     "appointments.CalendlyWebhookEvent.intake_answers",
     "content.CareerApplication.cv",
@@ -44,6 +49,8 @@ TABLE_COLUMNS = [
     ("user_profiles", "due_date"),
     ("wellness_entries", "mood"),
     ("wellness_entries", "notes"),
+    ("screening_responses", "total"),
+    ("risk_alerts", "reason"),
     ("workshop_feedback", "comments"),
     ("calendly_webhook_events", "intake_answers"),
 ]
@@ -81,6 +88,22 @@ def _fill(rows: int = ROWS) -> None:
             notes=f"night {n}",
         )
         for n in range(rows)
+    )
+    ScreeningResponse.objects.bulk_create(
+        ScreeningResponse(
+            user=user,
+            instrument="epds",
+            answers="{}",
+            total=n % 30,
+            band="low",
+            perinatal_stage="postpartum",
+            perinatal_week=6,
+        )
+        for n, user in enumerate(users)
+    )
+    RiskAlert.objects.bulk_create(
+        RiskAlert(user=user, source="wellness_note", reason=f"Words matched the risk phrases ({n})")
+        for n, user in enumerate(users)
     )
     workshop = WorkshopFactory()
     WorkshopFeedback.objects.bulk_create(
