@@ -30,7 +30,7 @@ from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationE
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.db import connection, models, transaction
-from django.db.models import Value, lookups
+from django.db.models import lookups
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_date
 
@@ -101,7 +101,7 @@ class _EmptyExact(lookups.Exact):
     """`= ''` on an encrypted text column (the one value stored as is); any other value refused."""
 
     def get_prep_lookup(self):
-        if self.rhs != "":
+        if self.rhs not in ("", None):  # None: Django turns `= None` into `isnull`
             _refuse_lookup(self.lhs.output_field, "exact")
         return self.rhs
 
@@ -577,20 +577,25 @@ def encryption_keys_rotate(
             progress(state)
 
     for model, model_field in encrypted_fields():
-        manager = model._base_manager
         total = _stored(model, model_field).count()
         state = RotationProgress(label=_label(model, model_field), seen=0, total=total, rotated=0)
+        quote = connection.ops.quote_name
+        update = (
+            f"UPDATE {quote(model._meta.db_table)} SET {quote(model_field.column)} = %s "  # noqa: S608 - from meta
+            f"WHERE {quote(model._meta.pk.column)} = %s"
+        )
         for rows in _stored_tokens(model, model_field, batch_size=batch_size, lock=True):
+            changed = []
             for pk, token in rows:
-                if not token:
-                    continue
                 if is_current(token.encode()):
                     result.current += 1
-                    continue
-                manager.filter(pk=pk).update(
-                    **{model_field.name: Value(rotate_token(token), output_field=models.TextField())}
-                )
-                state.rotated += 1
+                else:
+                    changed.append((rotate_token(token), pk))
+            if changed:
+                # `_stored_tokens` yields inside the batch's transaction: the rows are still locked.
+                with connection.cursor() as cursor:
+                    cursor.executemany(update, changed)
+            state.rotated += len(changed)
             state.seen += len(rows)
             state.total = max(state.total, state.seen)
             if len(rows) == batch_size and progress is not None:

@@ -138,6 +138,9 @@ def test_sql_on_an_encrypted_column_is_refused_loudly(query):
 def test_empty_text_is_still_comparable():
     WellnessEntryFactory(notes="")
     assert WellnessEntry.objects.filter(notes="").count() == 1
+    assert WellnessEntry.objects.filter(notes=None).count() == 0
+    with pytest.raises(FieldError, match="WellnessEntry.notes is encrypted"):
+        WellnessEntry.objects.filter(notes="Cried")
 
 
 def test_out_of_range_scores_and_unknown_stages_are_refused_before_they_are_encrypted():
