@@ -12,7 +12,16 @@ screening      questionnaires on the perinatal timeline and crisis routing (docs
 """
 
 from .care import care_assignment_archive, care_assignment_create, care_progress_share_set
-from .data_requests import data_request_create, data_request_process, data_request_reject, member_anonymize
+from .data_requests import (
+    data_request_audit,
+    data_request_create,
+    data_request_deadline,
+    data_request_farewells_scrub,
+    data_request_process,
+    data_request_reject,
+    data_request_reminders_send,
+    member_anonymize,
+)
 from .members import (
     PREFERENCE_FIELDS,
     consent_record,
@@ -92,9 +101,13 @@ __all__ = [
     "admin_user_ensure",
     "admin_user_role_set",
     "consent_record",
+    "data_request_audit",
     "data_request_create",
+    "data_request_deadline",
+    "data_request_farewells_scrub",
     "data_request_process",
     "data_request_reject",
+    "data_request_reminders_send",
     "health_read_record",
     "member_anonymize",
     "member_email_changed",

@@ -18,7 +18,7 @@ def decrypt_cvs(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("content", "0002_seed_now_default"),
+        ("content", "0080_subscriber_consent_proof"),
     ]
 
     operations = [
