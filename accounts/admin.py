@@ -107,7 +107,8 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "preferred_name", "stage", "email_verified", "onboarding_completed", "marketing_consent"]
-    list_filter = ["stage", "email_verified", "onboarding_completed", "marketing_consent"]
+    # No filter on stage: it is encrypted (docs/adr/0330).
+    list_filter = ["email_verified", "onboarding_completed", "marketing_consent"]
     search_fields = ["user__email", "first_name", "last_name", "preferred_name"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
@@ -139,7 +140,7 @@ class WellnessEntryAdmin(HealthReadAuditMixin, admin.ModelAdmin):
     an entry shows its notes and is written to the audit log."""
 
     list_display = ["user", "entry_date", "mood", "anxiety", "energy", "support", "sleep_hours"]
-    list_filter = ["entry_date", "mood"]
+    list_filter = ["entry_date"]  # the scores are encrypted (docs/adr/0330)
     search_fields = ["user__email"]
     list_select_related = ["user"]
     date_hierarchy = "entry_date"
@@ -357,7 +358,7 @@ class ScreeningResponseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
     each look at shared answers is written to the audit log."""
 
     list_display = ["taken_at", "user", "instrument", "total", "band", "urgent", "when", "shared_with_clinician"]
-    list_filter = ["instrument", "urgent", "shared_with_clinician", "perinatal_stage"]
+    list_filter = ["instrument", "urgent", "shared_with_clinician"]  # stage is encrypted (docs/adr/0330)
     search_fields = ["user__email"]
     list_select_related = ["user"]
     date_hierarchy = "taken_at"

@@ -7,7 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from bloom.crypto import EncryptedTextField
+from bloom.crypto import EncryptedDateField, EncryptedDecimalField, EncryptedIntegerField, EncryptedTextField
 from bloom.fields import choice_constraint, choice_field, ip_address_field, optional_user_fk
 from bloom.models import DbNow, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
 
@@ -79,9 +79,11 @@ class UserProfile(TimeStampedModel):
     last_name = models.CharField(max_length=150, blank=True)
     preferred_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=32, blank=True)
-    stage = choice_field(Stage, max_length=20, blank=True)
-    due_date = models.DateField(null=True, blank=True)
-    baby_birth_date = models.DateField(null=True, blank=True)
+    # Health information: where she is in pregnancy or after it, Fernet-encrypted at rest
+    # (docs/adr/0330). Never filtered in SQL; screening schedules compute from them in Python.
+    stage = EncryptedTextField(choices=Stage.choices, blank=True, default="")
+    due_date = EncryptedDateField(null=True, blank=True)
+    baby_birth_date = EncryptedDateField(null=True, blank=True)
     topics = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     timezone = models.CharField(max_length=64, default="America/Los_Angeles")
     onboarding_step = models.PositiveSmallIntegerField(default=0, db_default=0)
@@ -101,9 +103,6 @@ class UserProfile(TimeStampedModel):
 
     class Meta:
         db_table = "user_profiles"
-        constraints = [
-            choice_constraint("user_profiles", "stage", Stage, blank=True),
-        ]
 
     def __str__(self) -> str:
         return f"Profile of {self.user_id}"
@@ -272,12 +271,24 @@ class WellnessEntry(TimeStampedModel):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="wellness_entries")
     entry_date = models.DateField()
-    mood = models.PositiveSmallIntegerField(help_text="1 (very low) to 5 (very good)")
-    sleep_hours = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
-    anxiety = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (calm) to 5 (very anxious)")
-    energy = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (exhausted) to 5 (energetic)")
-    support = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="How supported she felt: 1 (alone) to 5 (well supported)"
+    # Health information: the scores are Fernet-encrypted at rest (docs/adr/0330), their
+    # ranges checked in Python (validators); charts average them in Python.
+    mood = EncryptedIntegerField(min_value=1, max_value=5, help_text="1 (very low) to 5 (very good)")
+    sleep_hours = EncryptedDecimalField(
+        max_digits=3, decimal_places=1, min_value=0, max_value=24, null=True, blank=True
+    )
+    anxiety = EncryptedIntegerField(
+        min_value=1, max_value=5, null=True, blank=True, help_text="1 (calm) to 5 (very anxious)"
+    )
+    energy = EncryptedIntegerField(
+        min_value=1, max_value=5, null=True, blank=True, help_text="1 (exhausted) to 5 (energetic)"
+    )
+    support = EncryptedIntegerField(
+        min_value=1,
+        max_value=5,
+        null=True,
+        blank=True,
+        help_text="How supported she felt: 1 (alone) to 5 (well supported)",
     )
     # Health information: Fernet-encrypted at rest (docs/adr/0011); staff reads are audited.
     notes = EncryptedTextField(blank=True, default="")
@@ -288,23 +299,6 @@ class WellnessEntry(TimeStampedModel):
         verbose_name_plural = "wellness entries"
         constraints = [
             models.UniqueConstraint(fields=["user", "entry_date"], name="wellness_entries_user_date_uniq"),
-            models.CheckConstraint(condition=models.Q(mood__range=(1, 5)), name="wellness_entries_mood_range"),
-            models.CheckConstraint(
-                condition=models.Q(anxiety__isnull=True) | models.Q(anxiety__range=(1, 5)),
-                name="wellness_entries_anxiety_range",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(energy__isnull=True) | models.Q(energy__range=(1, 5)),
-                name="wellness_entries_energy_range",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(support__isnull=True) | models.Q(support__range=(1, 5)),
-                name="wellness_entries_support_range",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(sleep_hours__isnull=True) | models.Q(sleep_hours__range=(0, 24)),
-                name="wellness_entries_sleep_range",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -526,13 +520,18 @@ class ScreeningResponse(UUIDModel):
     # Health information: {item number: position of the option chosen} as JSON, Fernet-encrypted
     # at rest. Staff see it only when the member shares it, and every read is audited.
     answers = EncryptedTextField()
-    total = models.PositiveSmallIntegerField()
-    band = models.CharField(max_length=20)
+    # The score, its band and where on her timeline she took it are health information too:
+    # encrypted (docs/adr/0330). `urgent` stays plain: crisis routing selects on it.
+    total = EncryptedIntegerField(min_value=0, max_value=30)
+    band = EncryptedTextField()
     urgent = models.BooleanField(default=False, db_default=False)
     taken_at = models.DateTimeField(default=timezone.now, db_default=DbNow())
-    perinatal_stage = choice_field(Stage, max_length=20, default="", blank=True)
-    perinatal_week = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Week of pregnancy, or full weeks since the birth, when she took it."
+    perinatal_stage = EncryptedTextField(choices=Stage.choices, default="", blank=True)
+    perinatal_week = EncryptedIntegerField(
+        min_value=0,
+        null=True,
+        blank=True,
+        help_text="Week of pregnancy, or full weeks since the birth, when she took it.",
     )
     shared_with_clinician = models.BooleanField(
         default=False, db_default=False, help_text="The member's consent to show her answers to her clinician."
@@ -544,7 +543,6 @@ class ScreeningResponse(UUIDModel):
         indexes = [models.Index(fields=["user", "-taken_at"], name="screening_responses_user_idx")]
         constraints = [
             choice_constraint("screening_responses", "instrument", ScreeningInstrument),
-            models.CheckConstraint(condition=models.Q(total__lte=30), name="screening_responses_total_range"),
         ]
 
     def __str__(self) -> str:
@@ -598,7 +596,8 @@ class RiskAlert(UUIDModel):
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="risk_alerts")
     source = choice_field(RiskSource, max_length=20)
     # Why, in staff words, without her answers or her text (those are read, audited, at the source).
-    reason = models.TextField()
+    # Why she needs attention (her matched words, the items she answered): encrypted (docs/adr/0330).
+    reason = EncryptedTextField()
     screening_response = models.ForeignKey(
         ScreeningResponse, on_delete=models.SET_NULL, null=True, blank=True, related_name="risk_alerts"
     )
@@ -607,7 +606,7 @@ class RiskAlert(UUIDModel):
     assigned_clinician = optional_user_fk(help_text="The clinician alerted; empty when the on-call role was.")
     acknowledged_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledgement_note = models.TextField(blank=True, default="")
+    acknowledgement_note = EncryptedTextField(blank=True, default="")
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

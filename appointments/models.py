@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from bloom.crypto import EncryptedTextField
+from bloom.crypto import EncryptedJSONField, EncryptedTextField
 from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk
 from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
 from bloom.webhooks import WebhookEventBase
@@ -520,6 +520,9 @@ class CalendlyWebhookEvent(WebhookEventBase):
     """One Calendly webhook delivery, stored before processing (key: see docs/adr/0061)."""
 
     event_uuid = models.TextField(unique=True)
+    # The invitee's answers to the booking questions (intake: health information), taken out of
+    # `event_data` before it is stored and kept here encrypted (docs/adr/0330).
+    intake_answers = EncryptedJSONField(null=True, blank=True)
 
     class Meta(WebhookEventBase.Meta):
         db_table = "calendly_webhook_events"

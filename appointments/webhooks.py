@@ -334,5 +334,16 @@ class CalendlyProvider(WebhookProvider):
     def event_identity(self, payload: dict) -> tuple[str, str]:
         return calendly_event_uuid(body=payload), str(payload["event"])
 
+    private_field = "intake_answers"
+
+    def private_split(self, payload: dict) -> tuple[dict, object | None]:
+        """The invitee's `questions_and_answers` (intake) go to the encrypted `intake_answers`."""
+        invitee = payload.get("payload")
+        if not isinstance(invitee, dict) or "questions_and_answers" not in invitee:
+            return payload, None
+        invitee = dict(invitee)
+        answers = invitee.pop("questions_and_answers")
+        return {**payload, "payload": invitee}, answers
+
 
 PROVIDER = CalendlyProvider()

@@ -49,11 +49,6 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     # accounts
     "user_achievements_user_key_uniq": ("key", "This member already has this achievement."),
     "wellness_entries_user_date_uniq": ("entry_date", "There is already a check-in for this date."),
-    "wellness_entries_mood_range": ("mood", "Mood must be between 1 and 5."),
-    "wellness_entries_anxiety_range": ("anxiety", "Anxiety must be between 1 and 5, or left empty."),
-    "wellness_entries_energy_range": ("energy", "Energy must be between 1 and 5, or left empty."),
-    "wellness_entries_support_range": ("support", "Support must be between 1 and 5, or left empty."),
-    "wellness_entries_sleep_range": ("sleep_hours", "Sleep hours must be between 0 and 24, or left empty."),
     "admin_role_permissions_uniq": ("permission", "This role already has this permission."),
     "data_requests_one_open_per_kind": ("kind", "This member already has an open request of this kind."),
     "screening_points_week_in_range": (
@@ -62,7 +57,6 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     ),
     "screening_points_window_positive": ("window_weeks", "The window must be at least 1 week."),
     "screening_points_uniq": ("week", "This questionnaire is already scheduled for this stage and week."),
-    "screening_responses_total_range": ("total", "The total score cannot be more than 30."),
     "member_screening_points_uniq": ("point", "This member already has this screening point for this date."),
     "risk_alerts_acknowledged_by_someone": (
         "acknowledged_by",

@@ -129,13 +129,13 @@ def _name_parts(member) -> list[str]:
 
 def _searchable_columns(model) -> list[models.Field]:
     """Text and JSON columns whose stored value SQL can read (not encrypted ones)."""
-    from bloom.crypto import EncryptedTextField
+    from bloom.crypto import ENCRYPTED_FIELD_TYPES
 
     return [
         f
         for f in model._meta.concrete_fields
         if isinstance(f, models.CharField | models.TextField | models.JSONField)
-        and not isinstance(f, EncryptedTextField)
+        and not isinstance(f, ENCRYPTED_FIELD_TYPES)
     ]
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
+from bloom.crypto import columns_encrypt
 from bloom.ledger import ledger_context
 
 EMAIL_DOMAIN = "scale.bloom.test"
@@ -460,11 +461,13 @@ class Table:
     db_table: str
     needs: tuple[str, ...] = ()
     batch: int = 50_000  # items per INSERT (for progress, enrollments: about 17 rows each)
+    # Encrypted columns (bloom.crypto) the SQL writes in plain text: encrypted after each batch.
+    encrypted: tuple[str, ...] = ()
 
 
 TABLES: tuple[Table, ...] = (
     Table("members", "users"),
-    Table("profiles", "user_profiles", ("members",)),
+    Table("profiles", "user_profiles", ("members",), encrypted=("stage", "due_date", "baby_birth_date")),
     Table("preferences", "user_preferences", ("members",)),
     Table("courses", "courses"),
     Table("modules", "course_modules", ("courses",)),
@@ -611,6 +614,8 @@ def scale_seed(
                     hi = min(items, lo + table.batch - 1)
                     with ledger_context(actor="seed_scale", source="seed_scale"), connection.cursor() as cursor:
                         cursor.execute(_statement(table.name, {**params, "lo": lo, "hi": hi}))
+                        if table.encrypted:
+                            columns_encrypt(table=table.db_table, columns=list(table.encrypted), plain_only=True)
                     if progress is not None:
                         progress(result, hi - first + 1, items - first + 1)
             result.after = _count(table.name)

@@ -217,6 +217,8 @@ class WebhookProvider:
     id_field: ClassVar[str]
     handlers: ClassVar[Mapping[str, Handler]]
     process_task: ClassVar[str]
+    # An encrypted column of `model` for the part of a payload that must not sit in plain JSON.
+    private_field: ClassVar[str | None] = None
 
     def __str__(self) -> str:
         return self.name
@@ -245,6 +247,10 @@ class WebhookProvider:
     def event_identity(self, payload: dict) -> tuple[str, str]:
         """(the event's unique id, its type); PayloadError when the body lacks them."""
         raise NotImplementedError
+
+    def private_split(self, payload: dict) -> tuple[dict, object | None]:
+        """(the payload to store in `event_data`, the part for `private_field` or None)."""
+        return payload, None
 
     def answer_early(self, payload: dict) -> HttpResponse | None:
         """A response that replaces storing (a verified challenge), or None to store."""
@@ -283,8 +289,11 @@ class WebhookProvider:
         table = connection.ops.quote_name(self.model._meta.db_table)
         key = connection.ops.quote_name(self.model._meta.get_field(self.id_field).column)
         # Table and column come from the model's meta, quoted; the values are parameters.
-        columns = f"(id, {key}, event_type, event_data, processed, attempts, outcome, created_at)"
-        values = "(gen_random_uuid(), %s, %s, %s::jsonb, false, 0, '', now())"
+        private = ""
+        if self.private_field is not None:
+            private = ", " + connection.ops.quote_name(self.model._meta.get_field(self.private_field).column)
+        columns = f"(id, {key}, event_type, event_data, processed, attempts, outcome, created_at{private})"
+        values = f"(gen_random_uuid(), %s, %s, %s::jsonb, false, 0, '', now(){', %s' if private else ''})"
         return f"INSERT INTO {table} {columns} VALUES {values} ON CONFLICT ({key}) DO NOTHING RETURNING id"  # noqa: S608
 
     def store(self, *, external_id: str, event_type: str, payload: dict, raw: bytes | None = None) -> str | None:
@@ -292,11 +301,19 @@ class WebhookProvider:
 
         One statement, `INSERT ... ON CONFLICT DO NOTHING` (docs/adr/0034): a duplicate
         inserts and enqueues nothing. `raw` (the verified body) is stored as is, saving a
-        JSON re-encode. Returns the new row's id, or None for a duplicate.
+        JSON re-encode. A provider with a `private_field` stores what `private_split` takes out
+        of the payload (health information) in that encrypted column instead of `event_data`.
+        Returns the new row's id, or None for a duplicate.
         """
+        params = []
+        if self.private_field is not None:
+            payload, private = self.private_split(payload)
+            if private is not None:
+                raw = None  # the verified body still holds what was taken out
+            params.append(self.model._meta.get_field(self.private_field).get_prep_value(private))
         body = raw.decode() if raw is not None else json.dumps(payload)
         with connection.cursor() as cursor:
-            cursor.execute(self._insert_sql, [external_id, event_type, body])
+            cursor.execute(self._insert_sql, [external_id, event_type, body, *params])
             row = cursor.fetchone()
         if row is None:
             return None

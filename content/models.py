@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from bloom.crypto import EncryptedTextField
+from bloom.crypto import EncryptedTextField, encrypted_file_storage
 from bloom.fields import choice_constraint, choice_field, ip_address_field, optional_user_fk
 from bloom.models import SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
 
@@ -440,7 +440,8 @@ class CareerApplication(TimeStampedModel):
     email = models.EmailField(max_length=254)
     phone = models.CharField(max_length=32, blank=True, default="")
     cover_letter = models.TextField(blank=True, default="")
-    cv = models.FileField(upload_to=cv_upload_to, max_length=300)
+    # Encrypted at rest with the field keys (docs/adr/0330); read through the storage, which decrypts.
+    cv = models.FileField(upload_to=cv_upload_to, storage=encrypted_file_storage, max_length=300)
     cv_original_name = models.CharField(max_length=255, blank=True, default="")
     status = choice_field(ApplicationStatus, max_length=20, default=ApplicationStatus.NEW, db_default=True)
     staff_notes = models.TextField(blank=True, default="")

@@ -267,7 +267,7 @@ class WorkshopFeedbackAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
 
     list_display = ["workshop", "user", "rating", "would_recommend", "created_at"]
     list_filter = ["rating", "would_recommend", "workshop"]
-    search_fields = ["comments", "user__email", "workshop__title"]
+    search_fields = ["user__email", "workshop__title"]  # comments are encrypted (docs/adr/0330)
     list_select_related = ["user", "workshop"]
     readonly_fields = ["workshop", "user", "rating", "comments", "would_recommend", "created_at"]
 

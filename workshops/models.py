@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from bloom.crypto import EncryptedTextField
 from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk
 from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
 from bloom.webhooks import WebhookEventBase
@@ -367,7 +368,8 @@ class WorkshopFeedback(UUIDModel):
     workshop = models.ForeignKey(Workshop, on_delete=models.PROTECT, related_name="feedback")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_feedback")
     rating = models.PositiveSmallIntegerField()
-    comments = models.TextField(blank=True)
+    # What she writes may be about her health: Fernet-encrypted at rest (docs/adr/0330).
+    comments = EncryptedTextField(blank=True)
     would_recommend = models.BooleanField(null=True, blank=True)
     created_at = created_at_field()
 

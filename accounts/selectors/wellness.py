@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Avg, CharField, Count, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Cast, TruncWeek
+from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 
 from ..care_team import members_in_care_q
 from ..models import WELLNESS_SHARE_SOURCE, ConsentRecord, RiskAlert, RiskSource, User, WellnessEntry
@@ -65,49 +65,34 @@ def wellness_entry_list_between(*, member: User, start: datetime.date, end: date
     return list(WellnessEntry.objects.filter(user=member, entry_date__range=(start, end)).order_by("entry_date"))
 
 
+def _average(entries: list[WellnessEntry], measure: str, places: int) -> float | None:
+    """The mean of `measure` over the entries that answered it, rounded; None if none did."""
+    values = [float(value) for value in (getattr(entry, measure) for entry in entries) if value is not None]
+    return round(sum(values) / len(values), places) if values else None
+
+
 def wellness_week_list(*, member: User, today: datetime.date, weeks: int = 12) -> list[WellnessWeek]:
     """Her last `weeks` weeks, oldest first, the current week last; every week is listed, a
-    week with no check-in has entries=0 and no averages. One query (averaged in PostgreSQL)."""
+    week with no check-in has entries=0 and no averages. One query; the scores are encrypted
+    (docs/adr/0330), so they are averaged in Python (at most 7 rows a week)."""
     weeks = max(1, weeks)
     first = week_start(today) - datetime.timedelta(weeks=weeks - 1)
-    rows = (
-        WellnessEntry.objects.filter(user=member, entry_date__range=(first, today))
-        .annotate(week=TruncWeek("entry_date"))
-        .values("week")
-        .annotate(
-            n=Count("id"),
-            mood_avg=Avg("mood"),
-            anxiety_avg=Avg("anxiety"),
-            energy_avg=Avg("energy"),
-            support_avg=Avg("support"),
-            sleep_avg=Avg("sleep_hours"),
-        )
-        .order_by("week")
-    )
-    by_week = {}
-    for row in rows:
-        start = row["week"].date() if isinstance(row["week"], datetime.datetime) else row["week"]
-        by_week[start] = row
-
-    def number(value) -> float | None:
-        return None if value is None else round(float(value), 2)
+    by_week: dict[datetime.date, list[WellnessEntry]] = {}
+    for entry in WellnessEntry.objects.filter(user=member, entry_date__range=(first, today)):
+        by_week.setdefault(week_start(entry.entry_date), []).append(entry)
 
     result = []
     for index in range(weeks):
         start = first + datetime.timedelta(weeks=index)
-        row = by_week.get(start)
-        if row is None:
+        entries = by_week.get(start)
+        if not entries:
             result.append(WellnessWeek(start=start, entries=0))
             continue
         result.append(
             WellnessWeek(
                 start=start,
-                entries=row["n"],
-                mood=number(row["mood_avg"]),
-                anxiety=number(row["anxiety_avg"]),
-                energy=number(row["energy_avg"]),
-                support=number(row["support_avg"]),
-                sleep_hours=number(row["sleep_avg"]),
+                entries=len(entries),
+                **{measure: _average(entries, measure, 2) for measure, _label, _scale in WELLNESS_MEASURES},
             )
         )
     return result
@@ -115,11 +100,12 @@ def wellness_week_list(*, member: User, today: datetime.date, weeks: int = 12) -
 
 def wellness_averages(*, member: User, start: datetime.date, end: datetime.date) -> dict:
     """Her check-ins from `start` to `end`: {"entries": n, field: average over the days she
-    answered it, or None}. One query."""
-    row = WellnessEntry.objects.filter(user=member, entry_date__range=(start, end)).aggregate(
-        entries=Count("id"), **{field: Avg(field) for field, _label, _scale in WELLNESS_MEASURES}
-    )
-    return {key: (value if key == "entries" or value is None else round(float(value), 1)) for key, value in row.items()}
+    answered it, or None}. One query; averaged in Python (the scores are encrypted)."""
+    entries = list(WellnessEntry.objects.filter(user=member, entry_date__range=(start, end)))
+    return {
+        "entries": len(entries),
+        **{measure: _average(entries, measure, 1) for measure, _label, _scale in WELLNESS_MEASURES},
+    }
 
 
 def wellness_share_active(*, member: User) -> bool:

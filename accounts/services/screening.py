@@ -163,8 +163,9 @@ def screening_reminders_send(*, today: datetime.date | None = None) -> int:
     if not points:
         return 0
     profiles = (
+        # Stage and dates are encrypted (docs/adr/0330): SQL keeps those with a date, Python the stage.
         UserProfile.objects.filter(user__is_active=True)
-        .filter(Q(stage="pregnant", due_date__isnull=False) | Q(stage="postpartum", baby_birth_date__isnull=False))
+        .filter(Q(due_date__isnull=False) | Q(baby_birth_date__isnull=False))
         # A member on a pause is offered nothing until she is back; the points wait for her.
         .filter(~paused_members_exist(user_ref="user_id"))
         .select_related("user")
@@ -172,6 +173,11 @@ def screening_reminders_send(*, today: datetime.date | None = None) -> int:
     )
     sent = 0
     for profile in profiles.iterator(chunk_size=500):
+        if not (
+            (profile.stage == "pregnant" and profile.due_date is not None)
+            or (profile.stage == "postpartum" and profile.baby_birth_date is not None)
+        ):
+            continue
         day = today or member_today(profile=profile)
         for point, anchor in screening_points_reached(profile=profile, today=day, points=points):
             with transaction.atomic():

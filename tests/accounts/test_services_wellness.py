@@ -6,7 +6,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from accounts.models import ConsentKind, ConsentRecord, RiskAlert, WellnessEntry
 from accounts.selectors import member_today, wellness_share_active
@@ -63,8 +64,9 @@ def test_an_edit_replaces_that_days_check_in(member):
     assert (entry.mood, entry.sleep_hours, entry.support, entry.notes) == (4, None, None, "")
 
 
-def test_support_outside_one_to_five_is_refused_by_the_database(member):
-    with pytest.raises(IntegrityError), transaction.atomic():
+def test_support_outside_one_to_five_is_refused_on_write(member):
+    # Encrypted (docs/adr/0330): the field checks the range before encrypting, the database cannot.
+    with pytest.raises(ValidationError), transaction.atomic():
         WellnessEntryFactory(user=member, support=6)
 
 

@@ -56,7 +56,8 @@ def test_the_walk_covers_check_and_unique_constraints_of_every_app():
         apps_with_checks
     )
     assert {"courses", "workshops", "content"} <= apps_with_uniques
-    assert len(list(constraints.project_constraints())) >= 140
+    # 145 until the wellness ranges and profile stage check moved into encrypted fields (ADR 0330).
+    assert len(list(constraints.project_constraints())) >= 130
 
 
 def test_unknown_shapes_get_no_invented_sentence():
