@@ -1,4 +1,4 @@
-"""Admin building blocks shared by every app (this module registers no model).
+"""Admin building blocks shared by every app (the workflow's own pages register from bloom.admin_workflow).
 
 - `row_action`: an admin action that (optionally) shows one shared confirmation page, then
   calls a service for each selected row and writes one message per outcome.
@@ -421,3 +421,7 @@ class SoftDeleteAdmin(ConstraintErrorsMixin, DeleteGuardMixin, admin.ModelAdmin)
     @row_action(description="Restore selected rows", done=lambda o: o.say(o.modeladmin.restore_done))
     def restore(self, request, obj):
         return self.restore_row(request, obj)
+
+
+# The approval workflow's own admin pages (review queue, two-person rule, history) register here.
+from bloom import admin_workflow  # noqa: E402, F401

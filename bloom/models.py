@@ -101,3 +101,11 @@ class SoftDeleteModel(models.Model):
 
 # The event ledger's model lives with its triggers and verifier (docs/adr/0160).
 from bloom.ledger import LedgerEvent  # noqa: E402, F401
+
+# The approval workflow's tables, for every kind of content (docs/adr/0390).
+from bloom.workflow_models import (  # noqa: E402, F401
+    ContentApprovalPolicy,
+    ContentWorkflowEvent,
+    ContentWorkflowState,
+    WorkflowState,
+)
