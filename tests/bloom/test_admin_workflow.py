@@ -5,28 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from bloom import workflow
 from bloom.workflow_models import ContentWorkflowState, WorkflowState
 from courses.models import CourseLesson, PublishStatus
-from tests.factories.accounts import UserFactory
 from tests.factories.content import BlogPostFactory
 from tests.factories.courses import CourseLessonFactory
 from tests.factories.notifications import EmailTemplateFactory
-from tests.factories.workflow import ContentWorkflowStateFactory
+from tests.factories.workflow import ContentWorkflowStateFactory, staff_with_permissions
 from tests.factories.workshops import WorkshopFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _staff(client, *perms):
-    user = UserFactory(is_staff=True)
-    for perm in perms:
-        app, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
+    user = staff_with_permissions(*perms)
     client.force_login(user)
     return user
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core import mail
 from django.utils import timezone
 
@@ -16,22 +15,14 @@ from bloom.workflow_models import ContentWorkflowEvent, ContentWorkflowState, Wo
 from content.models import BlogPost, CampaignStatus, NewsletterCampaign, PostStatus
 from courses.models import Course, CourseLesson, PublishStatus
 from notifications.models import EmailQueue
-from tests.factories.accounts import StaffUserFactory
 from tests.factories.content import BlogPostFactory
 from tests.factories.courses import CourseFactory, CourseLessonFactory, CourseModuleFactory
 from tests.factories.workflow import ContentApprovalPolicyFactory
+from tests.factories.workflow import staff_with_permissions as staff_with
 from tests.factories.workshops import WorkshopFactory
 from workshops.models import Workshop, WorkshopStatus
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_with(*perms: str):
-    user = StaffUserFactory()
-    for perm in perms:
-        app, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
-    return type(user).objects.get(pk=user.pk)  # a fresh permission cache
 
 
 @pytest.fixture

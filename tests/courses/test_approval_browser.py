@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from bloom.tasks import content_publish_due_task
@@ -20,18 +19,11 @@ from bloom.workflow_models import ContentWorkflowState, WorkflowState
 from courses.models import CourseLesson, PublishStatus
 from tests.browser import BROWSER, PageProblems, launch, session_cookie_for
 from tests.courses.conftest import build_course, lessons_of
-from tests.factories.accounts import StaffUserFactory, UserFactory
+from tests.factories.accounts import UserFactory
 from tests.factories.courses import CourseEnrollmentFactory, CourseLessonFactory
+from tests.factories.workflow import staff_with_permissions
 
 pytestmark = BROWSER
-
-
-def _staff(*perms: str, **fields):
-    user = StaffUserFactory(**fields)  # with TOTP: the admin's MFA check passes
-    for perm in perms:
-        app, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
-    return user
 
 
 @pytest.fixture
@@ -43,8 +35,8 @@ def journey(transactional_db, settings):
     )
     member = UserFactory(first_name="Ada")
     CourseEnrollmentFactory(user=member, course=course)
-    author = _staff("courses.view_courselesson", "courses.change_courselesson", first_name="Aroha")
-    reviewer = _staff(
+    author = staff_with_permissions("courses.view_courselesson", "courses.change_courselesson", first_name="Aroha")
+    reviewer = staff_with_permissions(
         "courses.view_courselesson", "bloom.view_contentworkflowstate", "bloom.approve_content", first_name="Rui"
     )
     return course, lesson, member, author, reviewer
