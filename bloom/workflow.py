@@ -95,6 +95,9 @@ def content_workflow_state_get(*, obj: models.Model) -> ContentWorkflowState:
     content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
     row = ContentWorkflowState.objects.filter(content_type=content_type, object_id=obj.pk).first()
     if row is not None:
+        drift = _drift(row, obj)
+        if drift is not None:
+            row.state = drift[0]  # shown as the item's own status says; written at the next step
         return row
     live = _kind(obj).is_live(obj)
     return ContentWorkflowState(
@@ -138,16 +141,36 @@ def user_may_submit(*, user, model: type[models.Model]) -> bool:
 # --- Services -----------------------------------------------------------------------------
 
 
+def _drift(row: ContentWorkflowState, obj) -> tuple[str, str] | None:
+    """(state, comment) when the item's own status moved outside the workflow (an older admin
+    action published or unpublished it): a live item is published, and a published one that is
+    no longer live is a draft. None when the row agrees with the item."""
+    live = _kind(obj).is_live(obj)
+    if live and row.state != WorkflowState.PUBLISHED:
+        return WorkflowState.PUBLISHED, "Published outside the workflow (its own status says so)."
+    if not live and row.state == WorkflowState.PUBLISHED:
+        return WorkflowState.DRAFT, "Unpublished outside the workflow (its own status says so)."
+    return None
+
+
 def _lock(obj: models.Model) -> ContentWorkflowState:
-    """The item's workflow row, created in the state its own status implies, locked for update."""
+    """The item's workflow row, created in the state its own status implies, locked for update.
+
+    A row the item's own status has moved away from is brought in line first, with a history
+    entry saying so (no actor), so the workflow never acts on a state the item is not in.
+    """
     unsaved = content_workflow_state_get(obj=obj)
     if unsaved.pk is not None and not unsaved._state.adding:
-        return ContentWorkflowState.objects.select_for_update().get(pk=unsaved.pk)
-    row, _ = ContentWorkflowState.objects.select_for_update().get_or_create(
-        content_type=unsaved.content_type,
-        object_id=unsaved.object_id,
-        defaults={"state": unsaved.state, "title": unsaved.title},
-    )
+        row = ContentWorkflowState.objects.select_for_update().get(pk=unsaved.pk)
+    else:
+        row, _ = ContentWorkflowState.objects.select_for_update().get_or_create(
+            content_type=unsaved.content_type,
+            object_id=unsaved.object_id,
+            defaults={"state": unsaved.state, "title": unsaved.title},
+        )
+    drift = _drift(row, obj)
+    if drift is not None:
+        _move(row, obj, to=drift[0], actor=None, comment=drift[1], publish_at=None)
     return row
 
 

@@ -259,3 +259,12 @@ def test_every_kind_named_in_the_issue_is_registered():
         "notifications.emailtemplate",
         "content.newslettercampaign",
     } <= labels
+
+
+def test_a_status_changed_outside_the_workflow_is_brought_in_line_with_a_history_entry(lesson, author, reviewer):
+    approved(lesson, author, reviewer)
+    lesson.status = PublishStatus.PUBLISHED  # the older "Publish selected lessons" action
+    lesson.save()
+    assert workflow.content_workflow_state_get(obj=lesson).state == WorkflowState.PUBLISHED
+    workflow.content_unpublish(obj=lesson, user=reviewer)
+    assert [h[:3] for h in history(lesson)[-2:]] == [("approved", "published", None), ("published", "draft", reviewer)]
