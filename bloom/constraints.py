@@ -38,6 +38,8 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     # bloom: the approval workflow (docs/adr/0390)
     "content_workflow_states_item_uniq": ("object_id", "This item already has a place in the review workflow."),
     "content_workflow_states_scheduled_has_time": ("publish_at", "A scheduled item needs a publication time."),
+    # accounts: staff onboarding
+    "staff_invitations_accepted_or_revoked": (None, "An invitation is either accepted or revoked, never both."),
     # notifications
     "email_queue_idempotency_key_unique": ("idempotency_key", "An email with this idempotency key is already queued."),
     "sequence_emails_position_unique": ("position", "Another email in this sequence already has this position."),

@@ -222,6 +222,8 @@ MFA_FORMS = {
 BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
 # Automatic logoff for staff (HIPAA 164.312(a)(2)(iii)); 0 turns it off.
 BLOOM_STAFF_IDLE_MINUTES = env.int("BLOOM_STAFF_IDLE_MINUTES", default=30)
+# How long a staff invitation link works (accounts/services/invitations.py).
+BLOOM_STAFF_INVITATION_DAYS = env.int("BLOOM_STAFF_INVITATION_DAYS", default=7)
 # How many reverse proxies we run in front of Bloom (docs/adr/0016). 0: REMOTE_ADDR is the
 # client and X-Forwarded-For is ignored; N: the Nth X-Forwarded-For entry from the right.
 # bloom.http.client_ip reads it for rate limits, lockouts and audit rows; allauth and
@@ -268,6 +270,8 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".services" / "m
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bloom Psychology <hello@bloompsychology.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 BLOOM_STAFF_ALERT_EMAIL = env("BLOOM_STAFF_ALERT_EMAIL", default="care-team@bloompsychology.example")
+# Staff are reminded this many days before a data request's one-month deadline (GDPR 12(3), docs/accounts.md).
+BLOOM_DATA_REQUEST_REMINDER_DAYS = env.int("BLOOM_DATA_REQUEST_REMINDER_DAYS", default=7)
 # Minutes a risk alert (urgent screening, flagged words) may wait unacknowledged before the
 # owners are alerted too (accounts.services.screening.risk_alerts_escalate, docs/adr/0103).
 BLOOM_RISK_ALERT_ESCALATE_AFTER = env.int("BLOOM_RISK_ALERT_ESCALATE_AFTER", default=30)
