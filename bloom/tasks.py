@@ -99,7 +99,7 @@ def warehouse_load_task(full: bool = False) -> dict[str, int]:
     return {r.table: r.inserted + r.updated for r in results}
 
 
-@task(ignore_result=True)
+@task(ignore_result=False)
 def content_publish_due_task() -> dict[str, int]:
     """Every minute: publish the scheduled content whose time has come (bloom/workflow.py)."""
     from bloom.workflow import content_publish_due
