@@ -1,5 +1,5 @@
-"""Admin building blocks shared by every app (the one model it registers is the audit trail,
-in bloom/admin_audit.py).
+"""Admin building blocks shared by every app (its own models' pages register from
+bloom/admin_audit.py, the audit trail, and bloom/admin_workflow.py, the approval workflow).
 
 - `row_action`: an admin action that (optionally) shows one shared confirmation page, then
   calls a service for each selected row and writes one message per outcome.
@@ -445,3 +445,5 @@ class AuditedReadMixin:
 
 
 from bloom import admin_audit  # noqa: E402, F401 - registers the audit trail's admin
+# The approval workflow's own admin pages (review queue, two-person rule, history) register here.
+from bloom import admin_workflow  # noqa: E402, F401

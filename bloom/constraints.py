@@ -35,6 +35,9 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     "unique_primary_email": ("primary", "This person already has a primary email address."),
     "unique_verified_email": ("email", "Another account has already verified this email address."),
     "unique_authenticator_type": ("type", "This person already has an authenticator of this type."),
+    # bloom: the approval workflow (docs/adr/0390)
+    "content_workflow_states_item_uniq": ("object_id", "This item already has a place in the review workflow."),
+    "content_workflow_states_scheduled_has_time": ("publish_at", "A scheduled item needs a publication time."),
     # accounts: staff onboarding
     "staff_invitations_accepted_or_revoked": (None, "An invitation is either accepted or revoked, never both."),
     # bloom: the audit trail (rows are written by its trigger; the sentences serve a hand-made row)

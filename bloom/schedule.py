@@ -4,6 +4,11 @@ from celery.schedules import crontab
 from django.conf import settings
 
 BEAT_SCHEDULE = {
+    # Approved posts, lessons and other content scheduled for publication (docs/adr/0390).
+    "bloom-content-publish-due": {
+        "task": "bloom.content_publish_due_task",
+        "schedule": 60.0,
+    },
     # Webhook events of every provider whose wake-up was lost (bloom.webhooks.WebhookProvider.sweep).
     "bloom-webhooks-sweep": {
         "task": "bloom.webhooks_sweep_task",

@@ -97,3 +97,14 @@ def warehouse_load_task(full: bool = False) -> dict[str, int]:
 
     results = warehouse_load(full=full)
     return {r.table: r.inserted + r.updated for r in results}
+
+
+@task(ignore_result=False)
+def content_publish_due_task() -> dict[str, int]:
+    """Every minute: publish the scheduled content whose time has come (bloom/workflow.py)."""
+    from bloom.workflow import content_publish_due
+
+    result = content_publish_due()
+    if result.published or result.refused:
+        logger.info("scheduled content: %d published, %d refused", len(result.published), len(result.refused))
+    return {"published": len(result.published), "refused": len(result.refused)}

@@ -29,6 +29,7 @@ from bloom.admin import (
     row_action,
 )
 from bloom.audit import audit_read_record
+from bloom.admin_workflow import WorkflowAdminMixin
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from bloom.text import normalize_email
@@ -119,7 +120,7 @@ STATUS_ACTIONS = {
 
 
 @admin.register(BlogPost)
-class BlogPostAdmin(AdminViewsMixin, SoftDeleteAdmin):
+class BlogPostAdmin(WorkflowAdminMixin, AdminViewsMixin, SoftDeleteAdmin):
     admin_views = [
         ("<uuid:object_id>/workflow/", "workflow_view", "workflow"),
         ("<uuid:object_id>/versions/<uuid:version_id>/restore/", "restore_version_view", "restore_version"),
@@ -581,7 +582,7 @@ class CampaignAdminForm(forms.ModelForm):
 
 
 @admin.register(NewsletterCampaign)
-class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
+class NewsletterCampaignAdmin(WorkflowAdminMixin, ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
     form = CampaignAdminForm
     admin_views = [
         ("<uuid:object_id>/send/", "send_view", "send"),

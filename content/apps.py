@@ -24,6 +24,12 @@ class ContentConfig(AppConfig):
         # asks us whether an address is a confirmed subscriber (ARCHITECTURE.md).
         notification_services.register_unsubscribe_handler(services.subscriber_unsubscribe)
         notification_services.register_marketing_consent_lookup(selectors.subscriber_marketing_consent)
+        from bloom.workflow import register_workflow_kind
+
+        from . import workflow
+
+        register_workflow_kind(workflow.BLOG_POST)  # docs/content.md "Approval and scheduling"
+        register_workflow_kind(workflow.CAMPAIGN)
         for key, sample, description in EMAIL_TEMPLATES:
             notification_services.register_email_template(key, sample_context=sample, description=description)
         register_panel(

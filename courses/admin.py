@@ -36,6 +36,7 @@ from bloom.admin import (
     plural,
     row_action,
 )
+from bloom.admin_workflow import WorkflowAdminMixin
 from bloom.exceptions import ApplicationError
 
 from . import services
@@ -109,7 +110,7 @@ def _published_lessons():
 
 
 @admin.register(Course)
-class CourseAdmin(CountColumnsMixin, SoftDeleteAdmin):
+class CourseAdmin(WorkflowAdminMixin, CountColumnsMixin, SoftDeleteAdmin):
     list_display = ("title", "status", "price", "currency", "enrollment_count", "archived_at", "position")
     list_filter = ("status", ArchivedFilter)
     search_fields = ("title", "slug", "instructor_name")
@@ -215,7 +216,7 @@ class LessonInline(admin.TabularInline):
 
 
 @admin.register(CourseModule)
-class CourseModuleAdmin(SoftDeleteAdmin):
+class CourseModuleAdmin(WorkflowAdminMixin, SoftDeleteAdmin):
     list_display = ("title", "course", "position", "drip_days", "archived_at")
     list_filter = (ArchivedFilter, "course")
     search_fields = ("title", "course__title")
@@ -281,7 +282,7 @@ class LessonResourceInline(admin.TabularInline):
 
 
 @admin.register(CourseLesson)
-class CourseLessonAdmin(AdminViewsMixin, SoftDeleteAdmin):
+class CourseLessonAdmin(WorkflowAdminMixin, AdminViewsMixin, SoftDeleteAdmin):
     admin_views = [
         ("<uuid:lesson_id>/versions/compare/", "compare_view", "compare"),
         ("<uuid:lesson_id>/versions/<uuid:version_id>/restore/", "restore_view", "restore"),

@@ -36,6 +36,13 @@ class CoursesConfig(AppConfig):
         register_assignable(assignables.COURSE)
         register_activity_source(selectors.activity_days_for_member)  # lessons count as showing up
         register_assignable(assignables.LESSON)
+        # Lessons, modules and courses go through review (docs/courses.md "Approval and scheduling").
+        from bloom.workflow import register_workflow_kind
+
+        from . import workflow
+
+        for kind in (workflow.LESSON, workflow.MODULE, workflow.COURSE):
+            register_workflow_kind(kind)
         register_panel(
             DashboardPanel(
                 key="courses",

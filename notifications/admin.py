@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from bloom.admin import AdminViewsMixin, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, row_action
+from bloom.admin_workflow import WorkflowAdminMixin
 
 from . import rendering, services
 from .models import (
@@ -118,7 +119,7 @@ def template_preview_render(*, key: str, subject: str, text: str, html: str) -> 
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(AdminViewsMixin, SoftDeleteAdmin):
+class EmailTemplateAdmin(WorkflowAdminMixin, AdminViewsMixin, SoftDeleteAdmin):
     admin_views = [
         ("live-preview/", "live_preview_view", "live_preview"),
         ("<path:object_id>/test-send/", "test_send_view", "test_send"),

@@ -14,3 +14,9 @@ class NotificationsConfig(AppConfig):
         from .defaults import install_default_sequences
 
         post_migrate.connect(install_default_sequences, sender=self, dispatch_uid="notifications-default-sequences")
+        from bloom.workflow import register_publish_refusal_listener, register_workflow_kind
+
+        from . import workflow
+
+        register_workflow_kind(workflow.EMAIL_TEMPLATE)
+        register_publish_refusal_listener(workflow.publish_refused_alert)  # staff told when beat is refused

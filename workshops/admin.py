@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 
 from bloom.admin import Confirm, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, plural, row_action
 from bloom.admin_webhooks import WebhookEventAdminMixin
+from bloom.admin_workflow import WorkflowAdminMixin
 
 from . import services, webhooks
 from .models import (
@@ -63,7 +64,7 @@ class WorkshopSeriesAdmin(ArchivableAdmin):
 
 
 @admin.register(Workshop)
-class WorkshopAdmin(ArchivableAdmin):
+class WorkshopAdmin(WorkflowAdminMixin, ArchivableAdmin):
     list_display = [
         "title",
         "starts_at",

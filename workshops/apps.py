@@ -19,6 +19,11 @@ class WorkshopsConfig(AppConfig):
         register_calendar_source("workshops", calendar.workshop_calendar_source)  # docs/calendar.md
 
         register_assignable(assignables.WORKSHOP)  # a clinician can suggest a workshop to a client
+        from bloom.workflow import register_workflow_kind
+
+        from . import workflow
+
+        register_workflow_kind(workflow.WORKSHOP)  # review before publishing (docs/workshops.md)
 
         register_panel(
             DashboardPanel(
