@@ -51,6 +51,10 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     "wellness_entries_sleep_range": ("sleep_hours", "Sleep hours must be between 0 and 24, or left empty."),
     "admin_role_permissions_uniq": ("permission", "This role already has this permission."),
     "data_requests_one_open_per_kind": ("kind", "This member already has an open request of this kind."),
+    "consent_records_has_subject": (
+        "email",
+        "A consent record needs the member or the email address it was given for.",
+    ),
     "screening_points_week_in_range": (
         "week",
         "Week must be 1 to 42 in pregnancy, or at most 156 after birth.",

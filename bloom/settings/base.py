@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.MemberTimezoneMiddleware",
     "accounts.middleware.StaffMFARequiredMiddleware",
+    # A new terms / privacy version is agreed to before anything else (docs/accounts.md "Consent").
+    "accounts.middleware.PolicyAgreementMiddleware",
 ]
 
 ROOT_URLCONF = "bloom.urls"
