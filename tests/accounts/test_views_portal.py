@@ -158,6 +158,7 @@ def test_preferences_change_records_marketing_consent(client, signed_in):
     assert UserProfile.objects.get(user=signed_in).marketing_consent is True
     record = ConsentRecord.objects.get(user=signed_in)
     assert (record.kind, record.granted, record.source) == ("marketing", True, "preferences")
+    assert record.purpose  # what she was told it is for
 
     # Saving again without changing the newsletter choice writes no new consent row.
     client.post(
