@@ -298,6 +298,9 @@ def test_user_created_outside_signup_gets_records_and_onboarding(client):
     client.force_login(user)
     response = client.get(reverse("accounts:dashboard"))
     assert response["Location"] == reverse("accounts:onboarding")
+    # She never agreed to the terms and privacy notice: she is asked before anything else.
+    assert client.get(reverse("accounts:onboarding"))["Location"].startswith(reverse("accounts:policies_agree"))
+    client.post(reverse("accounts:policies_agree"), {"agree": "1"})
     assert client.get(reverse("accounts:onboarding")).status_code == 200
     assert client.get(reverse("accounts:profile")).status_code == 200
     assert UserProfile.objects.filter(user=user).count() == 1
