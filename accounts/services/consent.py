@@ -95,7 +95,9 @@ def policies_agree(*, member: User, source: str, request=None) -> list[ConsentRe
 
 
 @transaction.atomic
-def marketing_consent_set(*, email: str, granted: bool, source: str, request=None) -> bool:
+def marketing_consent_set(
+    *, email: str, granted: bool, source: str, request=None, tell_unsubscribe_handlers: bool = True
+) -> bool:
     """Record marketing consent given or withdrawn for an address, and honour it everywhere.
 
     Writes a marketing consent record when the choice differs from the newest one (requests
@@ -103,7 +105,8 @@ def marketing_consent_set(*, email: str, granted: bool, source: str, request=Non
     account, `user_profiles.marketing_consent` and `user_preferences.newsletter` follow it
     (notifications refuses marketing mail, campaigns and marketing sequences included, by the
     profile). A withdrawal also calls notifications' unsubscribe handlers, so her newsletter
-    subscription ends too. Returns whether anything was written.
+    subscription ends too (not when notifications is the caller: it calls them itself).
+    Returns whether anything was written.
     """
     email = normalize_email(email)
     user = User.objects.select_for_update().filter(email__iexact=email).first()
@@ -121,7 +124,7 @@ def marketing_consent_set(*, email: str, granted: bool, source: str, request=Non
     if user is not None:
         UserProfile.objects.filter(user=user).update(marketing_consent=granted)
         UserPreferences.objects.filter(user=user).exclude(newsletter=granted).update(newsletter=granted)
-    if not granted:
+    if not granted and tell_unsubscribe_handlers:
         for handler in unsubscribe_handlers():
             if handler is not marketing_unsubscribed:
                 handler(email=email, reason=source)
@@ -130,7 +133,9 @@ def marketing_consent_set(*, email: str, granted: bool, source: str, request=Non
 
 def marketing_unsubscribed(*, email: str, reason: str = "") -> None:
     """notifications' unsubscribe handler: an unsubscribe link (or a complaint) is a withdrawal."""
-    marketing_consent_set(email=email, granted=False, source=f"unsubscribe:{reason or 'link'}")
+    marketing_consent_set(
+        email=email, granted=False, source=f"unsubscribe:{reason or 'link'}", tell_unsubscribe_handlers=False
+    )
 
 
 def telehealth_consent_give(*, member: User, request=None) -> bool:
