@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -43,7 +44,7 @@ def policies_agree(request):
     """The terms or the privacy notice changed: she is asked to agree to the new version."""
     profile = getattr(request.user, "profile", None)
     pending = policies_to_agree(profile=profile)
-    next_url = _next_url(request, "/dashboard/")
+    next_url = _next_url(request, reverse("accounts:dashboard"))
     if not pending:
         return redirect(next_url)
     error = ""
@@ -80,7 +81,7 @@ def consent_withdraw(request, what: str):
 @require_POST
 def telehealth_consent(request):
     """She agreed to sessions by video (the form on her session page)."""
-    next_url = _next_url(request, "/appointments/")
+    next_url = _next_url(request, reverse("appointments:appointment_list"))
     if request.POST.get("agree"):
         services.telehealth_consent_give(member=request.user, request=request)
         messages.success(request, "Thank you. Your consent to video sessions is saved.")
