@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0011_booking_policy"),
+        ("accounts", "0110_staff_invitations"),
     ]
 
     operations = [
