@@ -260,9 +260,9 @@ class SecurityEventAdmin(ReadOnlyAdmin):
 
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "kind", "granted", "source", "ip_address"]
+    list_display = ["created_at", "user", "email", "kind", "granted", "source", "text_version", "ip_address"]
     list_filter = ["kind", "granted", "source"]
-    search_fields = ["user__email"]
+    search_fields = ["user__email", "email"]
     list_select_related = ["user"]
 
 

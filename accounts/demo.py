@@ -14,6 +14,7 @@ from .services import (
     achievement_award,
     admin_user_role_set,
     member_records_ensure,
+    policies_agree,
     screening_submit,
     wellness_share_set,
 )
@@ -44,6 +45,8 @@ def seed(*, stdout) -> None:
         profile.email_verified, profile.email_verified_at = True, timezone.now()
         profile.onboarding_completed, profile.onboarding_completed_at = True, timezone.now()
         profile.save()
+    # She agreed to the current terms and privacy notice (records, as at a real sign-up).
+    policies_agree(member=member, source="demo")
     owner = _user(
         DEMO_LOGINS[1][1], DEMO_LOGINS[1][2], first_name="Olivia", last_name="Owner", is_staff=True, is_superuser=True
     )

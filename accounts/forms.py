@@ -34,9 +34,22 @@ class SignupForm(AllauthSignupForm):
         initial=False,
     )
 
+    agree_terms = forms.BooleanField(
+        required=True,
+        error_messages={
+            "required": "Please tick this box to create your account: we need your agreement to the terms."
+        },
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["email", "password1", "password2", "referral_source", "marketing_consent"])
+        self.fields["agree_terms"].label = format_html(
+            'I agree to the <a href="{}" target="_blank" rel="noopener">terms of use</a> and have read the '
+            '<a href="{}" target="_blank" rel="noopener">privacy notice</a>.',
+            reverse("accounts:terms"),
+            reverse("accounts:privacy"),
+        )
+        self.order_fields(["email", "password1", "password2", "referral_source", "agree_terms", "marketing_consent"])
 
     def validate_unique_email(self, value) -> str:
         """An address that already has an account is refused on the page (docs/adr/0013),

@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 
 class MemberTimezoneMiddleware:
@@ -123,3 +124,55 @@ class AdminAuditMiddleware:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             admin_activity_mirror(user=user, since=started, request=request)
         return response
+
+
+# Pages a member can always reach while a new terms / privacy version waits for her agreement:
+# the agreement page and the texts, signing out and her account (allauth), her data requests,
+# her consents, help in a crisis, messages with her care team and contact, and the machinery.
+POLICY_OPEN_PREFIXES = (
+    "/account/agree/",
+    "/privacy/",
+    "/terms/",
+    "/accounts/",
+    "/account/security/",
+    "/account/data-requests/",
+    "/account/consents/",
+    "/screening/support/",
+    "/messages/",
+    "/contact/",
+    "/notifications/",
+    "/newsletter/",
+    "/calendar/feed/",
+    "/admin/",
+    "/static/",
+    "/media/",
+    "/healthz",
+    "/favicon.ico",
+)
+
+
+class PolicyAgreementMiddleware:
+    """A signed-in member who has not agreed to the current terms / privacy notice is asked first.
+
+    Only page views (GET) of members are redirected, to /account/agree/?next=<page>; the pages in
+    POLICY_OPEN_PREFIXES stay open (signing out, her data, crisis help). The check reads her
+    profile (already loaded for her time zone): no query of its own.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            request.method == "GET"
+            and user is not None
+            and user.is_authenticated
+            and not user.is_staff
+            and not request.path.startswith(POLICY_OPEN_PREFIXES)
+        ):
+            from .selectors.consent import policies_to_agree
+
+            if policies_to_agree(profile=getattr(user, "profile", None)):
+                return redirect(f"{reverse('accounts:policies_agree')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

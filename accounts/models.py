@@ -95,6 +95,10 @@ class UserProfile(TimeStampedModel):
     onboarding_completed_at = models.DateTimeField(null=True, blank=True)
     referral_source = models.TextField(null=True, blank=True)
     marketing_consent = models.BooleanField(null=True, default=False, db_default=True)
+    # The versions of the terms and the privacy notice she last agreed to (mirrors of her newest
+    # consent records, read on every page so a new version can ask her again; accounts.consent).
+    terms_version = models.CharField(max_length=40, blank=True, default="", db_default="")
+    privacy_version = models.CharField(max_length=40, blank=True, default="", db_default="")
     # The clinician staff assigned to her; alerts about her go to them first (accounts.risk).
     care_clinician = optional_user_fk(
         limit_choices_to={"is_staff": True},
@@ -396,10 +400,17 @@ CARE_PROGRESS_SHARE_SOURCE = "care_progress_share"  # her progress on what her t
 class ConsentRecord(UUIDModel):
     """One consent a member gave or withdrew, with where and when (append-only evidence)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consent_records")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="consent_records")
+    email = models.EmailField(
+        max_length=254,
+        blank=True,
+        default="",
+        help_text="The address it was given for (newsletter without an account).",
+    )
     kind = choice_field(ConsentKind, max_length=20)
     granted = models.BooleanField()
     source = models.CharField(max_length=40, help_text="Where it was given: signup, onboarding, preferences, admin ...")
+    purpose = models.CharField(max_length=300, blank=True, default="", help_text="What she was told it is for.")
     ip_address = ip_address_field()
     user_agent = models.TextField(blank=True, default="")
     text_version = models.CharField(
@@ -413,6 +424,9 @@ class ConsentRecord(UUIDModel):
         indexes = [models.Index(fields=["user", "kind", "-created_at"], name="consent_records_user_kind_idx")]
         constraints = [
             choice_constraint("consent_records", "kind", ConsentKind),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(email=""), name="consent_records_has_subject"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -122,7 +122,7 @@ def register() -> None:
             user,
             Erase.KEEP_PSEUDONYMISED,
             reason="GDPR Art. 7(1): we must be able to show what she consented to and when.",
-            scrub={"user_agent": "", "ip_address": None},
+            scrub={"user_agent": "", "ip_address": None, "email": ""},
         ),
         PersonalDataEntry(
             "accounts.DataRequest",

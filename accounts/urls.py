@@ -1,11 +1,17 @@
 from django.urls import path
 
-from . import calendar_views, invitation_views, screening_views, views, wellness_views
+from . import calendar_views, consent_views, invitation_views, screening_views, views, wellness_views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("privacy/", consent_views.privacy, name="privacy"),
+    path("terms/", consent_views.terms, name="terms"),
+    path("account/agree/", consent_views.policies_agree, name="policies_agree"),
+    path("account/consents/", consent_views.consents, name="consents"),
+    path("account/consents/telehealth/", consent_views.telehealth_consent, name="telehealth_consent"),
+    path("account/consents/<slug:what>/withdraw/", consent_views.consent_withdraw, name="consent_withdraw"),
     path("welcome/", views.onboarding, name="onboarding"),
     path("account/profile/", views.profile, name="profile"),
     path("account/security/", views.security, name="security"),

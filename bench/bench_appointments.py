@@ -266,6 +266,7 @@ def _queries(client: Client, url: str) -> int:
 def bench_list_page(member) -> list[str]:
     """The list with a typical handful of sessions, and with every booking from the webhooks."""
     from accounts.models import User
+    from accounts.services import member_records_ensure, policies_agree
     from appointments.models import AppointmentData, TherapistProfile
 
     few = User.objects.create_user("bench-few@bench.example", password="x" * 12)
@@ -275,6 +276,8 @@ def bench_list_page(member) -> list[str]:
         AppointmentData.objects.create(user=few, therapist=therapist, starts_at=when, ends_at=when + timedelta(hours=1))
     lines = []
     for who, upcoming in ((few, FEW), (member, DELIVERIES)):
+        member_records_ensure(user=who)
+        policies_agree(member=who, source="bench")  # else the portal asks her to agree first
         client = Client()
         client.force_login(who)
         for _ in range(WARMUP):

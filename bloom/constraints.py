@@ -54,6 +54,10 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     "wellness_entries_user_date_uniq": ("entry_date", "There is already a check-in for this date."),
     "admin_role_permissions_uniq": ("permission", "This role already has this permission."),
     "data_requests_one_open_per_kind": ("kind", "This member already has an open request of this kind."),
+    "consent_records_has_subject": (
+        "email",
+        "A consent record needs the member or the email address it was given for.",
+    ),
     "screening_points_week_in_range": (
         "week",
         "Week must be 1 to 42 in pregnancy, or at most 156 after birth.",

@@ -71,6 +71,7 @@ def newsletter_signup(request):
                 email=form.cleaned_data["email"],
                 first_name=form.cleaned_data["first_name"],
                 source=form.cleaned_data["source"] or "newsletter_page",
+                request=request,
             )
         return redirect("content:newsletter_thanks")
     return render(request, "content/newsletter_signup.html", {"form": form}, status=400 if form.errors else 200)
@@ -88,7 +89,7 @@ def newsletter_confirm(request, token: str):
     if request.method == "GET":
         return render(request, "content/newsletter_confirm.html", {"token": token})
     try:
-        services.subscriber_confirm(token=token)
+        services.subscriber_confirm(token=token, request=request)
     except ApplicationError as exc:
         return render(request, "content/newsletter_confirm.html", {"token": token, "error": exc.message}, status=400)
     return render(request, "content/newsletter_confirmed.html")

@@ -1,6 +1,7 @@
 """Writes for accounts, one module per sub-domain; import the package: `from accounts import services`.
 
 members        the records every account has, sign-up, addresses, consent, profile, preferences
+consent        consent evidence, terms and privacy agreement, marketing and telehealth consent
 onboarding     onboarding steps and achievements
 wellness       wellness check-ins
 pauses         "life happened" pauses: start, end early, what they shift
@@ -13,6 +14,13 @@ screening      questionnaires on the perinatal timeline and crisis routing (docs
 """
 
 from .care import care_assignment_archive, care_assignment_create, care_progress_share_set
+from .consent import (
+    consent_withdraw,
+    marketing_consent_set,
+    marketing_unsubscribed,
+    policies_agree,
+    telehealth_consent_give,
+)
 from .data_requests import (
     data_request_audit,
     data_request_create,
@@ -116,6 +124,11 @@ __all__ = [
     "admin_user_ensure",
     "admin_user_role_set",
     "consent_record",
+    "consent_withdraw",
+    "marketing_consent_set",
+    "marketing_unsubscribed",
+    "policies_agree",
+    "telehealth_consent_give",
     "data_request_audit",
     "data_request_create",
     "data_request_deadline",

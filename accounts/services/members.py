@@ -5,20 +5,20 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from bloom.http import client_ip
 from notifications import services as notifications_services
 
+from ..consent import MARKETING_PURPOSE
 from ..models import (
     PREFERENCE_FIELDS,
     PROFILE_FIELDS,
     ConsentKind,
-    ConsentRecord,
     SecurityEvent,
     User,
     UserPreferences,
     UserProfile,
 )
 from ..selectors.members import consent_switch_get
+from .consent import consent_record, marketing_consent_set, policies_agree
 from .security import security_event_record
 
 
@@ -63,11 +63,20 @@ def member_signup_complete(
 ) -> UserProfile:
     """Finish a new member's sign-up in the sign-up transaction.
 
-    Creates profile and preferences (once), records the marketing choice in
-    `consent_records` and fires the "member_signed_up" sequence trigger.
+    Creates profile and preferences (once), records in `consent_records` her agreement to
+    the terms and the privacy notice (their current versions) and her marketing choice,
+    and fires the "member_signed_up" sequence trigger.
     """
     profile = member_records_ensure(user=user, referral_source=referral_source, marketing_consent=marketing_consent)
-    consent_record(user=user, kind=ConsentKind.MARKETING, granted=marketing_consent, source="signup", request=request)
+    policies_agree(member=user, source="signup", request=request)
+    consent_record(
+        user=user,
+        kind=ConsentKind.MARKETING,
+        granted=marketing_consent,
+        source="signup",
+        request=request,
+        purpose=MARKETING_PURPOSE,
+    )
     _sequence_trigger(trigger="member_signed_up", user=user)
     return profile
 
@@ -107,26 +116,6 @@ def member_email_changed(*, user: User, email: str, request=None) -> None:
     security_event_record(event_type="email_changed", severity=SecurityEvent.Severity.INFO, request=request, user=user)
 
 
-def consent_record(
-    *, user: User, kind: str, granted: bool, source: str, request=None, text_version: str = ""
-) -> ConsentRecord:
-    """Append one consent row (records are never updated: they are the evidence).
-
-    With a request, the client's address (bloom.http.client_ip) and its user agent are kept;
-    `text_version` names the version of the text she agreed to (terms, a booking policy).
-    """
-    user_agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
-    return ConsentRecord.objects.create(
-        user=user,
-        kind=kind,
-        granted=granted,
-        source=source[:40],
-        ip_address=client_ip(request),
-        user_agent=user_agent[:1000],
-        text_version=text_version[:40],
-    )
-
-
 @transaction.atomic
 def profile_update(*, member: User, data: dict) -> UserProfile:
     """Write the given profile fields (validated by the form); keeps users.first/last_name in step."""
@@ -154,8 +143,9 @@ def profile_update(*, member: User, data: dict) -> UserProfile:
 def preferences_update(*, member: User, data: dict, source: str = "preferences", request=None) -> UserPreferences:
     """Write the member's notification preferences.
 
-    The newsletter choice is the member's marketing consent: a change is mirrored onto
-    `user_profiles.marketing_consent` and appended to `consent_records`.
+    The newsletter choice is the member's marketing consent: a change goes through
+    `marketing_consent_set` (a consent record, the profile mirror; a withdrawal also
+    unsubscribes her newsletter address).
     """
     preferences = UserPreferences.objects.select_for_update().get(user=member)
     previous_newsletter = preferences.newsletter
@@ -165,10 +155,7 @@ def preferences_update(*, member: User, data: dict, source: str = "preferences",
     if fields:
         preferences.save(update_fields=[*fields, "updated_at"])
     if "newsletter" in data and bool(data["newsletter"]) != previous_newsletter:
-        UserProfile.objects.filter(user=member).update(marketing_consent=bool(data["newsletter"]))
-        consent_record(
-            user=member, kind=ConsentKind.MARKETING, granted=bool(data["newsletter"]), source=source, request=request
-        )
+        marketing_consent_set(email=member.email, granted=bool(data["newsletter"]), source=source, request=request)
     return preferences
 
 

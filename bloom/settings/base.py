@@ -83,6 +83,8 @@ MIDDLEWARE = [
     # Staff are signed out after BLOOM_STAFF_IDLE_MINUTES without a request (docs/privacy.md).
     "accounts.middleware.StaffIdleLogoutMiddleware",
     "accounts.middleware.StaffMFARequiredMiddleware",
+    # A new terms / privacy version is agreed to before anything else (docs/accounts.md "Consent").
+    "accounts.middleware.PolicyAgreementMiddleware",
 ]
 
 ROOT_URLCONF = "bloom.urls"

@@ -14,6 +14,9 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services as consent_services
+from accounts.consent import MARKETING_PURPOSE, NEWSLETTER_REQUEST_SOURCE
+from accounts.models import ConsentKind, User
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_url
 from bloom.text import normalize_email
@@ -40,12 +43,15 @@ def subscriber_confirm_url(*, subscriber: Subscriber) -> str:
 
 
 @transaction.atomic
-def subscriber_subscribe(*, email: str, first_name: str = "", source: str = "") -> Subscriber:
+def subscriber_subscribe(*, email: str, first_name: str = "", source: str = "", request=None) -> Subscriber:
     """Record a sign-up and queue the double opt-in email (transactional, high priority).
 
     A confirmed address is left alone and gets no email; others go (back) to pending.
     The confirmation is sent at most once per 10 minutes per address, so the form cannot
     be used to flood someone's inbox. The caller shows the same answer in every case.
+    With the visitor's `request`, each confirmation sent records her request in
+    `consent_records` (source newsletter_request, her IP and user agent): evidence of the
+    first step of the double opt-in, not consent yet (docs/accounts.md "Consent").
     """
     email = normalize_email(email)
     subscriber, created = Subscriber.objects.select_for_update().get_or_create(
@@ -71,17 +77,29 @@ def subscriber_subscribe(*, email: str, first_name: str = "", source: str = "") 
         priority=notification_services.EmailPriority.HIGH,
         idempotency_key=f"subscriber-confirm:{subscriber.id}:{int(now.timestamp())}",
     )
+    if request is not None:
+        consent_services.consent_record(
+            user=User.objects.filter(email__iexact=subscriber.email).first(),
+            email=subscriber.email,
+            kind=ConsentKind.MARKETING,
+            granted=True,
+            source=NEWSLETTER_REQUEST_SOURCE,
+            request=request,
+            purpose=MARKETING_PURPOSE,
+        )
     return subscriber
 
 
 @transaction.atomic
-def subscriber_confirm(*, token: str) -> Subscriber:
+def subscriber_confirm(*, token: str, request=None) -> Subscriber:
     """Confirm the address a signed link was sent to and start the welcome sequence.
 
     Idempotent: a second click on the link changes nothing and triggers nothing. Only a
     pending subscriber is confirmed, so an old link cannot undo a later unsubscribe. A
     marketing suppression left by an earlier unsubscribe is lifted (fresh double opt-in);
-    one from a complaint or bounce is not.
+    one from a complaint or bounce is not. The confirmation is her marketing consent:
+    recorded with `accounts.services.marketing_consent_set` (IP and user agent from `request`),
+    which also turns on the newsletter for the account with this address, if any.
     """
     try:
         data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
@@ -101,6 +119,9 @@ def subscriber_confirm(*, token: str) -> Subscriber:
     subscriber.unsubscribed_at = None
     subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "updated_at"])
     _lift_unsubscribe_suppression(subscriber.email)
+    consent_services.marketing_consent_set(
+        email=subscriber.email, granted=True, source="newsletter_confirm", request=request
+    )
     notification_services.sequence_trigger(trigger="subscriber_confirmed", email=subscriber.email)
     return subscriber
 

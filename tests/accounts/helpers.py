@@ -18,6 +18,7 @@ def signup_data(email: str, **extra) -> dict:
         "password1": "Soft-morning-light-42",
         "password2": "Soft-morning-light-42",
         "referral_source": "A friend from my prenatal class",
+        "agree_terms": "on",
         "marketing_consent": "on",
     }
     data.update(extra)

@@ -53,6 +53,7 @@ def test_member_journey(page, live_server, triggers):
     main.get_by_label("Password", exact=True).fill(password)
     main.get_by_label("Password (again)").fill(password)
     main.get_by_label("How did you hear about us? (optional)").fill("Our midwife")
+    main.get_by_label("I agree to the terms of use and have read the privacy notice.").check()
     main.get_by_label("Yes, send me Bloom's newsletter").check()
     main.get_by_role("button", name="Sign Up").click()
     page.wait_for_url("**/accounts/confirm-email/")

@@ -160,6 +160,7 @@ def test_preferences_change_records_marketing_consent(client, signed_in):
     assert UserProfile.objects.get(user=signed_in).marketing_consent is True
     record = ConsentRecord.objects.get(user=signed_in)
     assert (record.kind, record.granted, record.source) == ("marketing", True, "preferences")
+    assert record.purpose  # what she was told it is for
 
     # Saving again without changing the newsletter choice writes no new consent row.
     client.post(
@@ -302,6 +303,9 @@ def test_user_created_outside_signup_gets_records_and_onboarding(client):
     client.force_login(user)
     response = client.get(reverse("accounts:dashboard"))
     assert response["Location"] == reverse("accounts:onboarding")
+    # She never agreed to the terms and privacy notice: she is asked before anything else.
+    assert client.get(reverse("accounts:onboarding"))["Location"].startswith(reverse("accounts:policies_agree"))
+    client.post(reverse("accounts:policies_agree"), {"agree": "1"})
     assert client.get(reverse("accounts:onboarding")).status_code == 200
     assert client.get(reverse("accounts:profile")).status_code == 200
     assert UserProfile.objects.filter(user=user).count() == 1

@@ -38,9 +38,14 @@ def test_signup_creates_user_profile_preferences_and_consent_once(client, queued
     assert profile.marketing_consent is True
     assert profile.email_verified is False
     assert UserPreferences.objects.get(user=user).newsletter is True
-    consent = ConsentRecord.objects.get(user=user)
+    consent = ConsentRecord.objects.get(user=user, kind=ConsentKind.MARKETING)
     assert (consent.kind, consent.granted, consent.source) == (ConsentKind.MARKETING, True, "signup")
     assert consent.ip_address == "127.0.0.1"
+    assert sorted(ConsentRecord.objects.filter(user=user).values_list("kind", flat=True)) == [
+        ConsentKind.MARKETING,
+        ConsentKind.PRIVACY,
+        ConsentKind.TERMS,
+    ]
     assert [t["trigger"] for t in triggers] == ["member_signed_up"]
     assert triggers[0]["email"] == "new@example.com"
     assert [m["to"] for m in queued_mail] == ["new@example.com"]
@@ -54,7 +59,9 @@ def test_signup_without_marketing_records_a_refusal(client, queued_mail, trigger
 
     user = User.objects.get(email="quiet@example.com")
     assert user.profile.marketing_consent is False
-    assert list(ConsentRecord.objects.filter(user=user).values_list("granted", flat=True)) == [False]
+    assert list(
+        ConsentRecord.objects.filter(user=user, kind=ConsentKind.MARKETING).values_list("granted", flat=True)
+    ) == [False]
 
 
 def test_retried_signup_keeps_exactly_one_user_profile_and_preferences(client, queued_mail, triggers):
@@ -68,7 +75,7 @@ def test_retried_signup_keeps_exactly_one_user_profile_and_preferences(client, q
     user = User.objects.get(email="twice@example.com")
     assert UserProfile.objects.filter(user=user).count() == 1
     assert UserPreferences.objects.filter(user=user).count() == 1
-    assert ConsentRecord.objects.filter(user=user).count() == 1
+    assert ConsentRecord.objects.filter(user=user).count() == 3  # terms, privacy, marketing
     assert [t["trigger"] for t in triggers] == ["member_signed_up"]
     assert len(queued_mail) == 1
 
@@ -88,7 +95,7 @@ def test_signup_sent_twice_at_once_creates_one_account_and_no_error(client, queu
     user = User.objects.get(email="double@example.com")
     assert UserProfile.objects.filter(user=user).count() == 1
     assert UserPreferences.objects.filter(user=user).count() == 1
-    assert ConsentRecord.objects.filter(user=user).count() == 1
+    assert ConsentRecord.objects.filter(user=user).count() == 3  # terms, privacy, marketing
     assert EmailAddress.objects.filter(email__iexact="double@example.com").count() == 1
     assert [t["trigger"] for t in triggers] == ["member_signed_up"]
 

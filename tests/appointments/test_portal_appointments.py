@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.services import telehealth_consent_give
 from appointments.models import AppointmentStatus
 from tests.factories.appointments import (
     AppointmentDataFactory,
@@ -63,6 +64,8 @@ def test_detail_shows_therapist_policy_buttons_and_the_documents_spot(logged_in,
 
 
 def test_the_join_button_appears_only_near_the_session(logged_in, member):
+    # She gave her telehealth consent already (tests/accounts/test_consent_marketing_and_telehealth.py).
+    telehealth_consent_give(member=member)
     later = _session(member, hours_ahead=3)
     body = _get(logged_in, "appointment_detail", later).content.decode()
     assert later.zoom_meeting_url not in body

@@ -250,6 +250,10 @@ def test_the_therapy_practice_end_to_end(live_server, transactional_db, settings
         expect(page.get_by_role("heading", name="Your sessions")).to_be_visible()
         page.locator(f'a[href="/appointments/{first.pk}/"]').click()
         expect(page.get_by_role("heading", name="Your session", exact=True)).to_be_visible()
+        # Before her first video session she is asked for her telehealth consent, once.
+        page.get_by_label("I agree to have my sessions by video.").check()
+        page.get_by_role("button", name="Save my consent").click()
+        expect(page.get_by_role("heading", name="Your session", exact=True)).to_be_visible()
         expect(page.get_by_text("The button to join by video appears here")).to_be_visible()
         expect(page.get_by_role("link", name="Good Faith Estimate (PDF)")).to_be_visible()
         estimate = page.get_by_role("link", name="Good Faith Estimate (PDF)").get_attribute("href")

@@ -73,6 +73,9 @@ def test_detail_of_another_members_session_is_404(client, member):
     assert client.get(reverse("appointments:appointment_detail", args=[other.pk])).status_code == 404
     response = client.get(reverse("appointments:appointment_detail", args=[mine.pk]))
     assert response.status_code == 200
+    assert "Before your first video session" in response.content.decode()  # telehealth consent first
+    client.post(reverse("accounts:telehealth_consent"), {"agree": "1"})
+    response = client.get(reverse("appointments:appointment_detail", args=[mine.pk]))
     assert "The button to join by video appears here 15 minutes before the session" in response.content.decode()
 
 

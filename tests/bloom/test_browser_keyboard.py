@@ -79,6 +79,8 @@ def test_keyboard_only_journey_signup_onboarding_lesson_workshop(live_server, tr
         keys.type(password)
         _tab_to(page, "#id_password2")
         keys.type(password)
+        _tab_to(page, "#id_agree_terms")
+        keys.press("Space")
         _tab_to(page, "main button[type=submit]", "Sign Up")
         keys.press("Enter")
         page.wait_for_url("**/accounts/confirm-email/")

@@ -28,6 +28,8 @@ PUBLIC = {
     "healthz",
     "favicon",
     "content:about",  # words only, reads nothing (docs/adr/0195)
+    "accounts:privacy",  # the privacy notice, a template (docs/adr/0340)
+    "accounts:terms",  # the terms of use, a template (docs/adr/0340)
     "appointments:team",  # therapists' public profiles, booking links (docs/adr/0195)
     "content:blog_list",
     "content:blog_detail",

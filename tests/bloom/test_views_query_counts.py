@@ -40,6 +40,8 @@ MEMBER_NAMESPACES = ("accounts", "courses", "workshops", "appointments", "billin
 # redirect), file downloads, links in mail and public pages measured with the public site.
 NOT_A_MEMBER_PAGE = {
     "accounts:data_request_create",  # POST from the profile page
+    "accounts:policies_agree",  # only shown when a text changed; tests/accounts/test_consent_signup_and_policies.py
+    "accounts:telehealth_consent",  # POST from the session page
     "accounts:data_request_download",
     "accounts:pause_end",  # POST from the break page and the dashboard banner
     "accounts:care_assignment_done",  # POST from the dashboard's "From your therapist"
@@ -141,6 +143,10 @@ PINNED = {
     "accounts:profile": (lambda h: {}, 7),
     "accounts:security": (lambda h: {}, 6),  # + her calendar feed
     "accounts:pause": (lambda h: {}, 5),
+    "accounts:consents": (lambda h: {}, 5),
+    "accounts:consent_withdraw": (lambda h: {"what": "marketing"}, 5),
+    "accounts:privacy": (lambda h: {}, 4),
+    "accounts:terms": (lambda h: {}, 4),
     "accounts:wellness": (lambda h: {}, 10),
     "accounts:wellness_summary": (lambda h: {}, 6),  # the PDF download
     "accounts:screening": (lambda h: {}, 6),
@@ -157,7 +163,10 @@ PINNED = {
     "appointments:appointment_list": (lambda h: {}, 6),
     "appointments:therapist_list": (lambda h: {}, 5),
     "appointments:team": (lambda h: {}, 5),  # public too; one query for every therapist
-    "appointments:appointment_detail": (lambda h: {"appointment_id": h.appointment.pk}, 7),  # + estimate, receipt
+    "appointments:appointment_detail": (
+        lambda h: {"appointment_id": h.appointment.pk},
+        8,
+    ),  # + estimate, receipt, telehealth consent
     "appointments:documents": (lambda h: {}, 6),  # +3 once she paid (tests/appointments/test_documents_views.py)
     "appointments:therapist_detail": (lambda h: {"therapist_id": h.appointment.therapist_id}, 6),  # + her hours
     "appointments:book": (lambda h: {"therapist_id": h.appointment.therapist_id}, 8),  # card, policy, estimate

@@ -12,6 +12,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from accounts.consent import POLICIES
 from accounts.models import (
     AdminAction,
     AdminActivityLog,
@@ -78,8 +79,18 @@ class UserFactory(factory.django.DjangoModelFactory):
         profile.first_name, profile.last_name = obj.first_name, obj.last_name
         if extracted is None or extracted:
             profile.onboarding_completed, profile.onboarding_completed_at, profile.onboarding_step = True, now, 4
+        # She has agreed to the current terms and privacy notice (the middleware lets her in);
+        # `UserFactory(policies_agreed=False)` leaves her to be asked.
+        profile.terms_version = POLICIES[ConsentKind.TERMS].version
+        profile.privacy_version = POLICIES[ConsentKind.PRIVACY].version
         profile.save()
         obj.profile = profile
+
+    @factory.post_generation
+    def policies_agreed(obj, create, extracted, **kwargs):
+        if create and extracted is False:
+            obj.profile.terms_version = obj.profile.privacy_version = ""
+            obj.profile.save(update_fields=["terms_version", "privacy_version"])
 
 
 class StaffUserFactory(UserFactory):

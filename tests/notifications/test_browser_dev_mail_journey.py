@@ -168,6 +168,7 @@ def test_a_new_member_verifies_and_resets_her_password_from_the_dev_consoles_mai
     main.get_by_label("Email").fill(EMAIL)
     main.get_by_label("Password", exact=True).fill(FIRST_PASSWORD)
     main.get_by_label("Password (again)").fill(FIRST_PASSWORD)
+    main.get_by_label("I agree to the terms of use and have read the privacy notice.").check()
     main.get_by_role("button", name="Sign Up").click()
     page.wait_for_url("**/accounts/confirm-email/")
 

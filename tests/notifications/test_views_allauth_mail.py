@@ -37,7 +37,12 @@ def test_signup_verification_mail_goes_out_before_normal_mail(client):
     newsletter = email_enqueue(to="someone@example.com", subject="Normal priority", text_body="x")
     response = client.post(
         reverse("account_signup"),
-        {"email": "new@example.com", "password1": "a-Long-passphrase-42", "password2": "a-Long-passphrase-42"},
+        {
+            "email": "new@example.com",
+            "password1": "a-Long-passphrase-42",
+            "password2": "a-Long-passphrase-42",
+            "agree_terms": "on",
+        },
     )
     assert response.status_code == 302, response.content[:2000]
 
