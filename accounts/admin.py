@@ -42,6 +42,7 @@ from .models import (
     UserProfile,
     WellnessEntry,
 )
+from .roles import alerts_reaching_q, staff_rows_in_scope
 from .screening import INSTRUMENTS, week_label
 from .selectors import care_assignment_progress_get, wellness_entry_staff_queryset
 from .services import (
@@ -246,6 +247,9 @@ class MemberPauseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
     list_select_related = ["user"]
     readonly_fields = ["user", "starts_at", "ends_at", "ended_at", "reason", "created_at"]
 
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user)
+
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(ReadOnlyAdmin):
@@ -342,7 +346,10 @@ class ScreeningResponseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
         return week_label(obj.perinatal_stage, obj.perinatal_week) or "—"
 
     def get_queryset(self, request):
-        return annotate_in_care(super().get_queryset(request), staff_user=request.user)
+        # Her own clients' results, and a result whose alert reached her (crisis routing needs the score).
+        alerted = RiskAlert.objects.filter(alerts_reaching_q(staff_user=request.user)).values("screening_response")
+        queryset = staff_rows_in_scope(super().get_queryset(request), staff_user=request.user, also=Q(pk__in=alerted))
+        return annotate_in_care(queryset, staff_user=request.user)
 
     @admin.display(description="Her answers")
     def shared_answers(self, obj):
@@ -377,6 +384,9 @@ class MemberScreeningPointAdmin(ReadOnlyAdmin):
     list_filter = ["status", "point"]
     search_fields = ["user__email"]
     list_select_related = ["user", "point"]
+
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user)
 
 
 class RiskAlertStatusFilter(admin.SimpleListFilter):
@@ -419,6 +429,11 @@ class RiskAlertAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     actions = ["acknowledge"]
+
+    def get_queryset(self, request):
+        return staff_rows_in_scope(
+            super().get_queryset(request), staff_user=request.user, also=alerts_reaching_q(staff_user=request.user)
+        )
 
     def has_add_permission(self, request):
         return False

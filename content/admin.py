@@ -476,7 +476,8 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(_campaign_report_context(obj))
-            context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
+            if self.has_send_permission(request):
+                context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
             context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
             context["recipient_count_now"] = selectors.segment_recipient_list(segment=obj.segment).count()
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -484,7 +485,7 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     def send_view(self, request, object_id):
         """Confirmation page; the POST starts the send in the background and returns at once."""
         campaign = get_object_or_404(NewsletterCampaign.objects.select_related("segment"), pk=object_id)
-        if not request.user.has_perm("content.change_newslettercampaign"):
+        if not self.has_send_permission(request):
             raise PermissionDenied
         change_url = reverse("admin:content_newslettercampaign_change", args=[campaign.pk])
         if request.method == "POST":
@@ -518,7 +519,11 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
             self.message_user(request, f"Test email queued to {request.user.email}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
 
-    @admin.action(description="Send selected campaigns (asks to confirm)")
+    def has_send_permission(self, request) -> bool:
+        """Sending reaches every subscriber of the segment: a manager's decision, not drafting."""
+        return request.user.has_perm("content.send_newslettercampaign")
+
+    @admin.action(description="Send selected campaigns (asks to confirm)", permissions=["send"])
     def send_campaigns(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Choose one campaign at a time to send.", messages.ERROR)

@@ -279,6 +279,8 @@ class NewsletterCampaign(TimeStampedModel):
     class Meta:
         db_table = "newsletter_campaigns"
         ordering = ["-created_at"]
+        # Drafting is content work; sending to subscribers is a manager's decision (ADR 0300).
+        permissions = [("send_newslettercampaign", "Can send newsletter campaigns to subscribers")]
         constraints = [
             choice_constraint("newsletter_campaigns", "status", CampaignStatus),
             models.CheckConstraint(
