@@ -126,7 +126,7 @@ DEFAULT_ROLES = (
             Rule("appointments", ("view", "change"), ("therapistavailability",)),
             Rule("accounts", VIEW, ("user",)),
             Rule("billing", VIEW),
-            Rule("content", ("view", "send"), ("newslettercampaign",)),
+            Rule("content", ("view", "send", "export"), ("newslettercampaign",)),
             Rule("content", VIEW, ("subscribersegment",)),
         ),
     ),
@@ -153,7 +153,8 @@ DEFAULT_ROLES = (
         "sending a newsletter is the practice manager's decision.",
         (
             Rule("content", EDIT, ("blogpost", "blogpostversion", "contentapproval", "jobposting")),
-            Rule("content", EDIT, ("newslettercampaign", "subscribersegment")),
+            Rule("content", EDIT, ("subscribersegment",)),
+            Rule("content", (*EDIT, "export"), ("newslettercampaign",)),  # the report CSV: counts only
             Rule("courses", EDIT, COURSE_CONTENT),
             Rule("workshops", EDIT, WORKSHOP_CONTENT),
             Rule("notifications", EDIT, ("emailtemplate", "emailsequence", "sequenceemail")),

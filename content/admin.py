@@ -388,7 +388,10 @@ class SubscriberAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
         obj.email = normalize_email(obj.email)
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Export selected subscribers as CSV")
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("content.export_subscriber")
+
+    @admin.action(description="Export selected subscribers as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
         return _csv_response(subscriber_csv.subscriber_csv_export(subscribers=queryset), "subscribers")
 
@@ -603,9 +606,20 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     change_form_template = "content/admin/campaign_change_form.html"
     actions = ["send_campaigns", "test_send", "cancel_campaigns", "export_csv"]
 
-    @admin.action(description="Export selected campaigns as CSV (with opens, clicks, unsubscribes, bounces)")
+    @admin.action(
+        description="Export selected campaigns as CSV (with opens, clicks, unsubscribes, bounces)",
+        permissions=["export"],
+    )
     def export_csv(self, request, queryset):
         return _csv_response(subscriber_csv.campaign_csv_export(campaigns=queryset), "campaigns")
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("content.export_newslettercampaign")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Scheduling is sending later: only roles that may send set the time.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self.has_send_permission(request) else [*fields, "scheduled_at"]
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
@@ -680,7 +694,7 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
         return HttpResponseRedirect(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
 
     def has_send_permission(self, request) -> bool:
-        """Sending reaches every subscriber of the segment: a manager's decision, not drafting."""
+        """Sending (now or scheduled) reaches every subscriber of the segment: a manager's decision."""
         return request.user.has_perm("content.send_newslettercampaign")
 
     @admin.action(description="Send selected campaigns (asks to confirm)", permissions=["send"])
@@ -711,6 +725,9 @@ def _campaign_preview_context(request, campaign: NewsletterCampaign) -> dict:
     """The change page's inline preview: confirmed subscribers matching `?preview=` (an email
     search), and the campaign rendered for the chosen one (`?subscriber=<id>`, else the first
     match) exactly as it would be sent."""
+    if not request.user.has_perm("content.view_subscriber"):
+        # Searching subscribers by email is subscriber data; she sends a test to herself instead.
+        return {"preview_query": "", "preview_closed": True}
     query = request.GET.get("preview", "").strip()
     chosen_id = request.GET.get("subscriber", "").strip()
     if not query and not chosen_id:

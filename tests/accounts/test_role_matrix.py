@@ -179,6 +179,20 @@ def _row_cells(spec, model, model_admin, row, *, in_scope: bool):
     yield f"delete ({scope})", _url(model, "delete", row.pk), delete
 
 
+def _export_actions(model_admin) -> list[str]:
+    return [name for name in model_admin.actions or () if isinstance(name, str) and "export" in name]
+
+
+def _export_cells(spec, model, model_admin, row, *, may_open: bool):
+    """An export action run on one row: the CSV (200) for roles holding `export_<model>`; for others
+    who may open the list Django drops the unknown action and redirects back; the rest get 403."""
+    changelist = _url(model, "changelist")
+    may_export = spec.allows(model._meta.app_label, model._meta.model_name, "export")
+    for name in _export_actions(model_admin):
+        expected = 403 if not may_open else (200 if may_export else changelist)
+        yield f"export ({name})", changelist, expected, {"action": name, "_selected_action": [str(row.pk)]}
+
+
 def _matches(response, expected) -> bool:
     options = expected if isinstance(expected, tuple) else (expected,)
     for option in options:
@@ -210,10 +224,13 @@ def test_role_matrix_cell(role, model_label, world, clients):
     if own_clients:
         cells += _row_cells(spec, model, model_admin, world.own_rows[(role, model_label)], in_scope=True)
 
+    if row is not None:
+        cells += _export_cells(spec, model, model_admin, row, may_open=may_open)
+
     client = clients[role]
     wrong = []
-    for cell, url, expected in cells:
-        response = client.get(url)
+    for cell, url, expected, *post in cells:
+        response = client.post(url, post[0]) if post else client.get(url)
         if not _matches(response, expected):
             wrong.append(f"{cell} {url}: expected {expected}, got {_status_text(response)}")
     assert not wrong, f"{role} x {model_label}:\n" + "\n".join(wrong)
@@ -242,13 +259,15 @@ def test_every_project_model_has_a_row_in_the_matrix(world):
     assert {label.split(".")[0] for label in without} <= ROWLESS | {"account"}
 
 
-def test_export_actions_are_gated_by_an_export_permission():
-    """Any admin action that exports rows must ask for the role's `export_<model>` permission."""
-    for model, model_admin in REGISTRY:
-        for action_name in model_admin.actions or ():
-            action = getattr(model_admin, action_name, None) if isinstance(action_name, str) else action_name
-            if "export" in getattr(action, "__name__", ""):
-                assert "export" in getattr(action, "allowed_permissions", ()), f"{model._meta.label}.{action_name}"
+def test_export_actions_are_gated_by_an_export_permission(world):
+    """Any admin action that exports rows asks for the role's `export_<model>` permission, and the
+    matrix has a row to run it on."""
+    exporting = {model._meta.label_lower: _export_actions(ma) for model, ma in REGISTRY if _export_actions(ma)}
+    assert exporting == {"content.newslettercampaign": ["export_csv"], "content.subscriber": ["export_csv"]}
+    for label in exporting:
+        model_admin = next(ma for model, ma in REGISTRY if model._meta.label_lower == label)
+        assert "export" in model_admin.export_csv.allowed_permissions
+        assert label in world.rows
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -303,6 +322,10 @@ def test_sending_a_campaign_is_for_roles_with_the_send_permission(role, world, c
         form = client.get(reverse("admin:content_newslettercampaign_change", args=[campaign.pk])).content.decode()
         assert (send in form) == may_send
         assert ("the practice manager sends it" in form) == (not may_send)
+        assert ('name="scheduled_at' in form) == may_send  # scheduling is sending later
+        preview = client.get(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]), {"preview": "@"})
+        closed = "Subscribers' addresses are not part of your role" in preview.content.decode()
+        assert closed == (not _may(role, "content.subscriber", "view"))
     assert campaign.__class__.objects.get(pk=campaign.pk).status == campaign.status  # a GET sends nothing
 
 
