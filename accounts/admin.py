@@ -102,6 +102,9 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
 
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user, prefix="")
+
 
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
@@ -111,6 +114,9 @@ class UserProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     readonly_fields = ["email_verified_at", "onboarding_completed_at", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user)
 
 
 @admin.register(UserPreferences)

@@ -81,6 +81,8 @@ class World:
 
 
 def _row(factory_class, label: str, member):
+    if label == "accounts.user":
+        return member
     path = MEMBER_PATH.get(label, "user")
     return factory_class(**{path: member})
 
@@ -246,6 +248,8 @@ def test_every_clinical_model_of_a_clinician_is_fenced_to_her_own_clients():
         "accounts.memberscreeningpoint",
         "accounts.riskalert",
         "accounts.screeningresponse",
+        "accounts.user",
+        "accounts.userprofile",
         "accounts.wellnessentry",
         "appointments.appointmentdata",
         "appointments.sessionnote",
