@@ -43,6 +43,7 @@ from .models import (
     UserProfile,
     WellnessEntry,
 )
+from .roles import alerts_reaching_q, staff_rows_in_scope
 from .screening import INSTRUMENTS, week_label
 from .selectors import care_assignment_progress_get, wellness_entry_staff_queryset
 from .services import (
@@ -103,6 +104,9 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
 
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user, prefix="")
+
 
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
@@ -113,6 +117,9 @@ class UserProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     readonly_fields = ["email_verified_at", "onboarding_completed_at", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user)
 
 
 @admin.register(UserPreferences)
@@ -249,6 +256,9 @@ class MemberPauseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
     list_select_related = ["user"]
     readonly_fields = ["user", "starts_at", "ends_at", "ended_at", "reason", "created_at"]
 
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user)
+
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(ReadOnlyAdmin):
@@ -382,7 +392,10 @@ class ScreeningResponseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
         return week_label(obj.perinatal_stage, obj.perinatal_week) or "—"
 
     def get_queryset(self, request):
-        return annotate_in_care(super().get_queryset(request), staff_user=request.user)
+        # Her own clients' results, and a result whose alert reached her (crisis routing needs the score).
+        alerted = RiskAlert.objects.filter(alerts_reaching_q(staff_user=request.user)).values("screening_response")
+        queryset = staff_rows_in_scope(super().get_queryset(request), staff_user=request.user, also=Q(pk__in=alerted))
+        return annotate_in_care(queryset, staff_user=request.user)
 
     @admin.display(description="Her answers")
     def shared_answers(self, obj):
@@ -417,6 +430,9 @@ class MemberScreeningPointAdmin(ReadOnlyAdmin):
     list_filter = ["status", "point"]
     search_fields = ["user__email"]
     list_select_related = ["user", "point"]
+
+    def get_queryset(self, request):
+        return staff_rows_in_scope(super().get_queryset(request), staff_user=request.user)
 
 
 class RiskAlertStatusFilter(admin.SimpleListFilter):
@@ -459,6 +475,11 @@ class RiskAlertAdmin(AuditedReadMixin, admin.ModelAdmin):
     ]
     fields = readonly_fields
     actions = ["acknowledge"]
+
+    def get_queryset(self, request):
+        return staff_rows_in_scope(
+            super().get_queryset(request), staff_user=request.user, also=alerts_reaching_q(staff_user=request.user)
+        )
 
     def has_add_permission(self, request):
         return False

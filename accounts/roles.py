@@ -1,7 +1,13 @@
-"""Default staff roles and the permissions each one gets (`manage.py sync_roles`).
+"""Default staff roles: what each one may use, as data (`manage.py sync_roles`, issue 12).
 
-A rule is (app_label, actions, models): `models=None` means every model of the app.
-Owners get every permission; the others get what their work needs and no more.
+A role is a list of `Rule`s. Each rule names an app, the actions it allows on some of that app's
+models (`models=None`: every model of the app), which rows ("all", or for clinicians "own_clients":
+members in her care, accounts/care_team.py) and which fields stay hidden from the role even where it
+may view the model. Actions are permission codename prefixes: view, add, change, delete, and custom
+ones (send, publish, export). Owners get every permission and every row; the others get what their
+work needs and no more. The admin reads the same data (`staff_row_scope`, `staff_hidden_fields`),
+and tests/accounts/test_role_matrix.py checks every role x model x action x row scope over HTTP.
+docs/accounts.md "Staff roles" is the table; ADR 0300 says why.
 """
 
 from __future__ import annotations
@@ -12,10 +18,32 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
-from .models import AdminRole
+from .care_team import members_in_care_q
+from .models import AdminRole, AdminUser
 from .services import role_permissions_set
 
 ALL = ("add", "change", "delete", "view")
+EDIT = ("add", "change", "view")
+VIEW = ("view",)
+
+ALL_ROWS = "all"
+OWN_CLIENTS = "own_clients"
+NO_ROWS = "none"
+ON_CALL = "on_call"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`actions` on `models` of `app_label` (None: every model), over `rows`, minus `hidden_fields`."""
+
+    app_label: str
+    actions: tuple[str, ...]
+    models: tuple[str, ...] | None = None
+    rows: str = ALL_ROWS
+    hidden_fields: tuple[str, ...] = ()
+
+    def covers(self, app_label: str, model_name: str) -> bool:
+        return self.app_label == app_label and (self.models is None or model_name in self.models)
 
 
 @dataclass(frozen=True)
@@ -23,21 +51,53 @@ class RoleSpec:
     slug: str
     name: str
     description: str
-    rules: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...]
+    rules: tuple[Rule, ...]
     everything: bool = False
 
+    def _rules_for(self, app_label: str, model_name: str) -> list[Rule]:
+        return [rule for rule in self.rules if rule.covers(app_label, model_name)]
 
-# What every clinician needs, on call or not: care records, screening results and the
-# "needs attention" queue (acknowledging an alert is changing it).
+    def allows(self, app_label: str, model_name: str, action: str) -> bool:
+        """Whether the role holds `<action>_<model>` (what the admin then offers is its own say)."""
+        return self.everything or any(action in rule.actions for rule in self._rules_for(app_label, model_name))
+
+    def row_scope(self, app_label: str, model_name: str) -> str:
+        """ "all", "own_clients" or "none" (the role cannot open the model at all)."""
+        if self.everything:
+            return ALL_ROWS
+        rules = self._rules_for(app_label, model_name)
+        if not rules:
+            return NO_ROWS
+        return ALL_ROWS if any(rule.rows == ALL_ROWS for rule in rules) else OWN_CLIENTS
+
+    def hidden_fields(self, app_label: str, model_name: str) -> frozenset[str]:
+        if self.everything:
+            return frozenset()
+        return frozenset(name for rule in self._rules_for(app_label, model_name) for name in rule.hidden_fields)
+
+
+# Content a clinician may read about courses (never who bought them or for how much).
+COURSE_CONTENT = ("course", "coursemodule", "courselesson", "courseresource", "coursecontentversion", "coursemilestone")
+# What a seat cost and how it was paid: for billing, not for the care team.
+PAYMENT_FIELDS = ("amount", "currency", "payment", "payment_status")
+WORKSHOP_CONTENT = ("workshop", "workshopresource", "workshopseries")
+
+# What every clinician needs, on call or not: her clients' care records, screening results and the
+# "needs attention" queue (acknowledging an alert is changing it); only members in her care.
 CLINICAL_RULES = (
-    ("appointments", ALL, None),
-    ("accounts", ("view",), ("user", "userprofile", "wellnessentry", "memberpause")),
-    ("accounts", ("view",), ("screeningresponse", "memberscreeningpoint", "screeningschedulepoint")),
-    ("accounts", ("view", "change"), ("riskalert",)),
-    ("accounts", ("view", "add"), ("careassignment",)),
-    ("courses", ("view",), None),
-    ("workshops", ("view", "change"), ("workshopattendance",)),
-    ("workshops", ("view",), None),
+    Rule("appointments", ("view", "change"), ("appointmentdata",), rows=OWN_CLIENTS),
+    Rule("appointments", EDIT, ("sessionnote",), rows=OWN_CLIENTS),
+    Rule("appointments", VIEW, ("sessionnoteversion",), rows=OWN_CLIENTS),
+    Rule("appointments", VIEW, ("therapistprofile",)),
+    Rule("appointments", ALL, ("therapistavailability",)),
+    Rule("accounts", VIEW, ("user", "userprofile", "wellnessentry", "memberpause"), rows=OWN_CLIENTS),
+    Rule("accounts", VIEW, ("screeningresponse", "memberscreeningpoint"), rows=OWN_CLIENTS),
+    Rule("accounts", VIEW, ("screeningschedulepoint",)),
+    Rule("accounts", ("view", "change"), ("riskalert",), rows=OWN_CLIENTS),
+    Rule("accounts", ("view", "add"), ("careassignment",)),
+    Rule("courses", VIEW, COURSE_CONTENT),
+    Rule("workshops", ("view", "change"), ("workshopattendance",)),
+    Rule("workshops", VIEW, (*WORKSHOP_CONTENT, "workshopregistration"), hidden_fields=PAYMENT_FIELDS),
 )
 
 DEFAULT_ROLES = (
@@ -45,7 +105,7 @@ DEFAULT_ROLES = (
     RoleSpec(
         "clinician",
         "Clinician",
-        "Sees members' care records and manages appointments and session notes.",
+        "Sees her own clients' care records and manages their appointments and session notes.",
         CLINICAL_RULES,
     ),
     RoleSpec(
@@ -57,57 +117,135 @@ DEFAULT_ROLES = (
     RoleSpec(
         "practice_manager",
         "Practice manager",
-        "Runs the schedule: the calendar across clinicians, appointments and payments; no clinical "
-        "content (no session notes, no screening answers, no check-ins).",
+        "Runs the schedule: the calendar across clinicians, appointments and payments, and decides "
+        "when a newsletter goes out; no clinical content (no session notes, no screening answers, "
+        "no check-ins).",
         (
-            ("appointments", ("view",), ("appointmentdata", "appointmentpayment", "therapistprofile")),
-            ("appointments", ("view", "change"), ("therapistavailability",)),
-            ("accounts", ("view",), ("user",)),
-            ("billing", ("view",), None),
+            Rule("appointments", VIEW, ("appointmentdata", "appointmentpayment", "therapistprofile")),
+            Rule("appointments", ("view", "change"), ("therapistavailability",)),
+            Rule("accounts", VIEW, ("user",)),
+            Rule("billing", VIEW),
+            Rule("content", ("view", "send", "export"), ("newslettercampaign",)),
+            Rule("content", VIEW, ("subscribersegment",)),
+        ),
+    ),
+    RoleSpec(
+        "billing",
+        "Billing",
+        "Payments, refunds, disputes, invoices and receipts; no clinical content and no messages.",
+        (
+            Rule("billing", VIEW),
+            Rule("billing", ("view", "change"), ("refundrequest",)),
+            Rule("billing", ("view", "add"), ("stripecheck",)),
+            Rule("appointments", VIEW, ("appointmentpayment",)),
+            Rule("courses", VIEW, ("courseenrollment", "courseuser", "coursediscountcode")),
+            Rule("workshops", VIEW, ("workshopregistration",)),
+            Rule("djstripe", VIEW),
+            Rule("accounts", VIEW, ("user",)),
         ),
     ),
     RoleSpec(
         "content_editor",
         "Content editor",
-        "Writes the blog, courses, workshops and email templates; no member health data.",
+        "Writes the blog, courses, workshops, email templates and newsletter drafts. No member health "
+        "data, no contact messages, CVs or chats, no payments, and subscribers only as segment counts; "
+        "sending a newsletter is the practice manager's decision.",
         (
-            ("content", ("add", "change", "view"), None),
-            ("courses", ("add", "change", "view"), None),
-            ("workshops", ("add", "change", "view"), ("workshop", "workshopresource", "workshopseries")),
-            ("notifications", ("add", "change", "view"), ("emailtemplate", "emailsequence", "sequenceemail")),
+            Rule("content", EDIT, ("blogpost", "blogpostversion", "contentapproval", "jobposting")),
+            Rule("content", EDIT, ("subscribersegment",)),
+            Rule("content", (*EDIT, "export"), ("newslettercampaign",)),  # the report CSV: counts only
+            Rule("courses", EDIT, COURSE_CONTENT),
+            Rule("workshops", EDIT, WORKSHOP_CONTENT),
+            Rule("notifications", EDIT, ("emailtemplate", "emailsequence", "sequenceemail")),
         ),
     ),
     RoleSpec(
         "support",
         "Support",
-        "Helps members with their account, bookings and payments; processes data requests.",
+        "Helps members with their account, bookings and payments; answers contact messages and chats; "
+        "processes data requests.",
         (
-            ("accounts", ("view",), ("user", "userprofile", "userpreferences", "consentrecord", "userachievement")),
-            ("accounts", ("view", "change"), ("datarequest",)),
-            ("billing", ("view",), None),
-            ("billing", ("change",), ("refundrequest",)),
-            ("courses", ("view",), None),
-            ("workshops", ("view",), None),
-            ("appointments", ("view",), ("appointmentdata", "therapistprofile")),
-            ("notifications", ("view",), None),
-            ("content", ("view",), ("contactsubmission", "chatconversation")),
+            Rule("accounts", VIEW, ("user", "userprofile", "userpreferences", "consentrecord", "userachievement")),
+            Rule("accounts", ("view", "change"), ("datarequest",)),
+            Rule("billing", VIEW),
+            Rule("billing", ("change",), ("refundrequest",)),
+            Rule("courses", VIEW),
+            Rule("workshops", VIEW),
+            Rule("appointments", VIEW, ("appointmentdata", "therapistprofile")),
+            Rule("notifications", VIEW),
+            Rule("content", VIEW, ("contactsubmission", "chatconversation")),
         ),
     ),
 )
+
+ROLES_BY_SLUG = {spec.slug: spec for spec in DEFAULT_ROLES}
+
+
+def staff_role_spec(*, staff_user) -> RoleSpec | None:
+    """The default role `staff_user` holds, or None when she is not limited by one (superusers,
+    staff without a default role: their permissions alone decide)."""
+    if staff_user.is_superuser:
+        return None
+    cached = getattr(staff_user, "_bloom_role_spec", False)
+    if cached is not False:
+        return cached
+    slug = AdminUser.objects.filter(user=staff_user).values_list("role__slug", flat=True).first()
+    spec = ROLES_BY_SLUG.get(slug)
+    staff_user._bloom_role_spec = spec
+    return spec
+
+
+def staff_row_scope(*, staff_user, model) -> str:
+    """Which rows of `model` `staff_user` may see in the admin: "all" or "own_clients"."""
+    spec = staff_role_spec(staff_user=staff_user)
+    if spec is None:
+        return ALL_ROWS
+    scope = spec.row_scope(model._meta.app_label, model._meta.model_name)
+    return OWN_CLIENTS if scope == OWN_CLIENTS else ALL_ROWS
+
+
+def staff_rows_in_scope(queryset, *, staff_user, prefix: str = "user__", also: Q | None = None):
+    """`queryset` narrowed to the rows `staff_user` may open: every row, or for a role limited to
+    her own clients only rows whose member (at `prefix`) is in her care, plus rows `also` matches
+    (e.g. an alert routed to her)."""
+    if staff_row_scope(staff_user=staff_user, model=queryset.model) != OWN_CLIENTS:
+        return queryset
+    care = members_in_care_q(staff_user=staff_user, prefix=prefix)
+    if care is None:
+        return queryset
+    return queryset.filter(care if also is None else care | also)
+
+
+def alerts_reaching_q(*, staff_user) -> Q:
+    """Risk alerts routed to `staff_user` whoever the member is: those naming her, and for the
+    on-call role those naming nobody (the on-call role was alerted: members without a clinician)."""
+    reaching = Q(assigned_clinician=staff_user)
+    spec = staff_role_spec(staff_user=staff_user)
+    if spec is not None and spec.slug == ON_CALL:
+        reaching |= Q(assigned_clinician__isnull=True)
+    return reaching
+
+
+def staff_hidden_fields(*, staff_user, model) -> frozenset[str]:
+    """Fields of `model` the admin keeps from `staff_user` (lists, forms, filters, searches)."""
+    spec = staff_role_spec(staff_user=staff_user)
+    if spec is None:
+        return frozenset()
+    return spec.hidden_fields(model._meta.app_label, model._meta.model_name)
 
 
 def _permissions_for(spec: RoleSpec):
     if spec.everything:
         return Permission.objects.all()
     query = Q(pk__in=[])
-    for app_label, actions, models in spec.rules:
+    for rule in spec.rules:
         codenames = Q()
-        for action in actions:
+        for action in rule.actions:
             codenames |= Q(codename__startswith=f"{action}_")
-        rule = Q(content_type__app_label=app_label) & codenames
-        if models is not None:
-            rule &= Q(content_type__model__in=models)
-        query |= rule
+        match = Q(content_type__app_label=rule.app_label) & codenames
+        if rule.models is not None:
+            match &= Q(content_type__model__in=rule.models)
+        query |= match
     return Permission.objects.filter(query)
 
 

@@ -391,7 +391,10 @@ class SubscriberAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
         obj.email = normalize_email(obj.email)
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Export selected subscribers as CSV")
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("content.export_subscriber")
+
+    @admin.action(description="Export selected subscribers as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
         return _csv_response(subscriber_csv.subscriber_csv_export(subscribers=queryset), "subscribers")
 
@@ -606,9 +609,20 @@ class NewsletterCampaignAdmin(WorkflowAdminMixin, ConstraintErrorsMixin, AdminVi
     change_form_template = "content/admin/campaign_change_form.html"
     actions = ["send_campaigns", "test_send", "cancel_campaigns", "export_csv"]
 
-    @admin.action(description="Export selected campaigns as CSV (with opens, clicks, unsubscribes, bounces)")
+    @admin.action(
+        description="Export selected campaigns as CSV (with opens, clicks, unsubscribes, bounces)",
+        permissions=["export"],
+    )
     def export_csv(self, request, queryset):
         return _csv_response(subscriber_csv.campaign_csv_export(campaigns=queryset), "campaigns")
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("content.export_newslettercampaign")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Scheduling is sending later: only roles that may send set the time.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if self.has_send_permission(request) else [*fields, "scheduled_at"]
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
@@ -621,7 +635,8 @@ class NewsletterCampaignAdmin(WorkflowAdminMixin, ConstraintErrorsMixin, AdminVi
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(_campaign_report_context(obj))
-            context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
+            if self.has_send_permission(request):
+                context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
             context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
             context["recipient_count_now"] = selectors.segment_recipient_list(segment=obj.segment).count()
             context["cancel_schedule_url"] = reverse("admin:content_newslettercampaign_unschedule", args=[obj.pk])
@@ -647,7 +662,7 @@ class NewsletterCampaignAdmin(WorkflowAdminMixin, ConstraintErrorsMixin, AdminVi
     def send_view(self, request, object_id):
         """Confirmation page; the POST starts the send in the background and returns at once."""
         campaign = get_object_or_404(NewsletterCampaign.objects.select_related("segment"), pk=object_id)
-        if not request.user.has_perm("content.change_newslettercampaign"):
+        if not self.has_send_permission(request):
             raise PermissionDenied
         change_url = reverse("admin:content_newslettercampaign_change", args=[campaign.pk])
         if request.method == "POST":
@@ -681,7 +696,11 @@ class NewsletterCampaignAdmin(WorkflowAdminMixin, ConstraintErrorsMixin, AdminVi
             self.message_user(request, f"Test email queued to {request.user.email}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
 
-    @admin.action(description="Send selected campaigns (asks to confirm)")
+    def has_send_permission(self, request) -> bool:
+        """Sending (now or scheduled) reaches every subscriber of the segment: a manager's decision."""
+        return request.user.has_perm("content.send_newslettercampaign")
+
+    @admin.action(description="Send selected campaigns (asks to confirm)", permissions=["send"])
     def send_campaigns(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Choose one campaign at a time to send.", messages.ERROR)
@@ -709,6 +728,9 @@ def _campaign_preview_context(request, campaign: NewsletterCampaign) -> dict:
     """The change page's inline preview: confirmed subscribers matching `?preview=` (an email
     search), and the campaign rendered for the chosen one (`?subscriber=<id>`, else the first
     match) exactly as it would be sent."""
+    if not request.user.has_perm("content.view_subscriber"):
+        # Searching subscribers by email is subscriber data; she sends a test to herself instead.
+        return {"preview_query": "", "preview_closed": True}
     query = request.GET.get("preview", "").strip()
     chosen_id = request.GET.get("subscriber", "").strip()
     if not query and not chosen_id:

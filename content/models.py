@@ -190,6 +190,8 @@ class Subscriber(TimeStampedModel):
     class Meta:
         db_table = "subscribers"
         ordering = ["email"]
+        # Subscribers' personal data leaves the admin only for roles that hold this (ADR 0300).
+        permissions = [("export_subscriber", "Can export subscribers as CSV")]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscribers_email_lower_uniq"),
             choice_constraint("subscribers", "status", SubscriberStatus),
@@ -285,6 +287,11 @@ class NewsletterCampaign(TimeStampedModel):
     class Meta:
         db_table = "newsletter_campaigns"
         ordering = ["-created_at"]
+        # Drafting is content work; sending (or scheduling) is a manager's decision (ADR 0300).
+        permissions = [
+            ("send_newslettercampaign", "Can send or schedule newsletter campaigns to subscribers"),
+            ("export_newslettercampaign", "Can export campaign reports as CSV"),
+        ]
         constraints = [
             choice_constraint("newsletter_campaigns", "status", CampaignStatus),
             models.CheckConstraint(

@@ -69,4 +69,6 @@ def test_shared_screening_answers_show_only_to_her_care_team():
     response = ScreeningResponseFactory(user=member, shared_with_clinician=True)
     url = reverse("admin:accounts_screeningresponse_change", args=[response.pk])
     assert "Shared with her own clinicians only" not in mine.get(url).content.decode()
-    assert "Shared with her own clinicians only" in other.get(url).content.decode()
+    # Another clinician does not find the result at all: clinicians see their own clients only (ADR 0300).
+    assert other.get(url).status_code == 302
+    assert other.get(reverse("admin:accounts_screeningresponse_changelist")).context["cl"].result_count == 0

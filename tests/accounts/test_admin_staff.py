@@ -339,7 +339,9 @@ def test_sync_roles_command_is_idempotent():
     call_command("sync_roles", stdout=out)
     assert AdminRolePermission.objects.count() == count
     assert AdminRole.objects.filter(slug="owner").count() == 1
-    assert "Synced 6 roles." in out.getvalue()  # owner, clinician, on_call, practice_manager, content_editor, support
+    assert (
+        "Synced 7 roles." in out.getvalue()
+    )  # owner, clinician, on_call, practice_manager, billing, content_editor, support
 
 
 def test_role_permission_edited_in_admin_reaches_the_group(client, superuser):

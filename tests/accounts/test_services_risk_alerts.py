@@ -203,7 +203,7 @@ def test_the_admin_queue_lists_open_alerts_and_acknowledges_after_confirmation(c
     waiting = RiskAlertFactory(user=member)
     done = RiskAlertFactory(user=member)
     risk_alert_acknowledge(alert=done, staff_user=StaffUserFactory())
-    clinician = _with_role(StaffUserFactory(), "clinician")
+    clinician = _with_role(StaffUserFactory(), "on_call")  # alerts naming no clinician reach the on-call role
     client.force_login(clinician)
     url = reverse("admin:accounts_riskalert_changelist")
 
@@ -225,12 +225,29 @@ def test_the_admin_queue_lists_open_alerts_and_acknowledges_after_confirmation(c
 
 def test_an_alert_page_is_read_only_and_offers_the_acknowledge_action(client, member):
     alert = RiskAlertFactory(user=member)
-    client.force_login(_with_role(StaffUserFactory(), "clinician"))
+    client.force_login(_with_role(StaffUserFactory(), "on_call"))
     html = client.get(reverse("admin:accounts_riskalert_change", args=[alert.pk])).content.decode()
     assert 'name="_save"' not in html
     assert '<input type="hidden" name="action" value="acknowledge">' in html
     assert reverse("admin:accounts_screeningresponse_change", args=[alert.screening_response_id]) in html
     assert client.post(reverse("admin:accounts_riskalert_change", args=[alert.pk]), {}).status_code == 403
+
+
+def test_a_clinician_sees_her_clients_alerts_and_those_naming_her_not_other_members(client, member):
+    clinician = _with_role(StaffUserFactory(), "clinician")
+    unassigned = RiskAlertFactory(user=member)
+    named = RiskAlertFactory(user=member, assigned_clinician=clinician)
+    client.force_login(clinician)
+    listing = client.get(reverse("admin:accounts_riskalert_changelist")).content.decode()
+    assert str(named.pk) in listing and str(unassigned.pk) not in listing
+    assert client.get(reverse("admin:accounts_riskalert_change", args=[unassigned.pk])).status_code == 302
+    # The score behind an alert that reached her opens; she needs it to act.
+    url = reverse("admin:accounts_screeningresponse_change", args=[named.screening_response_id])
+    assert client.get(url).status_code == 200
+    member.profile.care_clinician = clinician
+    member.profile.save()
+    listing = client.get(reverse("admin:accounts_riskalert_changelist")).content.decode()
+    assert str(unassigned.pk) in listing  # now her client
 
 
 def test_support_staff_cannot_see_the_queue(client):

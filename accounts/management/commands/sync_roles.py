@@ -1,4 +1,4 @@
-"""Create or refresh the default staff roles (owner, clinician, content_editor, support)."""
+"""Create or refresh the default staff roles (accounts/roles.py DEFAULT_ROLES); idempotent."""
 
 from django.core.management.base import BaseCommand
 
