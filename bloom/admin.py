@@ -444,6 +444,5 @@ class AuditedReadMixin:
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-from bloom import admin_audit  # noqa: E402, F401 - registers the audit trail's admin
-# The approval workflow's own admin pages (review queue, two-person rule, history) register here.
-from bloom import admin_workflow  # noqa: E402, F401
+# The audit trail's admin and the approval workflow's pages (review queue, two-person rule, history).
+from bloom import admin_audit, admin_workflow  # noqa: E402, F401

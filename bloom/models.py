@@ -179,6 +179,8 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit_trail rows are never deleted")
+
+
 # The approval workflow's tables, for every kind of content (docs/adr/0390).
 from bloom.workflow_models import (  # noqa: E402, F401
     ContentApprovalPolicy,

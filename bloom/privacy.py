@@ -359,7 +359,7 @@ def register() -> None:
             (MENTIONS,),
             Erase.KEEP_PSEUDONYMISED,
             reason="The state-change ledger payments and bookings are reconciled against; holds ids, not contact details.",
-        )
+        ),
     )
     privacy_not_personal("contenttypes.ContentType", "Django's table of model names.")
     for model in ("ClockedSchedule", "CrontabSchedule", "IntervalSchedule", "PeriodicTasks", "SolarSchedule"):

@@ -28,8 +28,8 @@ from bloom.admin import (
     count_column,
     row_action,
 )
-from bloom.audit import audit_read_record
 from bloom.admin_workflow import WorkflowAdminMixin
+from bloom.audit import audit_read_record
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from bloom.text import normalize_email
