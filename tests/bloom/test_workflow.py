@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.utils import timezone
 
@@ -150,7 +151,8 @@ def test_two_person_rule_refuses_the_submitter_as_approver(lesson):
 
 
 def test_two_person_rule_can_be_turned_off_per_type(lesson):
-    ContentApprovalPolicyFactory(two_person_rule=False)  # lessons only
+    lessons = ContentType.objects.get_for_model(CourseLesson)
+    ContentApprovalPolicyFactory(content_type=lessons, two_person_rule=False)  # lessons only
     both = staff_with("courses.change_courselesson", "courses.change_coursemodule", workflow.APPROVE_PERMISSION)
     workflow.content_submit(obj=lesson, user=both)
     workflow.content_approve(obj=lesson, user=both)

@@ -47,6 +47,17 @@ class ContentWorkflowEventFactory(_ItemRowFactory):
     to_state = WorkflowState.IN_REVIEW
 
 
+_POLICY_TYPES = (
+    ("courses", "courselesson"),
+    ("courses", "coursemodule"),
+    ("courses", "course"),
+    ("workshops", "workshop"),
+    ("content", "blogpost"),
+    ("notifications", "emailtemplate"),
+    ("content", "newslettercampaign"),
+)
+
+
 class ContentApprovalPolicyFactory(factory.django.DjangoModelFactory):
     """The two-person rule for lessons, off (it is on when a type has no row)."""
 
@@ -54,5 +65,8 @@ class ContentApprovalPolicyFactory(factory.django.DjangoModelFactory):
         model = ContentApprovalPolicy
         django_get_or_create = ("content_type",)
 
-    content_type = factory.LazyFunction(lambda: ContentType.objects.get(app_label="courses", model="courselesson"))
+    # The first is lessons; later rows take the other content types, so two rows never collide.
+    content_type = factory.Sequence(
+        lambda n: ContentType.objects.get_by_natural_key(*_POLICY_TYPES[n % len(_POLICY_TYPES)])
+    )
     two_person_rule = False
