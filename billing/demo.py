@@ -68,4 +68,27 @@ def seed(*, stdout) -> None:
             "is_default": True,
         },
     )
-    stdout.write(f"billing: demo payment and saved card for {member.email}")
+    _seed_pending_refund(member=member, now=now)
+    stdout.write(f"billing: demo payment, a refund waiting for a decision and a saved card for {member.email}")
+
+
+def _seed_pending_refund(*, member: User, now) -> None:
+    """A paid course whose refund the member asked for: the admin home's refunds card."""
+    payment, created = PaymentIntent.objects.get_or_create(
+        stripe_payment_intent_id="pi_demo_bloom_0002",
+        defaults={
+            "user": member,
+            "kind": "course_enrollment",
+            "object_id": "demo-2",
+            "description": "Demo: Sleep and the fourth trimester course",
+            "amount": Decimal("35.00"),
+            "status": PaymentStatus.SUCCEEDED,
+            "stripe_charge_id": "ch_demo_bloom_0002",
+            "paid_at": now - timezone.timedelta(days=2),
+            "status_changed_at": now - timezone.timedelta(days=2),
+        },
+    )
+    if created:
+        RefundRequest.objects.create(
+            payment=payment, user=member, amount_requested=Decimal("35.00"), reason="The baby was unwell that evening."
+        )

@@ -188,3 +188,20 @@ def test_a_member_gets_no_admin_home():
     client.force_login(member)
     response = client.get("/admin/")
     assert response.status_code in (302, 403)
+
+
+def test_seed_demo_gives_a_newcomer_a_home_with_something_in_each_main_card(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # idempotent
+    client.force_login(User.objects.get(email="owner@bloom.test"))
+    found = counts(client.get("/admin/"))
+    assert found["risk-alerts"] == [1]
+    assert found["refunds"] == [1]
+    assert found["data-requests"] == [1]  # due in 3 days
+    assert found["email"][0] == 1  # failed
