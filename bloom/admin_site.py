@@ -84,7 +84,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "billing.refundrequest": "Refunds",
         "appointments.appointmentpayment": "Session fees",
         "billing.userpaymentsummary": "Payments per member",
-        "billing.userpaymentmethod": "Saved cards",
+        "billing.userpaymentmethod": "Cards on file",
         "billing.stripecheck": "Checks with Stripe",
         "billing.billingcustomer": "Stripe customers",
         "appointments.goodfaithestimate": "Good faith estimates",

@@ -5,13 +5,12 @@ import os
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.admin_home import a_month_before
 from notifications.models import EmailStatus
 from tests.appointments.support_workspace import staff_login
-from tests.browser import BROWSER, PageProblems, launch, session_cookie_for
+from tests.browser import BROWSER, axe_findings, launch, signed_in_page
 from tests.factories.accounts import DataRequestFactory, RiskAlertFactory, UserFactory
 from tests.factories.billing import RefundRequestFactory
 from tests.factories.notifications import EmailQueueFactory
@@ -41,13 +40,7 @@ def test_the_owner_opens_each_card_of_her_home_to_its_filtered_list(live_server,
 
     with sync_playwright() as playwright:
         browser = launch(playwright)
-        context = browser.new_context()
-        problems = PageProblems(context, live_server.url)
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie_for(owner), "url": live_server.url}]
-        )
-        page = context.new_page()
-        problems.watch(page)
+        _, page, problems = signed_in_page(browser, live_server.url, owner)
         journeys = [
             ("1 waiting for a clinician", "alert.member@example.com"),
             ("1 waiting for a decision", "refund.member@example.com"),
@@ -64,4 +57,17 @@ def test_the_owner_opens_each_card_of_her_home_to_its_filtered_list(live_server,
         page.goto(f"{live_server.url}/admin/")
         expect(page.get_by_role("link", name="Risk alerts (needs attention)").first).to_be_visible()
         assert problems.take() == []
+        browser.close()
+
+
+def test_the_admin_home_has_no_serious_accessibility_finding(live_server, owner):
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        _, page, _ = signed_in_page(browser, live_server.url, owner, bypass_csp=True)  # axe is injected
+        page.goto(f"{live_server.url}/admin/")
+        expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
+        assert axe_findings(page) == []
         browser.close()
