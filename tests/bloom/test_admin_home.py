@@ -49,7 +49,7 @@ def seed(n: int, *, therapist=None) -> None:
         workshop = WorkshopFactory(starts_at=now + timedelta(days=2), capacity=10)
         WorkshopRegistrationFactory(workshop=workshop)
         WorkshopWaitlistEntryFactory(workshop=workshop)
-        starts = now.replace(hour=12, minute=0) if now.hour < 22 else now
+        starts = now  # today in every reader's time zone
         AppointmentDataFactory(
             therapist=therapist or TherapistProfileFactory(), starts_at=starts, ends_at=starts + timedelta(minutes=50)
         )
@@ -87,21 +87,31 @@ def test_the_owner_sees_every_card_with_its_counts():
 def test_every_link_opens_a_list_filtered_to_what_the_card_counted():
     owner = staff_login("owner")
     seed(2)
-    response = owner.get("/admin/")
-    for key, lines in cards(response).items():
+    home = cards(owner.get("/admin/"))
+    for key, lines in home.items():
+        if key == "sessions-today":
+            continue  # not a changelist: below
         for line in lines:
             page = owner.get(line.url)
             assert page.status_code == 200, line.url
-            if "cl" in page.context:  # a changelist: its filter found exactly the rows counted
-                assert not page.context["cl"].has_filters or page.context["cl"].has_active_filters, line.url
-                expected = line.count if line.count is not None else {"workshops-soon": 2}.get(key, 1)
-                if key == "workshops-soon" and line is not lines[0]:
-                    expected = 2  # a seat and a waitlisted registration per workshop
-                assert page.context["cl"].result_count == expected, line.url
+            assert page.context["cl"].has_active_filters, line.url
+            # Counted lines: their count. Workshops: the two workshops, then each one's two registrations.
+            assert page.context["cl"].result_count == (line.count if line.count is not None else 2), line.url
     # Today's sessions open the practice calendar's day with both sessions on it.
-    calendar = owner.get(cards(response)["sessions-today"][0].url)
-    assert calendar.context["calendar"].view == "day"
-    assert sum(len(cell) for row in calendar.context["calendar"].rows for cell in row.cells) == 2
+    calendar = owner.get(home["sessions-today"][0].url).context["calendar"]
+    assert calendar.view == "day"
+    assert sum(len(cell) for row in calendar.rows for cell in row.cells) == 2
+
+
+def test_escalated_alerts_have_their_own_line_and_acknowledged_ones_none():
+    owner = staff_login("owner")
+    RiskAlertFactory(escalated_at=timezone.now())
+    RiskAlertFactory()
+    done = RiskAlertFactory()
+    type(done).objects.filter(pk=done.pk).update(acknowledged_at=timezone.now(), acknowledged_by=owner.user)
+    waiting, escalated = cards(owner.get("/admin/"))["risk-alerts"]
+    assert (waiting.count, escalated.count) == (2, 1)
+    assert owner.get(escalated.url).context["cl"].result_count == 1
 
 
 def test_the_overdue_line_and_its_filter():
@@ -205,3 +215,21 @@ def test_seed_demo_gives_a_newcomer_a_home_with_something_in_each_main_card(clie
     assert found["refunds"] == [1]
     assert found["data-requests"] == [1]  # due in 3 days
     assert found["email"][0] == 1  # failed
+
+
+def test_today_is_the_readers_day_not_utcs():
+    import zoneinfo
+
+    from accounts.services import member_records_ensure
+
+    owner = staff_login("owner")
+    profile = member_records_ensure(user=owner.user)
+    profile.timezone = "Pacific/Kiritimati"  # UTC+14
+    profile.save(update_fields=["timezone"])
+    zone = zoneinfo.ZoneInfo("Pacific/Kiritimati")
+    midnight = timezone.localtime(timezone.now(), zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    therapist = TherapistProfileFactory()
+    # A minute either side of her midnight: one UTC date for both (10:00 UTC), so a UTC day counts 0 or 2.
+    for starts in (midnight - timedelta(minutes=1), midnight + timedelta(minutes=1)):
+        AppointmentDataFactory(therapist=therapist, starts_at=starts, ends_at=starts + timedelta(minutes=50))
+    assert counts(owner.get("/admin/"))["sessions-today"] == [1]
