@@ -3,6 +3,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -48,6 +49,7 @@ from .selectors import care_assignment_progress_get, wellness_entry_staff_querys
 from .services import (
     admin_user_role_set,
     care_assignment_create,
+    data_request_deadline,
     data_request_process,
     data_request_reject,
     health_read_record,
@@ -279,7 +281,10 @@ class DataRequestDeadlineFilter(admin.SimpleListFilter):
     parameter_name = "deadline"
 
     def lookups(self, request, model_admin):
-        return [("overdue", "Past the deadline"), ("soon", "Due within 7 days")]
+        return [
+            ("overdue", "Past the deadline"),
+            ("soon", f"Due within {settings.BLOOM_DATA_REQUEST_REMINDER_DAYS} days"),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() in ("overdue", "soon"):
@@ -289,13 +294,27 @@ class DataRequestDeadlineFilter(admin.SimpleListFilter):
 
 @admin.register(DataRequest)
 class DataRequestAdmin(admin.ModelAdmin):
-    list_display = ["requested_at", "user", "kind", "status", "completed_at", "processed_by"]
+    list_display = ["requested_at", "user", "kind", "status", "deadline", "completed_at", "processed_by"]
     list_filter = ["kind", "status", DataRequestDeadlineFilter]
     search_fields = ["user__email"]
     list_select_related = ["user", "processed_by"]
-    readonly_fields = ["user", "kind", "status", "requested_at", "completed_at", "processed_by"]
+    readonly_fields = ["user", "kind", "status", "requested_at", "deadline", "completed_at", "processed_by"]
     exclude = ["export_data"]
     actions = ["process_requests", "reject_requests"]
+
+    @admin.display(description="Answer by (GDPR: one month)")
+    def deadline(self, obj):
+        """The deadline and days left; pending requests past it are flagged overdue in red."""
+        due = timezone.localdate(data_request_deadline(data_request=obj))
+        if obj.status != DataRequestStatus.PENDING:
+            return f"{due:%-d %b %Y}"
+        days = (due - timezone.localdate()).days
+        if days < 0:
+            return format_html(
+                '<strong style="color:#b00020">{} — overdue by {} day(s)</strong>', f"{due:%-d %b %Y}", -days
+            )
+        style = "color:#b35c00;font-weight:bold" if days <= settings.BLOOM_DATA_REQUEST_REMINDER_DAYS else ""
+        return format_html('<span style="{}">{} — {} day(s) left</span>', style, f"{due:%-d %b %Y}", days)
 
     def has_add_permission(self, request):
         return False
@@ -304,7 +323,30 @@ class DataRequestAdmin(admin.ModelAdmin):
         return False
 
     @row_action(
-        description="Carry out the selected requests (export / anonymise)", done="{things} carried out.", **_PENDING
+        description="Carry out the selected requests (export / erase)…",
+        done="{things} carried out.",
+        confirm=Confirm(
+            title="Carry out these data requests?",
+            button="Yes, carry them out",
+            intro=(
+                "An export gathers everything Bloom holds about the member into a download she can fetch once "
+                "signed in, and emails her that it is ready. An erasure deletes or anonymises her information "
+                "in every part of Bloom, her files and the mentions of her in payment and booking messages; "
+                "payment and clinical records the law makes us keep stay, without her contact details. "
+                "Erasure cannot be undone. She is emailed when it is done."
+            ),
+            columns=[
+                ("Member", lambda r: r.user),
+                ("Request", lambda r: r.get_kind_display()),
+                (
+                    "What will happen",
+                    lambda r: "Export her data" if r.kind == "export" else "Erase her — cannot be undone",
+                ),
+                ("Answer by", lambda r: f"{timezone.localdate(data_request_deadline(data_request=r)):%-d %b %Y}"),
+            ],
+            related=["user"],
+        ),
+        **_PENDING,
     )
     def process_requests(self, request, data_request):
         data_request_process(data_request=data_request, staff_user=request.user)
@@ -585,3 +627,6 @@ class CalendarFeedAdmin(ReadOnlyAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user"]
     exclude = ["token_hash"]
+
+
+from . import admin_invitations  # noqa: E402, F401  staff onboarding (accounts/admin_invitations.py)

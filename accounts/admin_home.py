@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -12,8 +13,8 @@ from bloom.admin_home import Card, counted_lines
 
 from .models import DataRequest, DataRequestStatus, RiskAlert
 
-# A member's data request is answered within one month of her asking; the home warns a week ahead.
-DUE_SOON = timedelta(days=7)
+# A member's data request is answered within one month of her asking (selectors.data_request_deadline);
+# the home warns as far ahead as the reminder emails do (BLOOM_DATA_REQUEST_REMINDER_DAYS, default 7).
 
 
 def a_month_before(moment: datetime) -> datetime:
@@ -24,12 +25,13 @@ def a_month_before(moment: datetime) -> datetime:
 
 def data_request_deadline_q(deadline: str, *, now: datetime | None = None) -> Q:
     """Pending requests whose deadline (asked + one month) has passed ("overdue") or falls in
-    the next seven days ("soon")."""
+    the next BLOOM_DATA_REQUEST_REMINDER_DAYS days ("soon")."""
     now = now or timezone.now()
     pending = Q(status=DataRequestStatus.PENDING)
     if deadline == "overdue":
         return pending & Q(requested_at__lt=a_month_before(now))
-    return pending & Q(requested_at__gte=a_month_before(now), requested_at__lt=a_month_before(now + DUE_SOON))
+    soon = now + timedelta(days=settings.BLOOM_DATA_REQUEST_REMINDER_DAYS)
+    return pending & Q(requested_at__gte=a_month_before(now), requested_at__lt=a_month_before(soon))
 
 
 def _risk_alert_lines(request):
@@ -49,7 +51,11 @@ def _data_request_lines(request):
         DataRequest.objects.filter(status=DataRequestStatus.PENDING),
         [
             (data_request_deadline_q("overdue", now=now), "{n} past the one-month deadline", {"deadline": "overdue"}),
-            (data_request_deadline_q("soon", now=now), "{n} due within 7 days", {"deadline": "soon"}),
+            (
+                data_request_deadline_q("soon", now=now),
+                f"{{n}} due within {settings.BLOOM_DATA_REQUEST_REMINDER_DAYS} days",
+                {"deadline": "soon"},
+            ),
         ],
     )
 

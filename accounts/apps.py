@@ -6,6 +6,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and members"
 
     def ready(self) -> None:
+        from . import privacy
+
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         from . import panels, receivers  # noqa: F401  (allauth signals)
 
         panels.register()

@@ -1,7 +1,10 @@
+import time
 import zoneinfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -48,6 +51,44 @@ class StaffMFARequiredMiddleware:
             if settings.BLOOM_STAFF_MFA_REQUIRED and user.is_staff and not _has_mfa(user):
                 messages.warning(request, "Set up an authenticator app before you use the back office.")
                 return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+        return self.get_response(request)
+
+
+class StaffIdleLogoutMiddleware:
+    """Automatic logoff (HIPAA 164.312(a)(2)(iii)): a staff session ends after
+    BLOOM_STAFF_IDLE_MINUTES without a request, on the admin and the portal alike.
+
+    The last request's time is kept in the session, written at most once a minute so a
+    busy page does not save the session on every request. Members are not affected.
+    """
+
+    SESSION_KEY = "bloom_staff_seen_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        minutes = settings.BLOOM_STAFF_IDLE_MINUTES
+        user = getattr(request, "user", None)
+        if not minutes or user is None or not (user.is_authenticated and user.is_staff):
+            return self.get_response(request)
+        now = int(time.time())
+        seen = request.session.get(self.SESSION_KEY)
+        if seen is not None and now - seen > minutes * 60:
+            from .services import security_event_record
+
+            security_event_record(
+                event_type="staff_idle_logout", request=request, user=user, details={"idle_minutes": minutes}
+            )
+            logout(request)
+            messages.info(
+                request,
+                f"You were signed out after {minutes} minutes without activity, to keep members' records "
+                "safe. Sign in again to carry on.",
+            )
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        if seen is None or now - seen >= 60:
+            request.session[self.SESSION_KEY] = now
         return self.get_response(request)
 
 

@@ -732,3 +732,46 @@ class CalendarFeed(UUIDModel):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user_id}"
+
+
+class StaffInvitation(UUIDModel):
+    """The owner's invitation to a colleague: an address, the role she will have, and a link.
+
+    Only a SHA-256 digest of the link's token is stored; the link is in the invitation email and
+    nowhere else. Accepting it makes her staff account with that role and a verified address (the
+    link proves the address), then asks for an authenticator before the back office opens.
+    """
+
+    email = models.EmailField(max_length=254)
+    role = models.ForeignKey(AdminRole, on_delete=models.PROTECT, related_name="invitations")
+    invited_by = optional_user_fk()
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = created_at_field()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = optional_user_fk()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "staff_invitations"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["email", "-created_at"], name="idx_staff_invitations_email")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True) | models.Q(revoked_at__isnull=True),
+                name="staff_invitations_accepted_or_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"

@@ -10,4 +10,14 @@ BEAT_SCHEDULE = {
         "task": "accounts.screening_reminders_send_task",
         "schedule": crontab(hour=17, minute=5),
     },
+    # 16:35 UTC, the working morning in the US; the idempotency key keeps it to one email a day.
+    "accounts-data-request-reminders": {
+        "task": "accounts.data_request_reminders_send_task",
+        "schedule": crontab(hour=16, minute=35),
+    },
+    # Hourly: the goodbye email to an erased member keeps her address only until it has gone.
+    "accounts-data-request-farewells-scrub": {
+        "task": "accounts.data_request_farewells_scrub_task",
+        "schedule": crontab(minute=50),
+    },
 }

@@ -17,3 +17,19 @@ def screening_reminders_send_task() -> int:
     from .services import screening_reminders_send
 
     return screening_reminders_send()
+
+
+@task()
+def data_request_reminders_send_task() -> int:
+    """Remind owners and support of data requests near their one-month deadline (once a day each)."""
+    from .services import data_request_reminders_send
+
+    return data_request_reminders_send()
+
+
+@task()
+def data_request_farewells_scrub_task() -> int:
+    """Blank the address of each sent 'your account has been deleted' email (idempotent)."""
+    from .services import data_request_farewells_scrub
+
+    return data_request_farewells_scrub()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, screening_views, views, wellness_views
+from . import calendar_views, invitation_views, screening_views, views, wellness_views
 
 app_name = "accounts"
 
@@ -13,6 +13,11 @@ urlpatterns = [
     path("account/calendar/rotate/", calendar_views.calendar_feed_rotate, name="calendar_feed_rotate"),
     path("account/calendar/off/", calendar_views.calendar_feed_turn_off, name="calendar_feed_turn_off"),
     path("calendar/feed/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
+    path(
+        "staff/invitation/<str:token>/",
+        invitation_views.staff_invitation_accept_view,
+        name="staff_invitation_accept",
+    ),
     path("account/break/", views.pause, name="pause"),
     path("account/break/end/", views.pause_end, name="pause_end"),
     path("care/suggestions/<uuid:assignment_id>/done/", views.care_assignment_done, name="care_assignment_done"),

@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpResponse
@@ -239,8 +237,7 @@ def data_request_create(request):
 @login_required
 def data_request_download(request, request_id):
     data_request = selectors.data_request_export_get_for_member(member=request.user, request_id=request_id)
-    response = HttpResponse(
-        json.dumps(data_request.export_data, indent=2, ensure_ascii=False), content_type="application/json"
-    )
-    response["Content-Disposition"] = f'attachment; filename="bloom-data-{data_request.requested_at:%Y%m%d}.json"'
+    # A zip: one JSON file per kind of record, her files, and a plain-language summary.html.
+    response = HttpResponse(selectors.member_data_zip(archive=data_request.export_data), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="bloom-data-{data_request.requested_at:%Y%m%d}.zip"'
     return response

@@ -6,6 +6,9 @@ class AppointmentsConfig(AppConfig):
     verbose_name = "Appointments and therapists"
 
     def ready(self) -> None:
+        from . import privacy
+
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         from accounts.calendar import register_calendar_source
         from accounts.care_team import register_care_team_filter
         from accounts.dashboard import DashboardPanel, register_panel

@@ -6,6 +6,9 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing and payments"
 
     def ready(self) -> None:
+        from . import privacy
+
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         from accounts.dashboard import DashboardPanel, register_panel
 
         register_panel(

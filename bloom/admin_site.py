@@ -113,6 +113,7 @@ SECTIONS: dict[str, dict[str, str]] = {
     },
     "System": {
         "accounts.adminuser": "Staff members and their roles",
+        "accounts.staffinvitation": "Staff invitations",
         "accounts.adminrole": "Staff roles",
         "accounts.adminrolepermission": "Staff role permissions",
         "auth.group": "Permission groups (one per staff role)",

@@ -16,11 +16,12 @@ class BloomConfig(AppConfig):
     verbose_name = "Bloom platform"
 
     def ready(self):
-        from bloom import constraints
+        from bloom import constraints, privacy
         from bloom.beat import install_beat_schedule
         from bloom.logging import connect_celery_signals
 
         constraints.install()  # every constraint tells staff a sentence naming its field (docs/adr/0240)
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         connect_celery_signals()  # task id, name and timing on a task's log lines (docs/adr/0152)
 
         post_migrate.connect(install_beat_schedule, sender=self, dispatch_uid="bloom-beat-schedule")

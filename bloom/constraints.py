@@ -35,6 +35,8 @@ SENTENCES: dict[str, tuple[str | None, str]] = {
     "unique_primary_email": ("primary", "This person already has a primary email address."),
     "unique_verified_email": ("email", "Another account has already verified this email address."),
     "unique_authenticator_type": ("type", "This person already has an authenticator of this type."),
+    # accounts: staff onboarding
+    "staff_invitations_accepted_or_revoked": (None, "An invitation is either accepted or revoked, never both."),
     # notifications
     "email_queue_idempotency_key_unique": ("idempotency_key", "An email with this idempotency key is already queued."),
     "sequence_emails_position_unique": ("position", "Another email in this sequence already has this position."),

@@ -46,7 +46,7 @@ def enqueue(task, *args) -> None:
 
 @task(ignore_result=False)
 def retention_apply_task() -> dict[str, int]:
-    """Nightly: apply the data-retention policies (docs/adr/0081)."""
+    """Nightly: apply the data-retention policies (docs/adr/0081, 0350; docs/operations.md "Retention")."""
     results = retention_apply()
     summary = {f"{r.app_label}: {r.policy.name}": r.changed for r in results}
     logger.info("retention applied: %s", summary)

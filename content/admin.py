@@ -1,9 +1,14 @@
 """Back office for the public site. Actions and buttons call services; nothing writes here directly."""
 
+import zoneinfo
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,6 +35,7 @@ from notifications.selectors import campaign_metrics_summary
 
 from . import selectors, services
 from .forms import SegmentAdminForm, SegmentChoiceForm
+from .merge_tags import MERGE_TAGS, merge_tag_errors
 from .models import (
     AnalyticsEvent,
     BlogPost,
@@ -50,6 +56,7 @@ from .models import (
     SubscriberSegmentMember,
 )
 from .seo import seo_evaluate
+from .services import subscriber_csv
 
 # --- Blog ---------------------------------------------------------------------------------
 
@@ -309,8 +316,51 @@ class SegmentMemberInline(admin.TabularInline):
     extra = 0
 
 
+def _log_import(user, plan) -> None:
+    """One admin log entry per subscriber an import changed (mirrored into the audit trail)."""
+    for action in (subscriber_csv.CONFIRM, subscriber_csv.OPT_IN, subscriber_csv.RECORD_OPT_OUT):
+        emails = [row.email for row in plan.rows if row.action == action]
+        if emails:
+            LogEntry.objects.log_actions(
+                user.pk,
+                Subscriber.objects.filter(email__in=emails),
+                CHANGE,
+                f"Imported from CSV: {subscriber_csv.ACTION_WORDS[action].lower()}.",
+            )
+
+
+class SubscriberImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: email, first_name, status, consent_source, consent_date, consent_proof "
+        "(the export's format). Only rows marked confirmed with a consent date and proof are added as confirmed; "
+        "everyone else is sent the confirmation email first.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError("The file is larger than 2 MB; please split it.")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("The file is not UTF-8 text. Save it from your spreadsheet as “CSV UTF-8”.") from exc
+
+
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+IMPORT_SALT = "content.subscriber.import"
+
+
+def _csv_response(text: str, name: str):
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
+    return response
+
+
 @admin.register(Subscriber)
-class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
+class SubscriberAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
+    admin_views = [("import/", "import_view", "import")]
+    change_list_template = "content/admin/subscriber_change_list.html"
     list_display = ["email", "first_name", "status", "source", "engagement_score", "confirmed_at", "created_at"]
     list_filter = ["status", "source", "segments"]
     search_fields = ["email", "first_name"]
@@ -324,8 +374,9 @@ class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = ["email", "first_name", "source", *readonly_fields]
+    fields = ["email", "first_name", "source", "consent_proof", *readonly_fields]
     actions = [
+        "export_csv",
         "add_to_segment",
         "remove_from_segment",
         "mark_unsubscribed",
@@ -336,6 +387,58 @@ class SubscriberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.email = normalize_email(obj.email)
         super().save_model(request, obj, form, change)
+
+    @admin.action(description="Export selected subscribers as CSV")
+    def export_csv(self, request, queryset):
+        return _csv_response(subscriber_csv.subscriber_csv_export(subscribers=queryset), "subscribers")
+
+    def import_view(self, request):
+        """Upload a CSV, see what each row would do, then confirm (the file travels signed)."""
+        if not request.user.has_perm("content.add_subscriber"):
+            raise PermissionDenied
+        changelist_url = reverse("admin:content_subscriber_changelist")
+        form = SubscriberImportForm()
+        plan = signed = None
+        if request.method == "POST" and "confirm" in request.POST:
+            try:
+                text = signing.loads(request.POST.get("signed", ""), salt=IMPORT_SALT, max_age=3600)
+            except signing.BadSignature:
+                self.message_user(request, "That import has expired. Please upload the file again.", messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            plan = subscriber_csv.subscriber_import_apply(text=text)
+            if plan.problem:
+                self.message_user(request, plan.problem, messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            _log_import(request.user, plan)
+            counts = plan.counts
+            self.message_user(
+                request,
+                f"Import done: {counts['confirm']} added as confirmed, {counts['opt_in']} sent the confirmation "
+                f"email, {counts['opt_out']} recorded as not wanting the newsletter, {counts['leave']} left as they "
+                f"were, {counts['error']} rows not imported.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(changelist_url)
+        if request.method == "POST":
+            form = SubscriberImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                text = form.cleaned_data["file"]
+                plan = subscriber_csv.subscriber_import_plan(text=text)
+                if plan.problem:
+                    form.add_error("file", plan.problem)
+                    plan = None
+                else:
+                    signed = signing.dumps(text, salt=IMPORT_SALT, compress=True)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import subscribers from CSV",
+            "form": form,
+            "plan": plan,
+            "signed": signed,
+            "changelist_url": changelist_url,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "content/admin/subscriber_import.html", context)
 
     def _segment_action(self, request, queryset, *, add: bool):
         form = SegmentChoiceForm(request.POST if "apply" in request.POST else None)
@@ -424,15 +527,49 @@ class SubscriberSegmentMemberAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+def practice_zone() -> zoneinfo.ZoneInfo:
+    """The practice's time zone, in which staff type a campaign's "send at"."""
+    return zoneinfo.ZoneInfo(settings.BLOOM_PRACTICE_TIME_ZONE)
+
+
 class CampaignAdminForm(forms.ModelForm):
-    """Scheduling is refused on the form (what was typed kept) while the audience is empty."""
+    """Merge tags are checked field by field and scheduling is refused while the audience is
+    empty (what was typed kept). "Send at" is typed and shown in the practice's time zone."""
 
     class Meta:
         model = NewsletterCampaign
         fields = ["subject", "preheader", "body_html", "segment", "scheduled_at"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zone = practice_zone()
+        if "scheduled_at" in self.fields:
+            field = self.fields["scheduled_at"]
+            field.label = "Send at"
+            field.help_text = (
+                f"In the practice's time zone ({zone.key}). Leave empty to keep a draft; "
+                "the campaign goes out within a minute of this time."
+            )
+            if self.instance.scheduled_at:
+                # Shown as the practice's wall-clock time, whatever zone the reader is in.
+                self.initial["scheduled_at"] = timezone.localtime(self.instance.scheduled_at, zone).replace(tzinfo=None)
+        if "body_html" in self.fields:
+            self.fields["body_html"].help_text = (
+                "HTML; unsafe markup is removed on save. Merge tags: "
+                + ", ".join(f"{{{{ {name} }}}} ({meaning})" for name, meaning in MERGE_TAGS.items())
+                + '. Give a fallback like {{ first_name|default:"there" }}.'
+            )
+
+    def full_clean(self):
+        # The typed "send at" is read in the practice's zone, not the reader's.
+        with timezone.override(practice_zone()):
+            super().full_clean()
+
     def clean(self):
         cleaned = super().clean()
+        for field in ("subject", "preheader", "body_html"):
+            for message in merge_tag_errors(cleaned.get(field)):
+                self.add_error(field, message)
         if cleaned.get("scheduled_at") and "segment" not in self.errors:
             try:
                 services.campaign_audience_check(segment=cleaned.get("segment"))
@@ -447,6 +584,7 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     admin_views = [
         ("<uuid:object_id>/send/", "send_view", "send"),
         ("<uuid:object_id>/test-send/", "test_send_view", "test_send"),
+        ("<uuid:object_id>/unschedule/", "unschedule_view", "unschedule"),
     ]
     list_display = ["subject", "status", "segment", "scheduled_at", "sent_at", "recipients_count"]
     list_filter = ["status", "segment"]
@@ -463,7 +601,11 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     ]
     fields = ["subject", "preheader", "body_html", "segment", "scheduled_at", *readonly_fields]
     change_form_template = "content/admin/campaign_change_form.html"
-    actions = ["send_campaigns", "test_send", "cancel_campaigns"]
+    actions = ["send_campaigns", "test_send", "cancel_campaigns", "export_csv"]
+
+    @admin.action(description="Export selected campaigns as CSV (with opens, clicks, unsubscribes, bounces)")
+    def export_csv(self, request, queryset):
+        return _csv_response(subscriber_csv.campaign_csv_export(campaigns=queryset), "campaigns")
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
@@ -479,7 +621,25 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
             context["send_url"] = reverse("admin:content_newslettercampaign_send", args=[obj.pk])
             context["test_send_url"] = reverse("admin:content_newslettercampaign_test_send", args=[obj.pk])
             context["recipient_count_now"] = selectors.segment_recipient_list(segment=obj.segment).count()
+            context["cancel_schedule_url"] = reverse("admin:content_newslettercampaign_unschedule", args=[obj.pk])
+            context["reader_zone"] = timezone.get_current_timezone_name()
+            context["practice_zone"] = practice_zone().key
+            context.update(_campaign_preview_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def unschedule_view(self, request, object_id):
+        """POST: take a scheduled campaign back to draft (its content kept)."""
+        campaign = get_object_or_404(NewsletterCampaign, pk=object_id)
+        if request.method != "POST" or not request.user.has_perm("content.change_newslettercampaign"):
+            raise PermissionDenied
+        try:
+            services.campaign_unschedule(campaign=campaign)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.log_change(request, campaign, "Schedule cancelled: a draft again.")
+            self.message_user(request, f"“{campaign}” is a draft again; nothing was sent.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:content_newslettercampaign_change", args=[campaign.pk]))
 
     def send_view(self, request, object_id):
         """Confirmation page; the POST starts the send in the background and returns at once."""
@@ -537,6 +697,35 @@ class NewsletterCampaignAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.Mode
     @row_action(description="Cancel selected campaigns", things="campaign", done="{things} cancelled.")
     def cancel_campaigns(self, request, campaign):
         return services.campaign_cancel(campaign=campaign)
+
+
+PREVIEW_MATCHES = 10
+
+
+def _campaign_preview_context(request, campaign: NewsletterCampaign) -> dict:
+    """The change page's inline preview: confirmed subscribers matching `?preview=` (an email
+    search), and the campaign rendered for the chosen one (`?subscriber=<id>`, else the first
+    match) exactly as it would be sent."""
+    query = request.GET.get("preview", "").strip()
+    chosen_id = request.GET.get("subscriber", "").strip()
+    if not query and not chosen_id:
+        return {"preview_query": ""}
+    confirmed = selectors.segment_recipient_list(segment=campaign.segment).only("id", "email", "first_name")
+    matches = list(confirmed.filter(email__icontains=query)[:PREVIEW_MATCHES]) if query else []
+    chosen = None
+    if chosen_id:
+        try:
+            chosen = confirmed.filter(pk=chosen_id).first()
+        except ValidationError:
+            chosen = None
+    chosen = chosen or (matches[0] if matches else None)
+    return {
+        "preview_query": query or (chosen.email if chosen else ""),
+        "preview_searched": True,
+        "preview_matches": matches,
+        "preview_subscriber": chosen,
+        "preview": services.campaign_preview(campaign=campaign, subscriber=chosen) if chosen else None,
+    }
 
 
 def _campaign_report_context(campaign: NewsletterCampaign) -> dict:
@@ -642,8 +831,8 @@ class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.Model
     admin_views = [
         ("<uuid:object_id>/cv/", "cv_view", "cv"),
     ]
-    list_display = ["created_at", "full_name", "email", "job_posting", "status"]
-    list_filter = ["status", "job_posting"]
+    list_display = ["created_at", "full_name", "email", "job_posting", "status", "keep_on_file"]
+    list_filter = ["status", "keep_on_file", "job_posting"]
     search_fields = ["full_name", "email"]
     list_select_related = ["job_posting"]
     readonly_fields = [
@@ -653,6 +842,7 @@ class CareerApplicationAdmin(AdminViewsMixin, ConstraintErrorsMixin, admin.Model
         "phone",
         "cover_letter",
         "cv_download",
+        "keep_on_file",
         "ip_address",
         "created_at",
     ]

@@ -6,6 +6,9 @@ class ContentConfig(AppConfig):
     verbose_name = "Public site and newsletter"
 
     def ready(self) -> None:
+        from . import privacy
+
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         from accounts.dashboard import DashboardPanel, register_panel
         from accounts.selectors.members import register_export_section
         from accounts.services.data_requests import register_eraser

@@ -1,4 +1,5 @@
-"""Demo content for `make run`: three published posts, an open role and a segment (idempotent)."""
+"""Demo content for `make run`: three published posts, an open role, a segment, and a sent
+newsletter campaign with opens and clicks so its report has something to show (idempotent)."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -7,12 +8,26 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import BlogPost, ChatConversation, EmploymentType, JobPosting, PostStatus, SegmentKind, SubscriberSegment
+from .models import (
+    BlogPost,
+    CampaignStatus,
+    ChatConversation,
+    EmploymentType,
+    JobPosting,
+    NewsletterCampaign,
+    PostStatus,
+    SegmentKind,
+    Subscriber,
+    SubscriberSegment,
+    SubscriberStatus,
+)
 from .services import (
     blog_post_approve,
     blog_post_publish,
     blog_post_save,
     blog_post_submit_for_review,
+    campaign_save,
+    campaign_send,
     chat_conversation_start,
     chat_staff_reply,
 )
@@ -129,11 +144,56 @@ def seed(*, stdout) -> None:
     JobPosting.all_objects.get_or_create(slug=JOB["slug"], defaults=JOB)
     SubscriberSegment.objects.get_or_create(slug=SEGMENT["slug"], defaults=SEGMENT)
     chats = _seed_chat(staff=owner)
+    campaigns = _seed_campaign(owner=owner)
     published = BlogPost.objects.filter(status=PostStatus.PUBLISHED).count()
     stdout.write(
         f"content: {created} demo posts added ({published} published), 1 job posting, 1 segment, "
-        f"{chats} demo conversation."
+        f"{chats} demo conversation, {campaigns} sent demo campaign."
     )
+
+
+DEMO_SUBSCRIBERS = ["Maya", "Priya", "Jo", "Ana", "Lena", "Ruth", "Sam", "", "Kim", "Noor"]
+DEMO_CAMPAIGN = {
+    "subject": 'Sleep, support and small wins, {{ first_name|default:"friend" }}',
+    "preheader": "Three ideas for the weeks after birth.",
+    "body_html": (
+        '<h1>Hello {{ first_name|default:"there" }}</h1>'
+        "<p>This month: how to protect a stretch of sleep, and when the blues are something more.</p>"
+        '<p><a href="{{ site_url }}/blog/baby-blues-or-postpartum-depression/">Read the article</a></p>'
+    ),
+}
+
+
+def _seed_campaign(*, owner) -> int:
+    """Ten confirmed demo subscribers and one campaign sent to them a week ago, with opens and
+    clicks spread over its first days (the outbox rows marked sent, so nothing goes out)."""
+    from notifications.models import EmailCampaignMetric, EmailQueue, EmailStatus
+
+    if owner is None or NewsletterCampaign.objects.filter(subject=DEMO_CAMPAIGN["subject"]).exists():
+        return 0
+    week_ago = timezone.now() - timedelta(days=7)
+    for index, name in enumerate(DEMO_SUBSCRIBERS):
+        Subscriber.objects.get_or_create(
+            email=f"reader{index + 1}@bloom.test",
+            defaults={
+                "first_name": name,
+                "status": SubscriberStatus.CONFIRMED,
+                "confirmed_at": week_ago,
+                "source": "demo",
+            },
+        )
+    campaign = campaign_save(campaign=NewsletterCampaign(**DEMO_CAMPAIGN), user=owner)
+    NewsletterCampaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING, send_started_at=week_ago)
+    campaign_send(campaign=campaign)
+    NewsletterCampaign.objects.filter(pk=campaign.pk).update(sent_at=week_ago)
+    EmailQueue.objects.filter(campaign_id=campaign.pk).update(status=EmailStatus.SENT, sent_at=week_ago)
+    for index, metric in enumerate(
+        EmailCampaignMetric.objects.filter(campaign_id=campaign.pk).order_by("recipient_email")
+    ):
+        opened = week_ago + timedelta(days=index % 3, hours=2) if index < 7 else None
+        clicked = opened + timedelta(minutes=5) if opened and index % 2 == 0 else None
+        EmailCampaignMetric.objects.filter(pk=metric.pk).update(sent_at=week_ago, opened_at=opened, clicked_at=clicked)
+    return 1
 
 
 DEMO_CHAT_QUESTION = "Hi, I have started one of the courses. Is it all right to do the lessons out of order?"

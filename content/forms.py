@@ -63,6 +63,12 @@ class CareerApplicationForm(HoneypotMixin):
         help_text="PDF or Word (.docx), smaller than 5 MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx,application/pdf"}),
     )
+    keep_on_file = forms.BooleanField(
+        label="Keep my application on file for future roles",
+        required=False,
+        help_text="We keep it for two years, then delete it and your CV. Otherwise both are "
+        "deleted six months after this role closes.",
+    )
 
     def clean_cv(self):
         upload = self.cleaned_data["cv"]

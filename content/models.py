@@ -170,6 +170,12 @@ class Subscriber(TimeStampedModel):
     first_name = models.CharField(max_length=150, blank=True, default="")
     status = choice_field(SubscriberStatus, max_length=20, default=SubscriberStatus.PENDING, db_default=True)
     source = models.CharField(max_length=64, blank=True, default="", help_text="Where they signed up.")
+    consent_proof = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="For addresses imported as already confirmed: where the evidence of their consent is kept.",
+    )
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
@@ -439,6 +445,13 @@ class CareerApplication(TimeStampedModel):
     status = choice_field(ApplicationStatus, max_length=20, default=ApplicationStatus.NEW, db_default=True)
     staff_notes = models.TextField(blank=True, default="")
     ip_address = ip_address_field()
+    # Her choice on the form; without it the application and CV go six months after the role
+    # closes, with it two years after she applied (content/retention.py, docs/adr/0350).
+    keep_on_file = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="She asked us to keep her application on file for future roles.",
+    )
 
     class Meta:
         db_table = "career_applications"

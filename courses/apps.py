@@ -6,6 +6,9 @@ class CoursesConfig(AppConfig):
     verbose_name = "Courses"
 
     def ready(self) -> None:
+        from . import privacy
+
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         from accounts.activity import register_activity_source
         from accounts.assignables import register_assignable
         from accounts.dashboard import DashboardPanel, register_panel

@@ -7,6 +7,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications and email"
 
     def ready(self) -> None:
+        from . import privacy
+
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         from . import webhooks  # noqa: F401 - connects the anymail tracking signal
         from .defaults import install_default_sequences
 

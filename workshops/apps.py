@@ -6,6 +6,9 @@ class WorkshopsConfig(AppConfig):
     verbose_name = "Workshops"
 
     def ready(self) -> None:
+        from . import privacy
+
+        privacy.register()  # the personal-data registry (docs/adr/0320)
         from accounts.assignables import register_assignable
         from accounts.calendar import register_calendar_source
         from accounts.dashboard import DashboardPanel, register_panel

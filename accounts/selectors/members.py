@@ -4,11 +4,17 @@ Member reads take the member and filter by it."""
 
 from __future__ import annotations
 
+import calendar
 import datetime
+import io
 import json
+import zipfile
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+
+from bloom.privacy import privacy_export
 
 from ..models import (
     PREFERENCE_FIELDS,
@@ -45,7 +51,19 @@ def achievement_list_for_member(*, member: User) -> list[UserAchievement]:
 
 
 def data_request_list_for_member(*, member: User) -> list[DataRequest]:
-    return list(DataRequest.objects.filter(user=member).defer("export_data").order_by("-requested_at")[:20])
+    """Her newest 20 requests, each with `deadline` (the date we must answer by)."""
+    rows = list(DataRequest.objects.filter(user=member).defer("export_data").order_by("-requested_at")[:20])
+    for row in rows:
+        row.deadline = data_request_deadline(data_request=row)
+    return rows
+
+
+def data_request_deadline(*, data_request: DataRequest) -> datetime.datetime:
+    """GDPR Art. 12(3): one month from receipt (the same day next month, or its last day)."""
+    received = data_request.requested_at
+    month, year = (received.month % 12) + 1, received.year + (received.month // 12)
+    day = min(received.day, calendar.monthrange(year, month)[1])
+    return received.replace(year=year, month=month, day=day)
 
 
 def data_request_export_get_for_member(*, member: User, request_id) -> DataRequest:
@@ -150,6 +168,67 @@ def member_data_export(*, member: User) -> dict:
     for key, build in _EXPORT_SECTIONS.items():
         data[key] = build(member=member)
     return data
+
+
+def member_data_archive(*, member: User) -> dict:
+    """What her export holds: the summary sections above, her rows of every model in the
+    personal-data registry (bloom/privacy.py) by model label, and her files' storage names."""
+    records, files = privacy_export(member=member)
+    return {
+        "summary": _plain(member_data_export(member=member)),
+        "records": records,
+        "files": [{"archive_name": name, "storage_name": file.name} for name, file in files],
+    }
+
+
+def member_data_zip(*, archive: dict, member_name: str = "") -> bytes:
+    """The download: account.json (summary), records/<model>.json (one per registered model),
+    files/ (her uploads still in storage) and summary.html in plain language."""
+    from django.apps import apps
+    from django.core.files.storage import default_storage
+    from django.template.loader import render_to_string
+
+    buffer = io.BytesIO()
+    rows = []
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive_zip:
+        archive_zip.writestr("account.json", json.dumps(archive.get("summary", archive), indent=2, ensure_ascii=False))
+        for label, model_rows in sorted(archive.get("records", {}).items()):
+            archive_zip.writestr(f"records/{label}.json", json.dumps(model_rows, indent=2, ensure_ascii=False))
+            if model_rows:
+                model = apps.get_model(label)
+                rows.append(
+                    (
+                        str(model._meta.verbose_name_plural).capitalize(),
+                        model._meta.app_config.verbose_name,
+                        len(model_rows),
+                    )
+                )
+        missing = []
+        for item in archive.get("files", []):
+            try:
+                with default_storage.open(item["storage_name"]) as stored:
+                    archive_zip.writestr(item["archive_name"], stored.read())
+            except FileNotFoundError:
+                missing.append(item["archive_name"])
+        summary = archive.get("summary", {})
+        archive_zip.writestr(
+            "summary.html",
+            render_to_string(
+                "accounts/data_export_summary.html",
+                {
+                    "account": summary.get("account", {}),
+                    "exported_at": summary.get("exported_at"),
+                    "rows": sorted(rows),
+                    "file_count": len(archive.get("files", [])) - len(missing),
+                    "missing": missing,
+                },
+            ),
+        )
+    return buffer.getvalue()
+
+
+def _plain(value):
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 def consent_switch_get(*, member: User, source: str) -> bool:

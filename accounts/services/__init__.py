@@ -7,12 +7,30 @@ pauses         "life happened" pauses: start, end early, what they shift
 care           content a clinician suggests, and her choice to share progress on it
 data_requests  a member's export or deletion, carried out by staff
 staff          admin users, roles, admin sessions, the audit trail
+invitations    the owner's invitation of a colleague with a role (staff onboarding)
 security       security events, refused sign-ins and the alert once per burst
 screening      questionnaires on the perinatal timeline and crisis routing (docs/adr/0100-0104)
 """
 
 from .care import care_assignment_archive, care_assignment_create, care_progress_share_set
-from .data_requests import data_request_create, data_request_process, data_request_reject, member_anonymize
+from .data_requests import (
+    data_request_audit,
+    data_request_create,
+    data_request_deadline,
+    data_request_farewells_scrub,
+    data_request_process,
+    data_request_reject,
+    data_request_reminders_send,
+    member_anonymize,
+)
+from .invitations import (
+    InvitationRefused,
+    staff_invitation_accept,
+    staff_invitation_create,
+    staff_invitation_for_token,
+    staff_invitation_resend,
+    staff_invitation_revoke,
+)
 from .members import (
     PREFERENCE_FIELDS,
     consent_record,
@@ -67,6 +85,12 @@ from .staff import (
 from .wellness import WELLNESS_EDIT_DAYS, wellness_day_check, wellness_entry_record, wellness_share_set
 
 __all__ = [
+    "InvitationRefused",
+    "staff_invitation_accept",
+    "staff_invitation_create",
+    "staff_invitation_for_token",
+    "staff_invitation_resend",
+    "staff_invitation_revoke",
     "care_assignment_archive",
     "care_assignment_create",
     "care_progress_share_set",
@@ -92,9 +116,13 @@ __all__ = [
     "admin_user_ensure",
     "admin_user_role_set",
     "consent_record",
+    "data_request_audit",
     "data_request_create",
+    "data_request_deadline",
+    "data_request_farewells_scrub",
     "data_request_process",
     "data_request_reject",
+    "data_request_reminders_send",
     "health_read_record",
     "member_anonymize",
     "member_email_changed",

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.MemberTimezoneMiddleware",
+    # Staff are signed out after BLOOM_STAFF_IDLE_MINUTES without a request (docs/privacy.md).
+    "accounts.middleware.StaffIdleLogoutMiddleware",
     "accounts.middleware.StaffMFARequiredMiddleware",
 ]
 
@@ -218,6 +220,10 @@ MFA_FORMS = {
 }
 # Staff must have MFA before they can use the admin (accounts.middleware).
 BLOOM_STAFF_MFA_REQUIRED = env.bool("BLOOM_STAFF_MFA_REQUIRED", default=True)
+# Automatic logoff for staff (HIPAA 164.312(a)(2)(iii)); 0 turns it off.
+BLOOM_STAFF_IDLE_MINUTES = env.int("BLOOM_STAFF_IDLE_MINUTES", default=30)
+# How long a staff invitation link works (accounts/services/invitations.py).
+BLOOM_STAFF_INVITATION_DAYS = env.int("BLOOM_STAFF_INVITATION_DAYS", default=7)
 # How many reverse proxies we run in front of Bloom (docs/adr/0016). 0: REMOTE_ADDR is the
 # client and X-Forwarded-For is ignored; N: the Nth X-Forwarded-For entry from the right.
 # bloom.http.client_ip reads it for rate limits, lockouts and audit rows; allauth and
@@ -236,6 +242,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 BLOOM_DEFAULT_MEMBER_TIMEZONE = "America/Los_Angeles"
+# The zone staff schedule practice-wide things in (newsletter campaigns' "send at").
+BLOOM_PRACTICE_TIME_ZONE = env("BLOOM_PRACTICE_TIME_ZONE", default="America/Los_Angeles")
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -262,16 +270,37 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".services" / "m
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bloom Psychology <hello@bloompsychology.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 BLOOM_STAFF_ALERT_EMAIL = env("BLOOM_STAFF_ALERT_EMAIL", default="care-team@bloompsychology.example")
+# Staff are reminded this many days before a data request's one-month deadline (GDPR 12(3), docs/accounts.md).
+BLOOM_DATA_REQUEST_REMINDER_DAYS = env.int("BLOOM_DATA_REQUEST_REMINDER_DAYS", default=7)
 # Minutes a risk alert (urgent screening, flagged words) may wait unacknowledged before the
 # owners are alerted too (accounts.services.screening.risk_alerts_escalate, docs/adr/0103).
 BLOOM_RISK_ALERT_ESCALATE_AFTER = env.int("BLOOM_RISK_ALERT_ESCALATE_AFTER", default=30)
-# Data retention (docs/adr/0081): days before `manage.py apply_retention` (nightly in beat)
-# deletes processed webhook deliveries and analytics events, and empties finished emails' bodies.
+# Data retention (docs/adr/0081, 0350; the table in docs/operations.md): days before
+# `manage.py apply_retention` (nightly in beat) deletes or redacts each category. Each key is
+# also an environment variable BLOOM_RETENTION_<KEY>_DAYS.
 BLOOM_RETENTION_DAYS = {
     "webhook_events": env.int("BLOOM_RETENTION_WEBHOOK_EVENTS_DAYS", default=90),
     "email_bodies": env.int("BLOOM_RETENTION_EMAIL_BODIES_DAYS", default=365),
     "analytics_events": env.int("BLOOM_RETENTION_ANALYTICS_EVENTS_DAYS", default=730),
+    # After the member's last session (adults; 7 years, HIPAA's 6 and most states' 7+).
+    "clinical_records": env.int("BLOOM_RETENTION_CLINICAL_RECORDS_DAYS", default=2557),
+    # After the payment (tax and card-network records: 7 years).
+    "payments": env.int("BLOOM_RETENTION_PAYMENTS_DAYS", default=2557),
+    # After the relationship ends (her last sign-in): proof of consent for 6 years.
+    "consent_records": env.int("BLOOM_RETENTION_CONSENT_RECORDS_DAYS", default=2192),
+    # After her last check-in and sign-in, unless shared with or raised to her clinician.
+    "wellness": env.int("BLOOM_RETENTION_WELLNESS_DAYS", default=731),
+    "contact_messages": env.int("BLOOM_RETENTION_CONTACT_MESSAGES_DAYS", default=365),
+    "chats": env.int("BLOOM_RETENTION_CHATS_DAYS", default=365),
+    # After the role closed (CV files are deleted from storage too).
+    "career_applications": env.int("BLOOM_RETENTION_CAREER_APPLICATIONS_DAYS", default=183),
+    # After she applied, when she asked us to keep her application on file.
+    "career_applications_on_file": env.int("BLOOM_RETENTION_CAREER_APPLICATIONS_ON_FILE_DAYS", default=730),
+    "security_events": env.int("BLOOM_RETENTION_SECURITY_EVENTS_DAYS", default=365),
+    "admin_activity": env.int("BLOOM_RETENTION_ADMIN_ACTIVITY_DAYS", default=2192),
 }
+# Members whose rows no retention policy touches (a legal hold), by sign-in email.
+BLOOM_RETENTION_LEGAL_HOLD_EMAILS = env.list("BLOOM_RETENTION_LEGAL_HOLD_EMAILS", default=[])
 ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default=BLOOM_DEV_PLACEHOLDERS["ANYMAIL_WEBHOOK_SECRET"])}
 
 # --- Celery -------------------------------------------------------------------------------

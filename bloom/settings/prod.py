@@ -71,6 +71,10 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 BLOOM_STAFF_MFA_REQUIRED = True
+# Transmission security (HIPAA 164.312(e), docs/privacy.md): mail leaves over STARTTLS unless the
+# relay speaks implicit TLS (EMAIL_USE_SSL=true) or the deployment says otherwise.
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
 # collectstatic writes here and WhiteNoise serves from here (hashed, compressed names).
 STATIC_ROOT = env("BLOOM_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
 # One JSON object per log line (docs/adr/0152); BLOOM_LOG_FORMAT=console to read by eye.

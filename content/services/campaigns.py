@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from bloom.exceptions import ApplicationError
+from bloom.links import absolute_url
 from bloom.sanitize import EMAIL, html_to_text, sanitize_html
+from notifications import rendering
 from notifications import services as notification_services
 from notifications.models import EmailQueue
 
-from ..models import CampaignStatus, NewsletterCampaign
+from ..merge_tags import merge_tag_errors
+from ..models import CampaignStatus, NewsletterCampaign, Subscriber
 from ..selectors import segment_recipient_list
 
 if TYPE_CHECKING:
@@ -22,6 +27,16 @@ if TYPE_CHECKING:
 
 
 CAMPAIGN_BATCH_SIZE = 500
+CAMPAIGN_TEMPLATE = "content/newsletter"
+_MERGE_FIELDS = ("subject", "preheader", "body_html")
+
+
+def campaign_merge_tags_check(*, campaign: NewsletterCampaign) -> None:
+    """Raise ValidationError naming each field whose merge tags are unknown or malformed."""
+    errors = {field: merge_tag_errors(getattr(campaign, field)) for field in _MERGE_FIELDS}
+    errors = {field: messages for field, messages in errors.items() if messages}
+    if errors:
+        raise ValidationError(errors)
 
 
 def campaign_audience_check(*, segment) -> int:
@@ -49,7 +64,8 @@ def campaign_save(*, campaign: NewsletterCampaign, user: User) -> NewsletterCamp
     """Save a draft or scheduled campaign: body sanitised; a send time makes it scheduled,
     clearing it makes it a draft again. Sending, sent and cancelled campaigns are frozen.
     Scheduling is refused (ValidationError on the segment) while the audience has no
-    confirmed subscriber."""
+    confirmed subscriber; unknown or malformed merge tags are refused (ValidationError on
+    the field that has them)."""
     if not campaign._state.adding:
         status = NewsletterCampaign.objects.select_for_update().values_list("status", flat=True).get(pk=campaign.pk)
         if status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
@@ -57,6 +73,7 @@ def campaign_save(*, campaign: NewsletterCampaign, user: User) -> NewsletterCamp
         campaign.status = status
     else:
         campaign.created_by = campaign.created_by or user
+    campaign_merge_tags_check(campaign=campaign)
     if campaign.scheduled_at:
         campaign_audience_check(segment=campaign.segment)
     campaign.body_html = sanitize_html(campaign.body_html, EMAIL)
@@ -92,16 +109,35 @@ def campaign_send_start(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
     return campaign
 
 
-def _campaign_context(campaign: NewsletterCampaign, first_name: str) -> dict:
+def _campaign_context(campaign: NewsletterCampaign) -> dict:
+    """What every recipient's email shares, computed once per campaign (or batch); the
+    recipient's own parts (first name; email and unsubscribe link from the outbox) are
+    filled in by the template's `merged` tags when the outbox renders each row."""
     body_html = sanitize_html(campaign.body_html, EMAIL)
     return {
         "subject": campaign.subject,
         "preheader": campaign.preheader,
         "body_html": body_html,
         "body_text": html_to_text(body_html),
-        "first_name": first_name,
+        "first_name": "",
         "campaign_id": str(campaign.pk),
     }
+
+
+def campaign_preview(*, campaign: NewsletterCampaign, subscriber: Subscriber) -> dict:
+    """The campaign rendered for `subscriber` exactly as the outbox renders it when sending
+    (same template, same context, CSS inlined), minus open/click tracking; the unsubscribe
+    link is a preview one. Returns {"subject", "html", "text"}; queues nothing."""
+    context = {
+        "site_url": settings.SITE_URL,
+        "site_name": "Bloom Psychology",
+        "recipient_email": subscriber.email,
+        **_campaign_context(campaign),
+        "first_name": subscriber.first_name,
+        "unsubscribe_url": absolute_url(reverse("notifications:unsubscribe", args=["preview"])),
+    }
+    rendered = rendering.render_template(CAMPAIGN_TEMPLATE, context)
+    return {"subject": rendered.subject, "html": rendering.inline_css(rendered.html_body), "text": rendered.text_body}
 
 
 def campaign_send(*, campaign: NewsletterCampaign, batch_size: int = CAMPAIGN_BATCH_SIZE) -> int:
@@ -142,13 +178,14 @@ def campaign_send(*, campaign: NewsletterCampaign, batch_size: int = CAMPAIGN_BA
                 EmailQueue.objects.filter(idempotency_key__in=keys.values()).values_list("idempotency_key", flat=True)
             )
             new = 0
+            shared = _campaign_context(locked)
             for subscriber in batch:
                 if keys[subscriber.pk] in done:
                     continue
                 row = notification_services.email_enqueue(
                     to=subscriber.email,
-                    template="content/newsletter",
-                    context=_campaign_context(locked, subscriber.first_name),
+                    template=CAMPAIGN_TEMPLATE,
+                    context={**shared, "first_name": subscriber.first_name},
                     category=notification_services.EmailCategory.MARKETING,
                     priority=notification_services.EmailPriority.LOW,
                     idempotency_key=keys[subscriber.pk],
@@ -164,11 +201,11 @@ def campaign_send(*, campaign: NewsletterCampaign, batch_size: int = CAMPAIGN_BA
 def campaign_test_send(*, campaign: NewsletterCampaign, user: User):
     """Queue the campaign once to the staff member asking (transactional, so their own
     marketing preferences do not block it). Not counted as a recipient."""
-    context = _campaign_context(campaign, user.first_name)
+    context = {**_campaign_context(campaign), "first_name": user.first_name}
     context["subject"] = f"[Test] {campaign.subject}"
     return notification_services.email_enqueue(
         to=user.email,
-        template="content/newsletter",
+        template=CAMPAIGN_TEMPLATE,
         context=context,
         user=user,
         category=notification_services.EmailCategory.TRANSACTIONAL,
@@ -184,6 +221,21 @@ def campaign_cancel(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
         raise ApplicationError(f"This campaign is already {campaign.get_status_display().lower()}.")
     campaign.status = CampaignStatus.CANCELLED
     campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_unschedule(*, campaign: NewsletterCampaign) -> NewsletterCampaign:
+    """Take a scheduled campaign back to draft (send time cleared, content kept).
+
+    Refused (ApplicationError) once sending has started or the campaign is sent or cancelled.
+    """
+    campaign = NewsletterCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != CampaignStatus.SCHEDULED:
+        raise ApplicationError(f"This campaign is {campaign.get_status_display().lower()}, not scheduled.")
+    campaign.status = CampaignStatus.DRAFT
+    campaign.scheduled_at = None
+    campaign.save(update_fields=["status", "scheduled_at", "updated_at"])
     return campaign
 
 

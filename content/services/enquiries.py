@@ -82,9 +82,11 @@ def career_application_submit(
     phone: str = "",
     cover_letter: str = "",
     ip_address: str | None = None,
+    keep_on_file: bool = False,
 ) -> CareerApplication:
     """Store an application and its CV (PDF/DOCX under 5 MB, checked by content) for an
-    open posting, and queue an alert to the hiring inbox without the CV attached."""
+    open posting, and queue an alert to the hiring inbox without the CV attached.
+    `keep_on_file` is her choice to be kept for future roles (retention, docs/adr/0350)."""
     if not job_posting_is_open(job_posting=job_posting):
         raise ApplicationError("This role is no longer open for applications.")
     validate_cv(cv)
@@ -96,6 +98,7 @@ def career_application_submit(
         cover_letter=cover_letter.strip(),
         cv_original_name=(getattr(cv, "name", "") or "")[-255:],
         ip_address=ip_address,
+        keep_on_file=keep_on_file,
     )
     application.cv = cv
     application.save()

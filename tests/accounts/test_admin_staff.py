@@ -294,12 +294,12 @@ def test_data_request_admin_action_completes_an_export(client, superuser):
     data_request = DataRequest.objects.create(user=UserFactory(), kind="export")
     client.post(
         reverse("admin:accounts_datarequest_changelist"),
-        {"action": "process_requests", "_selected_action": [data_request.pk]},
+        {"action": "process_requests", "_selected_action": [data_request.pk], "confirm": "yes"},
     )
     data_request.refresh_from_db()
     assert data_request.status == "completed"
     assert data_request.processed_by == superuser
-    assert data_request.export_data["account"]["email"] == data_request.user.email
+    assert data_request.export_data["summary"]["account"]["email"] == data_request.user.email
     assert AdminActivityLog.objects.filter(object_type="accounts.datarequest", action="change").count() == 1
 
 

@@ -1,7 +1,9 @@
 """Member portal: dashboard, profile and preferences, security page, data requests, wellness."""
 
 import datetime
+import io
 import json
+import zipfile
 import zoneinfo
 from decimal import Decimal
 
@@ -189,9 +191,12 @@ def test_member_requests_an_export_once_and_downloads_it_when_done(client, signe
     data_request_process(data_request=data_request, staff_user=StaffUserFactory())
     response = client.get(url)
     assert response.status_code == 200
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/zip"
     assert "attachment;" in response["Content-Disposition"]
-    payload = json.loads(response.content)
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert "summary.html" in archive.namelist()
+    assert json.loads(archive.read("records/accounts.WellnessEntry.json"))[0]["notes"] == "private words"
+    payload = json.loads(archive.read("account.json"))
     assert payload["account"]["email"] == signed_in.email
     assert payload["wellness_entries"][0]["notes"] == "private words"
     assert payload["preferences"]["notification_channel"] == "portal_and_email"

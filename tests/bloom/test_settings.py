@@ -17,7 +17,7 @@ from bloom.settings.base import BLOOM_DEV_PLACEHOLDERS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Variables a test sets itself; whatever the runner's environment holds for them is dropped.
-OWN_PREFIXES = ("DJANGO_", "STRIPE_", "BLOOM_FIELD", "CALENDLY_", "ZOOM_", "ANYMAIL_")
+OWN_PREFIXES = ("DJANGO_", "STRIPE_", "BLOOM_FIELD", "CALENDLY_", "ZOOM_", "ANYMAIL_", "EMAIL_USE_")
 
 # The secrets production verifies with, and values a real deployment could have.
 PRODUCTION_SECRETS = {
@@ -33,6 +33,10 @@ PRODUCTION_SECRETS = {
 
 def _deploy_check(**overrides: str | None) -> subprocess.CompletedProcess:
     """`check --deploy` under production settings; an override of None leaves the variable unset."""
+    return _manage(["check", "--deploy", "--fail-level", "WARNING"], **overrides)
+
+
+def _manage(arguments: list[str], **overrides: str | None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
     env.update(PRODUCTION_SECRETS)
     for name, value in overrides.items():
@@ -41,7 +45,7 @@ def _deploy_check(**overrides: str | None) -> subprocess.CompletedProcess:
         else:
             env[name] = value
     return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", *arguments],
         cwd=BASE_DIR,
         env={**env, "DJANGO_SETTINGS_MODULE": "bloom.settings.prod"},
         capture_output=True,
@@ -54,6 +58,19 @@ def test_production_deploy_check_passes_with_every_secret_set():
     result = _deploy_check()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [({}, "tls=True ssl=False"), ({"EMAIL_USE_SSL": "true"}, "tls=False ssl=True")],
+)
+def test_production_mail_leaves_over_tls_by_default(overrides, expected):
+    result = _manage(
+        ["shell", "-c", "from django.conf import settings as s; print(f'tls={s.EMAIL_USE_TLS} ssl={s.EMAIL_USE_SSL}')"],
+        **overrides,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(expected)
 
 
 @pytest.mark.parametrize("name", sorted(PRODUCTION_SECRETS))

@@ -39,6 +39,8 @@ PUBLIC = {
     "content:contact_thanks",
     # Her calendar feed: a phone cannot sign in; the secret token in the URL is the key (ADR 0185).
     "accounts:calendar_feed",
+    # A staff invitation: she has no account yet; the one-time token in the URL is the key.
+    "accounts:staff_invitation_accept",
     # Messages with the care team: a visitor writes without an account and comes back through a
     # signed, expiring link; a member's own threads are fenced in the views (docs/adr/0180).
     "content:messages_home",

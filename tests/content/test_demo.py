@@ -26,3 +26,20 @@ def test_demo_seed_without_a_superuser_skips_posts():
     demo.seed(stdout=out)
     assert BlogPost.all_objects.count() == 0
     assert "no superuser" in out.getvalue()
+
+
+def test_demo_seed_sends_one_campaign_with_opens_and_clicks(superuser):
+    from content.models import CampaignStatus, NewsletterCampaign
+    from notifications.models import EmailQueue
+    from notifications.selectors import campaign_metrics_summary
+
+    demo.seed(stdout=StringIO())
+    demo.seed(stdout=StringIO())
+    campaign = NewsletterCampaign.objects.get()
+    assert campaign.status == CampaignStatus.SENT and campaign.recipients_count == 10
+    report = campaign_metrics_summary(campaign_id=campaign.pk)
+    assert (report["sent"], report["opened"], report["clicked"]) == (10, 7, 4)
+    assert len(report["series"]) == 3
+    rows = EmailQueue.objects.filter(campaign_id=campaign.pk)
+    assert not rows.exclude(status="sent").exists()
+    assert "{{" not in rows.first().html_body

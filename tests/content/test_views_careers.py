@@ -47,6 +47,18 @@ def test_application_is_stored_with_its_cv_under_media_root(client, settings):
     assert os.path.exists(os.path.join(settings.MEDIA_ROOT, application.cv.name))
 
 
+def test_she_chooses_whether_her_application_is_kept_on_file(client):
+    posting = JobPostingFactory()
+    html = client.get(reverse("content:career_detail", args=[posting.slug])).content.decode()
+    assert "Keep my application on file for future roles" in html and "two years" in html
+    _apply(client, posting, cv_upload(), keep_on_file="on")
+    _apply(client, posting, cv_upload(), email="other@example.org")
+    assert dict(CareerApplication.objects.values_list("email", "keep_on_file")) == {
+        "ana@example.org": True,
+        "other@example.org": False,
+    }
+
+
 def test_invalid_cv_keeps_the_form_and_stores_nothing(client):
     posting = JobPostingFactory()
     response = _apply(client, posting, cv_upload("cv.pdf", b"not a pdf"))

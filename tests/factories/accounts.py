@@ -34,6 +34,7 @@ from accounts.models import (
     ScreeningResponse,
     ScreeningSchedulePoint,
     SecurityEvent,
+    StaffInvitation,
     User,
     UserAchievement,
     UserPreferences,
@@ -338,3 +339,14 @@ class CalendarFeedFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     token_hash = factory.LazyFunction(lambda: uuid.uuid4().hex + uuid.uuid4().hex)
+
+
+class StaffInvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StaffInvitation
+
+    email = factory.Sequence(lambda n: f"colleague{n}@bloom.test")
+    role = factory.SubFactory(AdminRoleFactory)
+    invited_by = factory.SubFactory(StaffUserFactory)
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=7))

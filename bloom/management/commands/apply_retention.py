@@ -1,23 +1,42 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from bloom.retention import retention_apply
+from bloom.retention import retention_apply, retention_policies
+
+BAR_WIDTH = 20
+
+
+def progress_bar(done: int, due: int) -> str:
+    """`[#####...............]`: the share of `due` that is `done`, BAR_WIDTH characters wide."""
+    filled = BAR_WIDTH if not due else min(BAR_WIDTH, BAR_WIDTH * done // due)
+    return "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
 
 
 class Command(BaseCommand):
-    help = "Apply the data-retention policies (docs/adr/0081); --dry-run only counts what is due."
+    help = (
+        "Apply the data-retention policies (docs/adr/0081, 0350; table in docs/operations.md). "
+        "--dry-run only counts what is due; --only NAME runs one policy (its setting key or name)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="count what is due, change nothing")
+        parser.add_argument("--only", metavar="NAME", help="only policies with this setting key or name")
 
-    def handle(self, *args, dry_run: bool = False, **options):
+    def handle(self, *args, dry_run: bool = False, only: str | None = None, **options):
+        if only is not None and not retention_policies(only):
+            keys = sorted({policy.setting for _label, policy in retention_policies()})
+            raise CommandError(f"No retention policy is called {only!r}. Known keys: {', '.join(keys)}.")
+
         def on_batch(label, policy, done, due):
-            bar = "#" * int(20 * done / due) if due else "#" * 20
-            self.stdout.write(f"  [{bar:<20}] {done}/{due} {label}: {policy.name}")
+            self.stdout.write(f"  {label}: {policy.name} {progress_bar(done, due)} {done}/{due}")
 
-        results = retention_apply(dry_run=dry_run, on_batch=None if dry_run else on_batch)
+        results = retention_apply(dry_run=dry_run, only=only, on_batch=None if dry_run else on_batch)
         for r in results:
-            done = "would " + r.policy.action if dry_run else f"{r.changed} changed ({r.policy.action})"
-            self.stdout.write(f"{r.app_label}: {r.policy.name} (over {r.days} days): {r.due} due, {done}")
+            if dry_run:
+                done = f"would {r.policy.action}" if r.due else "nothing to do"
+            else:
+                done = f"{r.changed} changed ({r.policy.action})"
+            held = f"; {r.held} kept by a hold" if r.held else ""
+            self.stdout.write(f"{r.app_label}: {r.policy.name} (over {r.days} days): {r.due} due, {done}{held}")
         due = sum(r.due for r in results)
         if dry_run:
             summary = f"{len(results)} policies, {due} rows due; run without --dry-run to apply."
