@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 
 from bloom.admin import AuditedReadMixin, Confirm, ConfirmField, ReadOnlyAdmin, row_action
 
+from .admin_home import data_request_deadline_q
 from .assignables import assignable_list
 from .care_team import annotate_in_care
 from .models import (
@@ -284,10 +285,28 @@ _PENDING = {
 }
 
 
+class DataRequestDeadlineFilter(admin.SimpleListFilter):
+    """Pending requests by their deadline, one month after asking (the admin home links here)."""
+
+    title = "deadline"
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", "Past the deadline"),
+            ("soon", f"Due within {settings.BLOOM_DATA_REQUEST_REMINDER_DAYS} days"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("overdue", "soon"):
+            return queryset.filter(data_request_deadline_q(self.value()))
+        return queryset
+
+
 @admin.register(DataRequest)
 class DataRequestAdmin(admin.ModelAdmin):
     list_display = ["requested_at", "user", "kind", "status", "deadline", "completed_at", "processed_by"]
-    list_filter = ["kind", "status"]
+    list_filter = ["kind", "status", DataRequestDeadlineFilter]
     search_fields = ["user__email"]
     list_select_related = ["user", "processed_by"]
     readonly_fields = ["user", "kind", "status", "requested_at", "deadline", "completed_at", "processed_by"]

@@ -6,7 +6,8 @@ from decimal import Decimal
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from .models import AdminRole, AdminUser, User, WellnessEntry
+from .admin_home import a_month_before
+from .models import AdminRole, AdminUser, DataRequest, DataRequestKind, RiskAlert, RiskSource, User, WellnessEntry
 from .roles import roles_sync_defaults
 from .screening import EPDS
 from .services import (
@@ -73,6 +74,31 @@ def seed(*, stdout) -> None:
     )
     _seed_screenings(member=member, stdout=stdout)
     _seed_wellness(member=member, stdout=stdout)
+    _seed_needs_attention(stdout=stdout)
+
+
+DEMO_ALERT_REASON = "Demo: a contact form message said she does not feel safe at home"
+
+
+def _seed_needs_attention(*, stdout) -> None:
+    """A second member, Ruth (no login), with an open risk alert and an export request due in three
+    days, so the admin home shows its cards at once (bloom/admin_home.py). Maya's pages stay as they were."""
+    ruth, created = User.objects.get_or_create(
+        email="ruth@bloom.test", defaults={"first_name": "Ruth", "last_name": "Demo"}
+    )
+    if created:
+        ruth.set_unusable_password()
+        ruth.save(update_fields=["password"])
+        member_records_ensure(user=ruth)
+    if not RiskAlert.objects.filter(user=ruth, reason=DEMO_ALERT_REASON).exists():
+        RiskAlert.objects.create(user=ruth, source=RiskSource.CONTACT_FORM, reason=DEMO_ALERT_REASON)
+    if not DataRequest.objects.filter(user=ruth).exists():
+        DataRequest.objects.create(
+            user=ruth,
+            kind=DataRequestKind.EXPORT,
+            requested_at=a_month_before(timezone.now() + datetime.timedelta(days=3)),
+        )
+    stdout.write("  admin home: Ruth's risk alert and her data export due in 3 days")
 
 
 # Maya's EPDS points per question (0-3), two and six weeks after the birth: some signs, then fewer.

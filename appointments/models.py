@@ -297,6 +297,8 @@ class AppointmentData(TimeStampedModel):
         indexes = [
             models.Index(fields=["user", "starts_at"], name="appointment_data_user_starts"),
             models.Index(fields=["status", "starts_at"], name="appointment_data_status_starts"),
+            # A day or a week of every status: the admin home's sessions card, the practice calendar.
+            models.Index(fields=["starts_at"], name="appointment_data_starts"),
         ]
         constraints = [
             choice_constraint("appointment_data", "status", AppointmentStatus),

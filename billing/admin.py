@@ -9,6 +9,8 @@ from bloom.admin import AuditedReadMixin, Confirm, ReadOnlyAdmin, YesNoFilter, r
 from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
+from .admin_djstripe import djstripe_admins_make_read_only
+from .admin_home import OPEN_DISPUTE
 from .models import (
     BillingCustomer,
     PaymentIntent,
@@ -32,6 +34,15 @@ class CheckingFilter(YesNoFilter):
     parameter_name = "checking"
     yes_label, no_label = "Checking with Stripe", "Settled"
     condition = Q(checking=True)
+
+
+class OpenDisputeFilter(YesNoFilter):
+    """Disputed payments whose outcome Stripe has not sent yet (the admin home links here)."""
+
+    title = "open dispute"
+    parameter_name = "open_dispute"
+    yes_label, no_label = "Dispute open", "No open dispute"
+    condition = OPEN_DISPUTE
 
 
 # Where a StripeCheck stands, shown the same on the payment's page and in the checks' list.
@@ -101,7 +112,7 @@ class PaymentIntentAdmin(AuditedReadMixin, ReadOnlyAdmin):
         "disputed",
         "needs_action",
     )
-    list_filter = ("status", CheckingFilter, "kind", "disputed", "needs_action", "capture_method")
+    list_filter = ("status", CheckingFilter, "kind", "disputed", OpenDisputeFilter, "needs_action", "capture_method")
     search_fields = (
         "user__email",
         "object_id",
@@ -298,3 +309,6 @@ class UserPaymentSummaryAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(payment_count__gt=0)
+
+
+djstripe_admins_make_read_only()  # dj-stripe's admin is registered first (INSTALLED_APPS order)

@@ -25,22 +25,16 @@ def seed(*, stdout) -> None:
         stdout.write("billing: demo member missing, skipped")
         return
     now = timezone.now()
-    payment, created = PaymentIntent.objects.get_or_create(
-        stripe_payment_intent_id="pi_demo_bloom_0001",
-        defaults={
-            "user": member,
-            "kind": "course_enrollment",
-            "object_id": "demo-1",
-            "description": "Demo: Calm Beginnings course",
-            "amount": Decimal("149.00"),
-            "amount_refunded": Decimal("49.00"),
-            "status": PaymentStatus.PARTIALLY_REFUNDED,
-            "stripe_checkout_session_id": "cs_demo_bloom_0001",
-            "stripe_charge_id": "ch_demo_bloom_0001",
-            "paid_at": now - timezone.timedelta(days=12),
-            "status_changed_at": now - timezone.timedelta(days=12),
-            "refunded_at": now - timezone.timedelta(days=3),
-        },
+    payment, created = _demo_payment(
+        member=member,
+        number=1,
+        description="Demo: Calm Beginnings course",
+        amount="149.00",
+        paid_at=now - timezone.timedelta(days=12),
+        amount_refunded=Decimal("49.00"),
+        status=PaymentStatus.PARTIALLY_REFUNDED,
+        stripe_checkout_session_id="cs_demo_bloom_0001",
+        refunded_at=now - timezone.timedelta(days=3),
     )
     if created:
         RefundRequest.objects.create(
@@ -68,4 +62,35 @@ def seed(*, stdout) -> None:
             "is_default": True,
         },
     )
-    stdout.write(f"billing: demo payment and saved card for {member.email}")
+    _seed_pending_refund(member=member, now=now)
+    stdout.write(f"billing: demo payment, a refund waiting for a decision and a saved card for {member.email}")
+
+
+def _demo_payment(*, member: User, number: int, description: str, amount: str, paid_at, **fields):
+    """The demo member's paid course payment number `number` (created once; its ids say "demo")."""
+    return PaymentIntent.objects.get_or_create(
+        stripe_payment_intent_id=f"pi_demo_bloom_{number:04d}",
+        defaults={
+            "user": member,
+            "kind": "course_enrollment",
+            "object_id": f"demo-{number}",
+            "description": description,
+            "amount": Decimal(amount),
+            "status": PaymentStatus.SUCCEEDED,
+            "stripe_charge_id": f"ch_demo_bloom_{number:04d}",
+            "paid_at": paid_at,
+            "status_changed_at": paid_at,
+            **fields,
+        },
+    )
+
+
+def _seed_pending_refund(*, member: User, now) -> None:
+    """A paid course whose refund the member asked for: the admin home's refunds card."""
+    description = "Demo: Sleep and the fourth trimester course"
+    paid_at = now - timezone.timedelta(days=2)
+    payment, created = _demo_payment(member=member, number=2, description=description, amount="35.00", paid_at=paid_at)
+    if created:
+        RefundRequest.objects.create(
+            payment=payment, user=member, amount_requested=Decimal("35.00"), reason="The baby was unwell that evening."
+        )

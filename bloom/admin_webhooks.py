@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils import timezone
 
-from bloom.webhooks import WebhookProvider
+from bloom.webhooks import STALE_AFTER, WebhookProvider
 
 WEBHOOK_EVENT_FIELDS = (
     "event_type",
@@ -18,6 +20,32 @@ WEBHOOK_EVENT_FIELDS = (
 )
 
 
+# What needs a person among a provider's events (the admin home's webhook cards count these):
+# (querystring value, words, condition at `now`).
+WEBHOOK_STATES = (
+    ("failed", "failed (an error is stored; not applied)", lambda now: Q(processed=False, error_message__isnull=False)),
+    (
+        "waiting",
+        f"waiting more than {int(STALE_AFTER.total_seconds() // 60)} minutes",
+        lambda now: Q(processed=False, error_message__isnull=True, created_at__lt=now - STALE_AFTER),
+    ),
+)
+
+
+class WebhookStateFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [(state, label.capitalize()) for state, label, _ in WEBHOOK_STATES]
+
+    def queryset(self, request, queryset):
+        for state, _, condition in WEBHOOK_STATES:
+            if self.value() == state:
+                return queryset.filter(condition(timezone.now()))
+        return queryset
+
+
 class WebhookEventAdminMixin:
     """Mix in before `bloom.admin.ReadOnlyAdmin` (staff can look, not touch) on the admin of a
     `WebhookEventBase` model, and set `webhook_provider`. The one action queues the selected
@@ -27,7 +55,7 @@ class WebhookEventAdminMixin:
 
     webhook_provider: WebhookProvider
     list_display = ("created_at", "event_type", "processed", "outcome", "attempts", "error_message")
-    list_filter = ("processed", "outcome", "event_type")
+    list_filter = (WebhookStateFilter, "processed", "outcome", "event_type")
     actions = ["reprocess"]
 
     def get_search_fields(self, request):

@@ -1,8 +1,17 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 
 
+class BloomAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with Bloom's site: the admin home and sections (bloom/admin_site.py)."""
+
+    default = False  # named in INSTALLED_APPS; BloomConfig stays bloom's own config
+    default_site = "bloom.admin_site.BloomAdminSite"
+
+
 class BloomConfig(AppConfig):
+    default = True
     name = "bloom"
     verbose_name = "Bloom platform"
 

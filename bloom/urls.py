@@ -9,8 +9,7 @@ from bloom.views import favicon
 
 # The admin signs in through allauth, so its rate limits and MFA apply.
 admin.site.login = login_not_required(RedirectView.as_view(pattern_name="account_login", query_string=True))
-admin.site.site_header = "Bloom back office"
-admin.site.site_title = "Bloom back office"
+# The site's headers, home cards and sections are bloom.admin_site.BloomAdminSite's.
 
 urlpatterns = [
     path("", home, name="home"),

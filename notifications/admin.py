@@ -8,10 +8,11 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from bloom.admin import AdminViewsMixin, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, row_action
+from bloom.admin import AdminViewsMixin, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, YesNoFilter, row_action
 from bloom.admin_workflow import WorkflowAdminMixin
 
 from . import rendering, services
+from .admin_home import email_stuck_q
 from .models import (
     EmailAutomationLog,
     EmailCampaignMetric,
@@ -45,10 +46,22 @@ def _html_preview(html: str, text: str):
 _REQUEUE = {"things": "email", "unchanged": "{things} left alone: sent or being sent."}
 
 
+class StuckEmailFilter(YesNoFilter):
+    """Queued or sending well past their time (the admin home links here)."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+    yes_label, no_label = "Stuck in the queue", "Not stuck"
+
+    @property
+    def condition(self):
+        return email_stuck_q()
+
+
 @admin.register(EmailQueue)
 class EmailQueueAdmin(ReadOnlyAdmin):
     list_display = ("subject", "to_email", "category", "priority", "status", "scheduled_at", "retry_count", "sent_at")
-    list_filter = ("status", "priority", "category", "scheduled_at")
+    list_filter = ("status", StuckEmailFilter, "priority", "category", "scheduled_at")
     search_fields = ("to_email", "subject", "idempotency_key", "message_id")
     date_hierarchy = "scheduled_at"
     ordering = ("-created_at",)

@@ -92,6 +92,12 @@ class EmailQueue(TimeStampedModel):
             models.Index(
                 fields=["status", "lease_expires_at"], name="email_queue_lease_idx", condition=Q(status="sending")
             ),
+            # The admin home's email card: failed, and queued or sending past their time (few rows).
+            models.Index(
+                fields=["status", "scheduled_at"],
+                name="email_queue_attention_idx",
+                condition=Q(status__in=["failed", "pending", "sending"]),
+            ),
             models.Index(fields=["user"], name="email_queue_user_idx", condition=Q(user__isnull=False)),
             models.Index(
                 fields=["campaign_id"], name="email_queue_campaign_idx", condition=Q(campaign_id__isnull=False)

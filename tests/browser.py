@@ -125,6 +125,19 @@ def session_cookie_for(user) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
+def signed_in_page(browser, base_url: str, user, **context_options):
+    """A new context signed in as `user` and its first page: (context, page, problems), the
+    page watched by a `PageProblems` (call `problems.take()` at the end)."""
+    from django.conf import settings
+
+    context = browser.new_context(**context_options)
+    problems = PageProblems(context, base_url)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie_for(user), "url": base_url}])
+    page = context.new_page()
+    problems.watch(page)
+    return context, page, problems
+
+
 def axe_findings(page) -> list[str]:
     """axe-core's serious and critical violations on the page, one readable line each.
 

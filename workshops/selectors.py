@@ -70,6 +70,13 @@ def workshop_list_upcoming() -> QuerySet[Workshop]:
     ).order_by("starts_at")
 
 
+def workshop_list_starting_within(*, within: timedelta) -> QuerySet[Workshop]:
+    """`workshop_list_upcoming` narrowed to those starting within `within`, each also annotated
+    with `waiting` (members waiting on its waitlist without an offer); still one query."""
+    waiting = _count_for_workshop(WorkshopWaitlistEntry.objects.filter(status=WaitlistStatus.WAITING))
+    return workshop_list_upcoming().filter(starts_at__lt=timezone.now() + within).annotate(waiting=waiting)
+
+
 def workshop_get_published(*, slug: str) -> Workshop:
     """A workshop members may see (published or cancelled, not archived); drafts are a 404."""
     workshop = (

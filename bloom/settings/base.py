@@ -32,7 +32,7 @@ BLOOM_DEV_PLACEHOLDERS = {
 }
 
 DJANGO_APPS = [
-    "django.contrib.admin",
+    "bloom.apps.BloomAdminConfig",  # django.contrib.admin with Bloom's site (bloom/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

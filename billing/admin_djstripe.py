@@ -1,0 +1,43 @@
+"""dj-stripe's mirror tables in the admin: for the owner's eyes only, and read-only for her too.
+
+Bloom keeps its own payment tables (billing/models.py); dj-stripe's are a best-effort copy of
+Stripe objects (billing.webhooks.djstripe_mirror) that staff read when reconciling with the
+Stripe dashboard. Each of dj-stripe's ModelAdmins is registered again as a subclass that adds,
+changes and deletes nothing and offers no action (its "sync from Stripe" actions write). Who
+sees them follows Django's permissions: only a reader with `djstripe.view_*` (the owner's role,
+which has every permission, and superusers) finds them, under System (bloom/admin_site.py).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+
+class MirrorReadOnly:
+    """Mixed in before a dj-stripe ModelAdmin: look, never touch."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
+def djstripe_admins_make_read_only(site=admin.site) -> int:
+    """Re-register every dj-stripe model on `site` with a read-only subclass of its admin.
+    Idempotent; returns how many were replaced."""
+    replaced = 0
+    for model, model_admin in list(site._registry.items()):
+        if model._meta.app_label != "djstripe" or isinstance(model_admin, MirrorReadOnly):
+            continue
+        read_only = type(f"ReadOnly{type(model_admin).__name__}", (MirrorReadOnly, type(model_admin)), {})
+        site.unregister(model)
+        site.register(model, read_only)
+        replaced += 1
+    return replaced
