@@ -29,6 +29,11 @@ BEAT_SCHEDULE = {
         "task": "bloom.warehouse_load_task",
         "schedule": crontab(hour=4, minute=45),
     },
+    # The admin reports' materialized views, CONCURRENTLY, so pages never wait (bloom/reports.py).
+    "bloom-reports-refresh": {
+        "task": "bloom.reports_refresh_task",
+        "schedule": crontab(minute=7),
+    },
 }
 
 # Entries an earlier release wrote and this one no longer has: `migrate` deletes their rows,

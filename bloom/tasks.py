@@ -89,6 +89,15 @@ def backup_task() -> str:
     return "done"
 
 
+@task(ignore_result=True)
+def reports_refresh_task() -> dict[str, float]:
+    """Hourly: refresh every reporting view CONCURRENTLY, then `report_refreshes` (the
+    "Figures as of" on every report page; bloom/reports.py). Seconds per view."""
+    from bloom.reports import report_views_refresh
+
+    return report_views_refresh()
+
+
 @task(ignore_result=False)
 def warehouse_load_task(full: bool = False) -> dict[str, int]:
     """Nightly: load the warehouse tables from their watermarks (docs/warehouse.md); what

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.views import home
+from bloom.admin_reports import report_urls
 from bloom.health import healthz
 from bloom.views import favicon
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
     path("favicon.ico", favicon, name="favicon"),
+    # The report pages (bloom/admin_reports.py), staff-only like the rest of /admin/.
+    path("admin/reports/", include(report_urls())),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

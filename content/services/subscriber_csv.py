@@ -25,6 +25,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from bloom.spreadsheet import csv_text
 from bloom.text import normalize_email
 from notifications.models import EmailCampaignMetric
 
@@ -54,21 +55,6 @@ ACTION_WORDS = {
 _OPTED_OUT = (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED)
 
 
-def _cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_text(header: list[str], rows) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(value) for value in row])
-    return buffer.getvalue()
-
-
 def subscriber_csv_export(*, subscribers) -> str:
     """CSV of `subscribers` in the import's columns (consent source, date and proof carried)."""
     rows = (
@@ -82,7 +68,7 @@ def subscriber_csv_export(*, subscribers) -> str:
         )
         for s in subscribers.order_by("email").iterator(chunk_size=2000)
     )
-    return _csv_text(SUBSCRIBER_COLUMNS, rows)
+    return csv_text(SUBSCRIBER_COLUMNS, rows)
 
 
 def campaign_csv_export(*, campaigns) -> str:
@@ -113,7 +99,7 @@ def campaign_csv_export(*, campaigns) -> str:
             counts["unsubscribes"],
             counts["bounces"],
         ))  # fmt: skip
-    return _csv_text(CAMPAIGN_COLUMNS, rows)
+    return csv_text(CAMPAIGN_COLUMNS, rows)
 
 
 @dataclass
