@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 ADD_URL = reverse("admin:accounts_staffinvitation_add")
 CHANGELIST = reverse("admin:accounts_staffinvitation_changelist")
 GOOD_PASSWORD = "a-long-and-unusual-passphrase-42"
+QUERIES_ON_THE_INVITATION_PAGE = 1  # the invitation and its role, in one query
 
 
 @pytest.fixture
@@ -235,3 +236,12 @@ def test_nobody_ticks_email_verified_by_hand(client, owner):
     address.refresh_from_db()
     assert address.verified is False
     assert "make_verified" not in listing
+
+
+def test_the_invitation_page_reads_a_fixed_number_of_queries(client, owner, clinician_role, django_assert_num_queries):
+    _invite(client, "nina@example.org", clinician_role)
+    link = _path(_link_in_mail("nina@example.org"))
+    client.logout()
+
+    with django_assert_num_queries(QUERIES_ON_THE_INVITATION_PAGE):
+        assert client.get(link).status_code == 200

@@ -25,6 +25,11 @@ def _receive(body):
     return (None if event_id is None else CalendlyWebhookEvent.objects.get(pk=event_id)), event_id is not None
 
 
+def _work(callbacks) -> list:
+    """The after-commit callbacks that do work: the audit trail's own markers (bloom.audit) left out."""
+    return [callback for callback in callbacks if type(callback).__module__ != "bloom.audit"]
+
+
 def test_url_name_resolves():
     assert reverse("appointments:calendly_webhook") == "/webhooks/calendly/"
 
@@ -38,7 +43,7 @@ def test_good_signature_stores_event_and_enqueues_after_commit(client, member, d
     assert event.event_type == "invitee.created"
     assert event.event_uuid == f"invitee.created:{body['payload']['uri']}:{body['created_at']}"
     assert event.processed is False
-    assert len(callbacks) == 1
+    assert len(_work(callbacks)) == 1
     assert not AppointmentData.objects.exists()  # processing happens in the task, not the request
 
 
@@ -117,8 +122,8 @@ def test_duplicate_delivery_is_a_no_op_that_answers_200(client, member, django_c
     with django_capture_on_commit_callbacks(execute=False) as second:
         assert post_calendly(client, body).status_code == 200
     assert CalendlyWebhookEvent.objects.count() == 1
-    assert len(first) == 1
-    assert second == []
+    assert len(_work(first)) == 1
+    assert _work(second) == []
 
 
 def _receive_and_process(body):
@@ -283,7 +288,7 @@ def test_admin_reprocess_action_requeues_selected_pending_events(
     done.refresh_from_db()
     assert (failed.processed, failed.attempts) == (False, 0)
     assert (done.processed, done.attempts) == (True, 1)  # processed events are left alone
-    assert len(callbacks) == 1
+    assert len(_work(callbacks)) == 1
     assert calendly.process(event_id=str(failed.pk)) == "created"
     assert calendly.process(event_id=str(done.pk)) == "skipped"
     assert AppointmentData.objects.count() == 2  # idempotent: nothing booked twice

@@ -50,6 +50,7 @@ NOT_A_MEMBER_PAGE = {
     "accounts:calendar_feed_turn_on",  # POST from the security page
     "accounts:calendar_feed_rotate",  # confirmation step; pinned in tests/accounts/test_views_calendar.py
     "accounts:calendar_feed_turn_off",  # confirmation step; pinned in tests/accounts/test_views_calendar.py
+    "accounts:staff_invitation_accept",  # a staff invitee's page, not a member's; pinned in tests/accounts/test_staff_invitations.py
     "workshops:registration_calendar",  # .ics download
     "appointments:appointment_calendar",  # .ics download
     "appointments:receipt_pdf",  # PDF download; pinned in tests/appointments/test_documents_views.py
