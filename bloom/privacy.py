@@ -362,5 +362,9 @@ def register() -> None:
         ),
     )
     privacy_not_personal("contenttypes.ContentType", "Django's table of model names.")
+    for model in ("bloom.ContentWorkflowState", "bloom.ContentWorkflowEvent"):
+        privacy_not_personal(
+            model, "The approval workflow of staff-written content: names staff, and comments are staff's words."
+        )
     for model in ("ClockedSchedule", "CrontabSchedule", "IntervalSchedule", "PeriodicTasks", "SolarSchedule"):
         privacy_not_personal(f"django_celery_beat.{model}", "Task schedules.")

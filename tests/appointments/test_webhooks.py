@@ -11,6 +11,7 @@ from accounts.models import SecurityEvent
 from appointments.models import AppointmentData, AppointmentStatus, CalendlyWebhookEvent
 from appointments.webhooks import PROVIDER as calendly
 from appointments.webhooks import CalendlyPayloadError
+from tests.callbacks import work_callbacks
 from tests.factories.accounts import UserFactory
 from tests.waiting import wait_until
 
@@ -23,11 +24,6 @@ def _receive(body):
     """Store a verified delivery through the provider's one insert path: (event or None, created)."""
     event_id = calendly.store_payload(body)
     return (None if event_id is None else CalendlyWebhookEvent.objects.get(pk=event_id)), event_id is not None
-
-
-def _work(callbacks) -> list:
-    """The after-commit callbacks that do work: the audit trail's own markers (bloom.audit) left out."""
-    return [callback for callback in callbacks if type(callback).__module__ != "bloom.audit"]
 
 
 def test_url_name_resolves():
@@ -43,7 +39,7 @@ def test_good_signature_stores_event_and_enqueues_after_commit(client, member, d
     assert event.event_type == "invitee.created"
     assert event.event_uuid == f"invitee.created:{body['payload']['uri']}:{body['created_at']}"
     assert event.processed is False
-    assert len(_work(callbacks)) == 1
+    assert len(work_callbacks(callbacks)) == 1
     assert not AppointmentData.objects.exists()  # processing happens in the task, not the request
 
 
@@ -122,8 +118,8 @@ def test_duplicate_delivery_is_a_no_op_that_answers_200(client, member, django_c
     with django_capture_on_commit_callbacks(execute=False) as second:
         assert post_calendly(client, body).status_code == 200
     assert CalendlyWebhookEvent.objects.count() == 1
-    assert len(_work(first)) == 1
-    assert _work(second) == []
+    assert len(work_callbacks(first)) == 1
+    assert work_callbacks(second) == []
 
 
 def _receive_and_process(body):
@@ -288,7 +284,7 @@ def test_admin_reprocess_action_requeues_selected_pending_events(
     done.refresh_from_db()
     assert (failed.processed, failed.attempts) == (False, 0)
     assert (done.processed, done.attempts) == (True, 1)  # processed events are left alone
-    assert len(_work(callbacks)) == 1
+    assert len(work_callbacks(callbacks)) == 1
     assert calendly.process(event_id=str(failed.pk)) == "created"
     assert calendly.process(event_id=str(done.pk)) == "skipped"
     assert AppointmentData.objects.count() == 2  # idempotent: nothing booked twice
