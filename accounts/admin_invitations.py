@@ -29,7 +29,8 @@ class StaffInvitationForm(forms.ModelForm):
     def __init__(self, *args, inviter=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.inviter = inviter
-        self.fields["role"].queryset = AdminRole.objects.order_by("name")
+        if "role" in self.fields:  # absent on an existing invitation's read-only page
+            self.fields["role"].queryset = AdminRole.objects.order_by("name")
 
     def save(self, commit=True):
         # The service makes the row and queues the email; the admin saves nothing itself.

@@ -245,3 +245,13 @@ def test_the_invitation_page_reads_a_fixed_number_of_queries(client, owner, clin
 
     with django_assert_num_queries(QUERIES_ON_THE_INVITATION_PAGE):
         assert client.get(link).status_code == 200
+
+
+def test_an_invitation_opens_read_only(client, owner):
+    invitation = StaffInvitationFactory(email="pending@example.org")
+
+    page = client.get(reverse("admin:accounts_staffinvitation_change", args=[invitation.pk]))
+
+    assert page.status_code == 200
+    assert "pending@example.org" in page.content.decode()
+    assert 'name="email"' not in page.content.decode()

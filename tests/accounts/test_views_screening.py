@@ -332,7 +332,9 @@ def test_the_demo_member_has_a_birth_date_and_two_screenings_on_her_timeline(cli
         ("epds", 11, 2, False),
         ("epds", 7, 6, False),
     ]
-    assert not RiskAlert.objects.exists()
+    # Her screenings raise nothing; the one demo alert is Ruth's, for the admin home's card.
+    assert not RiskAlert.objects.filter(user=maya).exists()
+    assert list(RiskAlert.objects.values_list("user__email", flat=True)) == ["ruth@bloom.test"]
     client.force_login(maya)
     html = client.get(reverse("accounts:screening_timeline")).content.decode()
     assert html.count("<circle") == 2 and "4 points lower than last time (11 on" in html
