@@ -282,16 +282,18 @@ def _funnel_summary(rows: list[dict]) -> str:
 
 
 def _dropoff_derive(row: dict) -> None:
-    row["completion_rate"] = _rate(row["completed"], row["started"])
+    row["reached_last_rate"] = _rate(row["last_opened"], row["first_opened"])
+    row["completion_rate"] = _rate(row["completions"], row["opens"])
 
 
 def _dropoff_summary(rows: list[dict]) -> str:
     if not rows:
         return "No lesson was opened for the first time in these dates."
-    worst = min((row for row in rows if row["started"]), key=lambda row: row["completion_rate"] or 0)
+    worst = min(rows, key=lambda row: row["reached_last_rate"] or 0)
     return (
-        f"{_plural(len(rows), 'lesson')} opened. Lowest completion: “{worst['lesson']}” in {worst['course']}, "
-        f"{worst['completed']} of {worst['started']} ({worst['completion_rate']}%)."
+        f"Lessons of {_plural(len(rows), 'course')} opened. Fewest reach the last lesson in {worst['course']}: "
+        f"{worst['last_opened']:,} of the {worst['first_opened']:,} who opened its first "
+        f"({worst['reached_last_rate'] or 0}%)."
     )
 
 
@@ -331,24 +333,39 @@ COURSES = Report(
         ),
         Section(
             key="dropoff",
-            title="Lesson drop-off (members who first opened a lesson in these dates)",
-            sql="""SELECT c.title AS course, m.position AS module, l.position AS position, l.title AS lesson,
-                    sum(d.started)::bigint AS started, sum(d.completed)::bigint AS completed
-                    FROM report_lesson_dropoff d
-                    JOIN course_lessons l ON l.id = d.lesson_id
-                    JOIN course_modules m ON m.id = l.module_id
-                    JOIN courses c ON c.id = d.course_id
-                    WHERE d.day BETWEEN %(start)s AND %(end)s
-                    GROUP BY c.id, c.title, m.position, l.id, l.position, l.title
-                    ORDER BY c.title, c.id, m.position, l.position, l.id""",
+            title="Lesson drop-off per course (members who first opened a lesson in these dates)",
+            # One row per course whatever its number of lessons: the first and last lesson's
+            # openings and the steepest fall from one lesson to the next.
+            sql="""WITH lessons AS (
+                        SELECT d.course_id, l.id, m.position AS module, l.position, l.title,
+                               sum(d.started) AS started, sum(d.completed) AS completed
+                        FROM report_lesson_dropoff d
+                        JOIN course_lessons l ON l.id = d.lesson_id
+                        JOIN course_modules m ON m.id = l.module_id
+                        WHERE d.day BETWEEN %(start)s AND %(end)s
+                        GROUP BY d.course_id, l.id, m.position, l.position, l.title
+                    ), ranked AS (
+                        SELECT *, row_number() OVER w AS n, count(*) OVER (PARTITION BY course_id) AS lessons,
+                               lag(started) OVER w - started AS fall
+                        FROM lessons WINDOW w AS (PARTITION BY course_id ORDER BY module, position, id)
+                    )
+                    SELECT c.title AS course, max(r.lessons)::bigint AS lessons,
+                           sum(r.started) FILTER (WHERE r.n = 1)::bigint AS first_opened,
+                           sum(r.started) FILTER (WHERE r.n = r.lessons)::bigint AS last_opened,
+                           sum(r.started)::bigint AS opens, sum(r.completed)::bigint AS completions,
+                           (array_agg(r.title ORDER BY r.fall DESC NULLS LAST, r.n))[1] AS steepest_lesson,
+                           coalesce(max(r.fall), 0)::bigint AS steepest_fall
+                    FROM ranked r JOIN courses c ON c.id = r.course_id
+                    GROUP BY c.id, c.title ORDER BY c.title, c.id""",
             columns=(
                 Column("course", "Course", "text"),
-                Column("module", "Module"),
-                Column("position", "Lesson no."),
-                Column("lesson", "Lesson", "text"),
-                Column("started", "Opened"),
-                Column("completed", "Completed"),
-                Column("completion_rate", "Completed of opened", "pct"),
+                Column("lessons", "Lessons opened"),
+                Column("first_opened", "Opened the first"),
+                Column("last_opened", "Opened the last"),
+                Column("reached_last_rate", "Reached the last", "pct"),
+                Column("completion_rate", "Lessons completed of opened", "pct"),
+                Column("steepest_lesson", "Steepest fall before", "text"),
+                Column("steepest_fall", "Fewer members there"),
             ),
             empty="No lesson was opened for the first time in these dates.",
             derive=_dropoff_derive,

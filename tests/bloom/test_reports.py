@@ -124,11 +124,10 @@ def test_course_funnel_and_lesson_dropoff():
     assert [
         (r["course"], r["viewed"], r["enrolled"], r["completed"], r["certified"]) for r in rows(COURSES, "funnel")
     ] == [("Calm after birth", 2, 3, 2, 1)]
-    dropoff = rows(COURSES, "dropoff")
-    assert [(r["lesson"], r["started"], r["completed"], r["completion_rate"]) for r in dropoff] == [
-        ("Arriving", 2, 1, Decimal("50.0")),
-        ("Resting", 1, 1, Decimal("100.0")),
-    ]
+    (dropoff,) = rows(COURSES, "dropoff")
+    assert (dropoff["lessons"], dropoff["first_opened"], dropoff["last_opened"]) == (2, 2, 1)
+    assert (dropoff["reached_last_rate"], dropoff["completion_rate"]) == (Decimal("50.0"), Decimal("66.7"))
+    assert (dropoff["steepest_lesson"], dropoff["steepest_fall"]) == ("Resting", 1)
 
 
 def test_workshop_fill_waitlist_conversion_and_attendance():
