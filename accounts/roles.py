@@ -100,6 +100,19 @@ CLINICAL_RULES = (
     Rule("workshops", VIEW, (*WORKSHOP_CONTENT, "workshopregistration"), hidden_fields=PAYMENT_FIELDS),
 )
 
+# The review queue and each item's history: what everyone who writes content may read.
+REVIEW_QUEUE_RULES = (Rule("bloom", VIEW, ("contentworkflowstate", "contentworkflowevent")),)
+# A reviewer (bloom/workflow.py): reads every kind of content in the approval workflow and holds
+# `bloom.approve_content` (approve, send back, publish, schedule). With the two-person rule on, she
+# cannot approve what she wrote or submitted herself.
+REVIEWER_RULES = (
+    Rule("bloom", ("view", "approve"), ("contentworkflowstate",)),
+    Rule("bloom", VIEW, ("contentworkflowevent",)),
+    Rule("courses", VIEW, COURSE_CONTENT),
+    Rule("workshops", VIEW, WORKSHOP_CONTENT),
+    Rule("notifications", VIEW, ("emailtemplate",)),
+)
+
 DEFAULT_ROLES = (
     RoleSpec("owner", "Owner", "Runs the practice: every permission.", (), everything=True),
     RoleSpec(
@@ -117,16 +130,17 @@ DEFAULT_ROLES = (
     RoleSpec(
         "practice_manager",
         "Practice manager",
-        "Runs the schedule: the calendar across clinicians, appointments and payments, and decides "
-        "when a newsletter goes out; no clinical content (no session notes, no screening answers, "
-        "no check-ins).",
+        "Runs the schedule: the calendar across clinicians, appointments and payments; reviews, "
+        "approves and schedules what the content editor writes, and decides when a newsletter goes "
+        "out; no clinical content (no session notes, no screening answers, no check-ins).",
         (
             Rule("appointments", VIEW, ("appointmentdata", "appointmentpayment", "therapistprofile")),
             Rule("appointments", ("view", "change"), ("therapistavailability",)),
             Rule("accounts", VIEW, ("user",)),
             Rule("billing", VIEW),
             Rule("content", ("view", "send", "export"), ("newslettercampaign",)),
-            Rule("content", VIEW, ("subscribersegment",)),
+            Rule("content", VIEW, ("subscribersegment", "blogpost", "blogpostversion")),
+            *REVIEWER_RULES,
         ),
     ),
     RoleSpec(
@@ -157,6 +171,7 @@ DEFAULT_ROLES = (
             Rule("courses", EDIT, COURSE_CONTENT),
             Rule("workshops", EDIT, WORKSHOP_CONTENT),
             Rule("notifications", EDIT, ("emailtemplate", "emailsequence", "sequenceemail")),
+            *REVIEW_QUEUE_RULES,
         ),
     ),
     RoleSpec(

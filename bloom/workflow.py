@@ -44,7 +44,8 @@ class WorkflowKind:
     `is_live(obj)` says whether the item's own status shows it published (an item that was
     published before the workflow existed starts as published); `on_state(obj, state)`, when
     given, mirrors the other states on the item's own status column; `author(obj)` is a user the
-    two-person rule also keeps from approving.
+    two-person rule also keeps from approving; `on_event(obj, from_state, to_state, actor,
+    comment)`, when given, records each step in the app's own tables too (in the same transaction).
     """
 
     model: type[models.Model]
@@ -54,6 +55,7 @@ class WorkflowKind:
     is_live: Callable[[models.Model], bool]
     on_state: Callable[[models.Model, str], object] | None = None
     author: Callable[[models.Model], object] | None = None
+    on_event: Callable[..., object] | None = None
     schedulable: bool = True
 
 
@@ -175,6 +177,7 @@ def _lock(obj: models.Model) -> ContentWorkflowState:
 
 
 def _move(row: ContentWorkflowState, obj, *, to: str, actor, comment: str = "", **fields) -> ContentWorkflowState:
+    from_state = row.state
     event = ContentWorkflowEvent.objects.create(
         content_type_id=row.content_type_id,
         object_id=row.object_id,
@@ -192,6 +195,8 @@ def _move(row: ContentWorkflowState, obj, *, to: str, actor, comment: str = "", 
     kind = _kind(obj)
     if kind.on_state is not None and to not in (WorkflowState.PUBLISHED,):
         kind.on_state(obj, to)
+    if kind.on_event is not None:
+        kind.on_event(obj, from_state, to, actor, event.comment)
     return row
 
 

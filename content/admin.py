@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -93,36 +93,9 @@ class ContentApprovalInline(admin.TabularInline):
         return False
 
 
-WORKFLOW_ACTIONS = {
-    "submit": (
-        "Submit for review",
-        lambda post, user, comment: services.blog_post_submit_for_review(post=post, user=user, comment=comment),
-    ),
-    "approve": (
-        "Approve",
-        lambda post, user, comment: services.blog_post_approve(post=post, reviewer=user, comment=comment),
-    ),
-    "request_changes": (
-        "Request changes",
-        lambda post, user, comment: services.blog_post_request_changes(post=post, reviewer=user, comment=comment),
-    ),
-    "publish": ("Publish", lambda post, user, comment: services.blog_post_publish(post=post, user=user)),
-    "archive": ("Archive", lambda post, user, comment: services.blog_post_archive(post=post, user=user)),
-    "restore": ("Restore as draft", lambda post, user, comment: services.blog_post_restore(post=post, user=user)),
-}
-STATUS_ACTIONS = {
-    PostStatus.DRAFT: ["submit", "archive"],
-    PostStatus.IN_REVIEW: ["approve", "request_changes", "archive"],
-    PostStatus.APPROVED: ["publish", "archive"],
-    PostStatus.PUBLISHED: ["archive"],
-    PostStatus.ARCHIVED: ["restore"],
-}
-
-
 @admin.register(BlogPost)
 class BlogPostAdmin(WorkflowAdminMixin, AdminViewsMixin, SoftDeleteAdmin):
     admin_views = [
-        ("<uuid:object_id>/workflow/", "workflow_view", "workflow"),
         ("<uuid:object_id>/versions/<uuid:version_id>/restore/", "restore_version_view", "restore_version"),
     ]
     list_display = ["title", "status", "author", "published_at", "seo_score", "view_count", "updated_at"]
@@ -147,7 +120,9 @@ class BlogPostAdmin(WorkflowAdminMixin, AdminViewsMixin, SoftDeleteAdmin):
     ]
     inlines = [ContentApprovalInline, BlogPostVersionInline]
     change_form_template = "content/admin/blogpost_change_form.html"
-    actions = ["submit_for_review", "approve_posts", "publish_posts", "archive", "restore"]
+    # Review, approval and publishing go through the workflow section of the change page
+    # (bloom/admin_workflow.py), the same for every kind of content; the list keeps archive/restore.
+    actions = ["archive", "restore"]
     things = "post"
     archive_description = "Archive selected posts (take them off the site)"
     restore_description = "Restore selected archived posts as drafts"
@@ -200,28 +175,8 @@ class BlogPostAdmin(WorkflowAdminMixin, AdminViewsMixin, SoftDeleteAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["workflow_actions"] = [
-                (key, WORKFLOW_ACTIONS[key][0]) for key in STATUS_ACTIONS.get(obj.status, [])
-            ]
-            context["workflow_url"] = reverse("admin:content_blogpost_workflow", args=[obj.pk])
             context["preview_url"] = reverse("content:blog_detail", args=[obj.slug])
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def workflow_view(self, request, object_id):
-        post = get_object_or_404(BlogPost.all_objects, pk=object_id)
-        if request.method != "POST" or not self.has_change_permission(request, post):
-            raise PermissionDenied
-        action = request.POST.get("action")
-        if action not in WORKFLOW_ACTIONS:
-            raise Http404("Unknown workflow action.")
-        label, call = WORKFLOW_ACTIONS[action]
-        try:
-            call(post, request.user, request.POST.get("comment", ""))
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        else:
-            self.message_user(request, f"{label}: done for “{post.title}”.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:content_blogpost_change", args=[post.pk]))
 
     def restore_version_view(self, request, object_id, version_id):
         version = get_object_or_404(BlogPostVersion.objects.select_related("post"), pk=version_id, post_id=object_id)
@@ -261,18 +216,6 @@ class BlogPostAdmin(WorkflowAdminMixin, AdminViewsMixin, SoftDeleteAdmin):
 
     def restore_row(self, request, post):
         return services.blog_post_restore(post=post, user=request.user)
-
-    @row_action(description="Submit selected drafts for review", things="post", done="{things} submitted for review.")
-    def submit_for_review(self, request, post):
-        return services.blog_post_submit_for_review(post=post, user=request.user)
-
-    @row_action(description="Approve selected posts in review", things="post", done="{things} approved.")
-    def approve_posts(self, request, post):
-        return services.blog_post_approve(post=post, reviewer=request.user)
-
-    @row_action(description="Publish selected approved posts", things="post", done="{things} published.")
-    def publish_posts(self, request, post):
-        return services.blog_post_publish(post=post, user=request.user)
 
 
 @admin.register(BlogPostVersion)

@@ -113,6 +113,33 @@ def _pending_approval(post: BlogPost) -> ContentApproval | None:
     return ContentApproval.objects.select_for_update().filter(post=post, decision=ApprovalDecision.PENDING).first()
 
 
+def content_approval_open(*, post: BlogPost, requested_by: User | None, comment: str = "") -> ContentApproval:
+    """The post's one pending `content_approvals` row: opened for the latest version, or the one
+    already open (a second submission adds nothing). The caller holds the post's row lock."""
+    return _pending_approval(post) or ContentApproval.objects.create(
+        post=post,
+        requested_by=requested_by,
+        comment=comment.strip(),
+        version_number=_latest_version_number(post) or None,
+    )
+
+
+def content_approval_close(
+    *, post: BlogPost, reviewer: User | None, decision: str, comment: str = ""
+) -> ContentApproval:
+    """Close the post's pending review with `decision` (one is made for a review opened before
+    `content_approvals` existed), naming the version that was reviewed. The caller holds the lock."""
+    approval = _pending_approval(post) or ContentApproval(post=post)
+    approval.reviewer = reviewer
+    approval.decision = decision
+    approval.decided_at = timezone.now()
+    approval.version_number = _latest_version_number(post) or None
+    if comment.strip():
+        approval.comment = f"{approval.comment}\n\n{comment.strip()}".strip()
+    approval.save()
+    return approval
+
+
 @transaction.atomic
 def blog_post_submit_for_review(*, post: BlogPost, user: User, comment: str = "") -> ContentApproval:
     """Move a draft to `in_review` and open its one pending `content_approvals` row."""
@@ -121,9 +148,7 @@ def blog_post_submit_for_review(*, post: BlogPost, user: User, comment: str = ""
         raise ApplicationError("You cannot edit blog posts.")
     if post.status != PostStatus.DRAFT:
         raise ApplicationError(f"Only drafts can be submitted for review; this post is {post.get_status_display()}.")
-    approval = ContentApproval.objects.create(
-        post=post, requested_by=user, comment=comment.strip(), version_number=_latest_version_number(post) or None
-    )
+    approval = content_approval_open(post=post, requested_by=user, comment=comment)
     post.status = PostStatus.IN_REVIEW
     post.save(update_fields=["status", "updated_at"])
     return approval
@@ -143,14 +168,7 @@ def _decide(*, post: BlogPost, reviewer: User, decision: str, comment: str) -> C
     post = _lock_post(post)
     if post.status != PostStatus.IN_REVIEW:
         raise ApplicationError(f"Only posts in review can be {refused}; this post is {post.get_status_display()}.")
-    approval = _pending_approval(post) or ContentApproval(post=post)
-    approval.reviewer = reviewer
-    approval.decision = decision
-    approval.decided_at = timezone.now()
-    approval.version_number = _latest_version_number(post) or None
-    if comment.strip():
-        approval.comment = f"{approval.comment}\n\n{comment.strip()}".strip()
-    approval.save()
+    approval = content_approval_close(post=post, reviewer=reviewer, decision=decision, comment=comment)
     post.status = status
     post.save(update_fields=["status", "updated_at"])
     return approval
