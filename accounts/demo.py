@@ -25,6 +25,7 @@ DEMO_LOGINS = [
     ("staff", "owner@bloom.test", "bloom-owner-2026"),
     ("clinician", "clinician@bloom.test", "bloom-clinician-2026"),
     ("manager", "manager@bloom.test", "bloom-manager-2026"),
+    ("editor", "editor@bloom.test", "bloom-editor-2026"),
 ]
 
 
@@ -68,6 +69,11 @@ def seed(*, stdout) -> None:
     member_records_ensure(user=manager)
     manager_admin, _ = AdminUser.objects.get_or_create(user=manager, defaults={"display_name": "Pat Manager"})
     admin_user_role_set(admin_user=manager_admin, role=AdminRole.objects.get(slug="practice_manager"))
+    # Eli writes the blog and courses; Pat reviews what Eli submits (content's demo puts a post in review).
+    editor = _user(DEMO_LOGINS[4][1], DEMO_LOGINS[4][2], first_name="Eli", last_name="Editor", is_staff=True)
+    member_records_ensure(user=editor)
+    editor_admin, _ = AdminUser.objects.get_or_create(user=editor, defaults={"display_name": "Eli Editor"})
+    admin_user_role_set(admin_user=editor_admin, role=AdminRole.objects.get(slug="content_editor"))
     stdout.write(
         "  staff roles: owner, clinician, on_call, practice_manager, content_editor, support "
         "(staff set up TOTP at their first /admin/ visit)"

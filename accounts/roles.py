@@ -139,7 +139,7 @@ DEFAULT_ROLES = (
             Rule("accounts", VIEW, ("user",)),
             Rule("billing", VIEW),
             Rule("content", ("view", "send", "export"), ("newslettercampaign",)),
-            Rule("content", VIEW, ("subscribersegment", "blogpost", "blogpostversion")),
+            Rule("content", VIEW, ("subscribersegment", "blogpost", "blogpostversion", "contentapproval")),
             *REVIEWER_RULES,
         ),
     ),

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from accounts.models import User
+from bloom.workflow import content_submit, content_workflow_state_get
+from bloom.workflow_models import WorkflowState
 
 from .models import (
     BlogPost,
@@ -141,15 +143,48 @@ def seed(*, stdout) -> None:
         blog_post_approve(post=post, reviewer=owner, comment="Clinically reviewed.")
         blog_post_publish(post=post, user=owner)
         created += 1
+    in_review = _seed_post_in_review()
     JobPosting.all_objects.get_or_create(slug=JOB["slug"], defaults=JOB)
     SubscriberSegment.objects.get_or_create(slug=SEGMENT["slug"], defaults=SEGMENT)
     chats = _seed_chat(staff=owner)
     campaigns = _seed_campaign(owner=owner)
     published = BlogPost.objects.filter(status=PostStatus.PUBLISHED).count()
     stdout.write(
-        f"content: {created} demo posts added ({published} published), 1 job posting, 1 segment, "
+        f"content: {created} demo posts added ({published} published), {in_review} in the review queue "
+        f"(editor@bloom.test wrote it; manager@bloom.test reviews), 1 job posting, 1 segment, "
         f"{chats} demo conversation, {campaigns} sent demo campaign."
     )
+
+
+IN_REVIEW_POST = {
+    "title": "Going back to work after parental leave",
+    "slug": "going-back-to-work-after-parental-leave",
+    "excerpt": "Mixed feelings are normal. A few ways to plan the first weeks back.",
+    "body": (
+        "<p>Relief, guilt, grief and excitement can all arrive on the same morning. None of them "
+        "means you are doing it wrong.</p><h2>Plan the first week</h2><p>Ask for a shorter first "
+        "week if you can, and keep one evening free of plans.</p>"
+    ),
+    "tags": ["work", "return", "feelings"],
+}
+
+
+def _seed_post_in_review() -> int:
+    """A draft by the demo content editor, submitted through the approval workflow: the practice
+    manager finds it in the review queue (bloom/workflow.py). Returns 1 when it is in review."""
+    editor = User.objects.filter(email="editor@bloom.test").first()
+    if editor is None:
+        return 0
+    post = BlogPost.all_objects.filter(slug=IN_REVIEW_POST["slug"]).first()
+    if post is None:
+        post = blog_post_save(
+            post=BlogPost(**IN_REVIEW_POST, author=getattr(editor, "admin_user", None)),
+            editor=editor,
+            note="Demo draft.",
+        )
+    if content_workflow_state_get(obj=post).state == WorkflowState.DRAFT:
+        content_submit(obj=post, user=editor, comment="Ready for a clinical read, please.")
+    return int(content_workflow_state_get(obj=post).state == WorkflowState.IN_REVIEW)
 
 
 DEMO_SUBSCRIBERS = ["Maya", "Priya", "Jo", "Ana", "Lena", "Ruth", "Sam", "", "Kim", "Noor"]
@@ -173,15 +208,19 @@ def _seed_campaign(*, owner) -> int:
         return 0
     week_ago = timezone.now() - timedelta(days=7)
     for index, name in enumerate(DEMO_SUBSCRIBERS):
-        Subscriber.objects.get_or_create(
+        # Signed up one a day over the three weeks before the campaign, confirmed within the hour.
+        signed_up = week_ago - timedelta(days=21 - 2 * index)
+        subscriber, created = Subscriber.objects.get_or_create(
             email=f"reader{index + 1}@bloom.test",
             defaults={
                 "first_name": name,
                 "status": SubscriberStatus.CONFIRMED,
-                "confirmed_at": week_ago,
+                "confirmed_at": signed_up + timedelta(minutes=40),
                 "source": "demo",
             },
         )
+        if created:
+            Subscriber.objects.filter(pk=subscriber.pk).update(created_at=signed_up)
     campaign = campaign_save(campaign=NewsletterCampaign(**DEMO_CAMPAIGN), user=owner)
     NewsletterCampaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING, send_started_at=week_ago)
     campaign_send(campaign=campaign)

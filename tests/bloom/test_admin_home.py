@@ -233,3 +233,17 @@ def test_today_is_the_readers_day_not_utcs():
     for starts in (midnight - timedelta(minutes=1), midnight + timedelta(minutes=1)):
         AppointmentDataFactory(therapist=therapist, starts_at=starts, ends_at=starts + timedelta(minutes=50))
     assert counts(owner.get("/admin/"))["sessions-today"] == [1]
+
+
+def test_seed_demo_refreshes_the_reporting_views_so_reports_show_the_demo_at_once():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "reporting views refreshed" in out.getvalue()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM report_campaign_engagement")
+        assert cursor.fetchone()[0] == 1
