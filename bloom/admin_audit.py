@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -54,10 +54,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "table_name",
         "row_pk",
         "actor_kind",
-        "actor_user_id",
+        "actor",
         "actor_label",
         "source",
-        "subject_user_id",
+        "subject",
     ]
     list_filter = ["operation", "actor_kind", "occurred_at", "table_name"]
     date_hierarchy = "occurred_at"
@@ -66,7 +66,37 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     actions = ["export_csv"]
-    readonly_fields = [*list_display, "request_id", "changed_columns", "before", "after", "txid"]
+    readonly_fields = [
+        *list_display,
+        "actor_user_id",
+        "subject_user_id",
+        "request_id",
+        "changed_columns",
+        "before",
+        "after",
+        "txid",
+    ]
+
+    def get_queryset(self, request):
+        # Who, in words: the actor's and the data subject's current email, looked up per shown row
+        # (the trail keeps ids only, so an erased member shows her anonymised address).
+        users = get_user_model().objects.values("email")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                actor_email=Subquery(users.filter(pk=OuterRef("actor_user_id"))[:1]),
+                subject_email=Subquery(users.filter(pk=OuterRef("subject_user_id"))[:1]),
+            )
+        )
+
+    @admin.display(description="By", ordering="actor_user_id")
+    def actor(self, entry):
+        return entry.actor_email or entry.actor_user_id or "-"
+
+    @admin.display(description="Whose data", ordering="subject_user_id")
+    def subject(self, entry):
+        return entry.subject_email or entry.subject_user_id or "-"
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

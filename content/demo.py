@@ -4,6 +4,7 @@ newsletter campaign with opens and clicks so its report has something to show (i
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import User
@@ -13,7 +14,9 @@ from bloom.workflow_models import WorkflowState
 from .models import (
     BlogPost,
     CampaignStatus,
+    CareerApplication,
     ChatConversation,
+    ContactSubmission,
     EmploymentType,
     JobPosting,
     NewsletterCampaign,
@@ -30,8 +33,10 @@ from .services import (
     blog_post_submit_for_review,
     campaign_save,
     campaign_send,
+    career_application_submit,
     chat_conversation_start,
     chat_staff_reply,
+    contact_submission_create,
 )
 
 POSTS = [
@@ -144,14 +149,17 @@ def seed(*, stdout) -> None:
         blog_post_publish(post=post, user=owner)
         created += 1
     in_review = _seed_post_in_review()
-    JobPosting.all_objects.get_or_create(slug=JOB["slug"], defaults=JOB)
+    job, _ = JobPosting.all_objects.get_or_create(slug=JOB["slug"], defaults=JOB)
+    messages = _seed_enquiries(job=job)
     SubscriberSegment.objects.get_or_create(slug=SEGMENT["slug"], defaults=SEGMENT)
     chats = _seed_chat(staff=owner)
     campaigns = _seed_campaign(owner=owner)
     published = BlogPost.objects.filter(status=PostStatus.PUBLISHED).count()
     stdout.write(
         f"content: {created} demo posts added ({published} published), {in_review} in the review queue "
-        f"(editor@bloom.test wrote it; manager@bloom.test reviews), 1 job posting, 1 segment, "
+        f"(editor@bloom.test wrote it; manager@bloom.test reviews), 1 job posting, {messages} enquiries added "
+        f"(a contact message and a job application with a CV: closed to the content editor, the owner's reads "
+        f"audited), 1 segment, "
         f"{chats} demo conversation, {campaigns} sent demo campaign."
     )
 
@@ -167,6 +175,40 @@ IN_REVIEW_POST = {
     ),
     "tags": ["work", "return", "feelings"],
 }
+
+
+DEMO_CONTACT = {
+    "name": "Rosa Demo",
+    "email": "rosa.demo@example.com",
+    "subject": "Is this normal?",
+    "message": (
+        "I am 6 weeks postpartum and some days I feel very low and keep having thoughts I do not "
+        "want. Could someone tell me how to start therapy with you?"
+    ),
+}
+DEMO_APPLICANT = {"full_name": "Sam Applicant", "email": "sam.applicant@example.com"}
+# A one-page PDF: enough for the CV download (stored encrypted, docs/privacy.md) to open.
+DEMO_CV = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _seed_enquiries(*, job: JobPosting) -> int:
+    """A contact message that may hold health information and an application with a CV, as the
+    public forms would store them: what the privacy walk needs (the content editor is refused
+    both; the owner's reads are audited). Returns how many were added."""
+    added = 0
+    if not ContactSubmission.objects.filter(email=DEMO_CONTACT["email"]).exists():
+        contact_submission_create(**DEMO_CONTACT)
+        added += 1
+    if not CareerApplication.objects.filter(email=DEMO_APPLICANT["email"]).exists():
+        cv = ContentFile(DEMO_CV, name="sam-applicant-cv.pdf")
+        career_application_submit(
+            job_posting=job, cv=cv, cover_letter="I have worked with new parents for six years.", **DEMO_APPLICANT
+        )
+        added += 1
+    return added
 
 
 def _seed_post_in_review() -> int:

@@ -320,12 +320,17 @@ def test_the_trail_admin_is_read_only_and_searchable_by_person_and_record(settin
     by_person = client.get(changelist, {"q": "searched@example.com"})
     assert by_person.status_code == 200
     assert set(by_person.context["cl"].queryset.values_list("subject_user_id", flat=True)) == {member.pk}
+    # The list names people by their email (whose data; who did it), not by bare ids.
+    assert '<td class="field-subject">searched@example.com</td>' in by_person.content.decode()
     by_record = client.get(changelist, {"q": f"contact_submissions:{submission.pk}"})
     assert [e.row_pk for e in by_record.context["cl"].queryset] == [str(submission.pk)]
     entry = AuditEntry.objects.filter(table_name="users").first()
     assert client.get(reverse("admin:bloom_auditentry_change", args=[entry.pk])).status_code == 200
     assert client.get(reverse("admin:bloom_auditentry_add")).status_code == 403
     assert client.post(reverse("admin:bloom_auditentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    client.get(reverse("admin:content_contactsubmission_change", args=[submission.pk]))  # an audited read
+    owners_rows = client.get(changelist, {"q": owner.email})
+    assert f'<td class="field-actor">{owner.email}</td>' in owners_rows.content.decode()
 
 
 def test_the_owner_exports_the_trail_as_csv_and_others_cannot(settings):
