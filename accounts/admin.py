@@ -44,7 +44,7 @@ from .models import (
     UserProfile,
     WellnessEntry,
 )
-from .roles import alerts_reaching_q, staff_rows_in_scope
+from .roles import alerts_reaching_q, risk_alerts_in_scope, staff_rows_in_scope
 from .screening import INSTRUMENTS, week_label
 from .selectors import care_assignment_progress_get, wellness_entry_staff_queryset
 from .services import (
@@ -496,9 +496,7 @@ class RiskAlertAdmin(AuditedReadMixin, admin.ModelAdmin):
     actions = ["acknowledge"]
 
     def get_queryset(self, request):
-        return staff_rows_in_scope(
-            super().get_queryset(request), staff_user=request.user, also=alerts_reaching_q(staff_user=request.user)
-        )
+        return risk_alerts_in_scope(super().get_queryset(request), staff_user=request.user)
 
     def has_add_permission(self, request):
         return False

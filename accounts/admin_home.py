@@ -12,6 +12,7 @@ from django.utils import timezone
 from bloom.admin_home import Card, counted_lines
 
 from .models import DataRequest, DataRequestStatus, RiskAlert
+from .roles import risk_alerts_in_scope
 
 # A member's data request is answered within one month of her asking (selectors.data_request_deadline);
 # the home warns as far ahead as the reminder emails do (BLOOM_DATA_REQUEST_REMINDER_DAYS, default 7).
@@ -36,8 +37,9 @@ def data_request_deadline_q(deadline: str, *, now: datetime | None = None) -> Q:
 
 def _risk_alert_lines(request):
     open_ = Q(acknowledged_at__isnull=True)
+    # The count is of the alerts the reader's list shows (a clinician: her clients' and hers).
     return counted_lines(
-        RiskAlert.objects.filter(open_),
+        risk_alerts_in_scope(RiskAlert.objects.filter(open_), staff_user=request.user),
         [
             (open_, "{n} waiting for a clinician", {"status": "open"}),
             (Q(escalated_at__isnull=False), "{n} escalated to the owner", {"status": "escalated"}),

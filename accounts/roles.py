@@ -241,6 +241,12 @@ def alerts_reaching_q(*, staff_user) -> Q:
     return reaching
 
 
+def risk_alerts_in_scope(queryset, *, staff_user):
+    """The risk alerts `staff_user` may open: the admin's list and the admin home's count read
+    the same rows (her clients' alerts and those routed to her, for a clinician; all for others)."""
+    return staff_rows_in_scope(queryset, staff_user=staff_user, also=alerts_reaching_q(staff_user=staff_user))
+
+
 def staff_hidden_fields(*, staff_user, model) -> frozenset[str]:
     """Fields of `model` the admin keeps from `staff_user` (lists, forms, filters, searches)."""
     spec = staff_role_spec(staff_user=staff_user)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.admin_home import a_month_before
+from accounts.models import UserProfile
 from billing.models import RefundStatus
 from notifications.models import EmailStatus
 from tests.appointments.support_workspace import staff_login
@@ -24,9 +25,10 @@ from tests.factories.workshops import WorkshopFactory, WorkshopRegistrationFacto
 pytestmark = pytest.mark.django_db
 
 # One query per card the owner may see (10: the three webhook cards count even when empty), the
-# care-team check of the sessions card, and the page's own 8 (session, user, profile, two
-# permission reads, unread notices, recent actions, the admin session's last-seen update).
-OWNER_HOME_QUERIES = 19
+# reader's role (read once, for the risk card's row scope), the care-team check of the sessions
+# card, and the page's own 8 (session, user, profile, two permission reads, unread notices, recent
+# actions, the admin session's last-seen update).
+OWNER_HOME_QUERIES = 20
 
 
 @pytest.fixture(autouse=True)
@@ -130,8 +132,18 @@ def test_a_clinician_sees_risk_alerts_and_her_own_sessions_only():
     seed(1, therapist=mine)
     seed(1)  # a colleague's session, and more of everything else
     response = clinician.get("/admin/")
-    assert counts(response) == {"risk-alerts": [2], "sessions-today": [1], "workshops-soon": [None, None, None]}
+    # Neither seeded alert is about her client or routed to her: her list would show none, so no card.
+    assert counts(response) == {"sessions-today": [1], "workshops-soon": [None, None, None]}
     assert cards(response)["sessions-today"][0].url == "/admin/appointments/therapistprofile/workspace/"
+
+    client_of_hers = UserFactory()
+    UserProfile.objects.filter(user=client_of_hers).update(care_clinician=clinician.user)
+    RiskAlertFactory(user=client_of_hers)
+    RiskAlertFactory(assigned_clinician=clinician.user)  # routed to her, about someone else's client
+    response = clinician.get("/admin/")
+    assert counts(response)["risk-alerts"] == [2]
+    listed = clinician.get(cards(response)["risk-alerts"][0].url)
+    assert listed.context["cl"].result_count == 2, "the card counts what her filtered list shows"
 
 
 def test_a_content_editor_sees_no_care_or_money_card():
