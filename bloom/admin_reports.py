@@ -5,7 +5,8 @@ definition names (bloom/reports.py): a staff member without it gets the 403 page
 index and the admin home list only the reports they may open. A page is a date-range form
 (from / to, with presets), then per section a summary sentence, an SVG chart where the
 section has one, and the table of the same rows; `?export=<section>` downloads those rows
-as CSV. Queries per page: the session's, one for "Figures as of", one per section.
+as CSV. Queries per page: the session's, one for "Figures as of", one per section. A section
+with `page_rows` (per workshop) shows its first rows and says how many the CSV has.
 """
 
 from __future__ import annotations
@@ -113,6 +114,13 @@ def _csv(report: Report, section: Section, result, start: datetime.date, end: da
     return response
 
 
+def _cut_note(result) -> str:
+    """What a section showing only its first rows says (nothing when it shows them all)."""
+    if not result.cut:
+        return ""
+    return f"The first {len(result.rows):,} of {result.total:,} rows; the CSV has them all."
+
+
 def report_page(request, slug: str):
     """One report for the chosen dates, or one section of it as CSV (`?export=<section key>`)."""
     report = _report(request, slug)
@@ -123,7 +131,7 @@ def report_page(request, slug: str):
         if section is None or start is None:
             raise Http404("Nothing to export for these dates.")
         return _csv(report, section, report_section_get(section=section, start=start, end=end), start, end)
-    results = [report_section_get(section=s, start=start, end=end) for s in report.sections] if start else []
+    results = [report_section_get(section=s, start=start, end=end, page=True) for s in report.sections] if start else []
     sections = [
         {
             "result": result,
@@ -136,6 +144,7 @@ def report_page(request, slug: str):
                 for row in result.table()
             ],
             "export_query": f"start={start.isoformat()}&end={end.isoformat()}&export={result.section.key}",
+            "cut_note": _cut_note(result),
         }
         for result in results
     ]
