@@ -370,40 +370,43 @@ COURSES = Report(
             # range are its total at the end day less its total the day before the start day,
             # two rows per lesson by the (month, lesson_id) index. An end day after the last
             # refreshed month reads that month's last day; a start before a lesson's first month
-            # finds no row (nothing before it).
+            # finds no row (nothing before it). Lessons are taken in the view's `lesson_number`
+            # order (module, then lesson position at the refresh), and only the steepest
+            # lesson's title is looked up.
             sql="""WITH bounds AS (
-                        SELECT hi, least(%(start)s::date - 1, hi) AS lo
-                        FROM (SELECT least(%(end)s::date, (max(month) + interval '1 month - 1 day')::date) AS hi
-                              FROM report_lesson_dropoff) b
-                    ), at_end AS (
-                        SELECT course_id, lesson_id, started_by_day[(SELECT extract(day FROM hi)::int FROM bounds)] AS started,
-                               completed_by_day[(SELECT extract(day FROM hi)::int FROM bounds)] AS completed
-                        FROM report_lesson_dropoff WHERE month = (SELECT date_trunc('month', hi)::date FROM bounds)
-                    ), at_start AS (
-                        SELECT lesson_id, started_by_day[(SELECT extract(day FROM lo)::int FROM bounds)] AS started,
-                               completed_by_day[(SELECT extract(day FROM lo)::int FROM bounds)] AS completed
-                        FROM report_lesson_dropoff WHERE month = (SELECT date_trunc('month', lo)::date FROM bounds)
-                    ), lessons AS (
-                        SELECT e.course_id, l.id, m.position AS module, l.position, l.title,
-                               e.started - coalesce(s.started, 0) AS started, e.completed - coalesce(s.completed, 0) AS completed
-                        FROM at_end e
-                        LEFT JOIN at_start s ON s.lesson_id = e.lesson_id
-                        JOIN course_lessons l ON l.id = e.lesson_id
-                        JOIN course_modules m ON m.id = l.module_id
-                        WHERE e.started - coalesce(s.started, 0) > 0
+                        SELECT date_trunc('month', hi)::date AS hi_month, extract(day FROM hi)::int AS hi_day,
+                               date_trunc('month', lo)::date AS lo_month, extract(day FROM lo)::int AS lo_day
+                        FROM (SELECT hi, least(%(start)s::date - 1, hi) AS lo
+                              FROM (SELECT least(%(end)s::date, (max(month) + interval '1 month - 1 day')::date) AS hi
+                                    FROM report_lesson_dropoff) h) b
+                    ), at_start AS MATERIALIZED (
+                        SELECT lesson_id, started_by_day[(SELECT lo_day FROM bounds)] AS started,
+                               completed_by_day[(SELECT lo_day FROM bounds)] AS completed
+                        FROM report_lesson_dropoff WHERE month = (SELECT lo_month FROM bounds)
+                    ), lessons AS MATERIALIZED (
+                        SELECT e.course_id, e.lesson_id, e.lesson_number,
+                               e.started_by_day[(SELECT hi_day FROM bounds)] - coalesce(s.started, 0) AS started,
+                               e.completed_by_day[(SELECT hi_day FROM bounds)] - coalesce(s.completed, 0) AS completed
+                        FROM report_lesson_dropoff e LEFT JOIN at_start s ON s.lesson_id = e.lesson_id
+                        WHERE e.month = (SELECT hi_month FROM bounds)
                     ), ranked AS (
                         SELECT *, row_number() OVER w AS n, count(*) OVER (PARTITION BY course_id) AS lessons,
                                lag(started) OVER w - started AS fall
-                        FROM lessons WINDOW w AS (PARTITION BY course_id ORDER BY module, position, id)
+                        FROM lessons WHERE started > 0 WINDOW w AS (PARTITION BY course_id ORDER BY lesson_number)
+                    ), per_course AS (
+                        SELECT r.course_id, max(r.lessons)::bigint AS lessons,
+                               sum(r.started) FILTER (WHERE r.n = 1)::bigint AS first_opened,
+                               sum(r.started) FILTER (WHERE r.n = r.lessons)::bigint AS last_opened,
+                               sum(r.started)::bigint AS opens, sum(r.completed)::bigint AS completions,
+                               (array_agg(r.lesson_id ORDER BY r.fall DESC NULLS LAST, r.n))[1] AS steepest_lesson_id,
+                               coalesce(max(r.fall), 0)::bigint AS steepest_fall
+                        FROM ranked r GROUP BY r.course_id
                     )
-                    SELECT c.title AS course, max(r.lessons)::bigint AS lessons,
-                           sum(r.started) FILTER (WHERE r.n = 1)::bigint AS first_opened,
-                           sum(r.started) FILTER (WHERE r.n = r.lessons)::bigint AS last_opened,
-                           sum(r.started)::bigint AS opens, sum(r.completed)::bigint AS completions,
-                           (array_agg(r.title ORDER BY r.fall DESC NULLS LAST, r.n))[1] AS steepest_lesson,
-                           coalesce(max(r.fall), 0)::bigint AS steepest_fall
-                    FROM ranked r JOIN courses c ON c.id = r.course_id
-                    GROUP BY c.id, c.title ORDER BY c.title, c.id""",
+                    SELECT c.title AS course, r.lessons, r.first_opened, r.last_opened, r.opens, r.completions,
+                           l.title AS steepest_lesson, r.steepest_fall
+                    FROM per_course r JOIN courses c ON c.id = r.course_id
+                    JOIN course_lessons l ON l.id = r.steepest_lesson_id
+                    ORDER BY c.title, c.id""",
             columns=(
                 Column("course", "Course", "text"),
                 Column("lessons", "Lessons opened"),

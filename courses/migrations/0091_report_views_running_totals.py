@@ -88,6 +88,15 @@ DROPOFF_DAILY = """SELECT p.lesson_id, p.first_viewed_at::date AS day, count(*) 
     FROM course_progress p
     GROUP BY 1, 2"""
 
+# Each lesson's course and place in it (by module, then lesson position): the drop-off
+# section orders a course's lessons by it without joining the lessons on every page.
+LESSON_ORDER = """
+JOIN (
+    SELECT l.id, m.course_id,
+           row_number() OVER (PARTITION BY m.course_id ORDER BY m.position, l.position, l.id) AS lesson_number
+    FROM course_lessons l JOIN course_modules m ON m.id = l.module_id
+) o ON o.id = r.lesson_id"""
+
 CREATE = [
     running_totals(
         view="report_course_funnel",
@@ -103,12 +112,13 @@ CREATE = [
         key="lesson_id",
         daily=DROPOFF_DAILY,
         measures=("started", "completed"),
-        extra="m.course_id, ",
-        join="\nJOIN course_lessons l ON l.id = r.lesson_id\nJOIN course_modules m ON m.id = l.module_id",
+        extra="o.course_id, o.lesson_number, ",
+        join=LESSON_ORDER,
     )
     + "COMMENT ON MATERIALIZED VIEW report_lesson_dropoff IS 'Per lesson and month (practice time zone), from the "
-    "month it was first opened to the refresh: running totals by day of the month of members who had first opened "
-    "it (started_by_day) and of those who completed it (completed_by_day).';",
+    "month it was first opened to the refresh: its course and place in it (lesson_number, by module and lesson "
+    "position at the refresh), running totals by day of the month of members who had first opened it "
+    "(started_by_day) and of those who completed it (completed_by_day).';",
 ]
 
 # Back to the 0090 shape: one row per course or lesson and day.
