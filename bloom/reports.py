@@ -71,6 +71,9 @@ def report_views_refresh() -> dict[str, float]:
                 )
                 (zone, _practice) = cursor.fetchone()
                 cursor.execute(f'REFRESH MATERIALIZED VIEW CONCURRENTLY "{name}"')
+                # Fresh statistics, so the pages' plans know how many rows a day or month holds
+                # (autovacuum would analyze a view only after many refreshes' worth of changes).
+                cursor.execute(f'ANALYZE "{name}"')
                 cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
         except Exception as exc:  # noqa: BLE001 - the other views are still refreshed; raised below
             logger.exception("report view %s not refreshed", name)
@@ -113,9 +116,12 @@ class Section:
 
     key: str
     title: str
-    sql: str  # takes %(start)s and %(end)s (dates, both included)
+    sql: str  # takes %(start)s and %(end)s (dates, both included); with page_rows also %(limit)s
     columns: tuple[Column, ...]
     empty: str
+    # At most this many rows on the page (the CSV has them all): the SQL ends in
+    # `LIMIT %(limit)s` (NULL for the CSV) and counts every row in `total_rows`.
+    page_rows: int | None = None
     derive: Callable[[dict], None] | None = None  # adds computed columns to a row
     chart: Callable[[list[dict], str], BarChart | None] | None = None
     summary: Callable[[list[dict]], str] | None = None
@@ -306,10 +312,34 @@ COURSES = Report(
         Section(
             key="funnel",
             title="Funnel per course",
-            sql="""SELECT c.title AS course, sum(f.viewed)::bigint AS viewed, sum(f.enrolled)::bigint AS enrolled,
-                    sum(f.completed)::bigint AS completed, sum(f.certified)::bigint AS certified
-                    FROM report_course_funnel f JOIN courses c ON c.id = f.course_id
-                    WHERE f.day BETWEEN %(start)s AND %(end)s GROUP BY c.id, c.title ORDER BY c.title, c.id""",
+            # Running totals per course and month (courses/migrations/0091): the range's figures
+            # are the totals at the end day less those the day before the start (as for drop-off).
+            sql="""WITH bounds AS (
+                        SELECT hi, least(%(start)s::date - 1, hi) AS lo
+                        FROM (SELECT least(%(end)s::date, (max(month) + interval '1 month - 1 day')::date) AS hi
+                              FROM report_course_funnel) b
+                    ), at_end AS (
+                        SELECT course_id, viewed_by_day[d] AS viewed, enrolled_by_day[d] AS enrolled,
+                               completed_by_day[d] AS completed, certified_by_day[d] AS certified
+                        FROM report_course_funnel, (SELECT extract(day FROM hi)::int AS d FROM bounds) i
+                        WHERE month = (SELECT date_trunc('month', hi)::date FROM bounds)
+                    ), at_start AS (
+                        SELECT course_id, viewed_by_day[d] AS viewed, enrolled_by_day[d] AS enrolled,
+                               completed_by_day[d] AS completed, certified_by_day[d] AS certified
+                        FROM report_course_funnel, (SELECT extract(day FROM lo)::int AS d FROM bounds) i
+                        WHERE month = (SELECT date_trunc('month', lo)::date FROM bounds)
+                    ), ranged AS (
+                        SELECT e.course_id, e.viewed - coalesce(s.viewed, 0) AS viewed,
+                               e.enrolled - coalesce(s.enrolled, 0) AS enrolled,
+                               e.completed - coalesce(s.completed, 0) AS completed,
+                               e.certified - coalesce(s.certified, 0) AS certified
+                        FROM at_end e LEFT JOIN at_start s ON s.course_id = e.course_id
+                    )
+                    SELECT c.title AS course, r.viewed::bigint AS viewed, r.enrolled::bigint AS enrolled,
+                           r.completed::bigint AS completed, r.certified::bigint AS certified
+                    FROM ranged r JOIN courses c ON c.id = r.course_id
+                    WHERE r.viewed > 0 OR r.enrolled > 0 OR r.completed > 0 OR r.certified > 0
+                    ORDER BY c.title, c.id""",
             columns=(
                 Column("course", "Course", "text"),
                 Column("viewed", "Visitors of its page"),
@@ -335,28 +365,48 @@ COURSES = Report(
             key="dropoff",
             title="Lesson drop-off per course (members who first opened a lesson in these dates)",
             # One row per course whatever its number of lessons: the first and last lesson's
-            # openings and the steepest fall from one lesson to the next.
-            sql="""WITH lessons AS (
-                        SELECT d.course_id, l.id, m.position AS module, l.position, l.title,
-                               sum(d.started) AS started, sum(d.completed) AS completed
-                        FROM report_lesson_dropoff d
-                        JOIN course_lessons l ON l.id = d.lesson_id
-                        JOIN course_modules m ON m.id = l.module_id
-                        WHERE d.day BETWEEN %(start)s AND %(end)s
-                        GROUP BY d.course_id, l.id, m.position, l.position, l.title
+            # openings and the steepest fall from one lesson to the next. The view holds running
+            # totals per lesson and month (courses/migrations/0091): a lesson's openings in the
+            # range are its total at the end day less its total the day before the start day,
+            # two rows per lesson by the (month, lesson_id) index. An end day after the last
+            # refreshed month reads that month's last day; a start before a lesson's first month
+            # finds no row (nothing before it). Lessons are taken in the view's `lesson_number`
+            # order (module, then lesson position at the refresh), and only the steepest
+            # lesson's title is looked up.
+            sql="""WITH bounds AS (
+                        SELECT date_trunc('month', hi)::date AS hi_month, extract(day FROM hi)::int AS hi_day,
+                               date_trunc('month', lo)::date AS lo_month, extract(day FROM lo)::int AS lo_day
+                        FROM (SELECT hi, least(%(start)s::date - 1, hi) AS lo
+                              FROM (SELECT least(%(end)s::date, (max(month) + interval '1 month - 1 day')::date) AS hi
+                                    FROM report_lesson_dropoff) h) b
+                    ), at_start AS MATERIALIZED (
+                        SELECT lesson_id, started_by_day[(SELECT lo_day FROM bounds)] AS started,
+                               completed_by_day[(SELECT lo_day FROM bounds)] AS completed
+                        FROM report_lesson_dropoff WHERE month = (SELECT lo_month FROM bounds)
+                    ), lessons AS MATERIALIZED (
+                        SELECT e.course_id, e.lesson_id, e.lesson_number,
+                               e.started_by_day[(SELECT hi_day FROM bounds)] - coalesce(s.started, 0) AS started,
+                               e.completed_by_day[(SELECT hi_day FROM bounds)] - coalesce(s.completed, 0) AS completed
+                        FROM report_lesson_dropoff e LEFT JOIN at_start s ON s.lesson_id = e.lesson_id
+                        WHERE e.month = (SELECT hi_month FROM bounds)
                     ), ranked AS (
                         SELECT *, row_number() OVER w AS n, count(*) OVER (PARTITION BY course_id) AS lessons,
                                lag(started) OVER w - started AS fall
-                        FROM lessons WINDOW w AS (PARTITION BY course_id ORDER BY module, position, id)
+                        FROM lessons WHERE started > 0 WINDOW w AS (PARTITION BY course_id ORDER BY lesson_number)
+                    ), per_course AS (
+                        SELECT r.course_id, max(r.lessons)::bigint AS lessons,
+                               sum(r.started) FILTER (WHERE r.n = 1)::bigint AS first_opened,
+                               sum(r.started) FILTER (WHERE r.n = r.lessons)::bigint AS last_opened,
+                               sum(r.started)::bigint AS opens, sum(r.completed)::bigint AS completions,
+                               (array_agg(r.lesson_id ORDER BY r.fall DESC NULLS LAST, r.n))[1] AS steepest_lesson_id,
+                               coalesce(max(r.fall), 0)::bigint AS steepest_fall
+                        FROM ranked r GROUP BY r.course_id
                     )
-                    SELECT c.title AS course, max(r.lessons)::bigint AS lessons,
-                           sum(r.started) FILTER (WHERE r.n = 1)::bigint AS first_opened,
-                           sum(r.started) FILTER (WHERE r.n = r.lessons)::bigint AS last_opened,
-                           sum(r.started)::bigint AS opens, sum(r.completed)::bigint AS completions,
-                           (array_agg(r.title ORDER BY r.fall DESC NULLS LAST, r.n))[1] AS steepest_lesson,
-                           coalesce(max(r.fall), 0)::bigint AS steepest_fall
-                    FROM ranked r JOIN courses c ON c.id = r.course_id
-                    GROUP BY c.id, c.title ORDER BY c.title, c.id""",
+                    SELECT c.title AS course, r.lessons, r.first_opened, r.last_opened, r.opens, r.completions,
+                           l.title AS steepest_lesson, r.steepest_fall
+                    FROM per_course r JOIN courses c ON c.id = r.course_id
+                    JOIN course_lessons l ON l.id = r.steepest_lesson_id
+                    ORDER BY c.title, c.id""",
             columns=(
                 Column("course", "Course", "text"),
                 Column("lessons", "Lessons opened"),
@@ -437,8 +487,10 @@ WORKSHOPS = Report(
         Section(
             key="workshops",
             title="Per workshop",
-            sql="""SELECT day, title, status, capacity, seats_taken, waitlisted, waitlist_converted, attended
-                    FROM report_workshop_fill WHERE day BETWEEN %(start)s AND %(end)s ORDER BY day, title, workshop_id""",
+            sql="""SELECT day, title, status, capacity, seats_taken, waitlisted, waitlist_converted, attended,
+                    count(*) OVER () AS total_rows
+                    FROM report_workshop_fill WHERE day BETWEEN %(start)s AND %(end)s ORDER BY day, title, workshop_id
+                    LIMIT %(limit)s""",
             columns=(
                 Column("day", "Date", "date"),
                 Column("title", "Workshop", "text"),
@@ -447,6 +499,7 @@ WORKSHOPS = Report(
             ),
             empty="No workshop in these dates.",
             derive=_fill_derive,
+            page_rows=100,
         ),
     ),
 )
@@ -615,17 +668,25 @@ class SectionResult:
     rows: list[dict]
     summary: str
     chart: BarChart | None
+    total: int = 0  # rows in the range; more than len(rows) when the page shows only the first
+
+    @property
+    def cut(self) -> bool:
+        return self.total > len(self.rows)
 
     def table(self) -> list[list]:
         """The rows as lists of values in column order (the table's and the CSV's)."""
         return [[row.get(column.key) for column in self.section.columns] for row in self.rows]
 
 
-def report_section_rows(*, section: Section, start: datetime.date, end: datetime.date) -> list[dict]:
+def report_section_rows(
+    *, section: Section, start: datetime.date, end: datetime.date, limit: int | None = None
+) -> list[dict]:
     """The section's rows for days `start` to `end` (both included), with its computed
-    columns: one query on its reporting view."""
+    columns: one query on its reporting view. `limit` (sections with `page_rows` only) keeps
+    the first rows; each row's `total_rows` still counts them all."""
     with connection.cursor() as cursor:
-        cursor.execute(section.sql, {"start": start, "end": end})
+        cursor.execute(section.sql, {"start": start, "end": end, "limit": limit})
         names = [column.name for column in cursor.description]
         rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     if section.derive:
@@ -634,9 +695,13 @@ def report_section_rows(*, section: Section, start: datetime.date, end: datetime
     return rows
 
 
-def report_section_get(*, section: Section, start: datetime.date, end: datetime.date) -> SectionResult:
-    """The section's rows, summary sentence and chart (None without rows) for the range."""
-    rows = report_section_rows(section=section, start=start, end=end)
+def report_section_get(
+    *, section: Section, start: datetime.date, end: datetime.date, page: bool = False
+) -> SectionResult:
+    """The section's rows, summary sentence and chart (None without rows) for the range;
+    for the `page`, only its first `page_rows` rows (the summary and chart are of those)."""
+    rows = report_section_rows(section=section, start=start, end=end, limit=section.page_rows if page else None)
     summary = section.summary(rows) if section.summary else ""
     chart = section.chart(rows, summary) if section.chart else None
-    return SectionResult(section=section, rows=rows, summary=summary, chart=chart)
+    total = rows[0].get("total_rows", len(rows)) if rows else 0
+    return SectionResult(section=section, rows=rows, summary=summary, chart=chart, total=total)

@@ -5,6 +5,7 @@ query count that does not grow with the data."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 from decimal import Decimal
@@ -128,6 +129,33 @@ def test_course_funnel_and_lesson_dropoff():
     assert (dropoff["lessons"], dropoff["first_opened"], dropoff["last_opened"]) == (2, 2, 1)
     assert (dropoff["reached_last_rate"], dropoff["completion_rate"]) == (Decimal("50.0"), Decimal("66.7"))
     assert (dropoff["steepest_lesson"], dropoff["steepest_fall"]) == ("Resting", 1)
+
+
+def test_lesson_dropoff_counts_members_by_the_day_they_first_opened_a_lesson():
+    course = CourseFactory(title="Gentle evenings")
+    first = CourseLessonFactory(module=CourseModuleFactory(course=course, position=1), position=1, title="One")
+    second = CourseLessonFactory(module=first.module, position=2, title="Two")
+    # Three members open the first lesson on 31 Jan, 1 Feb and 2 Mar; two of them the second on 1 and 2 Mar.
+    for opened, then in (("2026-01-31", None), ("2026-02-01", "2026-03-01"), ("2026-03-02", "2026-03-02")):
+        enrollment = CourseEnrollmentFactory(course=course, enrolled_at=at(opened))
+        stamp(CourseProgressFactory(enrollment=enrollment, lesson=first), first_viewed_at=at(opened), completed_at=None)
+        if then:
+            progress = CourseProgressFactory(enrollment=enrollment, lesson=second)
+            stamp(progress, first_viewed_at=at(then), completed_at=at(then))
+    report_views_refresh()
+
+    def opened(start: str, end: str) -> tuple | None:
+        found = rows(COURSES, "dropoff", datetime.date.fromisoformat(start), datetime.date.fromisoformat(end))
+        return (found[0]["lessons"], found[0]["first_opened"], found[0]["last_opened"]) if found else None
+
+    assert opened("2026-01-01", "2026-12-31") == (2, 3, 2)
+    assert opened("2026-01-31", "2026-01-31") == (1, 1, 1)  # a day at a month's end
+    assert opened("2026-02-01", "2026-03-01") == (2, 1, 1)  # from a month's first day across a month
+    assert opened("2026-02-02", "2026-02-28") is None  # nobody first opened a lesson then
+    assert opened("2026-03-02", "2027-06-30") == (2, 1, 1)  # ends after the last refreshed month
+    assert opened("2025-01-01", "2026-01-30") is None  # before the first opening
+    (row,) = rows(COURSES, "dropoff", datetime.date(2026, 3, 1), datetime.date(2026, 3, 2))
+    assert (row["opens"], row["completions"]) == (3, 2)
 
 
 def test_workshop_fill_waitlist_conversion_and_attendance():
@@ -284,6 +312,25 @@ def test_report_page_shows_summary_chart_table_and_refreshed_at():
     assert '<th scope="row">Jan 2026</th>' in page
     assert "Figures as of" in page
     assert "No refunds were paid in these dates." in page
+
+
+def test_a_long_table_shows_its_first_rows_and_the_csv_has_them_all(monkeypatch):
+    for day in ("2026-04-01", "2026-04-02", "2026-04-03"):
+        WorkshopFactory(title=f"Circle {day}", starts_at=at(day))
+    report_views_refresh()
+    months, per_workshop = WORKSHOPS.sections
+    short = dataclasses.replace(WORKSHOPS, sections=(months, dataclasses.replace(per_workshop, page_rows=2)))
+    monkeypatch.setitem(REPORTS, "workshops", short)
+    client = staff_client("workshops.view_workshopregistration")
+    dates = {"start": "2026-04-01", "end": "2026-04-30"}
+    page = client.get(reverse("report_page", args=["workshops"]), dates).content.decode()
+    assert "Circle 2026-04-02" in page and "Circle 2026-04-03" not in page
+    assert "The first 2 of 3 rows; the CSV has them all." in page
+    response = client.get(reverse("report_page", args=["workshops"]), {**dates, "export": "workshops"})
+    table = list(csv.reader(io.StringIO(response.content.decode())))
+    assert [line[1] for line in table[1:]] == ["Circle 2026-04-01", "Circle 2026-04-02", "Circle 2026-04-03"]
+    (month,) = rows(WORKSHOPS, "months", datetime.date(2026, 4, 1), datetime.date(2026, 4, 30))
+    assert month["workshops"] == 3  # the months are not cut
 
 
 def test_csv_has_the_columns_and_rows_of_the_table_and_quotes_formulas():
