@@ -524,6 +524,18 @@ _QUEUE_COLUMNS = (
 )
 
 
+_LZ4: dict[str, bool] = {}
+
+
+def _lz4_available(cursor) -> bool:
+    """Whether this PostgreSQL was built with lz4 (asked once per database alias)."""
+    if connection.alias not in _LZ4:
+        cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        found = cursor.fetchone()
+        _LZ4[connection.alias] = bool(found and found[0])
+    return _LZ4[connection.alias]
+
+
 def _insert(rows: list[SimpleNamespace], *, now, campaign_id) -> int:
     """Insert the rows in one statement (one array per column, ON CONFLICT DO NOTHING: a key
     queued meanwhile is skipped) and, for campaign mail, a metrics row for each row really
@@ -557,6 +569,10 @@ def _insert(rows: list[SimpleNamespace], *, now, campaign_id) -> int:
     select = ", ".join(f"{name}::jsonb" if kind == "jsonb" else name for name, kind in _QUEUE_COLUMNS)
     connection.ensure_connection()
     with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
+        if _lz4_available(cursor):
+            # Large bodies compress several times faster with lz4 than with the default pglz;
+            # readers cannot tell (PostgreSQL records the method with each value).
+            cursor.execute("SET LOCAL default_toast_compression = lz4")
         # A cursor of its own (in Django's transaction): parameters bound on the server, arrays in
         # binary, so 500 rows of text cost no quoting and no parsing of one huge statement.
         cursor.execute(
