@@ -15,11 +15,11 @@ class AccountsConfig(AppConfig):
 
         from notifications.services import register_pause_check, register_unsubscribe_handler
 
-        from .selectors import member_is_paused
+        from .selectors import member_is_paused, members_paused_many
         from .services import marketing_unsubscribed
 
         # An unsubscribe link (or a complaint) is a recorded marketing withdrawal (docs/accounts.md "Consent").
         register_unsubscribe_handler(marketing_unsubscribed)
 
         # Newsletters and nudges are not queued to a member on a pause (docs/accounts.md).
-        register_pause_check(member_is_paused)
+        register_pause_check(member_is_paused, many=members_paused_many)

@@ -7,6 +7,7 @@ says otherwise), so a bench script imports it before any Django model or project
 
     # isort: split
     from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
     from appointments.models import ...
 
 The scripts run as `python bench/bench_<name>.py`, which puts this folder first on sys.path,
@@ -40,6 +41,9 @@ LABEL_WIDTH = 64
 def minimal(request):
     """The baseline page: a view that does nothing, served through the same middleware and client."""
     return HttpResponse("ok")
+
+
+minimal.login_required = False  # as @login_not_required marks it: LoginRequiredMiddleware would redirect
 
 
 def alternating(

@@ -23,7 +23,9 @@ class ContentConfig(AppConfig):
         # notifications owns who may receive marketing; it tells us about unsubscribes and
         # asks us whether an address is a confirmed subscriber (ARCHITECTURE.md).
         notification_services.register_unsubscribe_handler(services.subscriber_unsubscribe)
-        notification_services.register_marketing_consent_lookup(selectors.subscriber_marketing_consent)
+        notification_services.register_marketing_consent_lookup(
+            selectors.subscriber_marketing_consent, many=selectors.subscriber_marketing_consent_many
+        )
         from bloom.workflow import register_workflow_kind
 
         from . import workflow

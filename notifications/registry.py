@@ -2,11 +2,13 @@
 
 - unsubscribe handlers: told when an address withdraws marketing consent (content marks its
   subscriber unsubscribed);
-- marketing-consent lookups: answer for addresses that belong to no user (newsletter subscribers);
+- marketing-consent lookups: answer for addresses that belong to no user (newsletter subscribers),
+  each optionally with a set-based twin for many addresses at once (bulk campaign sends);
 - sequence stop checks: named predicates a sequence can list in its stop conditions
   ("purchased" the promoted course ...);
 - pause checks: whether an account is on a "life happened" pause now (accounts answers), so mail
-  that may wait (newsletters, nudges) is not sent to her while it lasts;
+  that may wait (newsletters, nudges) is not sent to her while it lasts (optionally with a
+  set-based twin for many accounts at once);
 - email template keys: the variables each system email may use, with sample data for the
   admin preview and the strict template validation.
 """
@@ -18,13 +20,18 @@ from dataclasses import dataclass, field
 
 UnsubscribeHandler = Callable[..., None]
 ConsentLookup = Callable[..., "bool | None"]
+ConsentLookupMany = Callable[..., "dict[str, bool]"]
 StopCheck = Callable[..., bool]
 PauseCheck = Callable[..., bool]
+PauseCheckMany = Callable[..., "set"]
 
 _unsubscribe_handlers: list[UnsubscribeHandler] = []
 _consent_lookups: list[ConsentLookup] = []
 _stop_checks: dict[str, StopCheck] = {}
 _pause_checks: list[PauseCheck] = []
+# The set-based twins, by the per-address/per-account function they answer for.
+_consent_lookups_many: dict[ConsentLookup, ConsentLookupMany] = {}
+_pause_checks_many: dict[PauseCheck, PauseCheckMany] = {}
 _template_keys: dict[str, TemplateKey] = {}
 
 # Variables every email template may use: email_enqueue adds them to the context.
@@ -53,24 +60,47 @@ def unsubscribe_handlers() -> list[UnsubscribeHandler]:
     return list(_unsubscribe_handlers)
 
 
-def register_marketing_consent_lookup(fn: ConsentLookup) -> None:
-    """fn(*, email: str) -> bool | None: True/False when the address is known, None otherwise."""
+def register_marketing_consent_lookup(fn: ConsentLookup, *, many: ConsentLookupMany | None = None) -> None:
+    """fn(*, email: str) -> bool | None: True/False when the address is known, None otherwise.
+
+    `many(*, emails: list[str]) -> dict[str, bool]` answers the same for many normalised
+    addresses in a few queries (unknown addresses left out); without it a bulk send asks `fn`
+    once per address.
+    """
     if fn not in _consent_lookups:
         _consent_lookups.append(fn)
+    if many is not None:
+        _consent_lookups_many[fn] = many
 
 
 def marketing_consent_lookups() -> list[ConsentLookup]:
     return list(_consent_lookups)
 
 
-def register_pause_check(fn: PauseCheck) -> None:
-    """fn(*, user) -> bool: True while that account is on a pause (no newsletters or nudges)."""
+def marketing_consent_lookup_many(fn: ConsentLookup) -> ConsentLookupMany | None:
+    """The set-based twin registered with `fn`, or None."""
+    return _consent_lookups_many.get(fn)
+
+
+def register_pause_check(fn: PauseCheck, *, many: PauseCheckMany | None = None) -> None:
+    """fn(*, user) -> bool: True while that account is on a pause (no newsletters or nudges).
+
+    `many(*, users: list) -> set` gives the primary keys of those of `users` on a pause, in a
+    few queries; without it a bulk send asks `fn` once per account.
+    """
     if fn not in _pause_checks:
         _pause_checks.append(fn)
+    if many is not None:
+        _pause_checks_many[fn] = many
 
 
 def pause_checks() -> list[PauseCheck]:
     return list(_pause_checks)
+
+
+def pause_check_many(fn: PauseCheck) -> PauseCheckMany | None:
+    """The set-based twin registered with `fn`, or None."""
+    return _pause_checks_many.get(fn)
 
 
 def register_sequence_stop_check(name: str, fn: StopCheck) -> None:

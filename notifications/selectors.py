@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Lower, TruncDate
 
 from bloom.text import normalize_email
 
 from .models import EmailCampaignMetric, EmailCategory, EmailPriority, EmailSuppression, UserNotification
-from .registry import marketing_consent_lookups
+from .registry import marketing_consent_lookup_many, marketing_consent_lookups
 
 # --- Who may receive what ------------------------------------------------------------------------
 
@@ -56,6 +56,69 @@ def user_for_email_get(*, email: str):
     """The account this address belongs to (compared case-insensitively), with the preferences and
     profile quiet hours need, in one query; None for an address with no account."""
     return get_user_model().objects.filter(email__iexact=email).select_related("preferences", "profile").first()
+
+
+def users_for_emails_get(*, emails) -> dict:
+    """`user_for_email_get` for many normalised addresses in one query: address -> account
+    (with preferences and profile); addresses with no account are left out."""
+    if not emails:
+        return {}
+    found: dict = {}
+    rows = (
+        get_user_model()
+        .objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=list(emails))
+        .select_related("preferences", "profile")
+        .order_by("pk")
+    )
+    for user in rows:
+        found.setdefault(user.email_lower, user)  # the first by pk, as `.first()` answers one address
+    return found
+
+
+def refusal_reasons_get_many(*, emails, category: str, users: dict) -> dict[str, str]:
+    """`refusal_reason_get` for many normalised addresses in a few queries, whatever their number:
+    address -> why mail of this category must not go there (addresses that may receive it are
+    left out). `users` maps the addresses that belong to an account (`users_for_emails_get`)."""
+    emails = list(emails)
+    if not emails:
+        return {}
+    reasons: dict[str, str] = {}
+    suppressions = EmailSuppression.objects.filter(email__in=emails)
+    if category != EmailCategory.MARKETING:
+        suppressions = suppressions.filter(scope=EmailSuppression.Scope.ALL)
+    for suppression in suppressions:
+        reasons.setdefault(
+            suppression.email,
+            f"{suppression.email} is on the suppression list ({suppression.get_reason_display().lower()})",
+        )
+    if category != EmailCategory.MARKETING:
+        return reasons
+    consenting = set()
+    unknown = []
+    for email in emails:
+        if email in reasons:
+            continue
+        user = users.get(email)
+        if user is None:
+            unknown.append(email)
+            continue
+        try:
+            if user.profile.marketing_consent:
+                consenting.add(email)
+        except ObjectDoesNotExist:
+            pass
+    for lookup in marketing_consent_lookups():
+        if not unknown:
+            break
+        many = marketing_consent_lookup_many(lookup)
+        answers = many(emails=unknown) if many is not None else {e: lookup(email=e) for e in unknown}
+        consenting |= {email for email in unknown if answers.get(email)}
+        unknown = [email for email in unknown if answers.get(email) is None]
+    for email in emails:
+        if email not in reasons and email not in consenting:
+            reasons[email] = f"{email} has not consented to marketing email"
+    return reasons
 
 
 # --- Quiet hours ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .pauses import (
     member_is_paused,
     member_pause_get_active,
     member_pause_list_for_member,
+    members_paused_many,
     pause_shifted,
     paused_members_exist,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "member_data_export",
     "member_data_zip",
     "member_is_paused",
+    "members_paused_many",
     "member_pause_get_active",
     "member_pause_list_for_member",
     "member_local_date",

@@ -26,6 +26,14 @@ def member_is_paused(*, user) -> bool:
     return member_pause_get_active(member=user) is not None
 
 
+def members_paused_many(*, users) -> set:
+    """The primary keys of those of `users` on a pause now (one query): `member_is_paused` for many."""
+    pks = [user.pk for user in users if getattr(user, "pk", None)]
+    if not pks:
+        return set()
+    return set(MemberPause.objects.filter(_active(timezone.now()), user_id__in=pks).values_list("user_id", flat=True))
+
+
 def member_pause_list_for_member(*, member) -> list[MemberPause]:
     """All her pauses, oldest first (one query): what `pause_shifted` needs."""
     return list(MemberPause.objects.filter(user=member).order_by("starts_at"))

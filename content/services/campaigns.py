@@ -16,7 +16,6 @@ from bloom.links import absolute_url
 from bloom.sanitize import EMAIL, html_to_text, sanitize_html
 from notifications import rendering
 from notifications import services as notification_services
-from notifications.models import EmailQueue
 
 from ..merge_tags import merge_tag_errors
 from ..models import CampaignStatus, NewsletterCampaign, Subscriber
@@ -146,13 +145,16 @@ def campaign_send(*, campaign: NewsletterCampaign, batch_size: int = CAMPAIGN_BA
     Works in batches of `batch_size` subscribers, each in its own transaction that locks
     the campaign row. Idempotent: every email carries the key `campaign:<id>:<subscriber>`,
     so a re-run (retried task, lost worker) queues only what is missing and
-    `recipients_count` counts each subscriber once. Suppressed addresses are refused by
-    `email_enqueue` itself. Stops between batches if the campaign was cancelled; marks it
+    `recipients_count` counts each subscriber once (the rows really inserted). Each batch is
+    queued with `email_enqueue_bulk` (the same rows `email_enqueue` would make, refusals
+    included: suppressed, no consent, a member on a pause), and the drain is woken as each
+    batch commits, so sending starts while later batches are queued. Stops between batches if the campaign was cancelled; marks it
     sent after the last batch. Returns how many emails this run queued.
     """
     recipients = segment_recipient_list(segment=campaign.segment).only("id", "email", "first_name").order_by("id")
     queued = 0
     last_id = None
+    shared = None
     while True:
         with transaction.atomic():
             locked = NewsletterCampaign.objects.select_for_update().get(pk=campaign.pk)
@@ -172,26 +174,25 @@ def campaign_send(*, campaign: NewsletterCampaign, batch_size: int = CAMPAIGN_BA
                 locked.sent_at = timezone.now()
                 locked.save(update_fields=["status", "sent_at", "updated_at"])
                 return queued
-            keys = {subscriber.pk: f"campaign:{locked.pk}:{subscriber.pk}" for subscriber in batch}
-            # One query finds what a previous run already queued, so a resumed send skips it cheaply.
-            done = set(
-                EmailQueue.objects.filter(idempotency_key__in=keys.values()).values_list("idempotency_key", flat=True)
+            # One call per batch: the template rendered once, the refusal checks and the inserts
+            # set-based, a key a previous run already queued skipped (notifications/services/bulk.py).
+            if shared is None:
+                shared = _campaign_context(locked)  # the campaign is frozen while it sends
+            new = notification_services.email_enqueue_bulk(
+                template=CAMPAIGN_TEMPLATE,
+                shared_context=shared,
+                recipients=[
+                    notification_services.BulkRecipient(
+                        email=subscriber.email,
+                        context={"first_name": subscriber.first_name},
+                        idempotency_key=f"campaign:{locked.pk}:{subscriber.pk}",
+                    )
+                    for subscriber in batch
+                ],
+                category=notification_services.EmailCategory.MARKETING,
+                priority=notification_services.EmailPriority.LOW,
+                campaign_id=locked.pk,
             )
-            new = 0
-            shared = _campaign_context(locked)
-            for subscriber in batch:
-                if keys[subscriber.pk] in done:
-                    continue
-                row = notification_services.email_enqueue(
-                    to=subscriber.email,
-                    template=CAMPAIGN_TEMPLATE,
-                    context={**shared, "first_name": subscriber.first_name},
-                    category=notification_services.EmailCategory.MARKETING,
-                    priority=notification_services.EmailPriority.LOW,
-                    idempotency_key=keys[subscriber.pk],
-                    campaign_id=locked.pk,
-                )
-                new += row is not None
             if new:
                 NewsletterCampaign.objects.filter(pk=locked.pk).update(recipients_count=F("recipients_count") + new)
             queued += new

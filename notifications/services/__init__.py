@@ -14,6 +14,7 @@ from ..registry import (
     register_sequence_stop_check,
     register_unsubscribe_handler,
 )
+from .bulk import BulkRecipient, email_enqueue_bulk
 from .notices import notification_create, notification_mark_all_read, notification_mark_read
 from .outbox import EmailRefused, SweepResult, email_cancel, email_enqueue, email_queue_sweep, email_requeue
 from .sequences import (
@@ -38,6 +39,7 @@ from .tracking import (
 # The old names, for callers in other apps until the lead's sweep renames them there.
 
 __all__ = [
+    "BulkRecipient",
     "EmailCategory",
     "EmailPriority",
     "EmailRefused",
@@ -47,6 +49,7 @@ __all__ = [
     "delivery_event_record",
     "email_cancel",
     "email_enqueue",
+    "email_enqueue_bulk",
     "email_queue_sweep",
     "email_requeue",
     "email_template_test_send",
