@@ -61,6 +61,6 @@ def staff_invitation_accept_view(request, token: str):
             )
         except InvitationRefused as refusal:
             return render(request, "accounts/staff_invitation.html", {"refusal": refusal.message}, status=410)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="accounts.backends.ModelBackend")
         return redirect(f"{reverse('mfa_activate_totp')}?next={reverse('admin:index')}")
     return render(request, "accounts/staff_invitation.html", {"form": form, "invitation": invitation})

@@ -1,5 +1,9 @@
 """The dashboard panels accounts itself contributes."""
 
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+
+from bloom.cache import kept
 from notifications.selectors import notification_list_for_member
 
 from .dashboard import DashboardPanel, register_panel
@@ -28,8 +32,22 @@ def _notifications_context(member) -> dict:
     return {"notifications": notification_list_for_member(member=member, limit=3)}
 
 
+ACHIEVEMENTS_KEY = "accounts:achievements:v1:{user_id}"
+
+
 def _account_context(member) -> dict:
-    return {"achievements": list(member.achievements.order_by("-awarded_at")[:3])}
+    # Awarded a few times in a membership: kept, and dropped when one is added or removed.
+    return {
+        "achievements": kept(
+            ACHIEVEMENTS_KEY.format(user_id=member.pk),
+            lambda: list(member.achievements.order_by("-awarded_at")[:3]),
+            600,
+        )
+    }
+
+
+def _achievements_forget(sender, instance, **kwargs) -> None:
+    cache.delete(ACHIEVEMENTS_KEY.format(user_id=instance.user_id))
 
 
 def _care_context(member) -> dict:
@@ -40,6 +58,13 @@ def _care_context(member) -> dict:
 
 
 def register() -> None:
+    from .activity import activity_models_watch
+    from .models import ScreeningResponse, UserAchievement, WellnessEntry
+
+    post_save.connect(_achievements_forget, sender=UserAchievement, dispatch_uid="achievements_saved")
+    post_delete.connect(_achievements_forget, sender=UserAchievement, dispatch_uid="achievements_deleted")
+    # Check-ins and screenings are accounts' own days (consistency_get reads them itself).
+    activity_models_watch(WellnessEntry, ScreeningResponse)
     register_panel(
         DashboardPanel(
             key="care",

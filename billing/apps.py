@@ -25,7 +25,5 @@ class BillingConfig(AppConfig):
 def _dashboard_context(member) -> dict:
     from . import selectors
 
-    return {
-        "summary": selectors.payment_summary_for_member(member=member),
-        "needs_action": selectors.payment_needing_action_list_for_member(member=member).count(),
-    }
+    summary = selectors.payment_summary_for_member(member=member)
+    return {"summary": summary, "needs_action": summary.needs_action_count if summary else 0}

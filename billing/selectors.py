@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -79,7 +80,21 @@ def payment_method_get_for_member(*, member, payment_method_id) -> UserPaymentMe
 
 
 def payment_summary_for_member(*, member) -> UserPaymentSummary | None:
-    return UserPaymentSummary.objects.filter(user=member).first()
+    """Her totals (the `user_payment_summary` view has a row for every user), with
+    `needs_action_count`: her payments waiting for her confirmation. One query."""
+    needing = (
+        payment_needing_action_list_for_member(member=member)
+        .filter(user=OuterRef("user"))
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        UserPaymentSummary.objects.filter(user=member)
+        .annotate(needs_action_count=Coalesce(Subquery(needing), 0))
+        .first()
+    )
 
 
 def _payment_by_bloom_id(payment_id) -> PaymentIntent | None:

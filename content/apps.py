@@ -34,6 +34,12 @@ class ContentConfig(AppConfig):
         register_workflow_kind(workflow.CAMPAIGN)
         for key, sample, description in EMAIL_TEMPLATES:
             notification_services.register_email_template(key, sample_context=sample, description=description)
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import BlogPost
+
+        post_save.connect(selectors.blog_post_latest_forget, sender=BlogPost, dispatch_uid="blog_latest_saved")
+        post_delete.connect(selectors.blog_post_latest_forget, sender=BlogPost, dispatch_uid="blog_latest_deleted")
         register_panel(
             DashboardPanel(
                 key="blog",

@@ -34,7 +34,10 @@ class CoursesConfig(AppConfig):
         register_pause_shift_handler(services.enrollment_access_expiries_shift)
         # Courses and lessons a clinician can suggest to a client (docs/accounts.md).
         register_assignable(assignables.COURSE)
-        register_activity_source(selectors.activity_days_for_member)  # lessons count as showing up
+        from .models import CourseProgress
+
+        # lessons count as showing up
+        register_activity_source(selectors.activity_days_for_member, models=(CourseProgress,))
         register_assignable(assignables.LESSON)
         # Lessons, modules and courses go through review (docs/courses.md "Approval and scheduling").
         from bloom.workflow import register_workflow_kind

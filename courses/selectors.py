@@ -9,7 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
@@ -163,11 +177,12 @@ def _course_for_viewer(*, slug: str, member) -> tuple[Course, CourseEnrollment |
     return course, enrollment, staff and not listed
 
 
-def course_outline_get(*, slug: str, member, now: datetime | None = None) -> CourseOutline:
+def course_outline_get(*, slug: str, member, now: datetime | None = None, slides_of=None) -> CourseOutline:
     """The course page's data in a fixed number of queries, whatever the course's size.
 
     Members see published lessons; staff see drafts too. Drip dates come from the
-    enrollment's first access (`enrolled_at`).
+    enrollment's first access (`enrolled_at`). Which lessons she completed comes with the
+    lessons; `slides_of` names the one lesson whose slides are loaded too (the lesson page).
     """
     now = now or timezone.now()
     course, enrollment, staff_preview = _course_for_viewer(slug=slug, member=member)
@@ -175,18 +190,20 @@ def course_outline_get(*, slug: str, member, now: datetime | None = None) -> Cou
     lessons = CourseLesson.objects.all() if staff else CourseLesson.objects.filter(status=PublishStatus.PUBLISHED)
     # Slides are the bulk of a lesson row; the outline never shows them (the lesson page loads its own).
     lessons = lessons.defer("slides")
+    if enrollment is not None:
+        done = CourseProgress.objects.filter(
+            enrollment=enrollment, lesson=OuterRef("pk"), status=ProgressStatus.COMPLETED
+        )
+        lessons = lessons.annotate(is_done=Exists(done))
+    if slides_of is not None:
+        lessons = lessons.annotate(
+            shown_slides=Case(When(pk=slides_of, then=F("slides")), default=Value(None), output_field=JSONField())
+        )
     modules = list(
         CourseModule.objects.filter(course=course)
         .order_by("position", "created_at")
         .prefetch_related(Prefetch("lessons", queryset=lessons.order_by("position", "created_at")))
     )
-    completed_ids: set = set()
-    if enrollment is not None:
-        completed_ids = set(
-            CourseProgress.objects.filter(enrollment=enrollment, status=ProgressStatus.COMPLETED).values_list(
-                "lesson_id", flat=True
-            )
-        )
     resources = list(CourseResource.objects.filter(course=course).order_by("position", "title"))
     enrolled_at = enrollment.enrolled_at if enrollment is not None and enrollment.has_access else None
     # Her pauses move drips still to come (one query, only when a module drips at all).
@@ -202,7 +219,7 @@ def course_outline_get(*, slug: str, member, now: datetime | None = None) -> Cou
         opens_at = pause_shifted(module.opens_at(enrolled_at), pauses=pauses)
         locked = opens_at is not None and opens_at > now and not staff
         items = [
-            LessonItem(lesson=lesson, completed=lesson.pk in completed_ids, locked=locked, opens_at=opens_at)
+            LessonItem(lesson=lesson, completed=getattr(lesson, "is_done", False), locked=locked, opens_at=opens_at)
             for lesson in module.lessons.all()
         ]
         outline.modules.append(ModuleItem(module=module, lessons=items, opens_at=opens_at, locked=locked))
@@ -250,14 +267,14 @@ class LessonPage:
 
 def lesson_page_get(*, slug: str, lesson_id, member) -> tuple[LessonPage | None, LessonAccess, CourseOutline]:
     """A lesson as the viewer may see it; `None` with the access decision when they may not."""
-    outline = course_outline_get(slug=slug, member=member)
+    outline = course_outline_get(slug=slug, member=member, slides_of=lesson_id)
     item = outline.item_for(lesson_id)
     if item is None:
         raise Http404("No such lesson.")
     access = lesson_access_get(outline=outline, item=item, member=member)
     if not access.allowed:
         return None, access, outline
-    item.lesson.refresh_from_db(fields=["slides"])  # the one lesson whose slides are shown (one query)
+    item.lesson.slides = item.lesson.shown_slides or []  # loaded with the outline (`slides_of`)
     previous, following = outline.neighbours(lesson_id)
     module_item = next(m for m in outline.modules if any(i is item for i in m.lessons))
     page = LessonPage(
@@ -383,11 +400,11 @@ def member_has_purchased_course(*, email: str, user, sequence=None, context: dic
     return enrollments.exists()
 
 
-def activity_days_for_member(*, member, since) -> set:
-    """The days (in the reader's zone) she opened or finished a lesson since `since`, in one query."""
-    return set(
+def activity_days_for_member(*, member, since):
+    """The days (in the reader's zone) she opened or finished a lesson since `since`, as a
+    values query of dates: accounts unions it with its own sources (no query here)."""
+    return (
         CourseProgress.objects.filter(user=member, updated_at__date__gte=since)
         .annotate(day=TruncDate("updated_at"))
         .values_list("day", flat=True)
-        .distinct()
     )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Window
 from django.db.models.functions import Lower, TruncDate
 
 from bloom.text import normalize_email
@@ -164,11 +164,25 @@ def quiet_hours_release_get(*, user, when: datetime.datetime) -> datetime.dateti
 
 
 def notification_list_for_member(*, member, limit: int = 50) -> list[UserNotification]:
-    """The member's newest notices, newest first (one query)."""
-    return list(UserNotification.objects.filter(user=member).order_by("-created_at")[:limit])
+    """The member's newest notices, newest first (one query).
+
+    The same query counts all her unread notices (a window over her rows, taken before the
+    limit) and keeps the count on `member`, so the bell in base.html costs no second query.
+    """
+    rows = list(
+        UserNotification.objects.filter(user=member)
+        .annotate(unread_total=Window(Count("pk", filter=Q(read=False))))
+        .order_by("-created_at")[:limit]
+    )
+    member.notifications_unread_known = rows[0].unread_total if rows else 0
+    return rows
 
 
 def notification_unread_count(*, member) -> int:
+    """Her unread notices: known already when her list was read in this request, else one query."""
+    known = getattr(member, "notifications_unread_known", None)
+    if known is not None:
+        return known
     return UserNotification.objects.filter(user=member, read=False).count()
 
 

@@ -11,13 +11,21 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+
+from bloom.cache import kept
 
 from ..activity import activity_sources
 from ..models import ScreeningResponse, WellnessEntry
 
 CONSISTENCY_WEEKS = 8
+# Kept per member and day: the dashboard shows it on every visit, and it changes only when she
+# checks in, screens or opens a lesson (each drops the key); the time bounds a change made
+# while Redis was away.
+CONSISTENCY_KEY = "accounts:consistency:v1:{user_id}:{today}:{weeks}"
+CONSISTENCY_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -42,19 +50,40 @@ class Consistency:
 def consistency_get(*, member, today: datetime.date | None = None, weeks: int = CONSISTENCY_WEEKS) -> Consistency:
     """The last `weeks` weeks (Monday to Sunday, this one last) with the days she showed up in each.
 
-    Queries: one for check-ins, one for screenings, one per registered source.
+    One query: the days of check-ins, screenings and every registered source, as one UNION.
     """
     today = today or timezone.localdate()
+    return kept(
+        CONSISTENCY_KEY.format(user_id=member.pk, today=today, weeks=weeks),
+        lambda: _consistency_compute(member=member, today=today, weeks=weeks),
+        CONSISTENCY_SECONDS,
+    )
+
+
+def consistency_forget(*, user_id) -> None:
+    """Drop her kept weeks (a check-in, a screening or a lesson changed them): every key of
+    hers for today and the days either side, whatever zone she reads in."""
+    today = timezone.now().date()
+    days = (today - datetime.timedelta(days=1), today, today + datetime.timedelta(days=1))
+    cache.delete_many([CONSISTENCY_KEY.format(user_id=user_id, today=day, weeks=CONSISTENCY_WEEKS) for day in days])
+
+
+def consistency_forget_receiver(sender, instance, **kwargs) -> None:
+    """`post_save`/`post_delete` receiver for the rows her showing-up days come from."""
+    consistency_forget(user_id=instance.user_id)
+
+
+def _consistency_compute(*, member, today: datetime.date, weeks: int) -> Consistency:
     this_monday = today - datetime.timedelta(days=today.weekday())
     since = this_monday - datetime.timedelta(weeks=weeks - 1)
-    days = set(WellnessEntry.objects.filter(user=member, entry_date__gte=since).values_list("entry_date", flat=True))
-    days |= set(
+    check_ins = WellnessEntry.objects.filter(user=member, entry_date__gte=since).values_list("entry_date", flat=True)
+    screenings = (
         ScreeningResponse.objects.filter(user=member, taken_at__date__gte=since)
         .annotate(day=TruncDate("taken_at"))
         .values_list("day", flat=True)
     )
-    for source in activity_sources():
-        days |= set(source(member=member, since=since))
+    others = [source(member=member, since=since).order_by() for source in activity_sources()]
+    days = set(check_ins.order_by().union(screenings.order_by(), *others))
     result = []
     for index in range(weeks):
         monday = since + datetime.timedelta(weeks=index)

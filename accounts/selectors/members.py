@@ -31,7 +31,12 @@ from ..models import (
 
 
 def profile_get_for_member(*, member: User) -> UserProfile | None:
-    return UserProfile.objects.filter(user=member).first()
+    """Her profile: the one loaded with `request.user` (accounts/backends.py) when it is, else
+    one query; the row is then kept on `member` for the rest of the request."""
+    try:
+        return member.profile
+    except UserProfile.DoesNotExist:
+        return None
 
 
 def preferences_get_for_member(*, member: User) -> UserPreferences | None:

@@ -82,10 +82,10 @@ def test_dashboard_query_count_is_pinned(client, signed_in, only_accounts_panels
     for n in range(4):
         notification_create(member=signed_in, type="test", title=f"Notice {n}", message="", data={})
     client.get(reverse("accounts:dashboard"))  # warm the session
-    # session, user, profile (middleware), profile (onboarding check), wellness, notifications,
-    # achievements, unread count (bell in the navigation), her pause (the break banner), and
-    # weekly consistency (check-in days, screening days, lesson days)
-    with django_assert_num_queries(12):
+    # session, user with her profile (accounts/backends.py), wellness, notifications with the
+    # bell's unread count, her pause (the break banner); achievements and weekly consistency are
+    # kept in the cache since the first visit (bloom.cache.kept)
+    with django_assert_num_queries(5):
         response = client.get(reverse("accounts:dashboard"))
     html = response.content.decode()
     assert html.count("mood 3/5") == 3

@@ -161,7 +161,8 @@ def test_the_page_renders_with_a_fixed_number_of_queries(client, signed_in, coun
         for n in range(count)
     )
     client.get(URL)  # warm the session
-    with django_assert_num_queries(11):  # 10 when she has an upcoming session (one clinician lookup, not two)
+    # 8 when she has an upcoming session (one clinician lookup, not two); her profile comes with her user
+    with django_assert_num_queries(9):
         response = client.get(URL)
     assert response.status_code == 200
     assert ("<svg" in response.content.decode()) == (count > 0)

@@ -127,7 +127,7 @@ def test_the_pdf_query_count_is_fixed(client, member, django_assert_num_queries)
     GoodFaithEstimateFactory(user=member)
     client.force_login(member)
     client.get(_pdf_url(estimate))
-    with django_assert_num_queries(4):  # session, user, profile (time zone), the estimate with its therapist
+    with django_assert_num_queries(3):  # session, user with profile (time zone), the estimate with its therapist
         assert client.get(_pdf_url(estimate)).status_code == 200
 
 

@@ -206,12 +206,12 @@ def _grow(member, therapist, n: int) -> None:
 @pytest.mark.parametrize(
     ("url", "params", "expected"),
     [
-        # session, user and the per-request reads; her payments, refunds, charge ids, cards; estimates
-        (PAGE, None, 9),
-        # session, user, her profile (time zone); the session's payments, refunds, charge ids, cards
-        ("receipt", None, 7),
-        # session, user, her profile (time zone); her sessions in the range, their session fees
-        (SUPERBILL, "range", 5),
+        # session, user with profile and the per-request reads; her payments, refunds, charge ids, cards; estimates
+        (PAGE, None, 8),
+        # session, user with her profile (time zone); the session's payments, refunds, charge ids, cards
+        ("receipt", None, 6),
+        # session, user with her profile (time zone); her sessions in the range, their session fees
+        (SUPERBILL, "range", 4),
     ],
 )
 def test_query_counts_are_pinned_and_do_not_grow(client, signed_in, therapist, url, params, expected):

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 # reader's role (read once, for the risk card's row scope), the care-team check of the sessions
 # card, and the page's own 8 (session, user, profile, two permission reads, unread notices, recent
 # actions, the admin session's last-seen update).
-OWNER_HOME_QUERIES = 20
+OWNER_HOME_QUERIES = 19
 
 
 @pytest.fixture(autouse=True)

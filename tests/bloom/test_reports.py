@@ -54,7 +54,7 @@ from tests.factories.workshops import (
 pytestmark = pytest.mark.django_db
 
 UTC = datetime.UTC
-PAGE_QUERIES = 9  # every admin page's session, user and staff checks (8), and "Figures as of"
+PAGE_QUERIES = 8  # every admin page's session, user (with profile) and staff checks (7), and "Figures as of"
 START, END = datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)
 
 

@@ -79,17 +79,17 @@ def test_course_page_and_lesson_page_query_counts_do_not_grow(client, django_ass
     for course in (small, large):
         CourseEnrollmentFactory(user=member, course=course)
         CourseResourceFactory(course=course)
-    # session, user, profile (time zone), course, enrollment, modules, lessons, progress, resources,
-    # and the layout's unread-notice count (the bell).
+    # session, user with profile (time zone), course, enrollment, modules, lessons with what she
+    # completed, resources, and the layout's unread-notice count (the bell).
     for course in (small, large):
-        _page_queries(client, reverse("courses:course_detail", args=[course.slug]), django_assert_num_queries, 10)
-    # The same ten, the lesson's slides (the outline leaves them out), then the progress write: lock
+        _page_queries(client, reverse("courses:course_detail", args=[course.slug]), django_assert_num_queries, 8)
+    # The same eight (the lesson's slides come with the outline), then the progress write: lock
     # the enrollment, read progress, update progress and detail, insert activity, update enrollment
     # (plus SAVEPOINT/RELEASE inside the test's transaction).
     for course in (small, large):
         lesson = lessons_of(course)[1]
         course_progress_update(member=member, lesson=lesson)
-        _page_queries(client, lesson_url(lesson), django_assert_num_queries, 10 + 1 + 8)
+        _page_queries(client, lesson_url(lesson), django_assert_num_queries, 8 + 8)
 
 
 # --- Lesson access --------------------------------------------------------------------

@@ -32,7 +32,7 @@ def test_list_page_shows_only_my_notices_in_fixed_queries(client, django_assert_
     UserNotificationFactory(user=other, title="Someone else's")
     client.force_login(me)
 
-    with django_assert_num_queries(5):  # session, user, member time zone, notices, bell count
+    with django_assert_num_queries(3):  # session, user with her profile (time zone), notices with the bell's count
         response = client.get(reverse("notifications:notification_list"))
 
     assert response.status_code == 200

@@ -39,7 +39,7 @@ def test_list_query_count_is_fixed(client, django_assert_num_queries):
         workshop = WorkshopFactory(series=WorkshopSeriesFactory())
         WorkshopRegistrationFactory(workshop=workshop, user=member)
     client.force_login(member)
-    with django_assert_num_queries(6):  # session, user, profile (time zone), bell, workshops, member statuses
+    with django_assert_num_queries(5):  # session, user with profile (time zone), bell, workshops, member statuses
         response = client.get(reverse("workshops:workshop_list"))
     assert response.content.decode().count("You're registered") == 3
     client.logout()
