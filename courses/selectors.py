@@ -66,9 +66,13 @@ def _lesson_figure(expression) -> Subquery:
 
 def course_list_published() -> QuerySet[Course]:
     """Published, non-archived courses with `lessons_count` and `duration_minutes` (one query)."""
-    return Course.objects.filter(status=PublishStatus.PUBLISHED).annotate(
-        lessons_count=_lesson_figure(Count("id")),
-        duration_minutes=_lesson_figure(Sum("duration_minutes")),
+    return (
+        Course.objects.filter(status=PublishStatus.PUBLISHED)
+        .annotate(
+            lessons_count=_lesson_figure(Count("id")),
+            duration_minutes=_lesson_figure(Sum("duration_minutes")),
+        )
+        .order_by("position", "title", "id")  # the catalogue's order, stable across its pages
     )
 
 

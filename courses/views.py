@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from . import selectors, services
 from .forms import CertificateNameForm, EnrollForm, LessonProgressForm
 from .models import ProgressStatus
 
+COURSES_PER_PAGE = 12  # a page of cards; the rest are a link away
 REF_COOKIE = "bloom_ref"
 REF_COOKIE_AGE = 30 * 24 * 60 * 60
 
@@ -33,11 +35,12 @@ def _remember_ref(request, response):
 @login_not_required
 @require_GET
 def course_list(request):
-    courses = list(selectors.course_list_published())
+    page = Paginator(selectors.course_list_published(), COURSES_PER_PAGE).get_page(request.GET.get("page"))
+    courses = list(page.object_list)
     marks = selectors.course_marks_for_member(member=request.user)
     for course in courses:
         course.member_mark = marks.get(course.pk, "")
-    return _remember_ref(request, render(request, "courses/course_list.html", {"courses": courses}))
+    return _remember_ref(request, render(request, "courses/course_list.html", {"courses": courses, "page": page}))
 
 
 def _course_page(request, outline, *, form=None, status=200):

@@ -67,7 +67,7 @@ def workshop_list_upcoming() -> QuerySet[Workshop]:
     """Published, not archived workshops that have not started, with `seats_held` and `seats_left`, in one query."""
     return workshop_seats_annotate(
         Workshop.objects.filter(status=WorkshopStatus.PUBLISHED, starts_at__gt=timezone.now()).select_related("series")
-    ).order_by("starts_at")
+    ).order_by("starts_at", "id")
 
 
 def workshop_list_starting_within(*, within: timedelta) -> QuerySet[Workshop]:

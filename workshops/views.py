@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,13 +20,16 @@ from . import selectors, services, webhooks
 from .forms import FeedbackForm
 from .models import PaymentStatus, RegistrationStatus
 
+WORKSHOPS_PER_PAGE = 12  # a page of cards in date order; the rest are a link away
+
 
 @login_not_required
 def workshop_list(request: HttpRequest) -> HttpResponse:
-    workshops = list(selectors.workshop_list_upcoming())
+    page = Paginator(selectors.workshop_list_upcoming(), WORKSHOPS_PER_PAGE).get_page(request.GET.get("page"))
+    workshops = list(page.object_list)
     statuses = selectors.registration_statuses_for_member(member=request.user, workshop_ids=[w.pk for w in workshops])
     rows = [(w, statuses.get(w.pk), w.seats_left) for w in workshops]
-    return render(request, "workshops/workshop_list.html", {"rows": rows})
+    return render(request, "workshops/workshop_list.html", {"rows": rows, "page": page})
 
 
 @login_not_required

@@ -159,14 +159,14 @@ PINNED = {
     "accounts:screening_take": (lambda h: {"instrument": "epds"}, 3),
     "accounts:screening_timeline": (lambda h: {}, 4),
     "accounts:screening_support": (lambda h: {}, 6),
-    "courses:course_list": (lambda h: {}, 5),  # + her marks (enrolled / in progress / finished), one query
+    "courses:course_list": (lambda h: {}, 6),  # + the page count and her marks (enrolled / in progress / finished)
     "courses:course_detail": (lambda h: {"slug": h.course.slug}, 8),
     # 8 of them record the view: savepoint, enrollment lock, progress, its update, its detail,
     # the activity log, the enrollment, release (courses/services/progress.py)
     "courses:lesson_detail": (lambda h: {"slug": h.course.slug, "lesson_id": h.lesson.pk}, 16),
     "courses:enrollment_detail": (lambda h: {"enrollment_id": h.enrollment.pk}, 7),
     "courses:certificate_detail": (lambda h: {"certificate_id": h.certificate.pk}, 4),
-    "workshops:workshop_list": (lambda h: {}, 5),
+    "workshops:workshop_list": (lambda h: {}, 6),  # + the page count
     "workshops:workshop_detail": (lambda h: {"slug": h.workshop.slug}, 8),
     "appointments:appointment_list": (lambda h: {}, 5),
     "appointments:therapist_list": (lambda h: {}, 4),

@@ -36,7 +36,7 @@ def test_catalog_lists_published_courses_only(client, django_assert_num_queries)
     build_course(title="Draft course", status="draft")
     archived = build_course(title="Old course")
     archived.archive()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # how many there are (the pages), then this page's courses
         response = client.get(reverse("courses:course_list"))
     body = response.content.decode()
     assert response.status_code == 200
@@ -47,6 +47,24 @@ def test_catalog_lists_published_courses_only(client, django_assert_num_queries)
     assert client.get(reverse("courses:course_detail", args=[archived.slug])).status_code == 404
     assert client.get(reverse("courses:course_detail", args=["draft-nope"])).status_code == 404
     assert shown.slug in body
+
+
+def test_catalog_pages_hold_twelve_courses_in_order_with_links_between_them(client, django_assert_num_queries):
+    from courses.views import COURSES_PER_PAGE
+
+    titles = [f"Course {n:02d}" for n in range(COURSES_PER_PAGE + 3)]
+    for title in titles:
+        build_course(title=title, lessons=1)
+    first = client.get(reverse("courses:course_list")).content.decode()
+    with django_assert_num_queries(2):
+        second = client.get(reverse("courses:course_list"), {"page": 2}).content.decode()
+    assert [t for t in titles if t in first] == titles[:COURSES_PER_PAGE]
+    assert [t for t in titles if t in second] == titles[COURSES_PER_PAGE:]
+    assert 'aria-label="Course pages"' in first and "Page 1 of 2" in first and 'href="?page=2"' in first
+    assert "Page 2 of 2" in second and 'href="?page=1"' in second
+    # A page past the end, or not a number, shows a real page rather than an error.
+    assert "Page 2 of 2" in client.get(reverse("courses:course_list"), {"page": 99}).content.decode()
+    assert "Page 1 of 2" in client.get(reverse("courses:course_list"), {"page": "x"}).content.decode()
 
 
 def test_course_page_shows_outline_price_and_preview_link(client):

@@ -19,6 +19,23 @@ from workshops.models import RegistrationStatus, WorkshopRegistration, WorkshopS
 pytestmark = pytest.mark.django_db
 
 
+def test_list_shows_twelve_workshops_a_page_soonest_first(client):
+    from workshops.views import WORKSHOPS_PER_PAGE
+
+    now = timezone.now()
+    titles = [f"Workshop {n:02d}" for n in range(WORKSHOPS_PER_PAGE + 2)]
+    for days, title in enumerate(reversed(titles)):  # created latest-first: the page sorts them
+        starts = now + timedelta(days=len(titles) - days)
+        WorkshopFactory(title=title, starts_at=starts, ends_at=starts + timedelta(hours=1))
+    first = client.get(reverse("workshops:workshop_list")).content.decode()
+    second = client.get(reverse("workshops:workshop_list"), {"page": 2}).content.decode()
+    assert [t for t in titles if t in first] == titles[:WORKSHOPS_PER_PAGE]
+    assert [t for t in titles if t in second] == titles[WORKSHOPS_PER_PAGE:]
+    assert "Page 1 of 2" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert "Page 2 of 2" in second and 'rel="prev"' in second
+    assert "Page 2 of 2" in client.get(reverse("workshops:workshop_list"), {"page": 7}).content.decode()
+
+
 def test_list_shows_upcoming_published_workshops_only(client):
     shown = WorkshopFactory(title="Shown workshop")
     WorkshopFactory(title="Draft workshop", status=WorkshopStatus.DRAFT)
@@ -39,11 +56,12 @@ def test_list_query_count_is_fixed(client, django_assert_num_queries):
         workshop = WorkshopFactory(series=WorkshopSeriesFactory())
         WorkshopRegistrationFactory(workshop=workshop, user=member)
     client.force_login(member)
-    with django_assert_num_queries(5):  # session, user with profile (time zone), bell, workshops, member statuses
+    # session, user with profile (time zone), bell, how many (the pages), workshops, member statuses
+    with django_assert_num_queries(6):
         response = client.get(reverse("workshops:workshop_list"))
     assert response.content.decode().count("You're registered") == 3
     client.logout()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # a visitor: how many, then the page
         client.get(reverse("workshops:workshop_list"))
 
 
