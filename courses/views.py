@@ -103,7 +103,7 @@ def lesson_detail(request, slug, lesson_id):
         return redirect("courses:course_detail", slug=slug)
     start_slide = 0
     if outline.has_access and not request.user.is_staff:
-        progress = services.course_progress_update(member=request.user, lesson=page.item.lesson)
+        progress = services.lesson_view_record(enrollment=outline.enrollment, lesson=page.item.lesson)
         # Reopen an unfinished lesson on the slide the member reached last time.
         if progress.status != ProgressStatus.COMPLETED and progress.last_slide_index < len(page.slides):
             start_slide = progress.last_slide_index

@@ -10,7 +10,7 @@ staff      owners and on-call staff, who hears about sign-in attacks
 """
 
 from .care import care_assignment_list_for_member, care_assignment_progress_get, care_progress_shared_get
-from .consistency import CONSISTENCY_WEEKS, Consistency, consistency_get
+from .consistency import CONSISTENCY_WEEKS, Consistency, consistency_forget, consistency_get
 from .members import (
     achievement_list_for_member,
     data_request_export_get_for_member,
@@ -59,6 +59,7 @@ from .wellness import (
 __all__ = [
     "CONSISTENCY_WEEKS",
     "Consistency",
+    "consistency_forget",
     "consistency_get",
     "care_assignment_list_for_member",
     "care_assignment_progress_get",

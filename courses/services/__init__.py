@@ -46,7 +46,13 @@ from .enrollment import (
     enrollment_payment_succeeded,
     enrollment_start,
 )
-from .progress import MAX_TIME_PER_CALL, course_progress_recompute, course_progress_update
+from .progress import (
+    MAX_TIME_PER_CALL,
+    LessonView,
+    course_progress_recompute,
+    course_progress_update,
+    lesson_view_record,
+)
 
 __all__ = [
     "DiscountCodeError",
@@ -64,6 +70,8 @@ __all__ = [
     "course_delete",
     "course_progress_recompute",
     "course_progress_update",
+    "lesson_view_record",
+    "LessonView",
     "course_publish",
     "course_restore",
     "course_unpublish",

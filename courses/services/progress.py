@@ -1,17 +1,21 @@
 """Progress (the seed's update_course_progress): lesson views and completions, percent, milestones.
 
-Written under the enrollment's row lock; docs/adr/0043.
+Written under the enrollment's row lock (docs/adr/0043), except a plain page view, which is one
+statement whose writes need no lock (`lesson_view_record`, docs/adr/0420).
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.selectors import consistency_forget
 from accounts.services import achievement_award
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_url
@@ -32,6 +36,81 @@ from .activity import activity_record, course_url
 from .certificates import certificate_issue
 
 MAX_TIME_PER_CALL = 4 * 60 * 60  # seconds one report may add: a tab left open overnight is not study time
+
+
+@dataclass(frozen=True)
+class LessonView:
+    """Her progress row in a lesson as it stands after a view: where to reopen it."""
+
+    progress_id: uuid.UUID
+    status: str
+    last_slide_index: int
+
+
+# One statement for a page view. Every write is relative to the row as it stands when the
+# statement runs (no read, then write), so a completion the player records at the same moment
+# is never undone and no row lock is needed; the statement is atomic by itself.
+_VIEW_SQL = """
+WITH progress AS (
+    INSERT INTO course_progress AS p
+        (id, created_at, updated_at, user_id, enrollment_id, lesson_id, status,
+         last_slide_index, first_viewed_at, last_viewed_at, completed_at)
+    VALUES (%(progress_id)s, %(now)s, %(now)s, %(user_id)s, %(enrollment_id)s, %(lesson_id)s,
+            %(in_progress)s, 0, %(now)s, %(now)s, NULL)
+    ON CONFLICT (enrollment_id, lesson_id) DO UPDATE
+        SET last_viewed_at = EXCLUDED.last_viewed_at, updated_at = EXCLUDED.updated_at
+    RETURNING p.id, p.status, p.last_slide_index
+), detail AS (
+    INSERT INTO lesson_completion_details AS d
+        (id, progress_id, time_spent_seconds, slides_seen, slides_total, view_count,
+         completed_at, created_at, updated_at)
+    SELECT %(detail_id)s, progress.id, 0, '[]'::jsonb, %(slides_total)s, 1, NULL, %(now)s, %(now)s
+    FROM progress
+    ON CONFLICT (progress_id) DO UPDATE
+        SET view_count = d.view_count + 1, slides_total = EXCLUDED.slides_total,
+            updated_at = EXCLUDED.updated_at
+), activity AS (
+    INSERT INTO course_activity_log (id, user_id, enrollment_id, lesson_id, activity_type, details, created_at)
+    VALUES (%(activity_id)s, %(user_id)s, %(enrollment_id)s, %(lesson_id)s, %(viewed)s, '{}'::jsonb, %(now)s)
+), enrollment AS (
+    UPDATE course_enrollments
+    SET last_lesson_id = %(lesson_id)s, last_activity_at = %(now)s, updated_at = %(now)s
+    WHERE id = %(enrollment_id)s
+)
+SELECT id, status, last_slide_index FROM progress
+"""
+
+
+def lesson_view_record(*, enrollment: CourseEnrollment, lesson: CourseLesson) -> LessonView:
+    """Record that the member opened a lesson page (no time, slides or completion reported).
+
+    Writes what `course_progress_update` writes for a plain view, in one statement: her
+    progress row (created in progress, or its last view moved on), its detail (one more
+    view, the slide count), a `lesson_viewed` activity row, and the enrollment's last lesson
+    and activity time. `lesson.slides` must be loaded (the lesson page's outline loads them).
+    Raises ApplicationError without access.
+    """
+    if not enrollment.has_access:
+        raise ApplicationError("You need to be enrolled in this course to record progress.")
+    now = timezone.now()
+    params = {
+        "progress_id": uuid.uuid4(),
+        "detail_id": uuid.uuid4(),
+        "activity_id": uuid.uuid4(),
+        "now": now,
+        "user_id": enrollment.user_id,
+        "enrollment_id": enrollment.pk,
+        "lesson_id": lesson.pk,
+        "slides_total": len(lesson.slides or []),
+        "in_progress": ProgressStatus.IN_PROGRESS,
+        "viewed": ActivityType.LESSON_VIEWED,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_VIEW_SQL, params)
+        progress_id, status, last_slide_index = cursor.fetchone()
+    enrollment.last_lesson, enrollment.last_activity_at = lesson, now
+    consistency_forget(user_id=enrollment.user_id)  # a lesson opened today counts as showing up
+    return LessonView(progress_id=progress_id, status=status, last_slide_index=last_slide_index)
 
 
 def _counted_lessons(course_id) -> Q:

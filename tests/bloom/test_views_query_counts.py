@@ -161,9 +161,9 @@ PINNED = {
     "accounts:screening_support": (lambda h: {}, 6),
     "courses:course_list": (lambda h: {}, 6),  # + the page count and her marks (enrolled / in progress / finished)
     "courses:course_detail": (lambda h: {"slug": h.course.slug}, 8),
-    # 8 of them record the view: savepoint, enrollment lock, progress, its update, its detail,
-    # the activity log, the enrollment, release (courses/services/progress.py)
-    "courses:lesson_detail": (lambda h: {"slug": h.course.slug, "lesson_id": h.lesson.pk}, 16),
+    # the course page's reads with the lesson's slides, then one statement records the view
+    # (courses/services/progress.py lesson_view_record)
+    "courses:lesson_detail": (lambda h: {"slug": h.course.slug, "lesson_id": h.lesson.pk}, 9),
     "courses:enrollment_detail": (lambda h: {"enrollment_id": h.enrollment.pk}, 7),
     "courses:certificate_detail": (lambda h: {"certificate_id": h.certificate.pk}, 4),
     "workshops:workshop_list": (lambda h: {}, 6),  # + the page count

@@ -263,3 +263,86 @@ def test_percent_of_the_view_and_the_enrollment_agree_half_way(member):
     assert (enrollment.lessons_completed, stats.lessons_completed, stats.lessons_total) == (3, 3, 6)
     assert stats.time_spent_seconds == 300 and stats.time_spent_minutes == 5
     assert list(CourseMilestone.objects.filter(enrollment=enrollment).values_list("percent", flat=True)) == [25, 50]
+
+
+# --- A page view in one statement (lesson_view_record) ----------------------------------------
+
+
+def _rows(enrollment, lesson) -> dict:
+    progress = CourseProgress.objects.select_related("detail").get(enrollment=enrollment, lesson=lesson)
+    enrollment.refresh_from_db()
+    activity = list(
+        CourseActivityLog.objects.filter(enrollment=enrollment).order_by("created_at").values_list(
+            "activity_type", "lesson_id", "details"
+        )
+    )
+    return {
+        "status": progress.status,
+        "last_slide_index": progress.last_slide_index,
+        "completed_at": progress.completed_at is not None,
+        "first_is_last": progress.first_viewed_at == progress.last_viewed_at,
+        "detail": (
+            progress.detail.time_spent_seconds,
+            progress.detail.slides_seen,
+            progress.detail.slides_total,
+            progress.detail.view_count,
+        ),
+        "activity": [(kind, lesson_id == lesson.pk, details) for kind, lesson_id, details in activity],
+        "last_lesson": enrollment.last_lesson_id == lesson.pk,
+        "last_activity": enrollment.last_activity_at == progress.last_viewed_at,
+    }
+
+
+def test_a_view_writes_what_the_progress_service_writes_for_a_view(member, other_member):
+    from courses.services import lesson_view_record
+
+    course, by_service = _enrolled(member)
+    by_statement = CourseEnrollmentFactory(user=other_member, course=course)
+    lesson = lessons_of(course)[1]
+    lesson.refresh_from_db()  # slides loaded, as the lesson page's outline loads them
+    for _ in range(2):  # a first view creates the rows, a second one moves them on
+        course_progress_update(member=member, lesson=lesson)
+        lesson_view_record(enrollment=by_statement, lesson=lesson)
+        assert _rows(by_statement, lesson) == _rows(by_service, lesson)
+    assert _rows(by_statement, lesson)["detail"][3] == 2
+    assert _rows(by_statement, lesson)["first_is_last"] is False
+
+
+def test_a_view_is_one_statement_and_never_undoes_a_completion(member, django_assert_num_queries):
+    from courses.services import lesson_view_record
+
+    course, enrollment = _enrolled(member)
+    lesson = lessons_of(course)[0]
+    lesson.refresh_from_db()
+    course_progress_update(member=member, lesson=lesson, completed=True, slide_index=3)
+    with django_assert_num_queries(1):
+        view = lesson_view_record(enrollment=enrollment, lesson=lesson)
+    progress = CourseProgress.objects.get(pk=view.progress_id)
+    assert (view.status, view.last_slide_index) == ("completed", 3)
+    assert progress.status == "completed" and progress.completed_at is not None
+    enrollment.refresh_from_db()
+    assert enrollment.lessons_completed == 1  # the completion's count stands
+
+
+def test_a_view_without_access_writes_nothing(member):
+    from courses.services import lesson_view_record
+
+    course, enrollment = _enrolled(member)
+    CourseEnrollment.objects.filter(pk=enrollment.pk).update(access_revoked_at="2026-01-01T00:00:00Z")
+    enrollment.refresh_from_db()
+    with pytest.raises(ApplicationError):
+        lesson_view_record(enrollment=enrollment, lesson=lessons_of(course)[0])
+    assert not CourseProgress.objects.filter(enrollment=enrollment).exists()
+
+
+def test_a_view_today_counts_for_weekly_consistency_at_once(client, member):
+    """The kept weeks are dropped by the view, so the dashboard shows today at once."""
+    from accounts.selectors import consistency_get
+    from courses.services import lesson_view_record
+
+    course, enrollment = _enrolled(member)
+    lesson = lessons_of(course)[0]
+    lesson.refresh_from_db()
+    assert consistency_get(member=member).weeks[-1].active_days == 0  # kept now
+    lesson_view_record(enrollment=enrollment, lesson=lesson)
+    assert consistency_get(member=member).weeks[-1].active_days == 1

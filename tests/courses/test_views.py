@@ -101,13 +101,12 @@ def test_course_page_and_lesson_page_query_counts_do_not_grow(client, django_ass
     # completed, resources, and the layout's unread-notice count (the bell).
     for course in (small, large):
         _page_queries(client, reverse("courses:course_detail", args=[course.slug]), django_assert_num_queries, 8)
-    # The same eight (the lesson's slides come with the outline), then the progress write: lock
-    # the enrollment, read progress, update progress and detail, insert activity, update enrollment
-    # (plus SAVEPOINT/RELEASE inside the test's transaction).
+    # The same eight (the lesson's slides come with the outline), then one statement records the
+    # view: progress, its detail, the activity row and the enrollment (lesson_view_record).
     for course in (small, large):
         lesson = lessons_of(course)[1]
         course_progress_update(member=member, lesson=lesson)
-        _page_queries(client, lesson_url(lesson), django_assert_num_queries, 8 + 8)
+        _page_queries(client, lesson_url(lesson), django_assert_num_queries, 8 + 1)
 
 
 # --- Lesson access --------------------------------------------------------------------
