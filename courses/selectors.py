@@ -6,6 +6,7 @@ certificate is a 404 (`Http404`), never a 403 that would confirm it exists.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.selectors import member_pause_list_for_member, pause_shifted
@@ -82,10 +84,17 @@ class LessonItem:
     completed: bool = False
     locked: bool = False
     opens_at: datetime | None = None
+    openable: bool = False  # the course page links it for this viewer (preview, access, staff)
+    url_pattern: str = ""  # the lesson URL with LESSON_ID_PLACEHOLDER for the lesson's id
 
     @property
     def can_open(self) -> bool:
         return not self.locked
+
+    @property
+    def url(self) -> str:
+        """The lesson page's path, without a `reverse()` per lesson (a 500-lesson outline)."""
+        return self.url_pattern.replace(LESSON_ID_PLACEHOLDER, str(self.lesson.pk))
 
 
 @dataclass
@@ -94,6 +103,9 @@ class ModuleItem:
     lessons: list[LessonItem]
     opens_at: datetime | None = None
     locked: bool = False
+
+
+LESSON_ID_PLACEHOLDER = "00000000-0000-4000-8000-00000000000c"
 
 
 @dataclass
@@ -132,6 +144,27 @@ class CourseOutline:
         """Downloads the viewer may open now: the course's own, and those of lessons they can open."""
         open_ids = {item.lesson.pk for item in self.lessons if not item.locked}
         return [r for r in self.resources if r.lesson_id is None or r.lesson_id in open_ids]
+
+    @property
+    def fragment_key(self) -> str:
+        """A digest of everything the course page's outline shows, for its cached fragment
+        (`{% cache %}` in courses/course_detail.html): the modules with their state, each
+        lesson as this viewer sees it, and the zone its dates are shown in. A changed title,
+        a completion or a module opening gives a new key, so the cache is never stale."""
+        digest = hashlib.sha256(f"{self.course.pk}|{self.has_access}|{timezone.get_current_timezone_name()}".encode())
+        for module_item in self.modules:
+            module = module_item.module
+            digest.update(
+                f"|m{module.pk}|{module.title}|{module.description}|{module.drip_days}|{module_item.locked}"
+                f"|{module_item.opens_at}".encode()
+            )
+            for item in module_item.lessons:
+                lesson = item.lesson
+                digest.update(
+                    f"|l{lesson.pk}|{lesson.title}|{lesson.status}|{lesson.is_preview}|{lesson.duration_minutes}"
+                    f"|{item.completed}|{item.openable}|{item.url_pattern}".encode()
+                )
+        return digest.hexdigest()
 
     def item_for(self, lesson_id) -> LessonItem | None:
         return next((item for item in self.lessons if item.lesson.pk == lesson_id), None)
@@ -219,11 +252,19 @@ def course_outline_get(*, slug: str, member, now: datetime | None = None, slides
     outline = CourseOutline(
         course=course, modules=[], enrollment=enrollment, resources=resources, staff_preview=staff_preview
     )
+    url_pattern = reverse("courses:lesson_detail", args=[course.slug, LESSON_ID_PLACEHOLDER])
     for module in modules:
         opens_at = pause_shifted(module.opens_at(enrolled_at), pauses=pauses)
         locked = opens_at is not None and opens_at > now and not staff
         items = [
-            LessonItem(lesson=lesson, completed=getattr(lesson, "is_done", False), locked=locked, opens_at=opens_at)
+            LessonItem(
+                lesson=lesson,
+                completed=getattr(lesson, "is_done", False),
+                locked=locked,
+                opens_at=opens_at,
+                openable=lesson.is_preview or outline.has_access and not locked or staff_preview or staff,
+                url_pattern=url_pattern,
+            )
             for lesson in module.lessons.all()
         ]
         outline.modules.append(ModuleItem(module=module, lessons=items, opens_at=opens_at, locked=locked))

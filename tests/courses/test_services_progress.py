@@ -272,9 +272,9 @@ def _rows(enrollment, lesson) -> dict:
     progress = CourseProgress.objects.select_related("detail").get(enrollment=enrollment, lesson=lesson)
     enrollment.refresh_from_db()
     activity = list(
-        CourseActivityLog.objects.filter(enrollment=enrollment).order_by("created_at").values_list(
-            "activity_type", "lesson_id", "details"
-        )
+        CourseActivityLog.objects.filter(enrollment=enrollment)
+        .order_by("created_at")
+        .values_list("activity_type", "lesson_id", "details")
     )
     return {
         "status": progress.status,

@@ -436,3 +436,49 @@ def test_a_dripped_lessons_download_opens_with_its_module(client):
     enrollment.save()
     assert "Week two worksheet" in client.get(reverse("courses:course_detail", args=[course.slug])).content.decode()
     assert client.get(reverse("courses:resource_download", args=[worksheet.pk])).status_code == 200
+
+
+# --- The outline's cached fragment ----------------------------------------------------------
+
+
+def _outline_html(response) -> str:
+    html = response.content.decode()
+    start = html.index('<section aria-labelledby="outline-heading">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_outline_is_cached_and_a_change_she_can_see_shows_at_once(client):
+    from tests.conftest import _cache_clear
+
+    member = UserFactory()
+    client.force_login(member)
+    course = build_course(lessons=3, modules=1)
+    CourseEnrollmentFactory(user=member, course=course)
+    first, second, third = lessons_of(course)
+    url = reverse("courses:course_detail", args=[course.slug])
+    cold = _outline_html(client.get(url))
+    warm = _outline_html(client.get(url))
+    assert warm == cold  # the fragment from the cache is the page as rendered
+    assert f'href="{lesson_url(first)}"' in warm and 'class="done"' not in warm
+
+    course_progress_update(member=member, lesson=first, completed=True)
+    third.title = "Rest, renamed"
+    third.save()
+    after = _outline_html(client.get(url))
+    assert after.count('class="done"') == 1 and "Rest, renamed" in after
+    _cache_clear()
+    assert _outline_html(client.get(url)) == after  # what the cache gave is what a render gives
+
+
+def test_the_outline_fragment_is_per_viewer(client):
+    """A visitor's outline (no links to members' lessons) is never served to a member, nor hers to him."""
+    course = build_course(lessons=2, modules=1)
+    locked = lessons_of(course)[1]
+    url = reverse("courses:course_detail", args=[course.slug])
+    assert f'href="{lesson_url(locked)}"' not in client.get(url).content.decode()
+    member = UserFactory()
+    CourseEnrollmentFactory(user=member, course=course)
+    client.force_login(member)
+    assert f'href="{lesson_url(locked)}"' in client.get(url).content.decode()
+    client.logout()
+    assert f'href="{lesson_url(locked)}"' not in client.get(url).content.decode()
