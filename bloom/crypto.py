@@ -225,6 +225,8 @@ class EncryptedIntegerField(_EncryptedTypedField):
 
     description = "Integer (encrypted)"
     form_class = forms.IntegerField
+    invalid_message = "Enter a whole number."
+    parse_errors: tuple[type[Exception], ...] = (TypeError, ValueError)
 
     def __init__(self, *args, min_value: int | None = None, max_value: int | None = None, **kwargs):
         self.min_value, self.max_value = min_value, max_value
@@ -242,13 +244,17 @@ class EncryptedIntegerField(_EncryptedTypedField):
             kwargs["max_value"] = self.max_value
         return name, path, args, kwargs
 
+    def parse(self, value):
+        """The number in `value` (neither None nor empty); raises one of `parse_errors` if none."""
+        return int(value)
+
     def to_python(self, value):
         if value is None or value == "":
             return None
         try:
-            return int(value)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError("Enter a whole number.", code="invalid") from exc
+            return self.parse(value)
+        except self.parse_errors as exc:
+            raise ValidationError(self.invalid_message, code="invalid") from exc
 
     def formfield(self, **kwargs):
         return super().formfield(min_value=self.min_value, max_value=self.max_value, **kwargs)
@@ -259,6 +265,8 @@ class EncryptedDecimalField(EncryptedIntegerField):
 
     description = "Decimal (encrypted)"
     form_class = forms.DecimalField
+    invalid_message = "Enter a number."
+    parse_errors = (decimal.InvalidOperation, ValueError)
 
     def __init__(self, *args, max_digits: int, decimal_places: int, **kwargs):
         self.max_digits, self.decimal_places = max_digits, decimal_places
@@ -270,13 +278,8 @@ class EncryptedDecimalField(EncryptedIntegerField):
         kwargs.update(max_digits=self.max_digits, decimal_places=self.decimal_places)
         return name, path, args, kwargs
 
-    def to_python(self, value):
-        if value is None or value == "":
-            return None
-        try:
-            return decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
-        except (decimal.InvalidOperation, ValueError) as exc:
-            raise ValidationError("Enter a number.", code="invalid") from exc
+    def parse(self, value):
+        return decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
 
     def formfield(self, **kwargs):
         return super().formfield(max_digits=self.max_digits, decimal_places=self.decimal_places, **kwargs)
