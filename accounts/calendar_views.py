@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from bloom.downloads import file_response
 from bloom.http import client_ip
 from bloom.links import absolute_reverse
 
@@ -55,8 +56,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         return _unlogged(404, "This calendar link is not active.")
     events = [event for event in calendar.calendar_event_list(member=member) if not event.cancelled]
     body = calendar.calendar_ics(member=member, events=events, name="Bloom")
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="bloom.ics"'
+    response = file_response(body, content_type="text/calendar; charset=utf-8", filename="bloom.ics", inline=True)
     response["X-Robots-Tag"] = "noindex"
     return response
 
