@@ -515,6 +515,15 @@ def _stored_files(model, model_field) -> Iterator[str]:
             yield name
 
 
+def _decrypts(keys: Fernet | MultiFernet, token: bytes) -> bool:
+    """Whether `keys` can read `token`."""
+    try:
+        keys.decrypt(token)
+    except InvalidToken:
+        return False
+    return True
+
+
 def encryption_keys_check(*, batch_size: int = 500) -> dict[str, int]:
     """{field label: how many stored values no configured key can read}, only fields with some.
 
@@ -523,26 +532,18 @@ def encryption_keys_check(*, batch_size: int = 500) -> dict[str, int]:
     """
     keys = fernet()
     unreadable: dict[str, int] = {}
-
-    def readable(token: bytes) -> bool:
-        try:
-            keys.decrypt(token)
-        except InvalidToken:
-            return False
-        return True
-
     for model, model_field in encrypted_fields():
         bad = sum(
             1
             for rows in _stored_tokens(model, model_field, batch_size=batch_size)
             for _pk, token in rows
-            if token and not readable(token.encode())
+            if token and not _decrypts(keys, token.encode())
         )
         if bad:
             unreadable[_label(model, model_field)] = bad
     for model, model_field in encrypted_file_fields():
         storage = model_field.storage
-        bad = sum(1 for name in _stored_files(model, model_field) if not readable(storage.read_raw(name)))
+        bad = sum(1 for name in _stored_files(model, model_field) if not _decrypts(keys, storage.read_raw(name)))
         if bad:
             unreadable[_label(model, model_field)] = bad
     return unreadable
@@ -565,13 +566,6 @@ def encryption_keys_rotate(
     newest = newest_fernet()
     result = RotationResult()
 
-    def is_current(token: bytes) -> bool:
-        try:
-            newest.decrypt(token)
-        except InvalidToken:
-            return False
-        return True
-
     def finish(state: RotationProgress) -> None:
         state.finished = True
         result.rotated += state.rotated
@@ -590,7 +584,7 @@ def encryption_keys_rotate(
         for rows in _stored_tokens(model, model_field, batch_size=batch_size, lock=True):
             changed = []
             for pk, token in rows:
-                if is_current(token.encode()):
+                if _decrypts(newest, token.encode()):
                     result.current += 1
                 else:
                     changed.append((rotate_token(token), pk))
@@ -612,7 +606,7 @@ def encryption_keys_rotate(
         for start in range(0, len(names), batch_size):
             for name in names[start : start + batch_size]:
                 token = storage.read_raw(name)
-                if is_current(token):
+                if _decrypts(newest, token):
                     result.current += 1
                     continue
                 storage.rewrite(name, fernet().rotate(token))
