@@ -6,6 +6,8 @@ without Django's "Not Found: <path>" line, and nothing here logs the path (docs/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.cache import cache
@@ -14,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from bloom.downloads import file_response
 from bloom.http import client_ip
 from bloom.links import absolute_reverse
 
@@ -53,8 +56,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         return _unlogged(404, "This calendar link is not active.")
     events = [event for event in calendar.calendar_event_list(member=member) if not event.cancelled]
     body = calendar.calendar_ics(member=member, events=events, name="Bloom")
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="bloom.ics"'
+    response = file_response(body, content_type="text/calendar; charset=utf-8", filename="bloom.ics", inline=True)
     response["X-Robots-Tag"] = "noindex"
     return response
 
@@ -82,27 +84,37 @@ def calendar_feed_turn_on(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:security")
 
 
+def _confirmed_change(request: HttpRequest, *, action: str, change: Callable[[], object], done: str) -> HttpResponse:
+    """GET shows the confirm page for `action`; POST makes the `change` and says `done`. Without
+    a feed there is nothing to change: back to the security page."""
+    if calendar.calendar_feed_get(member=request.user) is None:
+        return redirect("accounts:security")
+    if request.method == "POST":
+        change()
+        messages.success(request, done)
+        return redirect("accounts:security")
+    return render(request, "accounts/calendar_confirm.html", {"action": action})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def calendar_feed_rotate(request: HttpRequest) -> HttpResponse:
     """GET asks her to confirm; POST makes a new link and the old one stops working at once."""
-    if calendar.calendar_feed_get(member=request.user) is None:
-        return redirect("accounts:security")
-    if request.method == "POST":
-        _remember_new_url(request, calendar.calendar_feed_rotate(member=request.user))
-        messages.success(request, "You have a new calendar link. The old one no longer works.")
-        return redirect("accounts:security")
-    return render(request, "accounts/calendar_confirm.html", {"action": "rotate"})
+    return _confirmed_change(
+        request,
+        action="rotate",
+        change=lambda: _remember_new_url(request, calendar.calendar_feed_rotate(member=request.user)),
+        done="You have a new calendar link. The old one no longer works.",
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def calendar_feed_turn_off(request: HttpRequest) -> HttpResponse:
     """GET asks her to confirm; POST deletes the feed, so its link stops working."""
-    if calendar.calendar_feed_get(member=request.user) is None:
-        return redirect("accounts:security")
-    if request.method == "POST":
-        calendar.calendar_feed_turn_off(member=request.user)
-        messages.success(request, "Your calendar link is turned off. Calendars that used it will stop updating.")
-        return redirect("accounts:security")
-    return render(request, "accounts/calendar_confirm.html", {"action": "off"})
+    return _confirmed_change(
+        request,
+        action="off",
+        change=lambda: calendar.calendar_feed_turn_off(member=request.user),
+        done="Your calendar link is turned off. Calendars that used it will stop updating.",
+    )

@@ -38,6 +38,17 @@ def _user(email: str, password: str, **extra) -> User:
     return user
 
 
+def demo_member_ensure(*, email: str, first_name: str, last_name: str) -> User:
+    """A demo member with no login (an unusable password) and her profile rows; idempotent.
+    The other apps' demos use it for their clients and guests."""
+    user, created = User.objects.get_or_create(email=email, defaults={"first_name": first_name, "last_name": last_name})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    member_records_ensure(user=user)
+    return user
+
+
 def seed(*, stdout) -> None:
     member = _user(DEMO_LOGINS[0][1], DEMO_LOGINS[0][2], first_name="Maya", last_name="Demo")
     profile = member_records_ensure(user=member, marketing_consent=True)
@@ -89,13 +100,7 @@ DEMO_ALERT_REASON = "Demo: a contact form message said she does not feel safe at
 def _seed_needs_attention(*, stdout) -> None:
     """A second member, Ruth (no login), with an open risk alert and an export request due in three
     days, so the admin home shows its cards at once (bloom/admin_home.py). Maya's pages stay as they were."""
-    ruth, created = User.objects.get_or_create(
-        email="ruth@bloom.test", defaults={"first_name": "Ruth", "last_name": "Demo"}
-    )
-    if created:
-        ruth.set_unusable_password()
-        ruth.save(update_fields=["password"])
-        member_records_ensure(user=ruth)
+    ruth = demo_member_ensure(email="ruth@bloom.test", first_name="Ruth", last_name="Demo")
     # The reason is encrypted (ADR 0330), so the demo alert is found by who and where it came from.
     if not RiskAlert.objects.filter(user=ruth, source=RiskSource.CONTACT_FORM).exists():
         RiskAlert.objects.create(user=ruth, source=RiskSource.CONTACT_FORM, reason=DEMO_ALERT_REASON)

@@ -9,7 +9,7 @@ from django.contrib.admin.models import LogEntry
 from django.db.models import CharField, Exists, OuterRef, QuerySet
 from django.db.models.functions import Cast, Coalesce
 
-from bloom.retention import RetentionHold, RetentionPolicy, delete_rows
+from bloom.retention import RetentionHold, RetentionPolicy, deletion_policy
 
 from .models import (
     AdminActivityLog,
@@ -69,8 +69,8 @@ def _acknowledged_alerts(cutoff) -> QuerySet:
     return RiskAlert.objects.filter(user__in=inactive, acknowledged_at__lt=cutoff)
 
 
-def _member_policy(name, setting, find, model_action="delete") -> RetentionPolicy:
-    return RetentionPolicy(name=name, setting=setting, find=find, apply=delete_rows, action=model_action, member="user")
+def _member_policy(name, setting, find) -> RetentionPolicy:
+    return deletion_policy(name=name, setting=setting, find=find, member="user")
 
 
 POLICIES = [
@@ -95,24 +95,20 @@ POLICIES = [
         "security_events",
         lambda cutoff: SecurityEvent.objects.filter(created_at__lt=cutoff),
     ),
-    RetentionPolicy(
+    deletion_policy(
         name="admin_sessions last seen before the limit",
         setting="security_events",
         find=lambda cutoff: AdminSession.objects.filter(last_seen_at__lt=cutoff),
-        apply=delete_rows,
-        action="delete",
     ),
     _member_policy(
         "admin_activity_log older than the limit",
         "admin_activity",
         lambda cutoff: AdminActivityLog.objects.filter(created_at__lt=cutoff),
     ),
-    RetentionPolicy(
+    deletion_policy(
         name="django_admin_log older than the limit",
         setting="admin_activity",
         find=lambda cutoff: LogEntry.objects.filter(action_time__lt=cutoff),
-        apply=delete_rows,
-        action="delete",
     ),
 ]
 

@@ -6,14 +6,12 @@ mood and anxiety, and her notes only when she asked for them. Pure: it draws wha
 
 from __future__ import annotations
 
-import io
 import textwrap
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
 
-from bloom.pdf import ACCENT, INK, MARGIN, MUTED, PdfPages
+from bloom.pdf import ACCENT, INK, MARGIN, MUTED, PdfPages, pdf_document, pdf_finish
 
 from .selectors.wellness import WELLNESS_MEASURES, WellnessWeek
 from .wellness_chart import STYLES
@@ -77,11 +75,8 @@ def wellness_summary_pdf(
 ) -> bytes:
     """The summary for the days `start` to `end`. `entries` (oldest first) are the check-ins
     whose notes go in it, or None to leave every note out."""
-    buffer = io.BytesIO()
     width, height = letter
-    pdf = canvas.Canvas(buffer, pagesize=letter, invariant=1, pageCompression=0)
-    pdf.setTitle("Wellness check-in summary")
-    pdf.setAuthor("Bloom Psychology")
+    buffer, pdf = pdf_document(title="Wellness check-in summary", author="Bloom Psychology")
     pages = PdfPages(pdf, height)
 
     pdf.setFillColor(ACCENT)
@@ -142,9 +137,4 @@ def wellness_summary_pdf(
             pages.y -= 4
 
     pages.need(30)
-    pdf.setFont("Helvetica", 8)
-    pdf.setFillColor(MUTED)
-    pdf.drawString(MARGIN, MARGIN - 20, "Private health information. Shared by the member for her own care.")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return pdf_finish(buffer, pdf, footer="Private health information. Shared by the member for her own care.")

@@ -8,11 +8,11 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from bloom.downloads import file_response
 from bloom.exceptions import ApplicationError
 
 from . import selectors, services
@@ -138,9 +138,9 @@ def wellness_summary(request):
         weeks=weeks,
         entries=selectors.wellness_entry_list_between(member=member, start=start, end=today) if with_notes else None,
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="bloom-wellness-{start:%Y-%m-%d}-to-{today:%Y-%m-%d}.pdf"'
-    return response
+    return file_response(
+        pdf, content_type="application/pdf", filename=f"bloom-wellness-{start:%Y-%m-%d}-to-{today:%Y-%m-%d}.pdf"
+    )
 
 
 @login_required

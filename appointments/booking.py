@@ -70,6 +70,18 @@ class PolicyTerms:
         return f"{self.version}|{self.window_hours}|{fees}"
 
     @property
+    def accepted_fields(self) -> dict:
+        """The terms as a BookingPolicyAcceptance stores them: what an acceptance that still
+        holds must match, and what a new one copies."""
+        return {
+            "policy_version": self.version,
+            "window_hours": self.window_hours,
+            "session_fee": self.session_fee,
+            "no_show_fee": self.no_show_fee,
+            "late_cancel_fee": self.late_cancel_fee,
+        }
+
+    @property
     def _fees(self) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         return (self.session_fee, self.no_show_fee, self.late_cancel_fee)
 
@@ -92,15 +104,7 @@ def policy_acceptance_current(*, user: User, therapist: TherapistProfile) -> Boo
     wording or a changed fee or window means she is asked again (ADR 0201). One query."""
     terms = policy_terms(therapist=therapist)
     return (
-        BookingPolicyAcceptance.objects.filter(
-            user=user,
-            therapist=therapist,
-            policy_version=terms.version,
-            window_hours=terms.window_hours,
-            session_fee=terms.session_fee,
-            no_show_fee=terms.no_show_fee,
-            late_cancel_fee=terms.late_cancel_fee,
-        )
+        BookingPolicyAcceptance.objects.filter(user=user, therapist=therapist, **terms.accepted_fields)
         .order_by("-accepted_at")
         .first()
     )
@@ -193,11 +197,7 @@ def booking_policy_accept(
         acceptance = BookingPolicyAcceptance.objects.create(
             user=member,
             therapist=therapist,
-            policy_version=terms.version,
-            window_hours=terms.window_hours,
-            no_show_fee=terms.no_show_fee,
-            late_cancel_fee=terms.late_cancel_fee,
-            session_fee=terms.session_fee,
+            **terms.accepted_fields,
             currency=terms.currency,
             consent=consent,
         )

@@ -6,13 +6,14 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from billing import services as billing_services
+from bloom.downloads import file_response
 from bloom.exceptions import ApplicationError
 
 from . import booking, gfe, selectors
@@ -147,6 +148,9 @@ def gfe_pdf(request, estimate_id):
     except GoodFaithEstimate.DoesNotExist as exc:
         raise Http404("No such estimate.") from exc
     pdf = gfe.good_faith_estimate_pdf(estimate=estimate, client_name=request.user.get_full_name() or request.user.email)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="good-faith-estimate-{estimate.created_at:%Y-%m-%d}.pdf"'
-    return response
+    return file_response(
+        pdf,
+        content_type="application/pdf",
+        filename=f"good-faith-estimate-{estimate.created_at:%Y-%m-%d}.pdf",
+        inline=True,
+    )

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.calendar import CalendarEvent, calendar_ics
 from accounts.models import User
+from bloom.downloads import file_response
 from bloom.links import absolute_reverse
 
 from .models import CLOSED_STATUSES, AppointmentData, AppointmentStatus
@@ -54,6 +55,4 @@ def appointment_calendar(request: HttpRequest, appointment_id) -> HttpResponse:
     if appointment is None:
         raise Http404("No such appointment.")
     body = calendar_ics(member=request.user, events=[appointment_event(appointment)], name="Bloom session")
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="bloom-session.ics"'
-    return response
+    return file_response(body, content_type="text/calendar; charset=utf-8", filename="bloom-session.ics")

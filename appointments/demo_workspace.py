@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.services import member_records_ensure
+from accounts.demo import demo_member_ensure
 
 from . import notes
 from .models import AppointmentData, AppointmentStatus, NoteTemplate, SessionNote, TherapistProfile
@@ -32,15 +31,6 @@ SIGNED_NOTE = (
 )
 ADDENDUM = "She called two days later: the sleep shifts started and she slept five hours in a row twice."
 DRAFT_NOTE = "Data:\nTalked about going back to work in March.\n\nAssessment:\n\nPlan:\n"
-
-
-def _client(email: str, first: str, last: str) -> User:
-    user, created = User.objects.get_or_create(email=email, defaults={"first_name": first, "last_name": last})
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    member_records_ensure(user=user)
-    return user
 
 
 def _session(*, therapist, client, key: str, day: datetime.date, hour: int, zone, status, move: bool):
@@ -70,7 +60,7 @@ def seed_workspace(*, stdout) -> None:
         return
     zone = zoneinfo.ZoneInfo(therapist.timezone)
     today = timezone.localtime(timezone.now(), zone).date()
-    clients = [_client(*spec) for spec in DEMO_CLIENTS]
+    clients = [demo_member_ensure(email=email, first_name=first, last_name=last) for email, first, last in DEMO_CLIENTS]
     for n, (who, days, hour, status) in enumerate(UPCOMING):
         _session(
             therapist=therapist, client=clients[who], key=f"DEMO-WS-{n}", day=today + timedelta(days=days),

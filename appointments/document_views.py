@@ -10,15 +10,15 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from bloom.downloads import file_response
+
 from . import documents, gfe
 from .document_forms import SuperbillForm
 from .models import AppointmentData
 
 
 def _pdf(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return file_response(content, content_type="application/pdf", filename=filename)
 
 
 def _page(request, *, form: SuperbillForm, status: int = 200, superbill_empty: bool = False):

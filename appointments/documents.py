@@ -23,7 +23,7 @@ from reportlab.pdfgen import canvas
 from accounts.models import User
 from billing import selectors as billing_selectors
 from billing.models import RefundStatus
-from bloom.pdf import ACCENT, MARGIN, MUTED, PdfPages
+from bloom.pdf import ACCENT, MARGIN, MUTED, PdfPages, pdf_document, pdf_finish
 from bloom.templatetags.bloom_format import format_money
 
 from .models import (
@@ -386,10 +386,7 @@ def superbill_for_member(*, member: User, start: datetime.date, end: datetime.da
 
 
 def _document(title: str) -> tuple[io.BytesIO, canvas.Canvas, PdfPages]:
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=letter, invariant=1, pageCompression=0)
-    pdf.setTitle(title)
-    pdf.setAuthor(settings.BLOOM_PRACTICE_NAME)
+    buffer, pdf = pdf_document(title=title, author=settings.BLOOM_PRACTICE_NAME)
     return buffer, pdf, PdfPages(pdf, letter[1])
 
 
@@ -402,12 +399,7 @@ def _header(pages: PdfPages, *, title: str, practice: Practice) -> None:
 
 def _finish(buffer: io.BytesIO, pdf: canvas.Canvas, pages: PdfPages, footer: str) -> bytes:
     pages.need(30)
-    pdf.setFont("Helvetica", 8)
-    pdf.setFillColor(MUTED)
-    pdf.drawString(MARGIN, MARGIN - 20, footer)
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return pdf_finish(buffer, pdf, footer=footer)
 
 
 def _provider_lines(pages: PdfPages, therapist) -> None:

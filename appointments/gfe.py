@@ -8,7 +8,6 @@ The PDF is drawn with reportlab, as the wellness summary and certificates are.
 
 from __future__ import annotations
 
-import io
 import logging
 import textwrap
 from dataclasses import dataclass
@@ -18,11 +17,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
-from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
 from accounts.models import User
+from bloom.pdf import ACCENT, INK, MARGIN, pdf_document, pdf_finish
 
 from .models import GoodFaithEstimate, TherapistProfile
 from .selectors import therapist_session_fee
@@ -108,11 +107,6 @@ def good_faith_estimate_get_for_member(*, member: User, estimate_id) -> GoodFait
 
 # --- the PDF ---------------------------------------------------------------------------------
 
-INK = HexColor("#1f2a37")
-MUTED = HexColor("#4b5563")
-ACCENT = HexColor("#7a3e6b")
-MARGIN = 54
-
 # The patient notice of the federal No Surprises Act (45 CFR 149.610), in plain words.
 RIGHTS_NOTICE = [
     "You have the right to receive a Good Faith Estimate explaining how much your care will cost.",
@@ -169,11 +163,8 @@ def good_faith_estimate_pdf(*, estimate: GoodFaithEstimate, client_name: str) ->
     therapist = estimate.therapist
     code = estimate.service_code or service_code_for(therapist.session_minutes)[0]
     description = next((d for _, c, d in SERVICE_CODES if c == code), "Psychotherapy")
-    buffer = io.BytesIO()
     width, height = letter
-    pdf = canvas.Canvas(buffer, pagesize=letter, invariant=1, pageCompression=0)
-    pdf.setTitle("Good Faith Estimate")
-    pdf.setAuthor(settings.BLOOM_PRACTICE_NAME)
+    buffer, pdf = pdf_document(title="Good Faith Estimate", author=settings.BLOOM_PRACTICE_NAME)
     out = _Writer(pdf, height)
     y = height - MARGIN
 
@@ -229,9 +220,4 @@ def good_faith_estimate_pdf(*, estimate: GoodFaithEstimate, client_name: str) ->
     y = out.text(y, "Your rights under the No Surprises Act", font="Helvetica-Bold", size=12)
     for paragraph in RIGHTS_NOTICE:
         y = out.wrapped(y, paragraph) - 3
-    pdf.setFont("Helvetica", 8)
-    pdf.setFillColor(MUTED)
-    pdf.drawString(MARGIN, MARGIN - 20, "Keep this estimate. It is also in your documents on Bloom.")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return pdf_finish(buffer, pdf, footer="Keep this estimate. It is also in your documents on Bloom.")

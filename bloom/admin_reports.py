@@ -27,6 +27,7 @@ from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from bloom.downloads import file_response
 from bloom.reports import REPORTS, Report, Section, report_refreshed_at, report_section_get
 from bloom.spreadsheet import csv_text
 
@@ -125,10 +126,8 @@ def _report(request, slug: str) -> Report:
 
 def _csv(report: Report, section: Section, result, start: datetime.date, end: datetime.date) -> HttpResponse:
     text = csv_text([column.label for column in section.columns], result.table())
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = f"bloom-{report.slug}-{section.key}-{start.isoformat()}-to-{end.isoformat()}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return file_response(text, content_type="text/csv; charset=utf-8", filename=name)
 
 
 def _rows_html(columns, table: list[list]) -> SafeString:

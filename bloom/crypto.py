@@ -225,6 +225,8 @@ class EncryptedIntegerField(_EncryptedTypedField):
 
     description = "Integer (encrypted)"
     form_class = forms.IntegerField
+    invalid_message = "Enter a whole number."
+    parse_errors: tuple[type[Exception], ...] = (TypeError, ValueError)
 
     def __init__(self, *args, min_value: int | None = None, max_value: int | None = None, **kwargs):
         self.min_value, self.max_value = min_value, max_value
@@ -242,13 +244,17 @@ class EncryptedIntegerField(_EncryptedTypedField):
             kwargs["max_value"] = self.max_value
         return name, path, args, kwargs
 
+    def parse(self, value):
+        """The number in `value` (neither None nor empty); raises one of `parse_errors` if none."""
+        return int(value)
+
     def to_python(self, value):
         if value is None or value == "":
             return None
         try:
-            return int(value)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError("Enter a whole number.", code="invalid") from exc
+            return self.parse(value)
+        except self.parse_errors as exc:
+            raise ValidationError(self.invalid_message, code="invalid") from exc
 
     def formfield(self, **kwargs):
         return super().formfield(min_value=self.min_value, max_value=self.max_value, **kwargs)
@@ -259,6 +265,8 @@ class EncryptedDecimalField(EncryptedIntegerField):
 
     description = "Decimal (encrypted)"
     form_class = forms.DecimalField
+    invalid_message = "Enter a number."
+    parse_errors = (decimal.InvalidOperation, ValueError)
 
     def __init__(self, *args, max_digits: int, decimal_places: int, **kwargs):
         self.max_digits, self.decimal_places = max_digits, decimal_places
@@ -270,13 +278,8 @@ class EncryptedDecimalField(EncryptedIntegerField):
         kwargs.update(max_digits=self.max_digits, decimal_places=self.decimal_places)
         return name, path, args, kwargs
 
-    def to_python(self, value):
-        if value is None or value == "":
-            return None
-        try:
-            return decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
-        except (decimal.InvalidOperation, ValueError) as exc:
-            raise ValidationError("Enter a number.", code="invalid") from exc
+    def parse(self, value):
+        return decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
 
     def formfield(self, **kwargs):
         return super().formfield(max_digits=self.max_digits, decimal_places=self.decimal_places, **kwargs)
@@ -512,6 +515,15 @@ def _stored_files(model, model_field) -> Iterator[str]:
             yield name
 
 
+def _decrypts(keys: Fernet | MultiFernet, token: bytes) -> bool:
+    """Whether `keys` can read `token`."""
+    try:
+        keys.decrypt(token)
+    except InvalidToken:
+        return False
+    return True
+
+
 def encryption_keys_check(*, batch_size: int = 500) -> dict[str, int]:
     """{field label: how many stored values no configured key can read}, only fields with some.
 
@@ -520,26 +532,18 @@ def encryption_keys_check(*, batch_size: int = 500) -> dict[str, int]:
     """
     keys = fernet()
     unreadable: dict[str, int] = {}
-
-    def readable(token: bytes) -> bool:
-        try:
-            keys.decrypt(token)
-        except InvalidToken:
-            return False
-        return True
-
     for model, model_field in encrypted_fields():
         bad = sum(
             1
             for rows in _stored_tokens(model, model_field, batch_size=batch_size)
             for _pk, token in rows
-            if token and not readable(token.encode())
+            if token and not _decrypts(keys, token.encode())
         )
         if bad:
             unreadable[_label(model, model_field)] = bad
     for model, model_field in encrypted_file_fields():
         storage = model_field.storage
-        bad = sum(1 for name in _stored_files(model, model_field) if not readable(storage.read_raw(name)))
+        bad = sum(1 for name in _stored_files(model, model_field) if not _decrypts(keys, storage.read_raw(name)))
         if bad:
             unreadable[_label(model, model_field)] = bad
     return unreadable
@@ -562,13 +566,6 @@ def encryption_keys_rotate(
     newest = newest_fernet()
     result = RotationResult()
 
-    def is_current(token: bytes) -> bool:
-        try:
-            newest.decrypt(token)
-        except InvalidToken:
-            return False
-        return True
-
     def finish(state: RotationProgress) -> None:
         state.finished = True
         result.rotated += state.rotated
@@ -587,7 +584,7 @@ def encryption_keys_rotate(
         for rows in _stored_tokens(model, model_field, batch_size=batch_size, lock=True):
             changed = []
             for pk, token in rows:
-                if is_current(token.encode()):
+                if _decrypts(newest, token.encode()):
                     result.current += 1
                 else:
                     changed.append((rotate_token(token), pk))
@@ -609,7 +606,7 @@ def encryption_keys_rotate(
         for start in range(0, len(names), batch_size):
             for name in names[start : start + batch_size]:
                 token = storage.read_raw(name)
-                if is_current(token):
+                if _decrypts(newest, token):
                     result.current += 1
                     continue
                 storage.rewrite(name, fernet().rotate(token))

@@ -27,6 +27,24 @@ class LedgerIsAppendOnly(Exception):
     """A ledger row may be added, never changed or removed."""
 
 
+class AppendOnlyModel(models.Model):
+    """Rows are added, never changed or removed through the ORM (PostgreSQL refuses them too):
+    the event ledger's and the audit trail's. `append_only_error` is what a change raises."""
+
+    append_only_error: type[Exception] = ValueError
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise self.append_only_error(f"{self._meta.db_table} rows are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise self.append_only_error(f"{self._meta.db_table} rows are never deleted")
+
+
 class EventKind(models.TextChoices):
     OPENED = "opened", "Already there when the ledger began"
     CREATED = "created", "Row created"
@@ -54,7 +72,7 @@ class LedgerQuerySet(models.QuerySet):
         raise LedgerIsAppendOnly("event_ledger rows are never deleted")
 
 
-class LedgerEvent(models.Model):
+class LedgerEvent(AppendOnlyModel):
     """One change of a payment's state or a member's access, written by a database trigger.
 
     `subject_id` is the member's UUID without a foreign key, so erasing or deleting a member
@@ -79,6 +97,7 @@ class LedgerEvent(models.Model):
     context_id = models.TextField(blank=True, default="", db_default="", help_text="Request or task id.")
     txid = models.BigIntegerField(null=True, blank=True, db_default=TxidCurrent(), editable=False)
 
+    append_only_error = LedgerIsAppendOnly
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
@@ -90,14 +109,6 @@ class LedgerEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.entity_table} {self.entity_id} {self.kind} {self.from_state} → {self.to_state}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise LedgerIsAppendOnly("event_ledger rows are never updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerIsAppendOnly("event_ledger rows are never deleted")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from bloom.fields import choice_constraint, choice_field
-from bloom.ledger import ClockTimestamp, TxidCurrent
+from bloom.ledger import AppendOnlyModel, ClockTimestamp, TxidCurrent
 
 
 class GenRandomUUID(models.Func):
@@ -124,7 +124,7 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System (no context)"
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """One change to a row of a Bloom table, or one staff read of a sensitive record.
 
     Written by the database trigger `audit_record()` (bloom/audit.py) for INSERT, UPDATE and
@@ -171,14 +171,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.operation} {self.table_name} {self.row_pk}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("audit_trail rows are never updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("audit_trail rows are never deleted")
 
 
 # The approval workflow's tables, for every kind of content (docs/adr/0390).

@@ -1,20 +1,47 @@
 """What every PDF Bloom makes shares (reportlab): the ink colours, the margin, and a page
 cursor that starts a new page when the next line would not fit.
 
-Used by the wellness summary (accounts/wellness_pdf.py) and the session receipts and
-superbills (appointments/documents.py)."""
+Used by the wellness summary (accounts/wellness_pdf.py), the session receipts and
+superbills (appointments/documents.py), the Good Faith Estimate (appointments/gfe.py) and the
+course certificate (courses/certificates.py)."""
 
 from __future__ import annotations
 
+import io
 import textwrap
 
 from reportlab.lib.colors import HexColor
+from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
 INK = HexColor("#1f2a37")
 MUTED = HexColor("#4b5563")
 ACCENT = HexColor("#7a3e6b")
 MARGIN = 54
+
+
+def pdf_document(
+    *, title: str, author: str, pagesize: tuple[float, float] = letter
+) -> tuple[io.BytesIO, canvas.Canvas]:
+    """A new canvas drawing into a buffer: `invariant` (the same input gives the same bytes) and
+    uncompressed pages (tests can read the text). Close it with `pdf_finish`."""
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=pagesize, invariant=1, pageCompression=0)
+    pdf.setTitle(title)
+    pdf.setAuthor(author)
+    return buffer, pdf
+
+
+def pdf_finish(buffer: io.BytesIO, pdf: canvas.Canvas, *, footer: str | None = None) -> bytes:
+    """End the last page (with `footer` in small muted type under the bottom margin) and
+    return the document's bytes."""
+    if footer is not None:
+        pdf.setFont("Helvetica", 8)
+        pdf.setFillColor(MUTED)
+        pdf.drawString(MARGIN, MARGIN - 20, footer)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
 
 class PdfPages:

@@ -123,6 +123,7 @@ class Section:
     # `LIMIT %(limit)s` (NULL for the CSV) and counts every row in `total_rows`.
     page_rows: int | None = None
     derive: Callable[[dict], None] | None = None  # adds computed columns to a row
+    # Both are called with one row or more; without rows the summary is `empty` and there is no chart.
     chart: Callable[[list[dict], str], BarChart | None] | None = None
     summary: Callable[[list[dict]], str] | None = None
 
@@ -161,8 +162,6 @@ def _columns_chart(
     """A chart with one group per row (labelled by `group`) and one bar per (column, name)."""
 
     def chart(rows: list[dict], summary: str) -> BarChart | None:
-        if not rows:
-            return None
         return bar_chart(
             key=key,
             title=title,
@@ -187,8 +186,6 @@ def _top_currency(rows: list[dict], amount: str) -> str:
 
 
 def _revenue_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "No payments were taken in these dates."
     currency = _top_currency(rows, "gross")
     mine = [row for row in rows if row["currency"] == currency]
     gross = sum(row["gross"] for row in mine)
@@ -205,8 +202,6 @@ def _revenue_summary(rows: list[dict]) -> str:
 
 
 def _revenue_chart(rows: list[dict], summary: str) -> BarChart | None:
-    if not rows:
-        return None
     currency = _top_currency(rows, "gross")
     groups, series, values = _pivot([r for r in rows if r["currency"] == currency], "month", "kind", "gross")
     return bar_chart(
@@ -221,8 +216,6 @@ def _revenue_chart(rows: list[dict], summary: str) -> BarChart | None:
 
 
 def _refunds_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "No refunds were paid in these dates."
     currency = _top_currency(rows, "refunded")
     mine = [row for row in rows if row["currency"] == currency]
     total = sum(row["refunded"] for row in mine)
@@ -277,8 +270,6 @@ REVENUE = Report(
 
 
 def _funnel_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "Nothing happened in any course in these dates."
     total = {key: sum(row[key] for row in rows) for key in ("viewed", "enrolled", "completed", "certified")}
     return (
         f"Across {_plural(len(rows), 'course')}: {total['viewed']:,} visitors of course pages, "
@@ -293,8 +284,6 @@ def _dropoff_derive(row: dict) -> None:
 
 
 def _dropoff_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "No lesson was opened for the first time in these dates."
     worst = min(rows, key=lambda row: row["reached_last_rate"] or 0)
     return (
         f"Lessons of {_plural(len(rows), 'course')} opened. Fewest reach the last lesson in {worst['course']}: "
@@ -435,8 +424,6 @@ def _fill_derive(row: dict) -> None:
 
 
 def _fill_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "No workshop took place or is planned in these dates."
     seats = sum(row["capacity"] for row in rows)
     taken = sum(row["seats_taken"] for row in rows)
     attended = sum(row["attended"] for row in rows)
@@ -516,8 +503,6 @@ def _outcomes_derive(row: dict) -> None:
 
 
 def _outcomes_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "No sessions were booked for these dates."
     booked = sum(row["booked"] for row in rows)
     held = booked - sum(row["scheduled"] for row in rows)
     no_shows = sum(row["no_shows"] for row in rows)
@@ -574,8 +559,6 @@ APPOINTMENTS = Report(
 
 
 def _growth_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "No newsletter sign-ups, unsubscribes or bounces in these dates."
     confirmed = sum(row["confirmed"] for row in rows)
     gone = sum(row["unsubscribed"] for row in rows)
     return (
@@ -590,8 +573,6 @@ def _campaign_derive(row: dict) -> None:
 
 
 def _campaign_summary(rows: list[dict]) -> str:
-    if not rows:
-        return "No campaign was sent in these dates."
     sent = sum(row["sent"] for row in rows)
     return (
         f"{_plural(len(rows), 'campaign')} sent to {sent:,} recipients: "
@@ -701,7 +682,11 @@ def report_section_get(
     """The section's rows, summary sentence and chart (None without rows) for the range;
     for the `page`, only its first `page_rows` rows (the summary and chart are of those)."""
     rows = report_section_rows(section=section, start=start, end=end, limit=section.page_rows if page else None)
-    summary = section.summary(rows) if section.summary else ""
-    chart = section.chart(rows, summary) if section.chart else None
+    if not rows:
+        # A section that says what it found says so of nothing too: its `empty` sentence.
+        summary, chart = (section.empty if section.summary else ""), None
+    else:
+        summary = section.summary(rows) if section.summary else ""
+        chart = section.chart(rows, summary) if section.chart else None
     total = rows[0].get("total_rows", len(rows)) if rows else 0
     return SectionResult(section=section, rows=rows, summary=summary, chart=chart, total=total)

@@ -14,6 +14,8 @@ An app lists its policies, and the holds that keep a member's rows, in `<app>/re
     ]
     HOLDS = [RetentionHold(name="open appointment", users=lambda now: <queryset of user ids>)]
 
+A policy that deletes with `delete_rows` is written `deletion_policy(name=…, setting=…, find=…)`.
+
 A hold names members whose rows no policy touches while it lasts (an open appointment, an
 active enrollment, an unacknowledged risk alert, a legal hold from
 settings.BLOOM_RETENTION_LEGAL_HOLD_EMAILS). Higher apps declare holds here so that a lower app's
@@ -89,14 +91,24 @@ def redact_rows(**values) -> Callable[[QuerySet], int]:
     return apply
 
 
+def deletion_policy(
+    *,
+    name: str,
+    setting: str,
+    find: Callable[[datetime], QuerySet],
+    action: str = "delete",
+    member: str | None = None,
+) -> RetentionPolicy:
+    """A policy that deletes the rows `find` matches (`delete_rows`); `action` says what goes with them."""
+    return RetentionPolicy(name=name, setting=setting, find=find, apply=delete_rows, action=action, member=member)
+
+
 def webhook_events_policy(model) -> RetentionPolicy:
     """Processed webhook deliveries older than the limit. Pending and failed ones are kept for reprocessing."""
-    return RetentionPolicy(
+    return deletion_policy(
         name=f"{model._meta.db_table} processed before the limit",
         setting="webhook_events",
         find=lambda cutoff: model.objects.filter(processed=True, created_at__lt=cutoff),
-        apply=delete_rows,
-        action="delete",
     )
 
 

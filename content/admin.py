@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,6 +30,7 @@ from bloom.admin import (
 )
 from bloom.admin_workflow import WorkflowAdminMixin
 from bloom.audit import audit_read_record
+from bloom.downloads import file_response
 from bloom.exceptions import ApplicationError
 from bloom.links import absolute_reverse
 from bloom.text import normalize_email
@@ -298,9 +299,9 @@ IMPORT_SALT = "content.subscriber.import"
 
 
 def _csv_response(text: str, name: str):
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
-    return response
+    return file_response(
+        text, content_type="text/csv; charset=utf-8", filename=f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
+    )
 
 
 @admin.register(Subscriber)

@@ -10,7 +10,7 @@ unless she is still being considered.
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from bloom.retention import RetentionPolicy, delete_rows
+from bloom.retention import RetentionPolicy, delete_rows, deletion_policy
 
 from .models import (
     AnalyticsEvent,
@@ -62,25 +62,20 @@ def _delete_applications_and_cvs(applications: QuerySet) -> int:
 
 
 POLICIES = [
-    RetentionPolicy(
+    deletion_policy(
         name="analytics_events older than the limit",
         setting="analytics_events",
         find=lambda cutoff: AnalyticsEvent.objects.filter(created_at__lt=cutoff),
-        apply=delete_rows,
-        action="delete",
     ),
-    RetentionPolicy(
+    deletion_policy(
         name="contact_submissions closed before the limit",
         setting="contact_messages",
         find=lambda cutoff: ContactSubmission.objects.filter(status=ContactStatus.CLOSED, closed_at__lt=cutoff),
-        apply=delete_rows,
-        action="delete",
     ),
-    RetentionPolicy(
+    deletion_policy(
         name="chat_conversations closed before the limit",
         setting="chats",
         find=lambda cutoff: ChatConversation.objects.filter(status=ChatStatus.CLOSED, closed_at__lt=cutoff),
-        apply=delete_rows,
         action="delete with their messages",
         member="user",
     ),

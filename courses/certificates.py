@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import qrcode
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +10,7 @@ from reportlab.lib.pagesizes import landscape, letter
 from reportlab.pdfgen import canvas
 
 from bloom.links import absolute_url
+from bloom.pdf import pdf_document, pdf_finish
 
 from .models import CourseCertificate
 
@@ -40,11 +39,12 @@ def _draw_qr(pdf: canvas.Canvas, data: str, *, x: float, y: float, size: float) 
 
 def certificate_pdf(*, certificate: CourseCertificate) -> bytes:
     """A one-page landscape certificate: name, course, completion date, code, QR to the verify URL."""
-    buffer = io.BytesIO()
     width, height = landscape(letter)
-    pdf = canvas.Canvas(buffer, pagesize=(width, height), invariant=1, pageCompression=0)
-    pdf.setTitle(f"Certificate of completion: {certificate.course.title}")
-    pdf.setAuthor("Bloom Psychology")
+    buffer, pdf = pdf_document(
+        title=f"Certificate of completion: {certificate.course.title}",
+        author="Bloom Psychology",
+        pagesize=(width, height),
+    )
 
     pdf.setStrokeColor(ACCENT)
     pdf.setLineWidth(3)
@@ -76,6 +76,4 @@ def certificate_pdf(*, certificate: CourseCertificate) -> bytes:
     pdf.drawString(180, 110, "Verify this certificate:")
     pdf.drawString(180, 96, url)
     pdf.drawString(180, 82, f"Code: {certificate.verification_code}")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return pdf_finish(buffer, pdf)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.calendar import CalendarEvent, calendar_ics
 from accounts.models import User
+from bloom.downloads import file_response
 from bloom.links import absolute_reverse
 
 from .models import PaymentStatus, RegistrationStatus, WorkshopRegistration, WorkshopStatus
@@ -72,6 +73,6 @@ def registration_calendar(request: HttpRequest, registration_id) -> HttpResponse
     if registration is None:
         raise Http404("No such registration.")
     body = calendar_ics(member=request.user, events=[registration_event(registration)], name="Bloom workshop")
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{registration.workshop.slug}.ics"'
-    return response
+    return file_response(
+        body, content_type="text/calendar; charset=utf-8", filename=f"{registration.workshop.slug}.ics"
+    )

@@ -15,8 +15,8 @@ from datetime import timedelta
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from accounts.demo import demo_member_ensure
 from accounts.models import User
-from accounts.services import member_records_ensure
 
 from .models import (
     RegistrationStatus,
@@ -122,15 +122,6 @@ def _workshop(spec: dict, *, facilitator, series=None) -> tuple[Workshop, bool]:
     return workshop, created
 
 
-def _guest(email: str, first_name: str, last_name: str) -> User:
-    user, created = User.objects.get_or_create(email=email, defaults={"first_name": first_name, "last_name": last_name})
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    member_records_ensure(user=user)
-    return user
-
-
 def seed(*, stdout) -> None:
     facilitator = User.objects.filter(is_staff=True).order_by("date_joined").first()
     for spec in DEMO_WORKSHOPS:
@@ -140,7 +131,7 @@ def seed(*, stdout) -> None:
     if member is None:
         stdout.write("    workshops: no demo member, so no full workshop, waitlist or series")
         return
-    guests = [_guest(*guest) for guest in DEMO_GUESTS]
+    guests = [demo_member_ensure(email=email, first_name=first, last_name=last) for email, first, last in DEMO_GUESTS]
     _full_workshop_with_waitlist(facilitator=facilitator, member=member, guests=guests, stdout=stdout)
     _series_with_an_attended_session(facilitator=facilitator, member=member, guests=guests, stdout=stdout)
 

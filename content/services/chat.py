@@ -21,7 +21,7 @@ from accounts.models import RiskSource
 from accounts.risk import risk_categories_found
 from accounts.services import risk_text_review
 from bloom.exceptions import ApplicationError
-from bloom.links import absolute_reverse, absolute_url
+from bloom.links import absolute_reverse, absolute_url, signed_link_read
 from notifications.services import EmailPriority, email_enqueue, notification_create
 
 from ..models import ChatConversation, ChatMessage, ChatSender, ChatStatus
@@ -105,12 +105,13 @@ def chat_visitor_url(*, conversation: ChatConversation) -> str:
 def chat_visitor_token_read(*, token: str) -> ChatConversation:
     """The visitor conversation a token names. Raises ApplicationError when the token is bad,
     expired, or no longer matches the conversation's email (e.g. after erasure)."""
-    try:
-        data = signing.loads(token, salt=VISITOR_TOKEN_SALT, max_age=VISITOR_TOKEN_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise ApplicationError("This link has expired. Please start a new message.") from exc
-    except signing.BadSignature as exc:
-        raise ApplicationError("This link is not valid.") from exc
+    data = signed_link_read(
+        token,
+        salt=VISITOR_TOKEN_SALT,
+        max_age=VISITOR_TOKEN_MAX_AGE,
+        expired="This link has expired. Please start a new message.",
+        invalid="This link is not valid.",
+    )
     conversation = ChatConversation.objects.filter(
         pk=data.get("c"), user__isnull=True, visitor_email=data.get("e")
     ).first()

@@ -18,7 +18,7 @@ from accounts import services as consent_services
 from accounts.consent import MARKETING_PURPOSE, NEWSLETTER_REQUEST_SOURCE
 from accounts.models import ConsentKind, User
 from bloom.exceptions import ApplicationError
-from bloom.links import absolute_url
+from bloom.links import absolute_url, signed_link_read
 from bloom.text import normalize_email
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
@@ -101,12 +101,13 @@ def subscriber_confirm(*, token: str, request=None) -> Subscriber:
     recorded with `accounts.services.marketing_consent_set` (IP and user agent from `request`),
     which also turns on the newsletter for the account with this address, if any.
     """
-    try:
-        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise ApplicationError("This confirmation link has expired. Please sign up again for a new one.") from exc
-    except signing.BadSignature as exc:
-        raise ApplicationError("This confirmation link is not valid.") from exc
+    data = signed_link_read(
+        token,
+        salt=CONFIRM_SALT,
+        max_age=CONFIRM_MAX_AGE,
+        expired="This confirmation link has expired. Please sign up again for a new one.",
+        invalid="This confirmation link is not valid.",
+    )
     subscriber = Subscriber.objects.select_for_update().filter(pk=data.get("s"), email=data.get("e")).first()
     if subscriber is None:
         raise ApplicationError("This confirmation link is not valid.")

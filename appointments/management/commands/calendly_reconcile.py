@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from appointments import reconcile
+from bloom.progress import progress_bar
 
 BAR_WIDTH = 30
 
@@ -27,8 +28,7 @@ class Command(BaseCommand):
         interactive = hasattr(self.stdout, "isatty") and self.stdout.isatty()
 
         def progress(done: int, total: int) -> None:
-            filled = BAR_WIDTH * done // total if total else BAR_WIDTH
-            line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} events' invitees read"
+            line = f"{progress_bar(done, total, width=BAR_WIDTH)} {done}/{total} events' invitees read"
             if interactive:
                 self.stdout.write(f"\r{line}", ending="")
                 if done == total:

@@ -1,14 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from bloom.progress import progress_bar
 from bloom.retention import retention_apply, retention_policies
-
-BAR_WIDTH = 20
-
-
-def progress_bar(done: int, due: int) -> str:
-    """`[#####...............]`: the share of `due` that is `done`, BAR_WIDTH characters wide."""
-    filled = BAR_WIDTH if not due else min(BAR_WIDTH, BAR_WIDTH * done // due)
-    return "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from bloom.orphans import OrphanResult, orphans_cleanup
+from bloom.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -11,11 +12,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, fix: bool = False, **options):
         def report(index: int, width: int, result: OrphanResult) -> None:
-            bar = "#" * int(20 * index / (width or 1))
+            bar = progress_bar(index, width or 1, empty=" ")
             status = f"{result.found} found"
             if fix and result.found:
                 status += f", {result.fixed} fixed ({result.check.fix_description})"
-            self.stdout.write(f"[{bar:<20}] {index}/{width} {result.app_label}: {result.check.name}: {status}")
+            self.stdout.write(f"{bar} {index}/{width} {result.app_label}: {result.check.name}: {status}")
 
         results = orphans_cleanup(fix=fix, progress=report)
         total_found = sum(r.found for r in results)

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bloom.ledger import TRACKED, ledger_drift_list
+from bloom.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -17,8 +18,7 @@ class Command(BaseCommand):
         def report(table: str, done: int, total: int) -> None:
             checked[table] = done
             if total > chunk_size or done == total:
-                bar = "#" * (int(20 * done / total) if total else 20)
-                self.stdout.write(f"[{bar:<20}] {table}: {done}/{total} rows")
+                self.stdout.write(f"{progress_bar(done, total, empty=' ')} {table}: {done}/{total} rows")
 
         drift = ledger_drift_list(chunk_size=chunk_size, progress=report)
         for item in drift:

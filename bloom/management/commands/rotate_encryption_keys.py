@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bloom.crypto import EncryptionKeyError, RotationProgress, encryption_keys_rotate
+from bloom.progress import progress_bar
 
 BAR_WIDTH = 30
 
@@ -22,8 +23,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
 
         def progress(state: RotationProgress) -> None:
-            filled = BAR_WIDTH * state.seen // (state.total or 1)
-            bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}]"
+            bar = progress_bar(state.seen, state.total or 1, width=BAR_WIDTH)
             self.stdout.write(f"\r{state.label} {bar} {state.seen}/{state.total}", ending="")
             if state.finished:
                 self.stdout.write("")

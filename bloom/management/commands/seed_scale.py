@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from bloom.progress import progress_bar
 from bloom.scale import TABLE_NAMES, ScaleRefused, TableResult, scale_plan, scale_refusals, scale_seed
 
 BAR_WIDTH = 30
@@ -67,7 +68,6 @@ class Command(BaseCommand):
                 f"added {result.added} in {result.seconds:.1f} s"
             )
         else:
-            filled = BAR_WIDTH * done // (total or 1)
-            bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}]"
+            bar = progress_bar(done, total or 1, width=BAR_WIDTH)
             self.stdout.write(f"{start}{result.name:<14} {bar} {done}/{total} items", ending="" if tty else "\n")
         self.stdout.flush()

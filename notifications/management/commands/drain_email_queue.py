@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from bloom.progress import progress_bar
 from notifications.drain import email_queue_drain
 from notifications.services import email_queue_sweep
 
@@ -18,8 +19,7 @@ class Command(BaseCommand):
 
         def progress(result):
             total = max(sweep.due, result.handled) or 1
-            filled = int(30 * result.handled / total)
-            self.stdout.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {result.handled}/{total}", ending="")
+            self.stdout.write(f"\r{progress_bar(result.handled, total, width=30)} {result.handled}/{total}", ending="")
             self.stdout.flush()
 
         result = email_queue_drain(batch_size=batch_size, progress=progress)
