@@ -214,7 +214,6 @@ def _member_registration(workshop: Workshop, email: str) -> tuple[User | None, W
     user = (
         User.objects.filter(email__iexact=email)
         .annotate(active_registration_id=Subquery(active.order_by("pk").values("pk")[:1]))
-        .order_by("pk")
         .first()
     )
     if user is None:
