@@ -40,7 +40,7 @@ def workshop_lock(workshop_id) -> Workshop:
     return Workshop.all_objects.select_for_update().get(pk=workshop_id)
 
 
-def _seat_state(*, workshop: Workshop, member: User) -> tuple[int, object, int]:
+def _seat_state(*, workshop: Workshop, member: User) -> tuple[int, object | None, int | None]:
     """(seats held, the member's active registration id or None, the last waitlist position),
     in one query. Run it after taking the workshop lock, never in the locking statement: a
     statement's subqueries see the rows committed before it started, so counted in the statement
