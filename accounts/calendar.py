@@ -18,6 +18,7 @@ What the .ics holds:
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import secrets
@@ -139,8 +140,22 @@ def calendar_ics(*, member: User, events: list[CalendarEvent], name: str) -> byt
     stamp = timezone.now().astimezone(datetime.UTC).replace(microsecond=0)
     for event in events:
         calendar.add_component(_vevent(event, zone, stamp))
-    calendar.add_missing_timezones()
-    return calendar.to_ical()
+    # As calendar.add_missing_timezones() would, the zones' VTIMEZONEs go first among the
+    # components, right after the calendar's properties; each is built and serialised once
+    # per process (`_vtimezone_ical`), about half the time of a one-event .ics otherwise.
+    zones = b"".join(_vtimezone_ical(tzid) for tzid in sorted(calendar.get_missing_tzids()))
+    ical = calendar.to_ical()
+    return ical.replace(b"BEGIN:VEVENT\r\n", zones + b"BEGIN:VEVENT\r\n", 1) if zones else ical
+
+
+@functools.lru_cache(maxsize=64)
+def _vtimezone_ical(tzid: str) -> bytes:
+    """A zone's VTIMEZONE as .ics lines (empty when the zone is unknown), as icalendar builds it
+    with its default range of transitions (1970-2038): the same for every calendar."""
+    try:
+        return icalendar.Timezone.from_tzid(tzid).to_ical()
+    except ValueError:
+        return b""
 
 
 # --- The private feed -------------------------------------------------------------------

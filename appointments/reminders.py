@@ -156,7 +156,8 @@ def appointment_reminder_send(*, appointment: AppointmentData, kind: str, now: d
     with transaction.atomic():
         current = (
             AppointmentData.objects.select_for_update(of=("self",))
-            .select_related("user__profile", "therapist", "policy_acceptance")
+            # Her preferences too: the notice reads them to decide on the email.
+            .select_related("user__profile", "user__preferences", "therapist", "policy_acceptance")
             .filter(pk=appointment.pk, status=AppointmentStatus.SCHEDULED, user__isnull=False)
             .first()
         )

@@ -74,12 +74,27 @@ def baseline_line(label: str, figure: float | str, stat: str = "median") -> str:
     return f"{'baseline: ' + label:<{LABEL_WIDTH}} {_figure(figure, stat)}"
 
 
+def verdict(ratio: float, target: float) -> str:
+    """`target <= 2.0x PASS` (or MISS): how a ratio to its baseline stands against its target."""
+    return f"target <= {target:.2f}x {'PASS' if ratio <= target else 'MISS'}"
+
+
 def ratio_line(
-    label: str, figure: float | str, ratio: float, base_name: str, extra: str = "", stat: str = "median"
+    label: str,
+    figure: float | str,
+    ratio: float,
+    base_name: str,
+    extra: str = "",
+    stat: str = "median",
+    target: float | None = None,
 ) -> str:
     """Report line of a measured figure (as in `baseline_line`), then `ratio` as a multiple of the
-    baseline called `base_name`, then `extra` as given."""
-    return f"{label:<{LABEL_WIDTH}} {_figure(figure, stat)} = {ratio:5.1f}x {base_name}{extra}"
+    baseline called `base_name`, then `extra` as given, then with `target` the `verdict`."""
+    if target is None:
+        return f"{label:<{LABEL_WIDTH}} {_figure(figure, stat)} = {ratio:5.1f}x {base_name}{extra}"
+    return (
+        f"{label:<{LABEL_WIDTH}} {_figure(figure, stat)} = {ratio:5.2f}x {base_name}{extra}  {verdict(ratio, target)}"
+    )
 
 
 def setup_environment(urlconf: str) -> None:

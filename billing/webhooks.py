@@ -304,20 +304,29 @@ def checkout_session_expired(event: StripeWebhookEvent) -> str:
     return "canceled" if moved else NO_CHANGE
 
 
-def _payment_for_intent(intent: dict) -> PaymentIntent | None:
+def _payment_for_intent_link(payment: PaymentIntent, intent: dict) -> None:
+    intent_id = stripe_client.object_id(intent.get("id"), "pi")
+    if not payment.stripe_payment_intent_id and intent_id:
+        services.payment_stripe_ids_link(payment=payment, stripe_payment_intent_id=intent_id)
+
+
+def _payment_for_intent(intent: dict, *, link: bool = True) -> PaymentIntent | None:
+    """The payment the intent belongs to; with `link`, one without the intent's id gets it."""
     intent_id = stripe_client.object_id(intent.get("id"), "pi")
     payment = selectors.payment_find_for_stripe_object({**intent, "payment_intent": intent_id})
-    if payment is not None and not payment.stripe_payment_intent_id and intent_id:
-        services.payment_stripe_ids_link(payment=payment, stripe_payment_intent_id=intent_id)
+    if link and payment is not None:
+        _payment_for_intent_link(payment, intent)
     return payment
 
 
 def payment_intent_succeeded(event: StripeWebhookEvent) -> str:
     intent = _object(event)
-    payment = _payment_for_intent(intent)
+    # Marking it paid records the intent's id under the same lock: no separate link first.
+    payment = _payment_for_intent(intent, link=False)
     if payment is None:
         return UNMATCHED
     if payment.is_paid:
+        _payment_for_intent_link(payment, intent)
         return NO_CHANGE
     services.payment_mark_succeeded(
         payment=payment,

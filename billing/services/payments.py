@@ -51,8 +51,10 @@ def payment_mark_succeeded(
     tests). Locks the payment row; a payment already paid (or refunded since) is returned
     unchanged and on_paid is not called again. `amount` replaces the amount when Stripe
     captured less than was authorised. Settles the payment's open checks with Stripe.
+    Inside a caller's transaction (a webhook event's) it adds no savepoint: a failure here
+    fails the caller's transaction, as every caller lets it.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         locked = _lock(payment)
         if locked.status in PAID_STATUSES:
             return locked

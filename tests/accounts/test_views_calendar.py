@@ -208,3 +208,45 @@ def test_erasure_turns_the_feed_off(client, member):
     member_anonymize(member=member)
     assert not CalendarFeed.objects.filter(user=member).exists()
     assert client.get(_feed_path(token)).status_code == 404
+
+
+@pytest.mark.parametrize("events", [0, 1, 3])
+def test_an_ics_is_byte_for_byte_what_icalendar_builds_with_its_own_vtimezone(member, monkeypatch, events):
+    """calendar_ics builds each zone's VTIMEZONE once per process (issue 18 point 5): the text is
+    the same as with icalendar's add_missing_timezones, first call or cached."""
+    from accounts import calendar as ics
+
+    now = datetime.datetime(2030, 1, 10, 9, tzinfo=datetime.UTC)
+    monkeypatch.setattr(ics.timezone, "now", lambda: now)
+    items = [
+        ics.CalendarEvent(
+            uid=f"item-{n}",
+            summary=f"Session {n}",
+            starts_at=now + datetime.timedelta(days=n + 1),
+            ends_at=now + datetime.timedelta(days=n + 1, minutes=50),
+            changed_at=now,
+            join_url="https://zoom.us/j/1",
+        )
+        for n in range(events)
+    ]
+    zone = ics.member_zone(member)
+    expected = icalendar.Calendar()
+    for name, value in (
+        ("prodid", ics.PRODID),
+        ("version", "2.0"),
+        ("calscale", "GREGORIAN"),
+        ("method", "PUBLISH"),
+        ("x-wr-calname", "Bloom"),
+        ("x-wr-timezone", zone.key),
+    ):
+        expected.add(name, value)
+    for item in items:
+        expected.add_component(ics._vevent(item, zone, now))
+    expected.add_missing_timezones()
+
+    ics._vtimezone_ical.cache_clear()
+    first = ics.calendar_ics(member=member, events=items, name="Bloom")
+    again = ics.calendar_ics(member=member, events=items, name="Bloom")
+
+    assert first == again == expected.to_ical()
+    assert first.count(b"BEGIN:VTIMEZONE") == (1 if events else 0)

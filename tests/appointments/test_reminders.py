@@ -267,3 +267,27 @@ def test_a_48h_reminder_held_past_its_window_leaves_it_to_the_2h_one():
     assert list(
         AppointmentReminderLog.objects.filter(appointment=appointment, skipped_reason="").values_list("kind", flat=True)
     ) == ["2h", "2h"]
+
+
+# Issue 18 point 5: what one reminder costs, pinned. The outer transaction is a savepoint in a
+# test (2 statements); then: lock the session (with her profile and preferences), claim the
+# portal log (savepoint, insert), the notice (savepoint, insert), the suppression check, the
+# idempotency check, the template, the outbox row (savepoint, insert), the portal log's notice,
+# the outbox row's id, the email log.
+def test_one_reminder_runs_a_pinned_number_of_queries(django_assert_num_queries):
+    appointment = _appointment(40)
+    due = reminders.appointment_reminders_due(kind="48h", now=timezone.now()).get()
+
+    with django_assert_num_queries(18):
+        assert reminders.appointment_reminder_send(appointment=due, kind="48h")
+
+    assert AppointmentReminderLog.objects.filter(appointment=appointment).count() == 2
+    assert EmailQueue.objects.filter(user=appointment.user).count() == 1
+
+
+def test_a_member_without_preferences_still_gets_the_email():
+    appointment = _appointment(40)
+    UserPreferences.objects.filter(user=appointment.user).delete()
+
+    assert reminders.appointment_reminders_send() == 1
+    assert EmailQueue.objects.filter(user=appointment.user, category="clinical").count() == 1

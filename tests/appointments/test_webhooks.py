@@ -328,3 +328,16 @@ def test_update_keeps_a_member_and_therapist_staff_linked_by_hand(therapist):
     appointment.refresh_from_db()
     assert appointment.user == member
     assert appointment.therapist == therapist
+
+
+# Issue 18 point 5: what applying a booking costs, pinned. In a test the event's transaction is
+# a savepoint (2 statements) inside the test's; then: lock the event, the therapist, the member,
+# the invitee's booking (FOR UPDATE), her accepted policy, insert the booking, record the outcome.
+def test_a_booking_is_applied_in_a_pinned_number_of_queries(member, therapist, django_assert_num_queries):
+    event_id = calendly.store_payload(calendly_body(email=member.email))
+
+    with django_assert_num_queries(9):
+        assert calendly.process(event_id=event_id) == "created"
+
+    booking = AppointmentData.objects.get()
+    assert (booking.user, booking.therapist, booking.status) == (member, therapist, AppointmentStatus.SCHEDULED)

@@ -17,6 +17,7 @@ from billing.models import (
     StripeWebhookEvent,
     UserPaymentMethod,
 )
+from billing.webhooks import PROVIDER
 from tests.billing import stripe_fakes as sf
 from tests.factories.billing import BillingCustomerFactory, PaymentIntentFactory, UserPaymentMethodFactory
 
@@ -626,3 +627,37 @@ def test_every_issue_event_type_has_a_handler():
         "setup_intent.succeeded",
     }
     assert required <= set(HANDLERS)
+
+
+# Issue 18 point 5: what applying a payment costs, pinned. In a test the event's transaction is
+# a savepoint (2 statements) inside the test's; then: lock the event, find the payment, lock it,
+# mark it paid (recording the intent's and charge's ids), settle its open checks, the kind's
+# on_paid (the test kind inserts one row), record the outcome.
+def test_payment_intent_succeeded_is_applied_in_a_pinned_number_of_queries(purchases, django_assert_num_queries):
+    payment = PaymentIntentFactory(stripe_checkout_session_id=None, stripe_payment_intent_id=None)
+    obj = sf.payment_intent_obj(payment, status="succeeded", pi_id="pi_pinned_1", charge_id="ch_pinned_1")
+    event_id = PROVIDER.store_payload(sf.event("payment_intent.succeeded", obj))
+
+    with django_assert_num_queries(9):
+        assert PROVIDER.process(event_id) == "paid"
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.stripe_payment_intent_id, payment.stripe_charge_id) == (
+        PaymentStatus.SUCCEEDED,
+        "pi_pinned_1",
+        "ch_pinned_1",
+    )
+    assert purchases.paid == [payment.pk]
+
+
+def test_payment_intent_succeeded_for_a_paid_payment_still_records_the_intent_id(purchases):
+    payment = PaymentIntentFactory(
+        stripe_checkout_session_id=None, stripe_payment_intent_id=None, status=PaymentStatus.SUCCEEDED
+    )
+    obj = sf.payment_intent_obj(payment, status="succeeded", pi_id="pi_late_1")
+
+    assert PROVIDER.process(PROVIDER.store_payload(sf.event("payment_intent.succeeded", obj))) == "no_change"
+
+    payment.refresh_from_db()
+    assert payment.stripe_payment_intent_id == "pi_late_1"
+    assert purchases.paid == []

@@ -236,3 +236,21 @@ def test_feedback_only_from_members_who_attended():
     services.feedback_submit(member=registration.user, workshop=registration.workshop, rating=5)
     feedback = WorkshopFeedback.objects.get()
     assert (feedback.rating, feedback.comments) == (5, "")
+
+
+# Issue 18 point 5: what a sign-up holds the workshop lock for, pinned (the test's transaction
+# makes the service's a savepoint: 2 statements). Lock, one query for seats, her registration
+# and the waitlist's end, then the inserts.
+@pytest.mark.parametrize(("full", "queries"), [(False, 5), (True, 6)], ids=["seated", "waitlisted"])
+def test_a_sign_up_runs_a_pinned_number_of_queries(django_assert_num_queries, full, queries):
+    workshop = WorkshopFactory(capacity=1)
+    if full:
+        services.registration_create(member=UserFactory(), workshop=workshop)
+    member = UserFactory()
+
+    with django_assert_num_queries(queries):
+        registration = services.registration_create(member=member, workshop=workshop)
+
+    assert registration.status == (RegistrationStatus.WAITLISTED if full else RegistrationStatus.REGISTERED)
+    with django_assert_num_queries(5):  # again: lock, state, her registration back, unchanged
+        assert services.registration_create(member=member, workshop=workshop) == registration

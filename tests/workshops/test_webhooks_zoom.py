@@ -255,3 +255,51 @@ def test_sweeper_re_enqueues_only_stale_unprocessed_events(monkeypatch):
     ZoomWebhookEvent.objects.filter(pk=done.pk).update(created_at=timezone.now() - timedelta(minutes=10))
     assert webhooks_sweep_task() == {"stripe": 0, "calendly": 0, "zoom": 1}
     assert enqueued == [str(stale.pk)]
+
+
+def _member_joining(*, registered: bool):
+    """A workshop, a member (registered for it or not) and her join at its start."""
+    workshop = WorkshopFactory()
+    member = UserFactory()
+    if registered:
+        WorkshopRegistrationFactory(workshop=workshop, user=member)
+    payload = participant_event(
+        "meeting.participant_joined",
+        meeting_id=workshop.zoom_meeting_id,
+        email=member.email,
+        at=_iso(workshop.starts_at),
+    )
+    return workshop, member, payload
+
+
+# Issue 18 point 5: what applying a join costs, pinned. In a test the event's transaction is a
+# savepoint (2 statements) inside the test's; the statements: lock the event, find the workshop,
+# take the participant's key and locks (one statement), insert the connection event, read her
+# events with the meeting's ends, the member (with her registration's id), the attendance row,
+# insert it, record the outcome; a registered member adds her registration and marking it attended.
+@pytest.mark.parametrize(("registered", "queries"), [(False, 11), (True, 13)], ids=["member", "registered"])
+def test_a_join_is_applied_in_a_pinned_number_of_queries(django_assert_num_queries, registered, queries):
+    workshop, member, payload = _member_joining(registered=registered)
+    event_id = zoom.store_payload(payload)
+
+    with django_assert_num_queries(queries):
+        assert zoom.process(event_id) == "joined"
+
+    attendance = WorkshopAttendance.objects.get(workshop=workshop)
+    assert attendance.user == member and attendance.joined_at == workshop.starts_at
+    assert (attendance.registration is not None) is registered
+    if registered:
+        assert attendance.registration.status == RegistrationStatus.ATTENDED
+    assert zoom.process(event_id) == "skipped"  # processed once
+
+
+def test_a_second_delivery_of_the_same_join_stores_no_second_connection_event():
+    workshop, _member, payload = _member_joining(registered=False)
+    first = zoom.store_payload(payload)
+    # Zoom retried with another event_ts: a new row of its own, the same connection event.
+    second = zoom.store_payload({**payload, "event_ts": payload["event_ts"] + 1})
+
+    assert zoom.process(first) == "joined"
+    assert zoom.process(second) == "duplicate"
+    assert workshop.connection_events.count() == 1
+    assert WorkshopAttendance.objects.filter(workshop=workshop).count() == 1

@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -165,25 +166,64 @@ def _advisory_lock(name: str, *, shared: bool = False) -> None:
         cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [name])
 
 
-def _participant_lock(workshop: Workshop, participant_key: str) -> None:
-    # Two workers applying the same participant's events at once would each recompute
-    # without the other's event: a transaction-scoped lock per participant serialises them.
-    # The shared workshop lock lets a meeting's end (which takes it exclusively) wait for,
-    # and be seen by, every recompute in flight.
-    _advisory_lock(f"workshop_attendance:{workshop.pk}", shared=True)
-    _advisory_lock(f"workshop_attendance:{workshop.pk}:{participant_key}")
+# Two workers applying the same participant's events at once would each recompute without
+# the other's event: a transaction-scoped lock per participant serialises them. The shared
+# workshop lock, taken first, lets a meeting's end (which takes it exclusively) wait for, and
+# be seen by, every recompute in flight. A connection belongs to the participant its first
+# stored event named (else `participant_key_for`'s key): one statement finds the key and takes
+# both locks in that order (PostgreSQL evaluates the select list left to right).
+_KEY_AND_LOCKS_SQL = """
+SELECT k.participant_key,
+       pg_advisory_xact_lock_shared(hashtextextended(%s, 0)),
+       pg_advisory_xact_lock(hashtextextended(%s || k.participant_key, 0))
+FROM (SELECT COALESCE(
+    (SELECT participant_key FROM workshop_connection_events WHERE workshop_id = %s AND connection_id = %s LIMIT 1),
+    %s
+) AS participant_key) AS k
+"""
+
+# The same event again (a retried delivery, or a worker holding another participant's lock
+# that stored it meanwhile) inserts nothing: the unique constraint
+# workshop_connection_events_once decides, without a savepoint or a read before.
+_EVENT_INSERT_SQL = """
+INSERT INTO workshop_connection_events
+    (id, workshop_id, participant_key, connection_id, kind, at, participant_email, participant_name,
+     registrant_id, created_at)
+VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s, %s, %s, now())
+ON CONFLICT (workshop_id, connection_id, kind, at) DO NOTHING
+RETURNING id
+"""
+
+
+def _participant_key_lock(workshop: Workshop, *, connection_id: str, fallback: str) -> str:
+    """The connection's participant key, with the participant's locks held (see above)."""
+    lock = f"workshop_attendance:{workshop.pk}"
+    with connection.cursor() as cursor:
+        cursor.execute(_KEY_AND_LOCKS_SQL, [lock, f"{lock}:", workshop.pk, connection_id, fallback])
+        return cursor.fetchone()[0]
 
 
 def _member_registration(workshop: Workshop, email: str) -> tuple[User | None, WorkshopRegistration | None]:
+    """The member with this email and her active registration for the workshop.
+
+    One query when she has no registration (or there is no such member), two when she has.
+    """
     if not email:
         return None, None
-    user = User.objects.filter(email__iexact=email).first()
+    active = WorkshopRegistration.objects.filter(registration_active_q(member=OuterRef("pk")), workshop=workshop)
+    user = (
+        User.objects.filter(email__iexact=email)
+        .annotate(active_registration_id=Subquery(active.order_by("pk").values("pk")[:1]))
+        .first()
+    )
     if user is None:
         return None, None
-    return user, WorkshopRegistration.objects.filter(registration_active_q(member=user), workshop=workshop).first()
+    if user.active_registration_id is None:
+        return user, None
+    return user, WorkshopRegistration.objects.get(pk=user.active_registration_id)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def attendance_recompute(*, workshop: Workshop, participant_key: str) -> WorkshopAttendance | None:
     """Rewrite one participant's Zoom attendance row from all their stored connection events
     and the meeting's ends.
@@ -195,14 +235,17 @@ def attendance_recompute(*, workshop: Workshop, participant_key: str) -> Worksho
     Callers hold the participant's lock (`attendance_connection_record` does). Returns None
     when the participant has no events.
     """
-    events = list(
-        WorkshopConnectionEvent.objects.filter(workshop=workshop, participant_key=participant_key).order_by(
-            "at", "created_at"
-        )
+    # The participant's events and the meeting's ends in one query (an end has no connection
+    # and no participant: workshop_connection_events_end_has_no_connection).
+    rows = list(
+        WorkshopConnectionEvent.objects.filter(workshop=workshop)
+        .filter(Q(participant_key=participant_key) | Q(connection_id="", kind=ENDED))
+        .order_by("at", "created_at")
     )
+    events = [row for row in rows if row.participant_key == participant_key]
     if not events:
         return None
-    meeting_ends = WorkshopConnectionEvent.objects.filter(workshop=workshop, kind=ENDED).values_list("at", flat=True)
+    meeting_ends = [row.at for row in rows if row.kind == ENDED]
     figures = attendance_figures(((event.connection_id, event.kind, event.at) for event in events), meeting_ends)
     email = next((event.participant_email for event in events if event.participant_email), "")
     name = next((event.participant_name for event in reversed(events) if event.participant_name), "")
@@ -231,7 +274,7 @@ def attendance_recompute(*, workshop: Workshop, participant_key: str) -> Worksho
     return row
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def attendance_connection_record(
     *,
     workshop: Workshop,
@@ -252,29 +295,17 @@ def attendance_connection_record(
     attended and recounts their series progress after commit. Returns (row, created).
     """
     email = email.strip().lower()
-    participant_key = WorkshopConnectionEvent.objects.filter(
-        workshop=workshop, connection_id=connection_id
-    ).values_list("participant_key", flat=True).first() or participant_key_for(
-        email=email, registrant_id=registrant_id, connection_id=connection_id
+    participant_key = _participant_key_lock(
+        workshop,
+        connection_id=connection_id,
+        fallback=participant_key_for(email=email, registrant_id=registrant_id, connection_id=connection_id),
     )
-    _participant_lock(workshop, participant_key)
-    try:
-        with transaction.atomic():
-            _, created = WorkshopConnectionEvent.objects.get_or_create(
-                workshop=workshop,
-                connection_id=connection_id,
-                kind=kind,
-                at=at,
-                defaults={
-                    "participant_key": participant_key,
-                    "participant_email": email,
-                    "participant_name": name[:200],
-                    "registrant_id": registrant_id[:200],
-                },
-            )
-    except IntegrityError:
-        # The same event, stored meanwhile by a worker holding another participant's lock.
-        created = False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVENT_INSERT_SQL,
+            [workshop.pk, participant_key, connection_id, kind, at, email, name[:200], registrant_id[:200]],
+        )
+        created = cursor.fetchone() is not None
     if not created:
         return WorkshopAttendance.objects.filter(
             workshop=workshop, source=AttendanceSource.ZOOM, participant_key=participant_key

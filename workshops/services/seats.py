@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,7 +29,7 @@ from ..models import (
     WorkshopStatus,
     WorkshopWaitlistEntry,
 )
-from ..selectors import registration_active_q, workshop_seats_held
+from ..selectors import registration_active_q, workshop_seats_annotate, workshop_seats_held
 from .notices import registration_notice_queue
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,24 @@ def workshop_lock(workshop_id) -> Workshop:
     return Workshop.all_objects.select_for_update().get(pk=workshop_id)
 
 
+def _seat_state(*, workshop: Workshop, member: User) -> tuple[int, object | None, int | None]:
+    """(seats held, the member's active registration id or None, the last waitlist position),
+    in one query. Run it after taking the workshop lock, never in the locking statement: a
+    statement's subqueries see the rows committed before it started, so counted in the statement
+    that waited for the lock they would miss the seat its previous holder just took."""
+    active = WorkshopRegistration.objects.filter(registration_active_q(member=member), workshop=OuterRef("pk"))
+    last = WorkshopWaitlistEntry.objects.filter(workshop=OuterRef("pk")).order_by().values("workshop")
+    return (
+        workshop_seats_annotate(Workshop.all_objects.filter(pk=workshop.pk))
+        .annotate(
+            existing_id=Subquery(active.order_by("pk").values("pk")[:1]),
+            last_position=Subquery(last.annotate(last=Max("position")).values("last")),
+        )
+        .values_list("seats_held", "existing_id", "last_position")
+        .get()
+    )
+
+
 @transaction.atomic
 def registration_create(*, member: User, workshop: Workshop) -> WorkshopRegistration:
     """Give the member a seat, or a place on the waitlist when the workshop is full.
@@ -48,17 +66,18 @@ def registration_create(*, member: User, workshop: Workshop) -> WorkshopRegistra
     Idempotent: a member who already holds an active registration gets it back unchanged.
     A paid workshop's seat starts with payment_status "pending" (held for
     WORKSHOPS_PAYMENT_HOLD_MINUTES until billing reports the payment). Queues a
-    confirmation or waitlist notice after commit.
+    confirmation or waitlist notice after commit. While the lock is held: one query for the
+    seats, her registration and the waitlist's end, then the inserts.
     """
     locked = workshop_lock(workshop.pk)
-    existing = WorkshopRegistration.objects.filter(registration_active_q(member=member), workshop=locked).first()
-    if existing is not None:
-        return existing
+    seats_held, existing_id, last_position = _seat_state(workshop=locked, member=member)
+    if existing_id is not None:
+        return WorkshopRegistration.objects.get(pk=existing_id)
     if not locked.is_bookable:
         raise ApplicationError("This workshop is not open for registration.")
 
     registration = WorkshopRegistration(user=member, workshop=locked, amount=locked.price, currency=locked.currency)
-    if workshop_seats_held(workshop=locked) < locked.capacity:
+    if seats_held < locked.capacity:
         registration.status = RegistrationStatus.REGISTERED
         registration.payment_status = PaymentStatus.NOT_REQUIRED if locked.is_free else PaymentStatus.PENDING
         registration.save()
@@ -69,8 +88,9 @@ def registration_create(*, member: User, workshop: Workshop) -> WorkshopRegistra
     registration.status = RegistrationStatus.WAITLISTED
     registration.payment_status = PaymentStatus.NOT_REQUIRED
     registration.save()
-    last = WorkshopWaitlistEntry.objects.filter(workshop=locked).aggregate(last=Max("position"))["last"] or 0
-    WorkshopWaitlistEntry.objects.create(workshop=locked, user=member, registration=registration, position=last + 1)
+    WorkshopWaitlistEntry.objects.create(
+        workshop=locked, user=member, registration=registration, position=(last_position or 0) + 1
+    )
     registration_notice_queue(kind="waitlisted", registration_id=registration.pk)
     return registration
 
