@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from bloom.admin import AuditedReadMixin, Confirm, ConfirmField, ReadOnlyAdmin, row_action
+from bloom.admin import AuditedReadMixin, Confirm, ConfirmField, LargeTableMixin, ReadOnlyAdmin, row_action
 
 from .admin_home import data_request_deadline_q
 from .assignables import assignable_list
@@ -89,7 +89,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(LargeTableMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreateForm
     ordering = ["email"]
@@ -110,7 +110,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(UserProfile)
-class UserProfileAdmin(admin.ModelAdmin):
+class UserProfileAdmin(LargeTableMixin, admin.ModelAdmin):
     list_display = ["user", "preferred_name", "stage", "email_verified", "onboarding_completed", "marketing_consent"]
     # No filter on stage: it is encrypted (docs/adr/0330).
     list_filter = ["email_verified", "onboarding_completed", "marketing_consent"]
@@ -124,7 +124,7 @@ class UserProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserPreferences)
-class UserPreferencesAdmin(admin.ModelAdmin):
+class UserPreferencesAdmin(LargeTableMixin, admin.ModelAdmin):
     list_display = ["user", "notification_channel", "appointment_reminders", "newsletter"]
     list_filter = ["notification_channel", "newsletter", "wellness_reminders"]
     search_fields = ["user__email"]
@@ -142,7 +142,7 @@ class UserAchievementAdmin(admin.ModelAdmin):
 
 
 @admin.register(WellnessEntry)
-class WellnessEntryAdmin(HealthReadAuditMixin, admin.ModelAdmin):
+class WellnessEntryAdmin(LargeTableMixin, HealthReadAuditMixin, admin.ModelAdmin):
     """Only check-ins she shares with her clinician now (and an entry whose note raised a risk
     alert); once she stops sharing, none are listed or opened. Lists show scores only; opening
     an entry shows its notes and is written to the audit log."""
@@ -248,7 +248,7 @@ class AdminActivityLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MemberPause)
-class MemberPauseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
+class MemberPauseAdmin(LargeTableMixin, HealthReadAuditMixin, ReadOnlyAdmin):
     """Members' breaks: lists show the dates only; opening one shows why, and is audited."""
 
     list_display = ["user", "starts_at", "ends_at", "ended_at"]
@@ -444,7 +444,7 @@ class ScreeningResponseAdmin(HealthReadAuditMixin, ReadOnlyAdmin):
 
 
 @admin.register(MemberScreeningPoint)
-class MemberScreeningPointAdmin(ReadOnlyAdmin):
+class MemberScreeningPointAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ["reached_at", "user", "point", "status", "reminded_at"]
     list_filter = ["status", "point"]
     search_fields = ["user__email"]

@@ -8,7 +8,14 @@ from django.db import models
 from django.utils import timezone
 
 from bloom.crypto import EncryptedDateField, EncryptedDecimalField, EncryptedIntegerField, EncryptedTextField
-from bloom.fields import choice_constraint, choice_field, ip_address_field, optional_user_fk
+from bloom.fields import (
+    choice_constraint,
+    choice_field,
+    iexact_index,
+    ip_address_field,
+    optional_user_fk,
+    search_index,
+)
 from bloom.models import DbNow, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
 
 
@@ -53,6 +60,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         db_table = "users"
         ordering = ["email"]
+        indexes = [
+            iexact_index("email", name="users_email_upper_idx"),
+            search_index("email", name="users_email_search_idx"),
+            search_index("first_name", name="users_first_search_idx"),
+            search_index("last_name", name="users_last_search_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -107,6 +120,11 @@ class UserProfile(TimeStampedModel):
 
     class Meta:
         db_table = "user_profiles"
+        indexes = [
+            search_index("first_name", name="profiles_first_search_idx"),
+            search_index("last_name", name="profiles_last_search_idx"),
+            search_index("preferred_name", name="profiles_preferred_search_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Profile of {self.user_id}"

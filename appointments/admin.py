@@ -9,7 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from bloom.admin import AdminViewsMixin, AuditedReadMixin, DeleteGuardMixin, ReadOnlyAdmin, SoftDeleteAdmin
+from bloom.admin import (
+    AdminViewsMixin,
+    AuditedReadMixin,
+    DeleteGuardMixin,
+    LargeTableMixin,
+    ReadOnlyAdmin,
+    SoftDeleteAdmin,
+)
 from bloom.admin_webhooks import WebhookEventAdminMixin
 from bloom.exceptions import ApplicationError
 
@@ -125,7 +132,7 @@ class AppointmentCodesForm(forms.ModelForm):
 
 
 @admin.register(AppointmentData)
-class AppointmentDataAdmin(AttendanceAdminMixin, FencedAdminMixin, DeleteGuardMixin, admin.ModelAdmin):
+class AppointmentDataAdmin(LargeTableMixin, AttendanceAdminMixin, FencedAdminMixin, DeleteGuardMixin, admin.ModelAdmin):
     form = AppointmentCodesForm
     list_display = ["starts_at", "user", "invitee_email", "therapist", "status", "created_at"]
     list_filter = ["status", "therapist", ("user", admin.EmptyFieldListFilter)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q
 
-from bloom.admin import AuditedReadMixin, Confirm, ReadOnlyAdmin, YesNoFilter, row_action
+from bloom.admin import AuditedReadMixin, Confirm, LargeTableMixin, ReadOnlyAdmin, YesNoFilter, row_action
 from bloom.admin_webhooks import WebhookEventAdminMixin
 
 from . import services, webhooks
@@ -291,7 +291,8 @@ class StripeWebhookEventAdmin(WebhookEventAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(UserPaymentSummary)
-class UserPaymentSummaryAdmin(ReadOnlyAdmin):
+class UserPaymentSummaryAdmin(LargeTableMixin, ReadOnlyAdmin):
+    estimate_table = "users"  # the view has a row per user
     list_display = (
         "user",
         "total_paid",

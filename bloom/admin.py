@@ -11,6 +11,9 @@ bloom/admin_audit.py, the audit trail, and bloom/admin_workflow.py, the approval
 - `AuditedReadMixin`: opening a sensitive record's page writes a READ row in the audit trail.
 - `ConstraintErrorsMixin`: a save the database refuses shows the constraint's sentence on the
   form, with what was typed kept (bloom/constraints.py, docs/adr/0240).
+- `LargeTableMixin` / `LargeTablePaginator`: lists of tables that grow by the million (the audit
+  trail, analytics, the outbox) count at most 10,000 matching rows and estimate the whole
+  table's size from PostgreSQL's statistics (docs/adr/0430).
 
 docs/admin.md shows how to write an action with them; docs/adr/0135-one-admin-toolkit.md says why.
 """
@@ -24,16 +27,66 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.core.paginator import Paginator
+from django.db import IntegrityError, connections
 from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.functional import cached_property
 
 from bloom.constraints import constraint_error, error_sentences
 from bloom.exceptions import ApplicationError
 
 CONFIRM_TEMPLATE = "admin/bloom/confirm_action.html"
+
+COUNT_CAP = 10_000  # matching rows a large table's list counts exactly; beyond it, "more than"
+
+
+class LargeTablePaginator(Paginator):
+    """A paginator whose count stays cheap on a table of millions of rows.
+
+    The whole table (no filter, no search) is counted from PostgreSQL's statistics
+    (`pg_class.reltuples`, kept by autovacuum and ANALYZE) once it holds more than COUNT_CAP
+    rows; a filtered list counts its matches up to COUNT_CAP + 1. `estimated` and `capped`
+    say which, for the page's "about" / "more than" wording (templates/admin/pagination.html).
+    """
+
+    estimated = False
+    capped = False
+    estimate_table = ""  # for a list that reads a view: the table with one row per row of it
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        query = queryset.query
+        if not query.where and not query.distinct and not query.combinator:
+            table = self.estimate_table or queryset.model._meta.db_table
+            with connections[queryset.db].cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table])
+                row = cursor.fetchone()
+            if row and row[0] > COUNT_CAP:
+                self.estimated = True
+                return int(row[0])
+        found = queryset.order_by()[: COUNT_CAP + 1].count()
+        if found > COUNT_CAP:
+            self.capped = True
+            return COUNT_CAP
+        return found
+
+
+class LargeTableMixin:
+    """For the admin list of a table that grows without bound: `LargeTablePaginator`, and no
+    second count of the whole table beside a filtered one."""
+
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+    estimate_table = ""  # see LargeTablePaginator.estimate_table
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        paginator.estimate_table = self.estimate_table
+        return paginator
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

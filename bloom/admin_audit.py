@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from bloom.admin import ReadOnlyAdmin
+from bloom.admin import LargeTableMixin, ReadOnlyAdmin
 from bloom.audit import audit_csv_write
 from bloom.models import AuditEntry
 
@@ -44,7 +44,7 @@ def _as_uuid(term: str) -> uuid.UUID | None:
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(LargeTableMixin, ReadOnlyAdmin):
     """Search: a person's email or user id (as actor or as whose data), a record as
     `table:pk` (e.g. `contact_submissions:<id>`), or a bare row id."""
 

@@ -95,3 +95,27 @@ def optional_user_fk(**kwargs) -> models.ForeignKey:
 def ip_address_field(**kwargs) -> models.GenericIPAddressField:
     """The client address a request came from, when known."""
     return models.GenericIPAddressField(null=True, blank=True, **kwargs)
+
+
+def _upper_text(field: str):
+    # What PostgreSQL's backend compares for `iexact` and `icontains` is UPPER("col"::text);
+    # PostgreSQL stores UPPER("col") on a varchar column with that cast made explicit, so the
+    # planner matches the two.
+    from django.db.models.functions import Upper
+
+    return Upper(field)
+
+
+def search_index(field: str, *, name: str):
+    """A GIN trigram index on UPPER(field::text), which the admin's search box reads
+    (`icontains` is `UPPER(col::text) LIKE UPPER('%…%')`) instead of scanning the table.
+    Needs the pg_trgm extension (accounts/migrations/0052; docs/adr/0430)."""
+    from django.contrib.postgres.indexes import GinIndex, OpClass
+
+    return GinIndex(OpClass(_upper_text(field), name="gin_trgm_ops"), name=name)
+
+
+def iexact_index(field: str, *, name: str) -> models.Index:
+    """A btree index on UPPER(field::text), for `field__iexact` lookups (an address matched
+    whatever its case, as the Calendly and Zoom webhooks match a member's email)."""
+    return models.Index(_upper_text(field), name=name)

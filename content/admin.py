@@ -23,6 +23,7 @@ from bloom.admin import (
     AuditedReadMixin,
     ConstraintErrorsMixin,
     CountColumnsMixin,
+    LargeTableMixin,
     ReadOnlyAdmin,
     SoftDeleteAdmin,
     count_column,
@@ -305,7 +306,7 @@ def _csv_response(text: str, name: str):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
+class SubscriberAdmin(LargeTableMixin, ConstraintErrorsMixin, AdminViewsMixin, admin.ModelAdmin):
     admin_views = [("import/", "import_view", "import")]
     change_list_template = "content/admin/subscriber_change_list.html"
     list_display = ["email", "first_name", "status", "source", "engagement_score", "confirmed_at", "created_at"]
@@ -706,7 +707,7 @@ def _campaign_report_context(campaign: NewsletterCampaign) -> dict:
 
 
 @admin.register(AnalyticsEvent)
-class AnalyticsEventAdmin(ReadOnlyAdmin):
+class AnalyticsEventAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ["created_at", "event_name", "category", "path", "session_id", "user", "blog_post"]
     list_filter = ["category", "created_at"]
     search_fields = ["event_name", "path", "session_id"]

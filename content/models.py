@@ -6,7 +6,13 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from bloom.crypto import EncryptedTextField, encrypted_file_storage
-from bloom.fields import choice_constraint, choice_field, ip_address_field, optional_user_fk
+from bloom.fields import (
+    choice_constraint,
+    choice_field,
+    ip_address_field,
+    optional_user_fk,
+    search_index,
+)
 from bloom.models import SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field
 
 # --- Blog -------------------------------------------------------------------------------
@@ -201,7 +207,11 @@ class Subscriber(TimeStampedModel):
             ),
             models.CheckConstraint(condition=Q(engagement_score__lte=100), name="subscribers_engagement_range"),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="idx_subscribers_status")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="idx_subscribers_status"),
+            search_index("email", name="subscribers_email_search_idx"),
+            search_index("first_name", name="subscribers_first_search_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -30,6 +30,7 @@ from bloom.admin import (
     ConstraintErrorsMixin,
     CountColumnsMixin,
     DeleteGuardMixin,
+    LargeTableMixin,
     ReadOnlyAdmin,
     SoftDeleteAdmin,
     count_column,
@@ -481,7 +482,7 @@ _ENROLLMENT_TABLE = {
 
 
 @admin.register(CourseEnrollment)
-class CourseEnrollmentAdmin(ReadOnlyAdmin):
+class CourseEnrollmentAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = (
         "user",
         "course",
@@ -580,7 +581,7 @@ class CourseDiscountCodeAdmin(ConstraintErrorsMixin, DeleteGuardMixin, admin.Mod
 
 
 @admin.register(CourseProgress)
-class CourseProgressAdmin(ReadOnlyAdmin):
+class CourseProgressAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("user", "lesson", "status", "last_viewed_at", "completed_at")
     list_filter = ("status",)
     search_fields = ("user__email", "lesson__title")
@@ -588,7 +589,7 @@ class CourseProgressAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LessonCompletionDetail)
-class LessonCompletionDetailAdmin(ReadOnlyAdmin):
+class LessonCompletionDetailAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("progress", "time_spent_seconds", "slides_total", "view_count", "completed_at")
     list_filter = ("completed_at",)
     search_fields = ("progress__user__email", "progress__lesson__title")
@@ -604,7 +605,7 @@ class CourseMilestoneAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CourseActivityLog)
-class CourseActivityLogAdmin(ReadOnlyAdmin):
+class CourseActivityLogAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("created_at", "user", "activity_type", "enrollment", "lesson")
     list_filter = ("activity_type",)
     search_fields = ("user__email", "lesson__title")
@@ -668,7 +669,8 @@ class CourseOverviewAdmin(ReadOnlyAdmin):
 
 
 @admin.register(UserCourseStats)
-class UserCourseStatsAdmin(ReadOnlyAdmin):
+class UserCourseStatsAdmin(LargeTableMixin, ReadOnlyAdmin):
+    estimate_table = "course_enrollments"  # the view has a row per enrollment
     list_display = (
         "user",
         "course",

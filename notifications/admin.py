@@ -8,7 +8,15 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from bloom.admin import AdminViewsMixin, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, YesNoFilter, row_action
+from bloom.admin import (
+    AdminViewsMixin,
+    ConstraintErrorsMixin,
+    LargeTableMixin,
+    ReadOnlyAdmin,
+    SoftDeleteAdmin,
+    YesNoFilter,
+    row_action,
+)
 from bloom.admin_workflow import WorkflowAdminMixin
 
 from . import rendering, services
@@ -59,7 +67,7 @@ class StuckEmailFilter(YesNoFilter):
 
 
 @admin.register(EmailQueue)
-class EmailQueueAdmin(ReadOnlyAdmin):
+class EmailQueueAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("subject", "to_email", "category", "priority", "status", "scheduled_at", "retry_count", "sent_at")
     list_filter = ("status", StuckEmailFilter, "priority", "category", "scheduled_at")
     search_fields = ("to_email", "subject", "idempotency_key", "message_id")
@@ -299,7 +307,7 @@ class EmailAutomationLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EmailCampaignMetric)
-class EmailCampaignMetricAdmin(ReadOnlyAdmin):
+class EmailCampaignMetricAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = (
         "recipient_email",
         "campaign_id",

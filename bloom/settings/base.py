@@ -39,6 +39,7 @@ DJANGO_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # OpClass in index expressions (the admin search indexes, bloom/fields.py)
     "django.contrib.humanize",
 ]
 THIRD_PARTY_APPS = [
