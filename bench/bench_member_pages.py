@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+from bench_courses import _course, _enroll
 from support import alternating, minimal, print_sections, scratch_database, setup_environment
 
 # isort: split
@@ -36,32 +37,9 @@ def _target() -> float:
 
 
 def _big_course(member):
-    """A course of 500 lessons in 20 modules, with `member` enrolled and one lesson done."""
-    from django.utils import timezone
-
-    from courses.models import Course, CourseEnrollment, CourseLesson, CourseModule
-    from courses.services import course_progress_update
-
-    course = Course.objects.create(title="Bench course (500 lessons)", slug="bench-member-500", status="published")
-    modules = CourseModule.objects.bulk_create(
-        [CourseModule(course=course, title=f"Module {m}", position=m) for m in range(20)]
-    )
-    CourseLesson.objects.bulk_create(
-        [
-            CourseLesson(
-                module=modules[i // 25],
-                title=f"Lesson {i}",
-                position=i,
-                status="published",
-                duration_minutes=8,
-                slides=[f"<h2>Slide {s}</h2><p>{'Calm, kind words. ' * 20}</p>" for s in range(4)],
-            )
-            for i in range(500)
-        ]
-    )
-    CourseEnrollment.objects.create(user=member, course=course, payment_status="free", enrolled_at=timezone.now())
-    first = CourseLesson.objects.filter(module__course=course).order_by("position").first()
-    course_progress_update(member=member, lesson=first, completed=True, time_spent_seconds=120)
+    """A course of 500 lessons in 20 modules (bench_courses' shape), `member` enrolled, one lesson done."""
+    course = _course(500, lessons=500, modules=20)
+    _enroll(member, course)
     return course
 
 
