@@ -135,9 +135,9 @@ class AppointmentCodesForm(forms.ModelForm):
 class AppointmentDataAdmin(LargeTableMixin, AttendanceAdminMixin, FencedAdminMixin, DeleteGuardMixin, admin.ModelAdmin):
     form = AppointmentCodesForm
     list_display = ["starts_at", "user", "invitee_email", "therapist", "status", "created_at"]
-    list_filter = ["status", "therapist", ("user", admin.EmptyFieldListFilter)]
+    # The starts_at filter instead of a date hierarchy, whose first level reads every session's year.
+    list_filter = ["status", "starts_at", "therapist", ("user", admin.EmptyFieldListFilter)]
     search_fields = ["invitee_email", "invitee_name", "user__email", "therapist__display_name", "calendly_invitee_uri"]
-    date_hierarchy = "starts_at"
     list_select_related = ["user", "therapist"]
     raw_id_fields = ["user", "therapist"]
     readonly_fields = [

@@ -7,33 +7,29 @@ import uuid
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.functional import cached_property
 
 from bloom.admin import LargeTableMixin, ReadOnlyAdmin
-from bloom.audit import audit_csv_write
+from bloom.audit import audit_csv_write, audited_tables
 from bloom.models import AuditEntry
 
 EXPORT_PERMISSION = "bloom.export_auditentry"
 
 
-class EstimatedCountPaginator(Paginator):
-    """The unfiltered trail is counted from PostgreSQL's statistics, not by scanning it."""
+class AuditedTableFilter(admin.SimpleListFilter):
+    """The trail's tables, from the audit's own list (`audited_tables`), not a DISTINCT over
+    millions of rows (1.9 s at 100x)."""
 
-    @cached_property
-    def count(self) -> int:
-        query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'audit_trail'::regclass")
-                estimate = cursor.fetchone()[0]
-            if estimate > 100_000:
-                return estimate
-        return super().count
+    title = "table"
+    parameter_name = "table_name"
+
+    def lookups(self, request, model_admin):
+        return [(table.table, table.table) for table in audited_tables()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(table_name=self.value()) if self.value() else queryset
 
 
 def _as_uuid(term: str) -> uuid.UUID | None:
@@ -59,12 +55,11 @@ class AuditEntryAdmin(LargeTableMixin, ReadOnlyAdmin):
         "source",
         "subject",
     ]
-    list_filter = ["operation", "actor_kind", "occurred_at", "table_name"]
-    date_hierarchy = "occurred_at"
+    # No date hierarchy: its first level is a DISTINCT over every row's year (4 s at 100x);
+    # the occurred_at filter gives today, the past 7 days, this month and this year.
+    list_filter = ["operation", "actor_kind", "occurred_at", AuditedTableFilter]
     search_fields = ["row_pk"]
     search_help_text = "A person's email or user id, a record as table:id, or a row id."
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
     actions = ["export_csv"]
     readonly_fields = [
         *list_display,

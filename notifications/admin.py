@@ -24,6 +24,7 @@ from .admin_home import email_stuck_q
 from .models import (
     EmailAutomationLog,
     EmailCampaignMetric,
+    EmailPriority,
     EmailQueue,
     EmailSequence,
     EmailSequenceEnrollment,
@@ -54,6 +55,20 @@ def _html_preview(html: str, text: str):
 _REQUEUE = {"things": "email", "unchanged": "{things} left alone: sent or being sent."}
 
 
+class PriorityFilter(admin.SimpleListFilter):
+    """High, normal, low from EmailPriority, not a DISTINCT over the outbox's millions of rows."""
+
+    title = "priority"
+    parameter_name = "priority"
+
+    def lookups(self, request, model_admin):
+        return [(str(value), label) for value, label in EmailPriority.choices]
+
+    def queryset(self, request, queryset):
+        known = {str(value) for value in EmailPriority.values}
+        return queryset.filter(priority=int(self.value())) if self.value() in known else queryset
+
+
 class StuckEmailFilter(YesNoFilter):
     """Queued or sending well past their time (the admin home links here)."""
 
@@ -69,9 +84,10 @@ class StuckEmailFilter(YesNoFilter):
 @admin.register(EmailQueue)
 class EmailQueueAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("subject", "to_email", "category", "priority", "status", "scheduled_at", "retry_count", "sent_at")
-    list_filter = ("status", StuckEmailFilter, "priority", "category", "scheduled_at")
+    list_filter = ("status", StuckEmailFilter, PriorityFilter, "category", "scheduled_at")
     search_fields = ("to_email", "subject", "idempotency_key", "message_id")
-    date_hierarchy = "scheduled_at"
+    # No date hierarchy: its first level is a DISTINCT over every email's year (the outbox
+    # holds millions); the scheduled_at filter covers today to this year.
     ordering = ("-created_at",)
     readonly_fields = ("preview",)
     exclude = ("mime_message", "html_body", "text_body")

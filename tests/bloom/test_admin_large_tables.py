@@ -68,3 +68,38 @@ def test_the_admin_search_and_the_webhooks_email_match_read_an_index(queryset, i
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("url_name", "table"),
+    [
+        ("admin:bloom_auditentry_changelist", "audit_trail"),
+        ("admin:content_analyticsevent_changelist", "analytics_events"),
+        ("admin:notifications_emailqueue_changelist", "email_queue"),
+        ("admin:appointments_appointmentdata_changelist", "appointment_data"),
+    ],
+)
+def test_the_largest_lists_read_no_distinct_over_their_table(url_name, table):
+    """No date hierarchy (a DISTINCT over every row's year) and no filter built from a
+    DISTINCT over a column: 4 s and 1.9 s on the audit trail at 100x."""
+    from django.test.utils import CaptureQueriesContext
+
+    client = staff_login("owner")
+    UserFactory.create_batch(2)  # rows in the trail
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(url_name))
+    assert response.status_code == 200
+    distinct = [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"] and f'"{table}"' in q["sql"]]
+    assert not distinct, distinct
+
+
+def test_the_trail_filters_by_the_audited_tables(client):
+    from bloom.audit import audited_tables
+
+    owner = staff_login("owner")
+    page = owner.get(reverse("admin:bloom_auditentry_changelist")).content.decode()
+    assert "?table_name=contact_submissions" in page
+    assert len(audited_tables()) > 50
+    filtered = owner.get(reverse("admin:bloom_auditentry_changelist"), {"table_name": "users"})
+    assert filtered.status_code == 200
+    assert all(row.table_name == "users" for row in filtered.context["cl"].result_list)
