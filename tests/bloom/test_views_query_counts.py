@@ -296,3 +296,18 @@ def test_workspace_page_query_count_is_pinned_and_does_not_grow(settings, page):
     large = _count(practice.client, url)
     assert large == small, f"{page}: {small} queries with a little history, {large} with more"
     assert small == expected, f"{page}: {small} queries, pinned at {expected}"
+
+
+def test_the_dashboard_answers_with_redis_away_reading_its_kept_rows_again(client, monkeypatch):
+    """While Redis is away bloom.cache answers like an empty cache that keeps nothing
+    (tests/bloom/test_redis_outage.py); the dashboard then reads what it keeps each time."""
+    from django.core.cache import cache
+
+    history = _history()
+    client.force_login(history.member)
+    url = reverse("accounts:dashboard")
+    client.get(url)
+    monkeypatch.setattr(cache, "get", lambda key, default=None, version=None: default)
+    monkeypatch.setattr(cache, "set", lambda *args, **kwargs: None)
+    counts = {_count(client, url) for _ in range(2)}
+    assert counts == {PINNED["accounts:dashboard"][1] + 3}
