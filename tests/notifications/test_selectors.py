@@ -105,3 +105,23 @@ def test_report_partial_draws_an_svg_chart_or_an_empty_state():
         "notifications/_campaign_report.html", {"report": campaign_metrics_summary(campaign_id=campaign)}
     )
     assert "<svg" in html and "<rect" in html and "1 sent" in html
+
+
+def test_her_list_counts_all_her_unread_notices_for_the_bell_in_the_same_query(django_assert_num_queries):
+    from accounts.models import User
+    from notifications.selectors import notification_list_for_member, notification_unread_count
+
+    member = UserFactory()
+    UserNotificationFactory.create_batch(3, user=member, read=False)
+    UserNotificationFactory.create_batch(2, user=member, read=True)
+    UserNotificationFactory(user=UserFactory(), read=False)  # someone else's
+    reader = User.objects.get(pk=member.pk)  # as request.user is: a fresh row each request
+    with django_assert_num_queries(1):
+        shown = notification_list_for_member(member=reader, limit=2)
+        assert notification_unread_count(member=reader) == 3  # beyond the two shown
+    assert len(shown) == 2
+    fresh = User.objects.get(pk=member.pk)
+    with django_assert_num_queries(1):  # a member whose list was not read: its own count query
+        assert notification_unread_count(member=fresh) == 3
+    nobody = UserFactory()
+    assert notification_list_for_member(member=nobody) == [] and notification_unread_count(member=nobody) == 0
