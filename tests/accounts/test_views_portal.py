@@ -435,3 +435,17 @@ def test_quiet_hours_that_start_and_end_together_are_refused_keeping_what_was_ty
     assert "Choose an end time different from the start" in response.content.decode()
     assert b'value="22:00"' in response.content
     assert UserPreferences.objects.get(user=signed_in).quiet_hours is False
+
+
+def test_the_dashboards_kept_reads_show_a_change_at_once(client, signed_in):
+    """Achievements and the blog's newest posts are kept in the cache; a new row of each drops
+    its key, so the next visit shows it (weekly consistency: tests/courses/test_services_progress.py)."""
+    from tests.factories.content import BlogPostFactory
+
+    url = reverse("accounts:dashboard")
+    client.get(url)  # fills the cache
+    UserAchievementFactory(user=signed_in, title="First check-in kept")
+    BlogPostFactory(title="Sleep when the baby sleeps?", published=True)
+    html = client.get(url).content.decode()
+    assert "First check-in kept" in html
+    assert "Sleep when the baby sleeps?" in html
