@@ -138,6 +138,7 @@ class AppointmentDataAdmin(LargeTableMixin, AttendanceAdminMixin, FencedAdminMix
     # The starts_at filter instead of a date hierarchy, whose first level reads every session's year.
     list_filter = ["status", "starts_at", "therapist", ("user", admin.EmptyFieldListFilter)]
     search_fields = ["invitee_email", "invitee_name", "user__email", "therapist__display_name", "calendly_invitee_uri"]
+    search_exact = ["calendly_invitee_uri"]  # a URI is pasted whole; its unique index serves it
     list_select_related = ["user", "therapist"]
     raw_id_fields = ["user", "therapist"]
     readonly_fields = [

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bloom.crypto import EncryptedJSONField, EncryptedTextField
-from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk
+from bloom.fields import choice_constraint, choice_field, money_field, not_negative, optional_user_fk, search_index
 from bloom.models import DbNow, SoftDeleteModel, TimeStampedModel, UUIDModel, created_at_field, uuid_pk
 from bloom.webhooks import WebhookEventBase
 
@@ -299,6 +299,9 @@ class AppointmentData(TimeStampedModel):
             models.Index(fields=["status", "starts_at"], name="appointment_data_status_starts"),
             # A day or a week of every status: the admin home's sessions card, the practice calendar.
             models.Index(fields=["starts_at"], name="appointment_data_starts"),
+            # The admin's search box: who booked, by address or name (docs/adr/0430).
+            search_index("invitee_email", name="appointments_invitee_email_idx"),
+            search_index("invitee_name", name="appointments_invitee_name_idx"),
         ]
         constraints = [
             choice_constraint("appointment_data", "status", AppointmentStatus),

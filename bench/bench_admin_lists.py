@@ -33,7 +33,7 @@ from django.urls import NoReverseMatch, include, path, reverse
 ROUNDS = 16
 WARMUP = 2
 TARGET = 3.0
-SLOW_MS = 2000  # a page this slow on its first request is timed once
+SLOW_MS = 2000  # a page this slow on its second request (the first warms a copied database's cache) is timed once
 SEARCH_TERM = "scale-12"  # part of the seeded members', subscribers' and courses' addresses and slugs
 
 urlpatterns = [
@@ -85,6 +85,7 @@ def bench_lists() -> list[str]:
 
     counts, missed = {}, []
     for label, url in pages:
+        fetch(url)(0)  # the first request reads a freshly copied database from disk
         started = time.perf_counter()
         fetch(url)(0)
         first = (time.perf_counter() - started) * 1000
@@ -92,7 +93,6 @@ def bench_lists() -> list[str]:
         if first > SLOW_MS:  # far off the target: one timing says so, without minutes of rounds
             base, page = alternating(fetch(BARE_URL), fetch(BARE_URL), 4)[0], first
         else:
-            fetch(url)(0)
             base, page, _ = alternating(fetch(BARE_URL), fetch(url), ROUNDS)
         ratio = page / base
         verdict = "PASS" if ratio <= TARGET else "MISS"

@@ -7,6 +7,7 @@ import uuid
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpResponse
 from django.utils import timezone
@@ -30,6 +31,27 @@ class AuditedTableFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(table_name=self.value()) if self.value() else queryset
+
+
+# The trail's table names, one index probe of audit_trail_record each (a loose index scan): about
+# 1 ms on the 8.9 M rows at 100x, where a DISTINCT reads them all (1.9 s).
+TRAIL_TABLES_SQL = """
+WITH RECURSIVE names(name) AS (
+    SELECT min(table_name) FROM audit_trail
+    UNION ALL
+    SELECT (SELECT min(table_name) FROM audit_trail WHERE table_name > names.name) FROM names WHERE names.name IS NOT NULL
+)
+SELECT name FROM names WHERE name IS NOT NULL
+"""
+
+
+def _row_q(queryset, row_pk: str) -> Q:
+    """Entries of the row `row_pk` in any table: the table names spelled out, so that
+    audit_trail_record (table_name, row_pk) serves the match instead of a scan of the trail."""
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(TRAIL_TABLES_SQL)
+        tables = [name for (name,) in cursor.fetchall()]
+    return Q(table_name__in=tables, row_pk=row_pk)
 
 
 def _as_uuid(term: str) -> uuid.UUID | None:
@@ -106,9 +128,9 @@ class AuditEntryAdmin(LargeTableMixin, ReadOnlyAdmin):
         user_id = _as_uuid(term)
         if user_id is not None:
             return queryset.filter(
-                Q(actor_user_id=user_id) | Q(subject_user_id=user_id) | Q(row_pk=str(user_id))
+                Q(actor_user_id=user_id) | Q(subject_user_id=user_id) | _row_q(queryset, str(user_id))
             ), False
-        return queryset.filter(row_pk=term), False
+        return queryset.filter(_row_q(queryset, term)), False
 
     def get_actions(self, request):
         actions = super().get_actions(request)

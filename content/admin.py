@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.functions import Lower
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -311,6 +312,7 @@ class SubscriberAdmin(LargeTableMixin, ConstraintErrorsMixin, AdminViewsMixin, a
     change_list_template = "content/admin/subscriber_change_list.html"
     list_display = ["email", "first_name", "status", "source", "engagement_score", "confirmed_at", "created_at"]
     list_filter = ["status", "source", "segments"]
+    ordering = [Lower("email")]  # subscribers_email_lower_uniq serves it: a page, not a sort of every subscriber
     search_fields = ["email", "first_name"]
     readonly_fields = [
         "status",
@@ -710,7 +712,8 @@ def _campaign_report_context(campaign: NewsletterCampaign) -> dict:
 class AnalyticsEventAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ["created_at", "event_name", "category", "path", "session_id", "user", "blog_post"]
     list_filter = ["category", "created_at"]
-    search_fields = ["event_name", "path", "session_id"]
+    search_fields = search_exact = ["session_id"]  # matched whole: idx_analytics_events_session serves it
+    search_help_text = "A visitor's session id, whole (the category and date filters narrow the rest)."
     list_select_related = ["user", "blog_post"]
     # No date hierarchy: its first level is a DISTINCT over every event's year (2 M rows at
     # 100x); the created_at filter covers today to this year.

@@ -362,6 +362,7 @@ class AnalyticsEvent(UUIDModel):
             models.Index(fields=["category", "created_at"], name="idx_analytics_events_category"),
             models.Index(fields=["session_id", "created_at"], name="idx_analytics_events_session"),
             models.Index(fields=["blog_post", "created_at"], name="idx_analytics_events_post"),
+            models.Index(fields=["created_at"], name="analytics_events_created_idx"),  # the admin list, newest first
         ]
 
     def __str__(self) -> str:
