@@ -86,3 +86,16 @@ def test_a_content_editor_sees_only_her_sections():
     # Sections follow her permissions (accounts/roles.py): no care records, no system screens.
     assert {"Learning", "Events", "Marketing", "Site"} <= set(sections)
     assert {"Care", "System", STRIPE_MIRROR} & set(sections) == set()
+
+
+def test_every_stripe_mirror_list_answers_a_search():
+    """dj-stripe's Account admin searches fields its models no longer have (a 500); the mirror
+    searches only the fields that exist, and a list left with none shows no search box."""
+    owner = staff_login("owner")
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label != "djstripe":
+            continue
+        url = f"/admin/djstripe/{model._meta.model_name}/"
+        assert owner.get(url, {"q": "acct_1"}).status_code == 200, url
+        for field in model_admin.get_search_fields(None):
+            model._meta.get_field(field.lstrip("^=@").split("__")[0])  # raises if it does not exist
