@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html_join
 
@@ -26,6 +29,27 @@ from .models import (
     ZoomWebhookEvent,
 )
 from .services import attendance
+
+
+class WorkshopFilter(admin.SimpleListFilter):
+    """The workshops of the past 30 days and the next 90 (and the one chosen), not every workshop:
+    Django's related filter listed all of them (2,000 at 100x, most of these lists' time). An
+    older one is found by its title in the search box. Keeps Django's parameter, so links that
+    filter by workshop still work."""
+
+    title = "workshop"
+    parameter_name = "workshop__id__exact"
+
+    def lookups(self, request, model_admin):
+        now = timezone.now()
+        near = Q(starts_at__range=(now - timedelta(days=30), now + timedelta(days=90)))
+        if self.value():
+            near |= Q(pk=self.value())
+        workshops = Workshop.objects.filter(near).order_by("starts_at").only("pk", "title", "starts_at")
+        return [(str(w.pk), f"{w.title} ({timezone.localtime(w.starts_at):%d %b %Y})") for w in workshops]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(workshop_id=self.value()) if self.value() else queryset
 
 
 class ArchivableAdmin(SoftDeleteAdmin):
@@ -143,7 +167,7 @@ class WorkshopRegistrationAdmin(RoleFieldsMixin, ConstraintErrorsMixin, admin.Mo
     """Seats change only through services (actions below), so the form is read-only."""
 
     list_display = ["user", "workshop", "status", "payment_status", "amount", "registered_at", "cancelled_at"]
-    list_filter = ["status", "payment_status", "workshop"]
+    list_filter = ["status", "payment_status", WorkshopFilter]
     search_fields = ["user__email", "workshop__title"]
     list_select_related = ["user", "workshop"]
     readonly_fields = [
@@ -187,7 +211,7 @@ class WorkshopRegistrationAdmin(RoleFieldsMixin, ConstraintErrorsMixin, admin.Mo
 @admin.register(WorkshopWaitlistEntry)
 class WorkshopWaitlistEntryAdmin(ReadOnlyAdmin):
     list_display = ["workshop", "position", "user", "status", "joined_at", "offered_at", "offer_expires_at"]
-    list_filter = ["status", "workshop"]
+    list_filter = ["status", WorkshopFilter]
     search_fields = ["user__email", "workshop__title"]
     list_select_related = ["user", "workshop"]
 
@@ -197,7 +221,7 @@ class WorkshopAttendanceAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Zoom rows are read-only; staff may add a manual row for someone who joined by phone."""
 
     list_display = ["workshop", "participant_email", "user", "joined_at", "left_at", "duration_minutes", "source"]
-    list_filter = ["source", "workshop"]
+    list_filter = ["source", WorkshopFilter]
     search_fields = ["participant_email", "participant_name", "user__email", "workshop__title"]
     list_select_related = ["user", "workshop"]
     raw_id_fields = ["workshop", "registration", "user"]
@@ -258,7 +282,7 @@ class WorkshopConnectionEventAdmin(ReadOnlyAdmin):
     """Zoom's joins and leaves as stored, one per connection and event; attendance is computed from them."""
 
     list_display = ["workshop", "participant_email", "connection_id", "kind", "at", "participant_key"]
-    list_filter = ["kind", "workshop"]
+    list_filter = ["kind", WorkshopFilter]
     search_fields = ["participant_email", "participant_name", "connection_id", "registrant_id"]
     list_select_related = ["workshop"]
 
@@ -268,7 +292,7 @@ class WorkshopFeedbackAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     """Members write feedback; staff read it and may remove abusive entries."""
 
     list_display = ["workshop", "user", "rating", "would_recommend", "created_at"]
-    list_filter = ["rating", "would_recommend", "workshop"]
+    list_filter = ["rating", "would_recommend", WorkshopFilter]
     search_fields = ["user__email", "workshop__title"]  # comments are encrypted (docs/adr/0330)
     list_select_related = ["user", "workshop"]
     readonly_fields = ["workshop", "user", "rating", "comments", "would_recommend", "created_at"]
@@ -280,7 +304,7 @@ class WorkshopFeedbackAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
 @admin.register(WorkshopResource)
 class WorkshopResourceAdmin(ConstraintErrorsMixin, admin.ModelAdmin):
     list_display = ["title", "workshop", "visible_after", "sort_order", "created_at"]
-    list_filter = ["workshop"]
+    list_filter = [WorkshopFilter]
     search_fields = ["title", "description", "workshop__title"]
     list_select_related = ["workshop"]
 

@@ -106,3 +106,24 @@ def test_webhook_events_are_read_only_and_reprocess_only_pending_ones(
     assert (pending.processed, pending.outcome) == (True, "ignored")
     assert done.outcome == "joined" and done.attempts == 0
     assert ZoomWebhookEvent.objects.count() == 2
+
+
+def test_the_workshop_filter_lists_the_near_workshops_and_a_link_to_an_old_one_still_filters(admin_client):
+    """Not every workshop (2,000 at 100x, most of these lists' time): those of the past 30 days
+    and the next 90, plus the one a link chose."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = WorkshopRegistrationFactory(workshop__title="Sleep and the newborn")
+    old = WorkshopRegistrationFactory(
+        workshop__title="Last year's circle", workshop__starts_at=timezone.now() - timedelta(days=400)
+    )
+    url = reverse("admin:workshops_workshopregistration_changelist")
+    page = admin_client.get(url).content.decode()
+    assert f"?workshop__id__exact={soon.workshop.pk}" in page
+    assert f"?workshop__id__exact={old.workshop.pk}" not in page  # the row shows it; the filter does not
+    chosen = admin_client.get(url, {"workshop__id__exact": str(old.workshop.pk)})
+    assert [r.pk for r in chosen.context["cl"].result_list] == [old.pk]
+    spec = next(f for f in chosen.context["cl"].filter_specs if f.title == "workshop")
+    assert str(old.workshop.pk) in [value for value, _ in spec.lookup_choices]  # shown as the chosen one
