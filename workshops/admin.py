@@ -10,7 +10,15 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from accounts.admin_roles import RoleFieldsMixin
-from bloom.admin import Confirm, ConstraintErrorsMixin, ReadOnlyAdmin, SoftDeleteAdmin, plural, row_action
+from bloom.admin import (
+    Confirm,
+    ConstraintErrorsMixin,
+    LargeTableMixin,
+    ReadOnlyAdmin,
+    SoftDeleteAdmin,
+    plural,
+    row_action,
+)
 from bloom.admin_webhooks import WebhookEventAdminMixin
 from bloom.admin_workflow import WorkflowAdminMixin
 
@@ -163,7 +171,7 @@ _REGISTRATIONS = {"things": "registration", "label": lambda registration: regist
 
 
 @admin.register(WorkshopRegistration)
-class WorkshopRegistrationAdmin(RoleFieldsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
+class WorkshopRegistrationAdmin(LargeTableMixin, RoleFieldsMixin, ConstraintErrorsMixin, admin.ModelAdmin):
     """Seats change only through services (actions below), so the form is read-only."""
 
     list_display = ["user", "workshop", "status", "payment_status", "amount", "registered_at", "cancelled_at"]

@@ -187,6 +187,7 @@ class WorkshopRegistration(TimeStampedModel):
         indexes = [
             models.Index(fields=["workshop", "status"], name="idx_workshop_reg_workshop_st"),
             models.Index(fields=["user", "status"], name="idx_workshop_reg_user_status"),
+            models.Index(fields=["registered_at"], name="workshop_reg_registered_idx"),  # the admin list, newest first
         ]
 
     def __str__(self) -> str:

@@ -132,11 +132,13 @@ def _one_row_each() -> None:
     from tests.factories.content import AnalyticsEventFactory, SubscriberFactory
     from tests.factories.courses import CourseProgressFactory
     from tests.factories.notifications import EmailQueueFactory
+    from tests.factories.workshops import WorkshopRegistrationFactory
 
     CourseProgressFactory()  # with its enrollment
     AnalyticsEventFactory()
     EmailQueueFactory()
     SubscriberFactory()
+    WorkshopRegistrationFactory()
 
 
 @pytest.mark.parametrize(
@@ -148,6 +150,7 @@ def _one_row_each() -> None:
         ("admin:content_analyticsevent_changelist", "analytics_events", "analytics_events_created_idx"),
         ("admin:notifications_emailqueue_changelist", "email_queue", "email_queue_created_idx"),
         ("admin:content_subscriber_changelist", "subscribers", "subscribers_email_lower_uniq"),
+        ("admin:workshops_workshopregistration_changelist", "workshop_registrations", "workshop_reg_registered_idx"),
     ],
 )
 def test_a_large_list_reads_its_page_in_order_from_an_index(url_name, table, index):
