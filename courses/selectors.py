@@ -340,10 +340,15 @@ def lesson_page_get(*, slug: str, lesson_id, member) -> tuple[LessonPage | None,
 
 
 def enrollment_list_for_member(*, member) -> QuerySet[UserCourseStats]:
-    """The member's courses with figures from `user_course_stats` (one query, for the dashboard)."""
+    """The member's courses with figures from `user_course_stats` (one query, for the dashboard):
+    only the columns its panel shows, and of the last lesson only its id (where "Continue" goes)."""
     return (
         UserCourseStats.objects.filter(user=member, has_access=True)
-        .select_related("course", "enrollment__last_lesson")
+        .select_related("course", "enrollment")
+        .only(
+            *("lessons_total", "lessons_completed", "percent", "time_spent_seconds", "last_activity_at"),
+            *("completed_at", "course__title", "course__slug", "enrollment__last_lesson"),
+        )
         .order_by("-last_activity_at", "course__title")
     )
 
