@@ -152,12 +152,12 @@ PINNED = {
     "accounts:consent_withdraw": (lambda h: {"what": "marketing"}, 3),
     "accounts:privacy": (lambda h: {}, 2),
     "accounts:terms": (lambda h: {}, 2),
-    "accounts:wellness": (lambda h: {}, 7),
+    "accounts:wellness": (lambda h: {}, 6),
     "accounts:wellness_summary": (lambda h: {}, 4),  # the PDF download
     "accounts:screening": (lambda h: {}, 3),
     "accounts:screening_take": (lambda h: {"instrument": "epds"}, 2),
     "accounts:screening_timeline": (lambda h: {}, 3),
-    "accounts:screening_support": (lambda h: {}, 5),
+    "accounts:screening_support": (lambda h: {}, 4),
     "courses:course_list": (lambda h: {}, 5),  # + the page count and her marks (enrolled / in progress / finished)
     "courses:course_detail": (lambda h: {"slug": h.course.slug}, 7),
     # the course page's reads with the lesson's slides, then one statement records the view
