@@ -228,6 +228,8 @@ def course_outline_get(*, slug: str, member, now: datetime | None = None, slides
     # Slides are the bulk of a lesson row; the outline never shows them (the lesson page loads its own).
     # Nor its timestamps: at 500 lessons reading them back as datetimes was a fifth of the page.
     lessons = lessons.defer("slides", "created_at", "updated_at")
+    if slides_of is None:  # the course page: no lesson's summary or video either
+        lessons = lessons.defer("summary", "video_url", "archived_at")
     if enrollment is not None:
         done = CourseProgress.objects.filter(
             enrollment=enrollment, lesson=OuterRef("pk"), status=ProgressStatus.COMPLETED
