@@ -205,7 +205,8 @@ def _course_for_viewer(*, slug: str, member) -> tuple[Course, CourseEnrollment |
     course = _first_or_404(Course.all_objects.filter(slug=slug), "No such course.")
     enrollment = None
     if member is not None and member.is_authenticated:
-        enrollment = CourseEnrollment.objects.filter(user=member, course=course).select_related("last_lesson").first()
+        # Of her last lesson the pages need only its id (where "Continue" goes), not its row and slides.
+        enrollment = CourseEnrollment.objects.filter(user=member, course=course).first()
     staff = bool(member is not None and member.is_authenticated and member.is_staff)
     listed = course.is_published and not course.is_archived
     held = course.is_published and enrollment is not None and enrollment.has_access
