@@ -22,10 +22,8 @@ BIRTH_DATE_MAX_DAYS = 3 * 365 + 1
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
-def timezone_names() -> tuple[str, ...]:
-    """Every IANA zone name, sorted; read once a process (listing tzdata took milliseconds a page)."""
-    return tuple(sorted(zoneinfo.available_timezones()))
+def timezone_names() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
 
 
 class SignupForm(AllauthSignupForm):
