@@ -19,6 +19,7 @@ The kept HTML lives in this process's memory, at most MAX_KEPT entries, oldest o
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import json
@@ -84,6 +85,11 @@ def _key(template_name: str, context: dict) -> str | None:
     return f"{template_name}|{get_language()}|{written}"
 
 
+def _forget_oldest() -> None:
+    with contextlib.suppress(RuntimeError, StopIteration):  # another thread (runserver) changed it meanwhile
+        _kept.pop(next(iter(_kept)), None)
+
+
 class KeepingRenderer(DjangoTemplates):
     """`FORM_RENDERER`: Django's, with each widget's HTML kept for its context (module docstring)."""
 
@@ -95,6 +101,6 @@ class KeepingRenderer(DjangoTemplates):
         if html is None:
             html = super().render(template_name, context)
             if len(_kept) >= MAX_KEPT:
-                _kept.pop(next(iter(_kept)), None)
+                _forget_oldest()
             _kept[key] = html
         return html
