@@ -1,7 +1,10 @@
+from functools import lru_cache
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -33,6 +36,12 @@ def _member_preferences(member):
     return selectors.preferences_get_for_member(member=member) or (
         services.member_records_ensure(user=member) and selectors.preferences_get_for_member(member=member)
     )
+
+
+@lru_cache(maxsize=1)
+def _timezone_datalist() -> str:
+    """The zone names' <datalist> for the time-zone field, rendered once a process (600 options)."""
+    return render_to_string("accounts/_timezone_datalist.html", {"timezone_names": timezone_names()})
 
 
 @login_not_required
@@ -106,7 +115,7 @@ def onboarding(request):
             "steps": range(1, ONBOARDING_STEPS + 1),
             "step_total": ONBOARDING_STEPS,
             "step_title": ONBOARDING_TITLES[step],
-            "timezone_names": timezone_names() if step == 3 else (),
+            "timezone_datalist": _timezone_datalist() if step == 3 else "",
         },
     )
 
@@ -139,7 +148,7 @@ def profile(request):
             "profile_form": profile_form,
             "preferences_form": preferences_form,
             "achievements": selectors.achievement_list_for_member(member=member),
-            "timezone_names": timezone_names(),
+            "timezone_datalist": _timezone_datalist(),
         },
     )
 

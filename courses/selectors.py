@@ -205,7 +205,8 @@ def _course_for_viewer(*, slug: str, member) -> tuple[Course, CourseEnrollment |
     course = _first_or_404(Course.all_objects.filter(slug=slug), "No such course.")
     enrollment = None
     if member is not None and member.is_authenticated:
-        enrollment = CourseEnrollment.objects.filter(user=member, course=course).select_related("last_lesson").first()
+        # Of her last lesson the pages need only its id (where "Continue" goes), not its row and slides.
+        enrollment = CourseEnrollment.objects.filter(user=member, course=course).first()
     staff = bool(member is not None and member.is_authenticated and member.is_staff)
     listed = course.is_published and not course.is_archived
     held = course.is_published and enrollment is not None and enrollment.has_access
@@ -226,7 +227,10 @@ def course_outline_get(*, slug: str, member, now: datetime | None = None, slides
     staff = bool(member is not None and member.is_authenticated and member.is_staff)
     lessons = CourseLesson.objects.all() if staff else CourseLesson.objects.filter(status=PublishStatus.PUBLISHED)
     # Slides are the bulk of a lesson row; the outline never shows them (the lesson page loads its own).
-    lessons = lessons.defer("slides")
+    # Nor its timestamps: at 500 lessons reading them back as datetimes was a fifth of the page.
+    lessons = lessons.defer("slides", "created_at", "updated_at")
+    if slides_of is None:  # the course page: no lesson's summary or video either
+        lessons = lessons.defer("summary", "video_url", "archived_at")
     if enrollment is not None:
         done = CourseProgress.objects.filter(
             enrollment=enrollment, lesson=OuterRef("pk"), status=ProgressStatus.COMPLETED
@@ -339,10 +343,15 @@ def lesson_page_get(*, slug: str, lesson_id, member) -> tuple[LessonPage | None,
 
 
 def enrollment_list_for_member(*, member) -> QuerySet[UserCourseStats]:
-    """The member's courses with figures from `user_course_stats` (one query, for the dashboard)."""
+    """The member's courses with figures from `user_course_stats` (one query, for the dashboard):
+    only the columns its panel shows, and of the last lesson only its id (where "Continue" goes)."""
     return (
         UserCourseStats.objects.filter(user=member, has_access=True)
-        .select_related("course", "enrollment__last_lesson")
+        .select_related("course", "enrollment")
+        .only(
+            *("lessons_total", "lessons_completed", "percent", "time_spent_seconds", "last_activity_at"),
+            *("completed_at", "course__title", "course__slug", "enrollment__last_lesson"),
+        )
         .order_by("-last_activity_at", "course__title")
     )
 

@@ -14,6 +14,9 @@ class NotificationsConfig(AppConfig):
         from .defaults import install_default_sequences
 
         post_migrate.connect(install_default_sequences, sender=self, dispatch_uid="notifications-default-sequences")
+        from .services.notices import unread_count_watch
+
+        unread_count_watch()  # the bell's kept unread count (selectors.notification_unread_count)
         from bloom.workflow import register_publish_refusal_listener, register_workflow_kind
 
         from . import workflow

@@ -11,6 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, Window
 from django.db.models.functions import Lower, TruncDate
 
+from bloom.cache import kept
 from bloom.text import normalize_email
 
 from .models import EmailCampaignMetric, EmailCategory, EmailPriority, EmailSuppression, UserNotification
@@ -178,12 +179,21 @@ def notification_list_for_member(*, member, limit: int = 50) -> list[UserNotific
     return rows
 
 
+UNREAD_COUNT_KEY = "notifications:unread:v1:{user_id}"
+
+
 def notification_unread_count(*, member) -> int:
-    """Her unread notices: known already when her list was read in this request, else one query."""
+    """Her unread notices: known already when her list was read in this request, else kept
+    in the cache for a member (the bell is on every page of hers;
+    `services.notices.unread_count_forget` drops it when one of her notices is written, read or
+    deleted), else one query (staff, whose back-office pages are counted as they were)."""
     known = getattr(member, "notifications_unread_known", None)
     if known is not None:
         return known
-    return UserNotification.objects.filter(user=member, read=False).count()
+    count = UserNotification.objects.filter(user=member, read=False).count
+    if member.is_staff:
+        return count()
+    return kept(UNREAD_COUNT_KEY.format(user_id=member.pk), count, 120)
 
 
 def _rate(part: int, whole: int) -> float:

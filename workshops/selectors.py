@@ -154,7 +154,8 @@ def feedback_get_for_member(*, member: User, workshop: Workshop) -> WorkshopFeed
 
 
 def registration_list_upcoming_for_member(*, member: User, limit: int = 5) -> list[WorkshopRegistration]:
-    """The member's seats and waitlist places in workshops still to come (one query)."""
+    """The member's seats and waitlist places in workshops still to come (one query), with only
+    the columns the dashboard's panel shows."""
     return list(
         WorkshopRegistration.objects.filter(
             user=member,
@@ -162,6 +163,10 @@ def registration_list_upcoming_for_member(*, member: User, limit: int = 5) -> li
             workshop__starts_at__gt=timezone.now(),
         )
         .select_related("workshop", "waitlist_entry")
+        .only(
+            *("user", "status", "payment_status", "workshop__slug", "workshop__title", "workshop__starts_at"),
+            "waitlist_entry__status",
+        )
         .order_by("workshop__starts_at")[:limit]
     )
 

@@ -20,6 +20,7 @@ from ..models import (
     User,
     UserProfile,
 )
+from .members import profile_get_for_member
 from .staff import staff_on_call_list, staff_owner_list
 
 
@@ -118,9 +119,11 @@ def screening_response_get_previous(*, response: ScreeningResponse) -> Screening
 
 def care_clinician_get_for_member(*, member: User) -> risk.CareClinician | None:
     """Who looks after her: the clinician assigned on her profile, else what a registered
-    lookup answers (appointments: the therapist of her next or latest session), else None."""
-    profile = UserProfile.objects.filter(user=member).select_related("care_clinician").first()
-    assigned = getattr(profile, "care_clinician", None)
+    lookup answers (appointments: the therapist of her next or latest session), else None.
+    Her profile is the one loaded with her (`profile_get_for_member`): a query only for the
+    clinician, when one is assigned."""
+    profile = profile_get_for_member(member=member)
+    assigned = profile.care_clinician if profile is not None and profile.care_clinician_id else None
     if assigned is not None and assigned.is_active:
         return risk.CareClinician(name=assigned.get_full_name(), user=assigned, email=assigned.email, source="profile")
     for lookup in risk.clinician_lookups():

@@ -108,6 +108,9 @@ TEMPLATES = [
     },
 ]
 
+# Widgets' HTML kept per context in each process (bloom/form_renderer.py, issue 18 point 2).
+FORM_RENDERER = "bloom.form_renderer.KeepingRenderer"
+
 # --- Database -------------------------------------------------------------------------
 # DATABASE_URL is always set by bloom.devservices (make run / make test) or by the
 # deployment; the fallback only serves `manage.py` typed by hand on a dev machine.

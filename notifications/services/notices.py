@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
 
 from bloom.links import absolute_url
 
 from ..models import EmailCategory, UserNotification
+from ..selectors import UNREAD_COUNT_KEY
 from .outbox import _json_safe, email_enqueue
 
 DEFAULT_NOTICE_TEMPLATE = "notifications/notice"
@@ -75,4 +78,24 @@ def notification_mark_read(*, member, notification_id) -> UserNotification:
 
 
 def notification_mark_all_read(*, member) -> int:
-    return UserNotification.objects.filter(user=member, read=False).update(read=True, read_at=timezone.now())
+    marked = UserNotification.objects.filter(user=member, read=False).update(read=True, read_at=timezone.now())
+    unread_count_forget(user_id=member.pk)  # an update sends no post_save
+    return marked
+
+
+def unread_count_forget(*, user_id) -> None:
+    """Drop her bell's kept unread count (`selectors.notification_unread_count`) now and again
+    after the commit, so a page read between the two cannot keep the count from before it."""
+    key = UNREAD_COUNT_KEY.format(user_id=user_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def _unread_count_forget(sender, instance, **kwargs) -> None:
+    unread_count_forget(user_id=instance.user_id)
+
+
+def unread_count_watch() -> None:
+    """Every notice written, read or deleted through the ORM drops its member's kept count."""
+    post_save.connect(_unread_count_forget, sender=UserNotification, dispatch_uid="notification_saved")
+    post_delete.connect(_unread_count_forget, sender=UserNotification, dispatch_uid="notification_deleted")

@@ -216,8 +216,8 @@ def _results(member, count: int) -> None:
 def test_the_timeline_renders_with_a_fixed_number_of_queries(client, member, count, django_assert_num_queries):
     _results(member, count)
     client.get(reverse("accounts:screening_timeline"))  # warm the session
-    # session, user with her profile (time zone and page alike), responses, unread notices (bell)
-    with django_assert_num_queries(4):
+    # session, user with her profile (time zone and page alike), responses (the bell's count is kept)
+    with django_assert_num_queries(3):
         response = client.get(reverse("accounts:screening_timeline"))
     html = response.content.decode()
     if count == 0:

@@ -26,7 +26,7 @@ def test_list_shows_only_the_members_own_sessions_split_upcoming_and_past(client
     someone_elses = AppointmentDataFactory()
     client.force_login(member)
     client.get(reverse("appointments:appointment_list"))  # warm the session/profile caches
-    with django_assert_num_queries(5):  # session, user with profile (time zone), bell, upcoming, past
+    with django_assert_num_queries(4):  # session, user with profile (time zone), upcoming, past (the bell is kept)
         response = client.get(reverse("appointments:appointment_list"))
     assert response.status_code == 200
     assert [a.pk for a in response.context["upcoming"]] == [upcoming.pk]
@@ -41,7 +41,7 @@ def test_list_query_count_does_not_grow_with_sessions(client, member, django_ass
         AppointmentDataFactory(user=member)
     client.force_login(member)
     client.get(reverse("appointments:appointment_list"))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         client.get(reverse("appointments:appointment_list"))
 
 
@@ -106,7 +106,7 @@ def test_directory_query_count_is_fixed(client, member, django_assert_num_querie
     client.get(reverse("appointments:therapist_list"))
     for _ in range(4):
         TherapistProfileFactory()
-    with django_assert_num_queries(4):  # session, user with profile (time zone), bell, therapists
+    with django_assert_num_queries(3):  # session, user with profile (time zone), therapists (the bell is kept)
         response = client.get(reverse("appointments:therapist_list"))
     assert len(list(response.context["therapists"])) == 5
 

@@ -142,9 +142,13 @@ def test_list_and_thread_query_counts_do_not_grow_with_history(client, open_hour
         services.chat_conversation_start(body=f"More {n}", user=member)
         services.chat_staff_reply(conversation=conversation, body=f"Reply {n}", staff_user=UserFactory(is_staff=True))
         services.chat_conversation_start(body="Someone else's", user=UserFactory())
+    for url in (home, thread, updates):
+        client.get(url)  # the staff's replies were notices to her: they dropped the bell's kept count
     large = [_queries(client, url) for url in (home, thread, updates)]
     assert large == small
     assert small == PINNED_QUERIES, small
 
 
-PINNED_QUERIES = [4, 5, 4]  # home, thread, updates: session, user with profile, base template reads + the page's own
+# home, thread, updates: session, user with profile + the page's own (the bell's count is kept in
+# the cache; the thread marks her notices of it read, so it reads the count again)
+PINNED_QUERIES = [3, 4, 4]

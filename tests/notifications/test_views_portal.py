@@ -98,3 +98,43 @@ def test_a_notice_links_to_what_it_is_about_and_only_inside_the_site(client):
     assert "<h2>Elsewhere" in html and "evil.example" not in html
     assert "<h2>Script" in html and "javascript:" not in html
     assert "<h2>Plain notice" in html
+
+
+def _bell(client) -> int:
+    """The unread count the bell shows on a page that does not read her notices itself."""
+    return client.get(reverse("accounts:privacy")).context["notifications_unread_count"]
+
+
+def test_the_kept_bell_count_follows_every_change_to_her_notices(client, bell_context_processor):
+    """The count is kept in the cache between pages; a notice written, read, all read or
+    deleted shows on her next page, and another member's notices never move her bell."""
+    from notifications.services import notification_create, notification_mark_all_read
+
+    me, other = UserFactory(), UserFactory()
+    first = UserNotificationFactory(user=me)
+    client.force_login(me)
+    assert _bell(client) == 1
+
+    notification_create(member=me, type="system", title="Your lesson is ready", email=False)
+    assert _bell(client) == 2
+    UserNotificationFactory(user=other)
+    assert _bell(client) == 2
+    client.post(reverse("notifications:notification_mark_read", args=[first.pk]))
+    assert _bell(client) == 1
+    UserNotificationFactory(user=me)
+    assert _bell(client) == 2
+    notification_mark_all_read(member=me)  # an UPDATE: no post_save
+    assert _bell(client) == 0
+    UserNotificationFactory(user=me)
+    assert _bell(client) == 1
+    UserNotification.objects.filter(user=me, read=False).delete()
+    assert _bell(client) == 0
+
+
+def test_each_member_sees_her_own_kept_bell_count(client, bell_context_processor):
+    me, other = UserFactory(), UserFactory()
+    UserNotificationFactory.create_batch(2, user=me)
+    client.force_login(me)
+    assert _bell(client) == 2
+    client.force_login(other)
+    assert _bell(client) == 0
