@@ -28,6 +28,7 @@ from support import (
     baseline_line,
     calendly_signature,
     minimal,
+    page_target,
     print_sections,
     ratio_line,
     scratch_database,
@@ -305,7 +306,11 @@ def bench_list_page(member) -> list[str]:
         lines += [
             baseline_line("minimal view, same middleware and client, logged in", base),
             ratio_line(
-                f"session list page ({upcoming} upcoming, {queries} queries)", page, page / base, "minimal view"
+                f"session list page ({upcoming} upcoming, {queries} queries)",
+                page,
+                page / base,
+                "minimal view",
+                target=page_target(),
             ),
         ]
     return lines

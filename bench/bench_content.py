@@ -24,7 +24,16 @@ from __future__ import annotations
 import os
 import time
 
-from support import alternating, baseline_line, minimal, print_sections, ratio_line, scratch_database, setup_environment
+from support import (
+    alternating,
+    baseline_line,
+    minimal,
+    page_target,
+    print_sections,
+    ratio_line,
+    scratch_database,
+    setup_environment,
+)
 
 # isort: split
 from django.conf import settings
@@ -243,7 +252,9 @@ def bench_blog_list() -> list[str]:
     base, blog, _ = alternating(bare, page, PAGE_REQUESTS)
     return [
         baseline_line("minimal view, same middleware and client, anonymous", base),
-        ratio_line(f"blog list page ({POSTS} posts, pages 1-20)", blog, blog / base, "minimal view"),
+        ratio_line(
+            f"blog list page ({POSTS} posts, pages 1-20)", blog, blog / base, "minimal view", target=page_target()
+        ),
     ]
 
 

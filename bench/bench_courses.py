@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from support import minimal, print_sections, scratch_database, setup_environment
+from support import minimal, page_target, print_sections, scratch_database, setup_environment, verdict
 
 # isort: split
 from django.db import connection
@@ -129,9 +129,10 @@ def run() -> list[str]:
             counts.append(queries)
             lines.append(
                 f"{page:<12} {label:<40} {queries:>3} queries  median {median:6.2f} ms  = {median / base:5.1f}x minimal"
+                f"  {verdict(median / base, page_target())} (queries <= 10 {'PASS' if queries <= 10 else 'MISS'})"
             )
-        verdict = "constant" if len(set(counts)) == 1 else f"GROWS {counts}"
-        lines.append(f"{page:<12} query count {verdict}")
+        constant = "constant" if len(set(counts)) == 1 else f"GROWS {counts}"
+        lines.append(f"{page:<12} query count {constant}")
         assert len(set(counts)) == 1, f"{page}: query count changes with size: {counts}"
     return lines
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from bench_courses import _course, _enroll
-from support import alternating, minimal, print_sections, scratch_database, setup_environment
+from support import alternating, minimal, page_target, print_sections, scratch_database, setup_environment
 
 # isort: split
 from django.db import connection
@@ -30,10 +30,6 @@ WARMUP = 3
 MAX_QUERIES = 10
 
 urlpatterns = [path("bench/minimal/", minimal), path("", include("bloom.urls"))]
-
-
-def _target() -> float:
-    return 4.0 if os.environ.get("BENCH_SCALE_TEMPLATE") else 3.0
 
 
 def _big_course(member):
@@ -62,7 +58,7 @@ def run() -> list[str]:
     pages = [(name, reverse(name, kwargs=kwargs_for(history))) for name, (kwargs_for, _) in sorted(PINNED.items())]
     pages = [(name, url) for name, url in pages if name != "accounts:onboarding"]  # only before onboarding ends
     pages.append(("courses:course_detail (500 lessons)", reverse("courses:course_detail", kwargs={"slug": big.slug})))
-    target = _target()
+    target = page_target()
     scale = os.environ.get("BENCH_SCALE_TEMPLATE", "") or "demo size"
     lines = [f"member pages at {scale}: target <= {MAX_QUERIES} queries and <= {target:.0f}x the minimal view"]
     missed = []
