@@ -90,6 +90,9 @@ class EmailQueueAdmin(LargeTableMixin, ReadOnlyAdmin):
     search_help_text = "A recipient's whole address, a Message-ID or an idempotency key, as written."
     # No date hierarchy: its first level is a DISTINCT over every email's year (the outbox
     # holds millions); the scheduled_at filter covers today to this year.
+    # Newest first, sorted: no index on created_at, deliberately. Marking a row sent is a non-HOT
+    # update that writes an entry into every index the row is in, so one more index is one more
+    # write per send: the drain matters more than this list's order (docs/adr/0450).
     ordering = ("-created_at",)
     readonly_fields = ("preview",)
     exclude = ("mime_message", "html_body", "text_body")

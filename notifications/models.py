@@ -84,7 +84,6 @@ class EmailQueue(TimeStampedModel):
         indexes = [
             models.Index(fields=["to_email"], name="email_queue_to_email_idx"),
             models.Index(fields=["message_id"], name="email_queue_message_id_idx"),
-            models.Index(fields=["created_at"], name="email_queue_created_idx"),  # the admin list, newest first
             models.Index(
                 fields=["status", "priority", "scheduled_at"],
                 name="email_queue_claim_idx",

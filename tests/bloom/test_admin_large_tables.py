@@ -148,7 +148,6 @@ def _one_row_each() -> None:
         ("admin:courses_courseenrollment_changelist", "course_enrollments", "course_enrollments_enrolled"),
         ("admin:courses_courseprogress_changelist", "course_progress", "course_progress_viewed_idx"),
         ("admin:content_analyticsevent_changelist", "analytics_events", "analytics_events_created_idx"),
-        ("admin:notifications_emailqueue_changelist", "email_queue", "email_queue_created_idx"),
         ("admin:content_subscriber_changelist", "subscribers", "subscribers_email_lower_uniq"),
         ("admin:workshops_workshopregistration_changelist", "workshop_registrations", "workshop_reg_registered_idx"),
     ],
