@@ -6,6 +6,7 @@ from allauth.core import context as allauth_context
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from bloom.http import client_ip
 from bloom.links import absolute_url
@@ -41,6 +42,13 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine the client's IP address.")
         return ip
+
+    def get_login_redirect_url(self, request):
+        """Staff start where they work, the admin home; members at their dashboard (a `next` link
+        still wins: allauth asks this only when there is none)."""
+        if request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_login_redirect_url(request)
 
     def pre_authenticate(self, request, **credentials):
         """A sign-in the lockout refuses (ACCOUNT_RATE_LIMITS["login_failed"]) is a Security event."""

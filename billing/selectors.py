@@ -15,6 +15,7 @@ from .models import (
     PaymentIntent,
     PaymentStatus,
     RefundRequest,
+    RefundStatus,
     StripeCheck,
     UserPaymentMethod,
     UserPaymentSummary,
@@ -65,6 +66,11 @@ def refund_list_for_member(*, member) -> QuerySet[RefundRequest]:
         .select_related("payment")
         .order_by("-created_at")
     )
+
+
+def refund_list_refunded_for_payment(*, payment: PaymentIntent) -> QuerySet[RefundRequest]:
+    """The refunds paid back on one payment, oldest first, as its receipt lists them."""
+    return payment.refund_requests.filter(status=RefundStatus.REFUNDED).order_by("refunded_at")
 
 
 def refund_open_list_for_member(*, member) -> QuerySet[RefundRequest]:

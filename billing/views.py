@@ -53,7 +53,7 @@ def receipt(request, payment_id):
     payment = selectors.payment_get_for_member(member=request.user, payment_id=payment_id)
     if not payment.is_paid:
         return render(request, "billing/receipt_unavailable.html", {"payment": payment}, status=404)
-    refunds = payment.refund_requests.filter(status="refunded").order_by("refunded_at")
+    refunds = selectors.refund_list_refunded_for_payment(payment=payment)
     return render(request, "billing/receipt.html", {"payment": payment, "refunds": refunds})
 
 

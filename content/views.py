@@ -164,7 +164,7 @@ def _post_for(value) -> BlogPost | None:
         post_id = uuid.UUID(str(value))
     except ValueError:
         return None
-    return BlogPost.all_objects.filter(pk=post_id).first()
+    return selectors.blog_post_get_by_id(post_id=post_id)
 
 
 # --- Contact form ---------------------------------------------------------------------------

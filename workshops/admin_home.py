@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -23,6 +24,9 @@ def _workshop_lines(request):
         return []
     more = len(workshops) > SHOWN
     zone = timezone.get_current_timezone()
+    # A line opens the workshop's registrations; a reader who may not see them (a manager, an
+    # editor) gets the workshop itself instead of a page that refuses her.
+    sees_registrations = request.user.has_perm("workshops.view_workshopregistration")
     lines = [
         Line(
             label=f"{'More than ' + str(SHOWN) if more else len(workshops)} starting in the next 7 days",
@@ -41,7 +45,11 @@ def _workshop_lines(request):
             Line(
                 label=f"{workshop.title}, {starts}: {workshop.seats_left} of {workshop.capacity} seats left, "
                 f"{workshop.waiting} on the waitlist",
-                url=changelist_url("workshops", "workshopregistration", workshop__id__exact=workshop.pk),
+                url=(
+                    changelist_url("workshops", "workshopregistration", workshop__id__exact=workshop.pk)
+                    if sees_registrations
+                    else reverse("admin:workshops_workshop_change", args=[workshop.pk])
+                ),
             )
         )
     return lines

@@ -428,3 +428,23 @@ def test_admin_changelist_filters_apply(client, superuser):
     html = client.get(url, {"onboarding_completed__exact": "0"}).content.decode()
     assert "pending-filter@example.com" in html
     assert "verified-filter@example.com" not in html
+
+
+def test_staff_sign_in_lands_on_the_admin_home_and_a_member_on_her_dashboard(client, member):
+    staff = StaffUserFactory(mfa=False)
+    response = client.post(reverse("account_login"), {"login": staff.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert response.url == reverse("admin:index")
+
+    client.post(reverse("account_logout"))
+    response = client.post(reverse("account_login"), {"login": member.email, "password": DEFAULT_PASSWORD})
+    assert response.url == reverse("accounts:dashboard")
+
+
+def test_a_next_link_still_wins_over_the_staff_landing_page(client):
+    staff = StaffUserFactory(mfa=False)
+    response = client.post(
+        f"{reverse('account_login')}?next=/admin/workshops/workshop/",
+        {"login": staff.email, "password": DEFAULT_PASSWORD},
+    )
+    assert response.url == "/admin/workshops/workshop/"

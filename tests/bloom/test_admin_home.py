@@ -259,3 +259,18 @@ def test_seed_demo_refreshes_the_reporting_views_so_reports_show_the_demo_at_onc
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM report_campaign_engagement")
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "role", ["owner", "clinician", "on_call", "practice_manager", "billing", "content_editor", "support"]
+)
+def test_every_line_on_a_roles_home_opens_a_page_she_may_see(role):
+    """A line links only where its reader is let in (a manager sees the week's workshops but not
+    their registrations, so her lines open the workshop itself)."""
+    login = staff_login(role)
+    seed(1)
+    shown = cards(login.get("/admin/"))
+    assert shown, "every role has at least the workshops card"
+    for key, lines in shown.items():
+        for line in lines:
+            assert login.get(line.url).status_code == 200, f"{role}: {key} line {line.label!r} -> {line.url}"

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -83,3 +84,11 @@ def test_open_job_postings_leave_out_closed_and_past_their_closing_date():
     assert selectors.job_posting_is_open(job_posting=open_now) is True
     assert selectors.job_posting_is_open(job_posting=closed) is False
     assert selectors.job_posting_is_open(job_posting=past) is False
+
+
+def test_blog_post_get_by_id_finds_archived_posts_and_answers_none_for_an_unknown_id():
+    post = BlogPostFactory(published=True)
+    post.archive()
+
+    assert selectors.blog_post_get_by_id(post_id=post.pk) == post
+    assert selectors.blog_post_get_by_id(post_id=uuid.uuid4()) is None
