@@ -249,10 +249,10 @@ def bench_reminders() -> list[str]:
         assert reminders.appointment_reminder_send(appointment=due[i], kind="48h")
 
     base, reminder, total = alternating(floor, send, REMINDERS)
-    assert EmailQueue.objects.filter(template_key="appointments/reminder").exclude(user=floor_member).count() == (
-        REMINDERS
-    )
-    assert reminders.appointment_reminders_send(now=now) == 0  # all sent: a second beat run sends nothing
+    # Her reminder once each, counted among her own rows only: at BENCH_SCALE the seeded outbox
+    # holds reminders too, and the seeded practice's due sessions would be reminded by a beat run.
+    assert EmailQueue.objects.filter(template_key="appointments/reminder", user_id__in=mine).count() == REMINDERS
+    assert not any(reminders.appointment_reminder_send(appointment=appointment, kind="48h") for appointment in due)
     return [
         baseline_line("render_to_string of the reminder templates + 2 inserts", base),
         ratio_line(

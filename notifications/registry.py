@@ -26,12 +26,30 @@ PauseCheck = Callable[..., bool]
 PauseCheckMany = Callable[..., "set"]
 
 _unsubscribe_handlers: list[UnsubscribeHandler] = []
-_consent_lookups: list[ConsentLookup] = []
 _stop_checks: dict[str, StopCheck] = {}
-_pause_checks: list[PauseCheck] = []
-# The set-based twins, by the per-address/per-account function they answer for.
-_consent_lookups_many: dict[ConsentLookup, ConsentLookupMany] = {}
-_pause_checks_many: dict[PauseCheck, PauseCheckMany] = {}
+
+
+class _TwinnedHooks:
+    """Functions asked in the order they were registered, each with an optional set-based twin
+    that answers for many addresses or accounts at once (keyed by the function it stands for)."""
+
+    def __init__(self) -> None:
+        self.functions: list[Callable] = []
+        self.twins: dict[Callable, Callable] = {}
+
+    def register(self, fn: Callable, many: Callable | None) -> None:
+        if fn not in self.functions:
+            self.functions.append(fn)
+        if many is not None:
+            self.twins[fn] = many
+
+    def unregister(self, fn: Callable) -> None:
+        self.functions.remove(fn)
+        self.twins.pop(fn, None)
+
+
+_consent_lookups = _TwinnedHooks()
+_pause_checks = _TwinnedHooks()
 _template_keys: dict[str, TemplateKey] = {}
 
 # Variables every email template may use: email_enqueue adds them to the context.
@@ -67,19 +85,21 @@ def register_marketing_consent_lookup(fn: ConsentLookup, *, many: ConsentLookupM
     addresses in a few queries (unknown addresses left out); without it a bulk send asks `fn`
     once per address.
     """
-    if fn not in _consent_lookups:
-        _consent_lookups.append(fn)
-    if many is not None:
-        _consent_lookups_many[fn] = many
+    _consent_lookups.register(fn, many)
 
 
 def marketing_consent_lookups() -> list[ConsentLookup]:
-    return list(_consent_lookups)
+    return list(_consent_lookups.functions)
 
 
 def marketing_consent_lookup_many(fn: ConsentLookup) -> ConsentLookupMany | None:
     """The set-based twin registered with `fn`, or None."""
-    return _consent_lookups_many.get(fn)
+    return _consent_lookups.twins.get(fn)
+
+
+def unregister_marketing_consent_lookup(fn: ConsentLookup) -> None:
+    """Take back a lookup and its twin (a test's temporary one)."""
+    _consent_lookups.unregister(fn)
 
 
 def register_pause_check(fn: PauseCheck, *, many: PauseCheckMany | None = None) -> None:
@@ -88,19 +108,16 @@ def register_pause_check(fn: PauseCheck, *, many: PauseCheckMany | None = None) 
     `many(*, users: list) -> set` gives the primary keys of those of `users` on a pause, in a
     few queries; without it a bulk send asks `fn` once per account.
     """
-    if fn not in _pause_checks:
-        _pause_checks.append(fn)
-    if many is not None:
-        _pause_checks_many[fn] = many
+    _pause_checks.register(fn, many)
 
 
 def pause_checks() -> list[PauseCheck]:
-    return list(_pause_checks)
+    return list(_pause_checks.functions)
 
 
 def pause_check_many(fn: PauseCheck) -> PauseCheckMany | None:
     """The set-based twin registered with `fn`, or None."""
-    return _pause_checks_many.get(fn)
+    return _pause_checks.twins.get(fn)
 
 
 def register_sequence_stop_check(name: str, fn: StopCheck) -> None:

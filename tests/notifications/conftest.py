@@ -204,7 +204,7 @@ def marketing_consent_for_all():
 
     registry.register_marketing_consent_lookup(lookup)
     yield
-    registry._consent_lookups.remove(lookup)
+    registry.unregister_marketing_consent_lookup(lookup)
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_unsubscribe_stops_a_marketing_sequence(sequence):
     sequence.save()
     register_sequence_stop_check("never", lambda **kwargs: False)
     try:
-        from notifications.registry import _consent_lookups, register_marketing_consent_lookup
+        from notifications.registry import register_marketing_consent_lookup, unregister_marketing_consent_lookup
 
         lookup = lambda *, email: True  # noqa: E731
         register_marketing_consent_lookup(lookup)
@@ -69,7 +69,7 @@ def test_unsubscribe_stops_a_marketing_sequence(sequence):
         marketing_unsubscribe(email="ada@example.com")
         sequence_enrollments_advance(now=timezone.now() + timedelta(days=3))
     finally:
-        _consent_lookups.remove(lookup)
+        unregister_marketing_consent_lookup(lookup)
         _stop_checks.pop("never")
 
     enrollment = EmailSequenceEnrollment.objects.get()
