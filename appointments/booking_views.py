@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -58,21 +60,27 @@ def therapist_detail(request, therapist_id):
     return render(request, "appointments/therapists/therapist_detail.html", context)
 
 
-def _gate_or_redirect(request, therapist):
-    try:
-        return booking.booking_gate_get(member=request.user, therapist=therapist)
-    except booking.BookingUnavailable as exc:
-        messages.info(request, exc.message)
-        return None
+def _gated(view):
+    """Run `view(request, therapist, gate)` for the therapist in the URL and her booking gate; a
+    therapist she cannot book now sends her back to his page, told why."""
+
+    @functools.wraps(view)
+    def gated(request, therapist_id):
+        therapist = _therapist_or_404(therapist_id)
+        try:
+            gate = booking.booking_gate_get(member=request.user, therapist=therapist)
+        except booking.BookingUnavailable as exc:
+            messages.info(request, exc.message)
+            return redirect("appointments:therapist_detail", therapist_id=therapist.pk)
+        return view(request, therapist, gate)
+
+    return gated
 
 
 @login_required
-def book(request, therapist_id):
+@_gated
+def book(request, therapist, gate):
     """The booking gate: save a card, accept the policy, then choose a time on Calendly."""
-    therapist = _therapist_or_404(therapist_id)
-    gate = _gate_or_redirect(request, therapist)
-    if gate is None:
-        return redirect("appointments:therapist_detail", therapist_id=therapist.pk)
     form = PolicyAcceptForm(initial={"terms": gate.terms.fingerprint})
     if request.method == "POST":
         if gate.step != booking.STEP_POLICY:
@@ -102,12 +110,9 @@ def book(request, therapist_id):
 
 
 @login_required
-def book_card(request, therapist_id):
+@_gated
+def book_card(request, therapist, gate):
     """Stripe Elements page to save a card (billing's SetupIntent flow), returning to the gate."""
-    therapist = _therapist_or_404(therapist_id)
-    gate = _gate_or_redirect(request, therapist)
-    if gate is None:
-        return redirect("appointments:therapist_detail", therapist_id=therapist.pk)
     gate_url = reverse("appointments:book", kwargs={"therapist_id": therapist.pk})
     try:
         setup = billing_services.card_setup_start(member=request.user)
