@@ -60,6 +60,12 @@ def therapist_detail(request, therapist_id):
     return render(request, "appointments/therapists/therapist_detail.html", context)
 
 
+def _not_bookable(request, therapist, exc: booking.BookingUnavailable):
+    """Back to the therapist's page, told why she cannot book him now."""
+    messages.info(request, exc.message)
+    return redirect("appointments:therapist_detail", therapist_id=therapist.pk)
+
+
 def _gated(view):
     """Run `view(request, therapist, gate)` for the therapist in the URL and her booking gate; a
     therapist she cannot book now sends her back to his page, told why."""
@@ -70,8 +76,7 @@ def _gated(view):
         try:
             gate = booking.booking_gate_get(member=request.user, therapist=therapist)
         except booking.BookingUnavailable as exc:
-            messages.info(request, exc.message)
-            return redirect("appointments:therapist_detail", therapist_id=therapist.pk)
+            return _not_bookable(request, therapist, exc)
         return view(request, therapist, gate)
 
     return gated
@@ -136,8 +141,7 @@ def book_calendly(request, therapist_id):
     try:
         url = booking.booking_calendly_url(member=request.user, therapist=therapist)
     except booking.BookingUnavailable as exc:
-        messages.info(request, exc.message)
-        return redirect("appointments:therapist_detail", therapist_id=therapist.pk)
+        return _not_bookable(request, therapist, exc)
     except ApplicationError as exc:
         messages.info(request, exc.message)
         return redirect("appointments:book", therapist_id=therapist.pk)
